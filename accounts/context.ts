@@ -1,0 +1,22 @@
+/** The shared state every flow receives: store, settings, hasher, mailer, limiters, clock. */
+import type { Knex } from "knex";
+import type { AccountsSettings } from "./config.js";
+import type { Mailer } from "./mail.js";
+import type { Hasher } from "./passwords.js";
+import type { RateLimiters } from "./rate-limits.js";
+
+/** Dependencies of the flows. */
+export interface AccountsContext {
+  /** The knex instance holding the accounts tables. */
+  readonly db: Knex;
+  /** Resolved tunables. */
+  readonly settings: AccountsSettings;
+  /** argon2id hasher with the configured parameters. */
+  readonly hasher: Hasher;
+  /** Outgoing mail queue. */
+  readonly mailer: Mailer;
+  /** Rate limiters. */
+  readonly limiters: RateLimiters;
+  /** Current time in epoch ms (injectable for expiry tests). */
+  readonly now: () => number;
+}

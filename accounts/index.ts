@@ -1,0 +1,20 @@
+/** Public surface of the accounts library (users, devices, sessions; DESIGN.md §10). */
+export { openAccounts } from "./accounts.js";
+export type { Accounts, AccountsOptions } from "./accounts.js";
+export type { ChangePasswordInput } from "./change-password.js";
+export { DEFAULT_SETTINGS, OWASP_ARGON2, resolveSettings } from "./config.js";
+export type { AccountsSettings, AccountsSettingsOverride, Argon2Params, PasswordPolicy, RateBudget, RateLimits, RateRule } from "./config.js";
+export { AccountsError, isAccountsError } from "./errors.js";
+export type { AccountsErrorCode, AccountsErrorOptions } from "./errors.js";
+export type { MailConfig } from "./mail.js";
+export { MIGRATIONS_TABLE, TABLES, migrateAccounts, rollbackAccounts } from "./migrations.js";
+export type { RequestPasswordResetInput, ResetPasswordInput } from "./password-reset.js";
+export { hashParams } from "./passwords.js";
+export { memoryRateLimiters } from "./rate-limits.js";
+export type { RateAction, RateLimiterPair, RateLimiters } from "./rate-limits.js";
+export type { SignInInput } from "./sign-in.js";
+export type { ResendVerificationInput, SignUpInput } from "./sign-up.js";
+export { openStore, parseStoreUrl } from "./store.js";
+export type { StoreConfig } from "./store.js";
+export type { Authenticated, Device, SessionInfo, SignInResult, User, UserState } from "./types.js";
+export type { VerifyEmailInput } from "./verify-email.js";
