@@ -36,7 +36,8 @@ export function createHasher(params: Argon2Params): Hasher {
 
 /** Reads the argon2 parameters recorded in a PHC hash string (for audits and tests). */
 export function hashParams(hash: string): { readonly type: string } & Argon2Params {
-  const match = /^\$(argon2(?:id|i|d))\$v=\d+\$m=(\d+),t=(\d+),p=(\d+)\$/.exec(hash);
+  const match = /^\$(argon2(?:id|i|d))\$v=\d+\$([^$]+)\$/.exec(hash);
   if (match === null) throw new Error("not an argon2 PHC hash string");
-  return { type: match[1] ?? "", memoryCost: Number(match[2]), timeCost: Number(match[3]), parallelism: Number(match[4]) };
+  const fields = new Map((match[2] ?? "").split(",").map((pair) => pair.split("=") as [string, string]));
+  return { type: match[1] ?? "", memoryCost: Number(fields.get("m")), timeCost: Number(fields.get("t")), parallelism: Number(fields.get("p")) };
 }
