@@ -2,7 +2,7 @@
  * Opening the knex connection the accounts tables live in: PostgreSQL (via `pg`), PGlite
  * (embedded Postgres, via `knex-pglite`) or MariaDB/MySQL (via `mysql2`).
  */
-import { knex } from "knex";
+import knex from "knex";
 import type { Knex } from "knex";
 import ClientPgLite from "knex-pglite";
 import { AccountsError } from "./errors.js";

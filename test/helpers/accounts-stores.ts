@@ -4,7 +4,7 @@
  * printed reason. PGlite runs in memory.
  */
 import { randomBytes } from "node:crypto";
-import { knex } from "knex";
+import knex from "knex";
 import type { Knex } from "knex";
 import type { StoreConfig } from "../../accounts/index.js";
 

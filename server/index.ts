@@ -1,0 +1,11 @@
+/** Public surface of the accounts HTTP layer, for the sync server to reuse. */
+export { accountsPlugin } from "./accounts-plugin.js";
+export type { AccountsPluginOptions } from "./accounts-plugin.js";
+export { accountsRoutes } from "./accounts-routes.js";
+export type { AccountsRoutesOptions } from "./accounts-routes.js";
+export { DEVICE_COOKIE, SESSION_COOKIE, sessionTokenFrom } from "./cookies.js";
+export { consoleMailTransport } from "./console-mail-transport.js";
+export { createServer } from "./create-server.js";
+export type { CreateServerOptions } from "./create-server.js";
+export { STATUS_OF, handleError } from "./http-errors.js";
+export type { ErrorBody } from "./http-errors.js";
