@@ -1,0 +1,56 @@
+import type { Queryable } from "../storage/contract.js";
+
+/** The mutable place of an objective: one `active_version` row. */
+export interface Placement {
+  readonly oid: string;
+  readonly vid: string;
+  readonly parentOid: string | null;
+  readonly pos: string | null;
+  readonly isRoot: boolean;
+  readonly dirty: boolean;
+}
+
+interface ChainRecord {
+  start: string;
+  d: number;
+  oid: string;
+  vid: string;
+  parent_oid: string | null;
+  pos: string | null;
+  is_root: boolean;
+  dirty: boolean;
+}
+
+/**
+ * The chains from each objective up to its top (a document root, or a removed subtree's top),
+ * in one recursive query: `[self, parent, ..., top]`. An oid never created has no chain.
+ */
+export async function loadChains(
+  q: Queryable,
+  spaceId: string,
+  oids: readonly string[],
+): Promise<Map<string, Placement[]>> {
+  const rows = await q.query<ChainRecord & Record<string, unknown>>(
+    `with recursive up as (
+       select a.oid as start, 0 as d, a.oid, a.vid, a.parent_oid, a.pos, a.is_root, a.dirty
+         from active_version a where a.space_id = $1 and a.oid = any($2::uuid[])
+       union all
+       select up.start, up.d + 1, a.oid, a.vid, a.parent_oid, a.pos, a.is_root, a.dirty
+         from up join active_version a on a.space_id = $1 and a.oid = up.parent_oid
+        where up.d < 100000
+     ) select * from up order by start, d`,
+    [spaceId, oids],
+  );
+  const chains = new Map<string, Placement[]>();
+  for (const r of rows) {
+    let chain = chains.get(r.start);
+    if (!chain) chains.set(r.start, (chain = []));
+    chain.push({ oid: r.oid, vid: r.vid, parentOid: r.parent_oid, pos: r.pos, isRoot: r.is_root, dirty: r.dirty });
+  }
+  return chains;
+}
+
+/** Whether a chain ends at a live document root, i.e. the objective is in the active tree. */
+export function isActive(chain: readonly Placement[] | undefined): boolean {
+  return chain !== undefined && chain.length > 0 && chain[chain.length - 1]!.isRoot;
+}

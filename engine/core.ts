@@ -1,0 +1,16 @@
+import type { Storage } from "../storage/contract.js";
+import type { RowCache } from "./row-cache.js";
+import type { Limits } from "./validate.js";
+
+/** What every engine operation works with: plain data, shared by the operation modules. */
+export interface Core {
+  readonly storage: Storage;
+  readonly cache: RowCache;
+  /** This database's device id: the first half of every op id it makes. */
+  readonly deviceId: string;
+  readonly limits: Limits;
+  /** Who makes the changes (recorded on ops); set per engine. */
+  readonly actor: string | undefined;
+  /** The clock; injectable for tests. */
+  readonly now: () => number;
+}

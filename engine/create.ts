@@ -1,0 +1,96 @@
+import { EMPTY, countOf } from "./children-tree.js";
+import type { Core } from "./core.js";
+import { EngineError } from "./errors.js";
+import { newOid, versionId } from "./ids.js";
+import { activeChain, toObjective } from "./objective.js";
+import { entryOf, planChains, positionAt, promote } from "./promote.js";
+import { ZERO_STATS } from "./stats.js";
+import type { Objective, Props, VersionRow } from "./types.js";
+import { checkContent, checkId, checkIndex, checkProps } from "./validate.js";
+import { runWrite, type WriteCtx } from "./write.js";
+
+/** Input of `createDocument`. */
+export interface NewDocument {
+  readonly content: string;
+  readonly props?: Props;
+  /** An oid made by the caller (e.g. offline); a fresh UUIDv7 when omitted. */
+  readonly oid?: string;
+}
+
+/** Input of `create`. */
+export interface NewObjective extends NewDocument {
+  readonly parentOid: string;
+  /** Index among the parent's children; the end when omitted. */
+  readonly index?: number;
+}
+
+/** Creates a space: one tenant's set of documents. */
+export async function createSpace(core: Core): Promise<{ spaceId: string }> {
+  const spaceId = newOid();
+  await core.storage.query("insert into space (space_id, seq, created_at) values ($1, 0, $2)", [spaceId, core.now()]);
+  return { spaceId };
+}
+
+async function freshOid(ctx: WriteCtx, wanted: string | undefined): Promise<string> {
+  if (wanted === undefined) return newOid();
+  const oid = checkId("oid", wanted);
+  const taken = await ctx.tx.query("select 1 from active_version where space_id = $1 and oid = $2", [ctx.spaceId, oid]);
+  if (taken.length > 0) throw new EngineError("CONFLICT", `objective ${oid} already exists in space ${ctx.spaceId}`);
+  return oid;
+}
+
+function newRow(ctx: WriteCtx, oid: string, parentOid: string | null, content: string, props: Props): VersionRow {
+  return {
+    oid,
+    vid: versionId(oid, ctx.opId, null),
+    parentOid,
+    content,
+    props,
+    kids: EMPTY,
+    stats: ZERO_STATS,
+    createdAt: ctx.now,
+    seq: ctx.seq,
+  };
+}
+
+/** Creates a document: a new top-level objective, its own root. */
+export async function createDocument(core: Core, spaceId: string, input: NewDocument): Promise<Objective> {
+  spaceId = checkId("spaceId", spaceId);
+  const content = checkContent(input?.content, core.limits);
+  const props = checkProps(input.props ?? {}, core.limits);
+  return runWrite(core, spaceId, async (ctx) => {
+    const oid = await freshOid(ctx, input.oid);
+    const row = newRow(ctx, oid, null, content, props);
+    ctx.versions.push(row);
+    ctx.transitive.push({ oid, vidBefore: null, vidAfter: row.vid });
+    ctx.placements.set(oid, { oid, vid: row.vid, parentOid: null, pos: null, isRoot: true, dirty: false });
+    ctx.op = { kind: "createDocument", oid, vidBefore: null, vidAfter: row.vid, data: { content, props } };
+    return toObjective(spaceId, row, [ctx.placements.get(oid)!]);
+  });
+}
+
+/** Creates an objective under an active parent and promotes the change to the document root. */
+export async function create(core: Core, spaceId: string, input: NewObjective): Promise<Objective> {
+  spaceId = checkId("spaceId", spaceId);
+  const parentOid = checkId("parentOid", input?.parentOid);
+  const content = checkContent(input.content, core.limits);
+  const props = checkProps(input.props ?? {}, core.limits);
+  return runWrite(core, spaceId, async (ctx) => {
+    const chain = await activeChain(ctx.tx, spaceId, parentOid);
+    const plan = await planChains(ctx, [chain]);
+    const parent = plan.get(parentOid)!;
+    const count = countOf(parent.row.kids);
+    const index = input.index === undefined ? count : checkIndex(input.index, count);
+    const oid = await freshOid(ctx, input.oid);
+    const pos = await positionAt(ctx, parent.row.kids, index);
+    const row = newRow(ctx, oid, parentOid, content, props);
+    ctx.versions.push(row);
+    ctx.transitive.push({ oid, vidBefore: null, vidAfter: row.vid });
+    const placement = { oid, vid: row.vid, parentOid, pos, isRoot: false, dirty: false };
+    ctx.placements.set(oid, placement);
+    parent.kidOps.push({ pos, entry: entryOf(row, pos), removed: null, added: row });
+    await promote(ctx, plan);
+    ctx.op = { kind: "create", oid, vidBefore: null, vidAfter: row.vid, data: { parentOid, index, pos, content, props } };
+    return toObjective(spaceId, row, [placement, ...chain]);
+  });
+}

@@ -1,0 +1,151 @@
+import type { Queryable } from "../storage/contract.js";
+import { allChildren, diffChildren, findChild, type ChunkLoader } from "./children-tree.js";
+import type { Core } from "./core.js";
+import { notFound } from "./errors.js";
+import { chunkLoader, loadVersions } from "./row-cache.js";
+import type { Change, VersionRow } from "./types.js";
+import { checkId, checkVid } from "./validate.js";
+
+/** Where an objective sits in one version tree. */
+interface Place {
+  readonly parent: string;
+  readonly pos: string;
+  readonly vid: string;
+}
+
+/**
+ * Differences between two versions of one subtree (DESIGN.md §7). Links equal in both are equal
+ * subtrees and are never read: the cost is O(changed × depth), not O(subtree). Objectives in a
+ * created or deleted subtree are listed one by one.
+ */
+export async function diff(core: Core, spaceId: string, oid: string, fromVid: string, toVid: string): Promise<Change[]> {
+  spaceId = checkId("spaceId", spaceId);
+  oid = checkId("oid", oid);
+  fromVid = checkVid("fromVid", fromVid);
+  toVid = checkVid("toVid", toVid);
+  const q: Queryable = core.storage;
+  const load = (keys: (readonly [string, string])[]) => loadVersions(core.cache, q, spaceId, keys);
+  const roots = await load([[oid, fromVid], [oid, toVid]]);
+  const a = roots.get(`${oid}|${fromVid}`);
+  const b = roots.get(`${oid}|${toVid}`);
+  if (!a) throw notFound(`objective ${oid} has no version ${fromVid} in space ${spaceId}`);
+  if (!b) throw notFound(`objective ${oid} has no version ${toVid} in space ${spaceId}`);
+  if (fromVid === toVid) return [];
+  const loader = chunkLoader(core.cache, q, spaceId);
+  const walk = await compare(a, b, loader, load);
+  return describe(walk, a, b, loader);
+}
+
+interface Walk {
+  readonly before: Map<string, Place>;
+  readonly after: Map<string, Place>;
+  readonly rowsBefore: Map<string, VersionRow>;
+  readonly rowsAfter: Map<string, VersionRow>;
+}
+
+async function compare(
+  a: VersionRow,
+  b: VersionRow,
+  loader: ChunkLoader,
+  load: (keys: (readonly [string, string])[]) => Promise<Map<string, VersionRow>>,
+): Promise<Walk> {
+  const walk: Walk = { before: new Map(), after: new Map(), rowsBefore: new Map([[a.oid, a]]), rowsAfter: new Map([[b.oid, b]]) };
+  const paired = new Set<string>([a.oid]);
+  let pairs: [string, string, string][] = [[a.oid, a.vid, b.vid]];
+  let expandBefore: string[] = [];
+  let expandAfter: string[] = [];
+  const expanded = new Set<string>();
+  while (pairs.length + expandBefore.length + expandAfter.length > 0) {
+    const rows = await load([
+      ...pairs.flatMap(([o, x, y]) => [[o, x] as const, [o, y] as const]),
+      ...expandBefore.map((o) => [o, walk.before.get(o)!.vid] as const),
+      ...expandAfter.map((o) => [o, walk.after.get(o)!.vid] as const),
+    ]);
+    const added: string[] = [];
+    const add = (side: Map<string, Place>, parent: string, entries: readonly (readonly [string, string, string, number])[]) => {
+      for (const e of entries) {
+        side.set(e[0], { parent, pos: e[2], vid: e[1] });
+        added.push(e[0]);
+      }
+    };
+    for (const [o, x, y] of pairs) {
+      const ra = rows.get(`${o}|${x}`)!;
+      const rb = rows.get(`${o}|${y}`)!;
+      walk.rowsBefore.set(o, ra);
+      walk.rowsAfter.set(o, rb);
+      const { onlyA, onlyB } = await diffChildren(ra.kids, rb.kids, loader);
+      add(walk.before, o, onlyA);
+      add(walk.after, o, onlyB);
+    }
+    for (const o of expandBefore) {
+      const r = rows.get(`${o}|${walk.before.get(o)!.vid}`)!;
+      walk.rowsBefore.set(o, r);
+      add(walk.before, o, await allChildren(r.kids, loader));
+    }
+    for (const o of expandAfter) {
+      const r = rows.get(`${o}|${walk.after.get(o)!.vid}`)!;
+      walk.rowsAfter.set(o, r);
+      add(walk.after, o, await allChildren(r.kids, loader));
+    }
+    pairs = [];
+    expandBefore = [];
+    expandAfter = [];
+    for (const o of added) {
+      const x = walk.before.get(o);
+      const y = walk.after.get(o);
+      if (!x || !y || paired.has(o)) continue;
+      paired.add(o);
+      // One side already listed all its children: list the other side's too, so they pair.
+      if (expanded.has(o)) (expanded.add(`+${o}`), expandAfter.push(o));
+      else if (expanded.has(`+${o}`)) (expanded.add(o), expandBefore.push(o));
+      else if (x.vid !== y.vid) pairs.push([o, x.vid, y.vid]);
+    }
+    // Only when nothing is left to pair: what is on one side alone is created or deleted, and its
+    // whole subtree must be listed (a descendant may have moved out of it and pair elsewhere).
+    if (pairs.length + expandBefore.length + expandAfter.length === 0) {
+      for (const [o] of walk.before) if (!walk.after.has(o) && !expanded.has(o)) (expanded.add(o), expandBefore.push(o));
+      for (const [o] of walk.after) if (!walk.before.has(o) && !expanded.has(`+${o}`)) (expanded.add(`+${o}`), expandAfter.push(o));
+    }
+  }
+  return walk;
+}
+
+async function indexIn(rows: Map<string, VersionRow>, place: Place, loader: ChunkLoader): Promise<number> {
+  const parent = rows.get(place.parent)!;
+  return (await findChild(parent.kids, place.pos, loader))!.index;
+}
+
+function sameFields(x: VersionRow, y: VersionRow): boolean {
+  return x.content === y.content && JSON.stringify(x.props) === JSON.stringify(y.props);
+}
+
+async function describe(walk: Walk, a: VersionRow, b: VersionRow, loader: ChunkLoader): Promise<Change[]> {
+  const changes: Change[] = [];
+  if (!sameFields(a, b)) changes.push({ kind: "updated", oid: a.oid, vidBefore: a.vid, vidAfter: b.vid });
+  for (const [o, x] of walk.before) {
+    const y = walk.after.get(o);
+    if (!y) {
+      changes.push({ kind: "deleted", oid: o, vidBefore: x.vid, parentBefore: x.parent, indexBefore: await indexIn(walk.rowsBefore, x, loader) });
+      continue;
+    }
+    const place = {
+      vidBefore: x.vid,
+      vidAfter: y.vid,
+      parentBefore: x.parent,
+      parentAfter: y.parent,
+      indexBefore: await indexIn(walk.rowsBefore, x, loader),
+      indexAfter: await indexIn(walk.rowsAfter, y, loader),
+    };
+    if (x.parent !== y.parent) changes.push({ kind: "moved", oid: o, ...place });
+    else if (x.pos !== y.pos) changes.push({ kind: "reordered", oid: o, ...place });
+    if (x.vid !== y.vid && !sameFields(walk.rowsBefore.get(o)!, walk.rowsAfter.get(o)!)) {
+      changes.push({ kind: "updated", oid: o, vidBefore: x.vid, vidAfter: y.vid });
+    }
+  }
+  for (const [o, y] of walk.after) {
+    if (walk.before.has(o)) continue;
+    changes.push({ kind: "created", oid: o, vidAfter: y.vid, parentAfter: y.parent, indexAfter: await indexIn(walk.rowsAfter, y, loader) });
+  }
+  const order = { deleted: 0, created: 1, moved: 2, reordered: 3, updated: 4 };
+  return changes.sort((p, q) => (p.oid < q.oid ? -1 : p.oid > q.oid ? 1 : order[p.kind] - order[q.kind]));
+}

@@ -1,0 +1,55 @@
+import { countOf, findChild } from "./children-tree.js";
+import type { Core } from "./core.js";
+import { EngineError, invalid } from "./errors.js";
+import { activeChain, toObjective } from "./objective.js";
+import { planChains, positionAt, promote } from "./promote.js";
+import type { Objective } from "./types.js";
+import { checkId, checkIndex } from "./validate.js";
+import { runWrite } from "./write.js";
+
+/** Where to move an objective: a new parent and an index among its children (the end if omitted). */
+export interface Destination {
+  readonly parentOid: string;
+  readonly index?: number;
+}
+
+/**
+ * Moves an active objective (with its subtree) under another active parent, or to another index
+ * of the same parent (reorder). Moving an objective into its own subtree is a `CYCLE`. The index
+ * counts the destination's children without the moved objective.
+ */
+export async function move(core: Core, spaceId: string, oid: string, to: Destination): Promise<Objective> {
+  spaceId = checkId("spaceId", spaceId);
+  oid = checkId("oid", oid);
+  const parentOid = checkId("parentOid", to?.parentOid);
+  return runWrite(core, spaceId, async (ctx) => {
+    const chain = await activeChain(ctx.tx, spaceId, oid);
+    const self = chain[0]!;
+    if (self.isRoot) throw invalid(`objective ${oid} is a document root and cannot be moved`);
+    const target = await activeChain(ctx.tx, spaceId, parentOid);
+    if (target.some((p) => p.oid === oid)) {
+      throw new EngineError("CYCLE", `cannot move ${oid} under ${parentOid}: that is inside its own subtree`);
+    }
+    const plan = await planChains(ctx, [chain, target]);
+    const destination = plan.get(parentOid)!;
+    const same = parentOid === self.parentOid;
+    const current = same ? await findChild(destination.row.kids, self.pos!, ctx.loader) : undefined;
+    const skip = current ? current.index : -1;
+    const max = countOf(destination.row.kids) - (same ? 1 : 0);
+    const index = to.index === undefined ? max : checkIndex(to.index, max);
+    if (same && index === skip) return toObjective(spaceId, plan.get(oid)!.row, chain);
+    const pos = await positionAt(ctx, destination.row.kids, index, skip);
+    const node = plan.get(oid)!;
+    node.moveTo = { parentOid, pos };
+    await promote(ctx, plan, [oid]);
+    const row = node.done!;
+    ctx.op = {
+      kind: "move",
+      oid,
+      vidBefore: node.row.vid,
+      vidAfter: row.vid,
+      data: { fromParent: self.parentOid, fromPos: self.pos, toParent: parentOid, toPos: pos, index },
+    };
+    return toObjective(spaceId, row, [{ ...self, vid: row.vid, parentOid, pos }, ...target]);
+  });
+}

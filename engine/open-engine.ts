@@ -1,0 +1,118 @@
+import type { Storage, StorageConfig } from "../storage/contract.js";
+import { migrate } from "../storage/migrate.js";
+import { checkout } from "./checkout.js";
+import type { Core } from "./core.js";
+import { create, createDocument, createSpace, type NewDocument, type NewObjective } from "./create.js";
+import { diff } from "./diff.js";
+import { EngineError } from "./errors.js";
+import { history, versions } from "./history.js";
+import { newOid } from "./ids.js";
+import { move, type Destination } from "./move.js";
+import { children, get, type At, type ChildrenOptions } from "./read.js";
+import { remove } from "./remove.js";
+import { createRowCache } from "./row-cache.js";
+import type { Change, Objective, Op, Page, VersionRef } from "./types.js";
+import { update, type Patch } from "./update.js";
+import { DEFAULT_LIMITS, type Limits } from "./validate.js";
+
+/** Options of `openEngine`. */
+export interface EngineOptions {
+  /** The backend: `pglite({ dataDir? })` (embedded) or `postgres({ connectionString })`. */
+  readonly storage: StorageConfig;
+  /** Bytes of immutable rows kept in memory. Default 64 MiB. */
+  readonly cacheBytes?: number;
+  /** Recorded as the actor of every op this engine makes. */
+  readonly actor?: string;
+  readonly limits?: Partial<Limits>;
+  /** The clock (ms); for tests. */
+  readonly now?: () => number;
+}
+
+/** The engine: the API outliner apps embed (see API.md). Every method is one transaction or a read. */
+export interface Engine extends AsyncDisposable {
+  readonly deviceId: string;
+  /** Which backend it runs on. */
+  readonly storageKind: "pglite" | "postgres";
+  createSpace(): Promise<{ spaceId: string }>;
+  createDocument(spaceId: string, input: NewDocument): Promise<Objective>;
+  create(spaceId: string, input: NewObjective): Promise<Objective>;
+  update(spaceId: string, oid: string, patch: Patch): Promise<Objective>;
+  move(spaceId: string, oid: string, to: Destination): Promise<Objective>;
+  remove(spaceId: string, oid: string): Promise<void>;
+  checkout(spaceId: string, oid: string, vid: string): Promise<Objective>;
+  get(spaceId: string, oid: string, at?: At): Promise<Objective>;
+  children(spaceId: string, oid: string, options?: ChildrenOptions): Promise<Objective[]>;
+  history(spaceId: string, oid: string, options?: Page): Promise<{ ops: Op[]; next?: string }>;
+  versions(spaceId: string, oid: string, options?: Page): Promise<{ versions: VersionRef[]; next?: string }>;
+  diff(spaceId: string, oid: string, fromVid: string, toVid: string): Promise<Change[]>;
+  /** Rows read from storage since open (cache misses), for tests and benchmarks. */
+  rowsRead(): number;
+  /** Drops every cached row (to measure cold reads). */
+  clearCache(): void;
+  close(): Promise<void>;
+}
+
+async function deviceIdOf(storage: Storage): Promise<string> {
+  await storage.query("insert into meta (key, value) values ('device_id', $1) on conflict (key) do nothing", [newOid()]);
+  const rows = await storage.query<{ value: string }>("select value from meta where key = 'device_id'");
+  return rows[0]!.value;
+}
+
+/**
+ * Opens (creating or migrating the schema) an engine on a backend.
+ *
+ * @example
+ * await using engine = await openEngine({ storage: pglite() });
+ * const { spaceId } = await engine.createSpace();
+ * const doc = await engine.createDocument(spaceId, { content: "Plan" });
+ */
+export async function openEngine(options: EngineOptions): Promise<Engine> {
+  const storage = await options.storage.open();
+  let core: Core;
+  try {
+    await migrate(storage);
+    core = {
+      storage,
+      cache: createRowCache(options.cacheBytes ?? 64 * 1024 * 1024),
+      deviceId: await deviceIdOf(storage),
+      limits: { ...DEFAULT_LIMITS, ...options.limits },
+      actor: options.actor,
+      now: options.now ?? Date.now,
+    };
+  } catch (error) {
+    await storage.close();
+    throw error;
+  }
+  let closed = false;
+  const open = <A extends unknown[], R>(fn: (core: Core, ...args: A) => Promise<R>) =>
+    (...args: A): Promise<R> => {
+      if (closed) return Promise.reject(new EngineError("CLOSED", "the engine is closed"));
+      return fn(core, ...args);
+    };
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    core.cache.lru.clear();
+    await storage.close();
+  };
+  return {
+    deviceId: core.deviceId,
+    storageKind: storage.kind,
+    createSpace: open(createSpace),
+    createDocument: open(createDocument),
+    create: open(create),
+    update: open(update),
+    move: open(move),
+    remove: open(remove),
+    checkout: open(checkout),
+    get: open(get),
+    children: open(children),
+    history: open(history),
+    versions: open(versions),
+    diff: open(diff),
+    rowsRead: () => core.cache.rowsRead,
+    clearCache: () => core.cache.lru.clear(),
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}

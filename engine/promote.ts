@@ -1,0 +1,130 @@
+/**
+ * Path copying (DESIGN.md §2): a change makes a new version of the changed objective and of every
+ * ascendant up to its top. Each new parent version re-links the new child and shares all other
+ * links (and untouched chunks) with the version it replaces.
+ */
+import { generateKeyBetween } from "fractional-indexing";
+import type { Placement } from "./chains.js";
+import { countOf, editChildren, sliceChildren, type Entry, type KidsNode } from "./children-tree.js";
+import { versionId } from "./ids.js";
+import { adjustStats } from "./stats.js";
+import type { Props, VersionRow } from "./types.js";
+import { readVersions, type WriteCtx } from "./write.js";
+
+/** A change to one link of a parent: put `entry` at `pos` (or delete it), with the child versions. */
+export interface KidOp {
+  readonly pos: string;
+  readonly entry: Entry | null;
+  readonly removed: VersionRow | null;
+  readonly added: VersionRow | null;
+}
+
+/** What happens to one objective in this write. */
+export interface NodeChange {
+  readonly at: Placement;
+  readonly row: VersionRow;
+  readonly depth: number;
+  content?: string;
+  props?: Props;
+  /** Replace the whole version (checkout): kids, content, props and stats come from here. */
+  replaceWith?: VersionRow;
+  moveTo?: { readonly parentOid: string; readonly pos: string };
+  readonly kidOps: KidOp[];
+  done?: VersionRow;
+}
+
+/** The objectives a write touches, by oid. */
+export type Plan = Map<string, NodeChange>;
+
+/** Registers every objective of the chains (from `loadChains`) with its current version row. */
+export async function planChains(ctx: WriteCtx, chains: readonly (readonly Placement[])[], plan: Plan = new Map()): Promise<Plan> {
+  const want: [string, string][] = [];
+  for (const chain of chains) for (const p of chain) if (!plan.has(p.oid)) want.push([p.oid, p.vid]);
+  const rows = await readVersions(ctx, want);
+  for (const chain of chains) {
+    chain.forEach((p, i) => {
+      if (plan.has(p.oid)) return;
+      const row = rows.get(`${p.oid}|${p.vid}`);
+      if (!row) throw new Error(`version ${p.oid}@${p.vid} of active_version is missing`);
+      plan.set(p.oid, { at: p, row, depth: chain.length - 1 - i, kidOps: [] });
+    });
+  }
+  return plan;
+}
+
+/** The link entry of a version at a position. */
+export function entryOf(row: VersionRow, pos: string): Entry {
+  return [row.oid, row.vid, pos, 1 + row.stats.descendants];
+}
+
+function pending(c: NodeChange): boolean {
+  return c.done === undefined && (c.kidOps.length > 0 || c.content !== undefined || c.props !== undefined || c.moveTo !== undefined || c.replaceWith !== undefined);
+}
+
+async function apply(ctx: WriteCtx, plan: Plan, oid: string, c: NodeChange): Promise<void> {
+  const source = c.replaceWith ?? c.row;
+  let kids: KidsNode = source.kids;
+  for (const op of c.kidOps) kids = await editChildren(kids, op.pos, op.entry, ctx.loader, ctx.sink);
+  const removed = c.kidOps.flatMap((op) => (op.removed ? [op.removed] : []));
+  const added = c.kidOps.flatMap((op) => (op.added ? [op.added] : []));
+  const vid = versionId(oid, ctx.opId, c.row.vid);
+  const parentOid = c.moveTo ? c.moveTo.parentOid : c.at.parentOid;
+  const pos = c.moveTo ? c.moveTo.pos : c.at.pos;
+  const row: VersionRow = {
+    oid,
+    vid,
+    parentOid,
+    content: c.content ?? source.content,
+    props: c.props ?? source.props,
+    kids,
+    stats: adjustStats(source.stats, removed, added),
+    createdAt: ctx.now,
+    seq: ctx.seq,
+  };
+  c.done = row;
+  ctx.versions.push(row);
+  ctx.transitive.push({ oid, vidBefore: c.row.vid, vidAfter: vid });
+  ctx.placements.set(oid, { oid, vid, parentOid, pos, isRoot: c.at.isRoot, dirty: c.at.dirty });
+  const parentOf = (p: string) => {
+    const parent = plan.get(p);
+    if (!parent || parent.done) throw new Error(`promotion reached ${p} out of order`);
+    return parent;
+  };
+  if (c.moveTo) {
+    if (c.at.parentOid) parentOf(c.at.parentOid).kidOps.push({ pos: c.at.pos!, entry: null, removed: c.row, added: null });
+    parentOf(c.moveTo.parentOid).kidOps.push({ pos: c.moveTo.pos, entry: entryOf(row, c.moveTo.pos), removed: null, added: row });
+  } else if (c.at.parentOid) {
+    parentOf(c.at.parentOid).kidOps.push({ pos: c.at.pos!, entry: entryOf(row, c.at.pos!), removed: c.row, added: row });
+  }
+}
+
+/**
+ * Writes new versions for every objective of the plan that has something to do: `first` in the
+ * given order, then the rest deepest first, so each parent sees all its children's new links.
+ */
+export async function promote(ctx: WriteCtx, plan: Plan, first: readonly string[] = []): Promise<void> {
+  for (const oid of first) {
+    const c = plan.get(oid)!;
+    if (pending(c)) await apply(ctx, plan, oid, c);
+  }
+  const rest = [...plan.entries()].sort((a, b) => b[1].depth - a[1].depth);
+  for (const [oid, c] of rest) if (pending(c)) await apply(ctx, plan, oid, c);
+}
+
+/**
+ * A position key for a new link at `index` of `kids`; `skipIndex` is the index of a link to leave
+ * out (the moved objective itself when it stays under the same parent), as if already removed.
+ */
+export async function positionAt(ctx: WriteCtx, kids: KidsNode, index: number, skipIndex = -1): Promise<string> {
+  const toList = (j: number) => (skipIndex >= 0 && j >= skipIndex ? j + 1 : j);
+  const n = countOf(kids) - (skipIndex >= 0 ? 1 : 0);
+  const lo = index > 0 ? toList(index - 1) : null;
+  const hi = index < n ? toList(index) : null;
+  const start = lo ?? hi;
+  if (start === null) return generateKeyBetween(null, null);
+  const end = hi ?? lo!;
+  const slice = await sliceChildren(kids, start, end - start + 1, ctx.loader);
+  const before = lo === null ? null : slice[0]![2];
+  const after = hi === null ? null : slice[hi - start]![2];
+  return generateKeyBetween(before, after);
+}

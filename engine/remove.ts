@@ -1,0 +1,36 @@
+import type { Core } from "./core.js";
+import { activeChain } from "./objective.js";
+import { planChains, promote } from "./promote.js";
+import { checkId } from "./validate.js";
+import { runWrite } from "./write.js";
+
+/**
+ * Removes an active objective and its subtree from the active tree (a document root removes the
+ * document). Nothing is deleted: every version stays readable, and a checkout of an ascendant
+ * to a version before the removal brings the subtree back.
+ */
+export async function remove(core: Core, spaceId: string, oid: string): Promise<void> {
+  spaceId = checkId("spaceId", spaceId);
+  oid = checkId("oid", oid);
+  await runWrite(core, spaceId, async (ctx) => {
+    const chain = await activeChain(ctx.tx, spaceId, oid);
+    const self = chain[0]!;
+    const plan = await planChains(ctx, [chain]);
+    const node = plan.get(oid)!;
+    node.done = node.row; // the removed objective keeps its version; only its parent changes
+    if (self.parentOid) {
+      plan.get(self.parentOid)!.kidOps.push({ pos: self.pos!, entry: null, removed: node.row, added: null });
+    }
+    // Detached: its subtree's rows stay as they are, a consistent frozen copy a checkout can reuse.
+    ctx.placements.set(oid, { ...self, parentOid: null, pos: null, isRoot: false, dirty: false });
+    ctx.transitive.push({ oid, vidBefore: self.vid, vidAfter: self.vid });
+    await promote(ctx, plan);
+    ctx.op = {
+      kind: "remove",
+      oid,
+      vidBefore: self.vid,
+      vidAfter: null,
+      data: { fromParent: self.parentOid, fromPos: self.pos },
+    };
+  });
+}

@@ -1,0 +1,107 @@
+import type { KidsNode } from "./children-tree.js";
+
+/** JSON-compatible values, as stored in `props`. */
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+/** An objective's free-form properties; `done: boolean` feeds the completion statistics. */
+export type Props = { [key: string]: Json };
+
+/**
+ * `computed_to_bottom` statistics of one version's subtree (DESIGN.md §5), fixed when the
+ * version is written and therefore exact for every past version.
+ */
+export interface Stats {
+  /** Objectives below, excluding itself; also the rows its subtree shows unfolded. */
+  readonly descendants: number;
+  /** Descendants whose props carry `done` as a boolean. */
+  readonly total: number;
+  /** Descendants with `done: true`. */
+  readonly done: number;
+  /** `done / total` as a percentage with two decimals; 0 when total is 0. */
+  readonly percent: number;
+}
+
+/** One version of an objective, as the API returns it. */
+export interface Objective {
+  readonly spaceId: string;
+  readonly oid: string;
+  readonly vid: string;
+  readonly content: string;
+  readonly props: Props;
+  /** The parent in this version's tree; null for a document root. */
+  readonly parentOid: string | null;
+  /** When this version was written (ms since the epoch). */
+  readonly createdAt: number;
+  readonly stats: Stats;
+  /** Number of direct children in this version. */
+  readonly childCount: number;
+  /** `computed_to_top`, for the active version only: distance from the document root. */
+  readonly depth?: number;
+  /** `computed_to_top`, for the active version only: ancestor oids from the document root down. */
+  readonly path?: readonly string[];
+}
+
+/** A stored version row (internal). */
+export interface VersionRow {
+  readonly oid: string;
+  readonly vid: string;
+  readonly parentOid: string | null;
+  readonly content: string;
+  readonly props: Props;
+  readonly kids: KidsNode;
+  readonly stats: Stats;
+  readonly createdAt: number;
+  readonly seq: number;
+}
+
+/** The kinds of change an op records. */
+export type OpKind = "createDocument" | "create" | "update" | "move" | "remove" | "checkout";
+
+/** One recorded change (DESIGN.md §2), newest first in `history`. */
+export interface Op {
+  /** `deviceId.counter`: unique without coordination. */
+  readonly opId: string;
+  /** Order of the op within its space on this database. */
+  readonly seq: number;
+  readonly kind: OpKind;
+  /** The objective the op changed. */
+  readonly oid: string;
+  readonly vidBefore: string | null;
+  readonly vidAfter: string | null;
+  /** Wall-clock ms when it was made. */
+  readonly at: number;
+  readonly actor?: string;
+  readonly device: string;
+  /** Kind-specific details (the patch, old and new place, target vid). */
+  readonly data: Props;
+}
+
+/** One version of an objective, listed by `versions`. */
+export interface VersionRef {
+  readonly vid: string;
+  readonly vidBefore: string | null;
+  readonly seq: number;
+  readonly at: number;
+  /** The op that made it and the objective that op changed (itself or a descendant). */
+  readonly opId: string;
+  readonly kind: OpKind;
+  readonly causeOid: string;
+}
+
+/** One difference between two versions of a subtree. */
+export interface Change {
+  readonly kind: "created" | "deleted" | "updated" | "moved" | "reordered";
+  readonly oid: string;
+  readonly vidBefore?: string;
+  readonly vidAfter?: string;
+  readonly parentBefore?: string;
+  readonly parentAfter?: string;
+  readonly indexBefore?: number;
+  readonly indexAfter?: number;
+}
+
+/** A page of a paged listing. */
+export interface Page {
+  readonly limit?: number;
+  readonly cursor?: string;
+}

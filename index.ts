@@ -1,0 +1,18 @@
+/**
+ * logbook-engine: a versioned-tree document database for outliners.
+ *
+ * @example
+ * import { openEngine, pglite } from "logbook-engine";
+ * await using engine = await openEngine({ storage: pglite({ dataDir: "./data" }) });
+ */
+export { openEngine, type Engine, type EngineOptions } from "./engine/open-engine.js";
+export { EngineError, StorageError, type EngineErrorCode } from "./engine/errors.js";
+export type { Change, Json, Objective, Op, OpKind, Page, Props, Stats, VersionRef } from "./engine/types.js";
+export type { NewDocument, NewObjective } from "./engine/create.js";
+export type { Patch } from "./engine/update.js";
+export type { Destination } from "./engine/move.js";
+export type { At, ChildrenOptions } from "./engine/read.js";
+export type { Limits } from "./engine/validate.js";
+export { pglite, type PgliteOptions } from "./storage/pglite/index.js";
+export { postgres, type PostgresOptions } from "./storage/postgres/index.js";
+export type { Storage, StorageConfig, Queryable } from "./storage/contract.js";

@@ -1,0 +1,95 @@
+import type { Knex } from "knex";
+import { sql } from "./sql.js";
+
+/** One schema step: its number and the DDL statements it runs, in one transaction. */
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  readonly statements: () => string[];
+}
+
+function ddl(build: (schema: Knex.SchemaBuilder) => Knex.SchemaBuilder): string[] {
+  return build(sql.schema)
+    .toSQL()
+    .map((s) => s.sql);
+}
+
+/**
+ * The engine's schema history. Append only: a released migration is never edited. Every table
+ * keys on `space_id` first so the schema can be distributed by space (docs/engine.md, Citus).
+ */
+export const migrations: readonly Migration[] = [
+  {
+    version: 1,
+    name: "versioned tree",
+    statements: () =>
+      ddl((s) =>
+        s
+          .createTable("space", (t) => {
+            t.uuid("space_id").primary();
+            t.bigInteger("seq").notNullable().defaultTo(0);
+            t.bigInteger("created_at").notNullable();
+          })
+          // Immutable: one row per version of an objective and of its subtree.
+          .createTable("objective", (t) => {
+            t.uuid("space_id").notNullable();
+            t.uuid("oid").notNullable();
+            t.text("vid").notNullable();
+            t.uuid("parent_oid");
+            t.text("content").notNullable();
+            t.jsonb("props").notNullable();
+            t.jsonb("kids").notNullable();
+            t.jsonb("stats").notNullable();
+            t.bigInteger("created_at").notNullable();
+            t.bigInteger("seq").notNullable();
+            t.primary(["space_id", "oid", "vid"]);
+          })
+          // Immutable, content-addressed chunks of wide children lists (a persistent B+tree).
+          .createTable("link", (t) => {
+            t.uuid("space_id").notNullable();
+            t.text("chunk_id").notNullable();
+            t.jsonb("node").notNullable();
+            t.primary(["space_id", "chunk_id"]);
+          })
+          .createTable("op", (t) => {
+            t.uuid("space_id").notNullable();
+            t.bigInteger("seq").notNullable();
+            t.text("op_id").notNullable();
+            t.text("kind").notNullable();
+            t.uuid("oid").notNullable();
+            t.text("vid_before");
+            t.text("vid_after");
+            t.bigInteger("at").notNullable();
+            t.text("actor");
+            t.text("device").notNullable();
+            t.jsonb("data").notNullable();
+            t.primary(["space_id", "seq"]);
+            t.unique(["space_id", "op_id"]);
+          })
+          // Every version an op caused: the changed objective itself and each promoted ascendant.
+          .createTable("op_transitive", (t) => {
+            t.uuid("space_id").notNullable();
+            t.uuid("oid").notNullable();
+            t.bigInteger("seq").notNullable();
+            t.text("vid_before");
+            t.text("vid_after");
+            t.primary(["space_id", "oid", "seq"]);
+          })
+          // The only mutable table of the tree: active vid and current place of every objective.
+          .createTable("active_version", (t) => {
+            t.uuid("space_id").notNullable();
+            t.uuid("oid").notNullable();
+            t.text("vid").notNullable();
+            t.uuid("parent_oid");
+            t.text("pos");
+            t.boolean("is_root").notNullable().defaultTo(false);
+            t.boolean("dirty").notNullable().defaultTo(false);
+            t.primary(["space_id", "oid"]);
+          })
+          .raw("create index active_version_roots on active_version (space_id) where is_root"),
+      ),
+  },
+];
+
+/** The newest schema version this code knows. */
+export const latestVersion = migrations[migrations.length - 1]!.version;

@@ -1,0 +1,96 @@
+import pg from "pg";
+import type { Queryable, Row, Storage, StorageConfig } from "../contract.js";
+import { wrapError, wrapTransactionError } from "../wrap-error.js";
+
+/** Options of the server backend. */
+export interface PostgresOptions {
+  /** A libpq connection string, e.g. `postgres://postgres@127.0.0.1:5432/logbook`. */
+  readonly connectionString: string;
+  /** Pool size; writers to one space serialize anyway, readers run in parallel. Default 10. */
+  readonly max?: number;
+}
+
+// int8 comes back as number on both backends (PGlite gets the same parser).
+const types = {
+  getTypeParser(oid: number, format?: string) {
+    if (oid === 20) return (value: string) => Number(value);
+    return pg.types.getTypeParser(oid, format as "text");
+  },
+};
+
+/**
+ * PostgreSQL through `pg`: the server backend, with a connection pool.
+ *
+ * @example
+ * const engine = await openEngine({ storage: postgres({ connectionString: process.env.PG_URL! }) });
+ */
+export function postgres(options: PostgresOptions): StorageConfig {
+  return {
+    kind: "postgres",
+    async open() {
+      const pool = new pg.Pool({
+        connectionString: options.connectionString,
+        max: options.max ?? 10,
+        types: types as pg.CustomTypesConfig,
+        allowExitOnIdle: true,
+      });
+      // An idle client's error (server restart) must not crash the host process.
+      pool.on("error", () => {});
+      try {
+        await pool.query("select 1");
+      } catch (error) {
+        await pool.end();
+        throw wrapError(error, `connect ${redact(options.connectionString)}`);
+      }
+      return postgresStorage(pool);
+    },
+  };
+}
+
+function redact(url: string): string {
+  return url.replace(/:\/\/([^:@/]+):[^@/]*@/, "://$1:***@");
+}
+
+function queryable(client: pg.Pool | pg.PoolClient): Queryable {
+  return {
+    async query<R extends Row = Row>(sql: string, params: readonly unknown[] = []): Promise<R[]> {
+      try {
+        return (await client.query<R>(sql, params as unknown[])).rows;
+      } catch (error) {
+        throw wrapError(error, sql);
+      }
+    },
+  };
+}
+
+function postgresStorage(pool: pg.Pool): Storage {
+  let closed = false;
+  return {
+    kind: "postgres",
+    ...queryable(pool),
+    async transaction(fn) {
+      let client: pg.PoolClient;
+      try {
+        client = await pool.connect();
+      } catch (error) {
+        throw wrapError(error, "connect");
+      }
+      try {
+        await client.query("begin");
+        const result = await fn(queryable(client));
+        await client.query("commit");
+        return result;
+      } catch (error) {
+        await client.query("rollback").catch(() => {});
+        throw wrapTransactionError(error);
+      } finally {
+        client.release();
+      }
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await pool.end();
+    },
+  };
+}
