@@ -138,12 +138,14 @@ describe.each(stores)("accounts security on $name", (store) => {
       await time(uniqueEmail("warm-up"));
       const known: number[] = [];
       const unknown: number[] = [];
-      for (let i = 0; i < 5; i++) {
+      for (let i = 0; i < 7; i++) {
         known.push(await time(email));
         unknown.push(await time(uniqueEmail("timing-nobody")));
       }
-      const ratio = median(unknown) / median(known);
+      // The fastest run of each is the least disturbed by the other test worker sharing the CPU.
+      const ratio = Math.min(...unknown) / Math.min(...known);
       expect(median(known)).toBeGreaterThan(5); // an argon2 verification really happened
+      expect(Math.min(...unknown)).toBeGreaterThan(5);
       expect(ratio).toBeGreaterThan(0.5);
       expect(ratio).toBeLessThan(2);
     });

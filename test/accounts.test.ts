@@ -213,6 +213,18 @@ describe.each(stores)("accounts on $name", (store) => {
       await rejectsWith(accounts.resetPassword({ key: "nonsense", newPassword: "yet another password" }), "INVALID_CREDENTIALS");
     });
 
+    it("lets exactly one of several concurrent redemptions of a reset key succeed", async () => {
+      const email = uniqueEmail("reset-race");
+      await createVerifiedUser(accounts, mail, email);
+      await accounts.requestPasswordReset({ email });
+      const key = resetKeyIn(await mail.waitForMail(email, 2));
+      const outcomes = await Promise.allSettled(
+        ["password one!", "password two!", "password three!"].map((newPassword) => accounts.resetPassword({ key, newPassword })),
+      );
+      expect(outcomes.filter((o) => o.status === "fulfilled")).toHaveLength(1);
+      for (const o of outcomes) if (o.status === "rejected") expect((o.reason as AccountsError).code).toBe("INVALID_CREDENTIALS");
+    });
+
     it("refuses an expired reset key and sends nothing for an unknown address", async () => {
       const email = uniqueEmail("reset-expired");
       await createVerifiedUser(accounts, mail, email);
