@@ -9,6 +9,7 @@ export { openEngine, type Engine, type EngineOptions } from "./engine/open-engin
 export { EngineError, StorageError, type EngineErrorCode } from "./engine/errors.js";
 export type { Change, Json, Objective, Op, OpKind, Page, Props, Stats, VersionRef } from "./engine/types.js";
 export type { NewDocument, NewObjective } from "./engine/create.js";
+export type { ImportOptions, TreeInput } from "./engine/import-tree.js";
 export type { Patch } from "./engine/update.js";
 export type { Destination } from "./engine/move.js";
 export type { At, ChildrenOptions } from "./engine/read.js";

@@ -6,12 +6,14 @@ import { create, createDocument, createSpace, type NewDocument, type NewObjectiv
 import { diff } from "./diff.js";
 import { EngineError } from "./errors.js";
 import { history, versions } from "./history.js";
+import { importTree, type ImportOptions, type TreeInput } from "./import-tree.js";
 import { newOid } from "./ids.js";
 import { move, type Destination } from "./move.js";
 import { children, get, type At, type ChildrenOptions } from "./read.js";
 import { remove } from "./remove.js";
 import { createRowCache } from "./row-cache.js";
 import type { Change, Objective, Op, Page, VersionRef } from "./types.js";
+export type { ImportOptions, TreeInput };
 import { update, type Patch } from "./update.js";
 import { DEFAULT_LIMITS, type Limits } from "./validate.js";
 
@@ -45,6 +47,8 @@ export interface Engine extends AsyncDisposable {
   history(spaceId: string, oid: string, options?: Page): Promise<{ ops: Op[]; next?: string }>;
   versions(spaceId: string, oid: string, options?: Page): Promise<{ versions: VersionRef[]; next?: string }>;
   diff(spaceId: string, oid: string, fromVid: string, toVid: string): Promise<Change[]>;
+  /** Bulk import of whole trees in one transaction (see `ImportOptions`). */
+  importTree(spaceId: string, options: ImportOptions): Promise<{ oids: string[]; count: number }>;
   /** Rows read from storage since open (cache misses), for tests and benchmarks. */
   rowsRead(): number;
   /** Drops every cached row (to measure cold reads). */
@@ -110,6 +114,7 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
     history: open(history),
     versions: open(versions),
     diff: open(diff),
+    importTree: open(importTree),
     rowsRead: () => core.cache.rowsRead,
     clearCache: () => core.cache.lru.clear(),
     close,

@@ -55,7 +55,7 @@ export interface VersionRow {
 }
 
 /** The kinds of change an op records. */
-export type OpKind = "createDocument" | "create" | "update" | "move" | "remove" | "checkout";
+export type OpKind = "createDocument" | "create" | "update" | "move" | "remove" | "checkout" | "import";
 
 /** One recorded change (DESIGN.md §2), newest first in `history`. */
 export interface Op {

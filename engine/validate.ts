@@ -41,6 +41,7 @@ export function checkVid(name: string, value: unknown): string {
 export function checkContent(value: unknown, limits: Limits): string {
   if (typeof value !== "string") throw invalid(`content must be a string, got ${show(value)}`);
   if (value.length === 0) throw invalid(`content must not be empty, got ""`);
+  if (value.includes("\u0000")) throw invalid(`content must not contain the NUL character, got ${show(value)}`);
   if (value.length > limits.maxContent) {
     throw invalid(`content is ${value.length} characters, more than the limit of ${limits.maxContent}`);
   }
@@ -48,7 +49,11 @@ export function checkContent(value: unknown, limits: Limits): string {
 }
 
 function checkJson(value: unknown, path: string, seen: Set<object>): asserts value is Json {
-  if (value === null || typeof value === "string" || typeof value === "boolean") return;
+  if (typeof value === "string") {
+    if (value.includes("\u0000")) throw invalid(`props${path} must not contain the NUL character`);
+    return;
+  }
+  if (value === null || typeof value === "boolean") return;
   if (typeof value === "number") {
     if (!Number.isFinite(value)) throw invalid(`props${path} must be JSON, got the number ${value}`);
     return;
@@ -62,7 +67,10 @@ function checkJson(value: unknown, path: string, seen: Set<object>): asserts val
     if (proto !== Object.prototype && proto !== null) {
       throw invalid(`props${path} must be a plain JSON object, got ${proto?.constructor?.name ?? "object"} ${show(value)}`);
     }
-    for (const [k, v] of Object.entries(value)) checkJson(v, `${path}.${k}`, seen);
+    for (const [k, v] of Object.entries(value)) {
+      if (k.includes("\u0000")) throw invalid(`props${path} has a key with the NUL character`);
+      checkJson(v, `${path}.${k}`, seen);
+    }
   }
   seen.delete(value);
 }

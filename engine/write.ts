@@ -93,10 +93,18 @@ export async function runWrite<T>(core: Core, spaceId: string, fn: (ctx: WriteCt
   return result;
 }
 
+/** Rows per bulk statement: keeps parameter arrays small for big imports. */
+const BATCH = 5000;
+
+function batches<T>(items: readonly T[]): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += BATCH) out.push(items.slice(i, i + BATCH));
+  return out;
+}
+
 async function flush(ctx: WriteCtx): Promise<void> {
   const { tx, spaceId, seq, op } = ctx;
-  const v = ctx.versions;
-  if (v.length > 0) {
+  for (const v of batches(ctx.versions)) {
     await tx.query(
       `insert into objective (space_id, oid, vid, parent_oid, content, props, kids, stats, created_at, seq)
        select $1, t.oid, t.vid, t.parent_oid, t.content, t.props::jsonb, t.kids::jsonb, t.stats::jsonb, $2, $3
@@ -116,8 +124,7 @@ async function flush(ctx: WriteCtx): Promise<void> {
       ],
     );
   }
-  if (ctx.chunks.size > 0) {
-    const ids = [...ctx.chunks.keys()];
+  for (const ids of batches([...ctx.chunks.keys()])) {
     await tx.query(
       `insert into link (space_id, chunk_id, node)
        select $1, t.id, t.node::jsonb from unnest($2::text[], $3::text[]) as t(id, node)
@@ -132,16 +139,14 @@ async function flush(ctx: WriteCtx): Promise<void> {
       [spaceId, seq, ctx.opId, op.kind, op.oid, op.vidBefore, op.vidAfter, ctx.now, ctx.core.actor ?? null, ctx.core.deviceId, JSON.stringify(op.data)],
     );
   }
-  const t = ctx.transitive;
-  if (t.length > 0) {
+  for (const t of batches(ctx.transitive)) {
     await tx.query(
       `insert into op_transitive (space_id, oid, seq, vid_before, vid_after)
        select $1, t.oid, $2, t.vb, t.va from unnest($3::uuid[], $4::text[], $5::text[]) as t(oid, vb, va)`,
       [spaceId, seq, t.map((r) => r.oid), t.map((r) => r.vidBefore), t.map((r) => r.vidAfter)],
     );
   }
-  const p = [...ctx.placements.values()];
-  if (p.length > 0) {
+  for (const p of batches([...ctx.placements.values()])) {
     await tx.query(
       `insert into active_version (space_id, oid, vid, parent_oid, pos, is_root, dirty)
        select $1, t.oid, t.vid, t.parent_oid, t.pos, t.is_root, t.dirty

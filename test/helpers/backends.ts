@@ -7,6 +7,7 @@ import pg from "pg";
 import { openEngine, pglite, postgres, type Engine, type EngineOptions } from "../../index.js";
 import { dumpPglite } from "../../storage/pglite/index.js";
 import { migrate } from "../../storage/migrate.js";
+import type { Row } from "../../storage/contract.js";
 
 /** The server used for the Postgres half; `PG_URL` overrides. */
 export const PG_URL = process.env["PG_URL"] ?? "postgres://postgres@127.0.0.1:5432/postgres";
@@ -75,7 +76,16 @@ export interface Backend {
   /** Why it is skipped, if it is. */
   readonly skip: () => Promise<string | undefined>;
   /** A new engine on fresh storage; `release` closes it and drops its database. */
-  readonly fresh: (options?: Omit<EngineOptions, "storage">) => Promise<{ engine: Engine; release: () => Promise<void> }>;
+  readonly fresh: (options?: Omit<EngineOptions, "storage">) => Promise<Fresh>;
+}
+
+/** An engine on fresh storage, raw SQL on the same database (for assertions on rows), and cleanup. */
+export interface Fresh {
+  readonly engine: Engine;
+  readonly sql: <R extends Row = Row>(text: string, params?: readonly unknown[]) => Promise<R[]>;
+  /** Opens another engine on the same database (Postgres only; PGlite is single-connection). */
+  readonly another?: (options?: Omit<EngineOptions, "storage">) => Promise<Engine>;
+  readonly release: () => Promise<void>;
 }
 
 export const backends: readonly Backend[] = [
@@ -83,8 +93,9 @@ export const backends: readonly Backend[] = [
     name: "pglite",
     skip: async () => undefined,
     async fresh(options = {}) {
-      const engine = await openEngine({ ...options, storage: pglite({ loadDataDir: await pgliteTemplate() }) });
-      return { engine, release: () => engine.close() };
+      const storage = await pglite({ loadDataDir: await pgliteTemplate() }).open();
+      const engine = await openEngine({ ...options, storage: { kind: "pglite", open: async () => storage } });
+      return { engine, sql: (text, params) => storage.query(text, params), release: () => engine.close() };
     },
   },
   {
@@ -93,10 +104,20 @@ export const backends: readonly Backend[] = [
     async fresh(options = {}) {
       const db = await throwawayDatabase();
       const engine = await openEngine({ ...options, storage: postgres({ connectionString: db.url }) });
+      const raw = await postgres({ connectionString: db.url, max: 2 }).open();
+      const others: Engine[] = [];
       return {
         engine,
+        sql: (text, params) => raw.query(text, params),
+        another: async (more = {}) => {
+          const other = await openEngine({ ...more, storage: postgres({ connectionString: db.url }) });
+          others.push(other);
+          return other;
+        },
         release: async () => {
+          for (const other of others) await other.close();
           await engine.close();
+          await raw.close();
           await db.drop();
         },
       };

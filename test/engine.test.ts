@@ -1,0 +1,377 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { EngineError, openEngine, pglite, type Engine, type Objective } from "../index.js";
+import { usableBackends, type Fresh } from "./helpers/backends.js";
+
+async function rejects(p: Promise<unknown>, code: string, text?: string | RegExp): Promise<EngineError> {
+  const error = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error, `expected ${code}`).toBeInstanceOf(EngineError);
+  expect((error as EngineError).code).toBe(code);
+  if (text) expect((error as EngineError).message).toMatch(text);
+  return error as EngineError;
+}
+
+/** Contents of the active subtree as nested arrays: ["A", ["A1"]], easy to compare. */
+async function tree(engine: Engine, spaceId: string, oid: string): Promise<unknown[]> {
+  const kids = await engine.children(spaceId, oid);
+  const out: unknown[] = [];
+  for (const k of kids) {
+    out.push(k.content);
+    if (k.childCount > 0) out.push(await tree(engine, spaceId, k.oid));
+  }
+  return out;
+}
+
+const TABLES = ["objective", "link", "op", "op_transitive", "active_version"] as const;
+
+async function counts(fresh: Fresh): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const t of TABLES) out[t] = (await fresh.sql<{ n: number }>(`select count(*)::int8 as n from ${t}`))[0]!.n;
+  return out;
+}
+
+describe.each(await usableBackends())("engine on $name", (backend) => {
+  let fresh: Fresh;
+  let e: Engine;
+  beforeAll(async () => {
+    fresh = await backend.fresh();
+    e = fresh.engine;
+  });
+  afterAll(async () => fresh?.release());
+
+  async function outline() {
+    const { spaceId } = await e.createSpace();
+    const doc = await e.createDocument(spaceId, { content: "Plan" });
+    const a = await e.create(spaceId, { parentOid: doc.oid, content: "A" });
+    const b = await e.create(spaceId, { parentOid: doc.oid, content: "B" });
+    const a1 = await e.create(spaceId, { parentOid: a.oid, content: "A1", props: { done: false } });
+    const a2 = await e.create(spaceId, { parentOid: a.oid, content: "A2", props: { done: true } });
+    return { s: spaceId, doc, a, b, a1, a2 };
+  }
+
+  it("creates documents and objectives with depth, path and stats", async () => {
+    const { s, doc, a, a1 } = await outline();
+    expect(await tree(e, s, doc.oid)).toEqual(["A", ["A1", "A2"], "B"]);
+    const got = await e.get(s, a1.oid);
+    expect(got).toMatchObject({ content: "A1", parentOid: a.oid, depth: 2, path: [doc.oid, a.oid], props: { done: false } });
+    const root = await e.get(s, doc.oid);
+    expect(root.stats).toEqual({ descendants: 4, total: 2, done: 1, percent: 50 });
+    expect(root.childCount).toBe(2);
+    expect((await e.get(s, a.oid)).stats).toEqual({ descendants: 2, total: 2, done: 1, percent: 50 });
+  });
+
+  it("inserts at an index and rejects bad ones", async () => {
+    const { s, doc } = await outline();
+    await e.create(s, { parentOid: doc.oid, index: 0, content: "first" });
+    await e.create(s, { parentOid: doc.oid, index: 2, content: "middle" });
+    expect((await e.children(s, doc.oid)).map((o) => o.content)).toEqual(["first", "A", "middle", "B"]);
+    await rejects(e.create(s, { parentOid: doc.oid, index: 5, content: "x" }), "INVALID_ARGUMENT", /index must be an integer from 0 to 4, got 5/);
+    await rejects(e.create(s, { parentOid: doc.oid, index: -1, content: "x" }), "INVALID_ARGUMENT", /got -1/);
+    await rejects(e.create(s, { parentOid: doc.oid, index: 1.5, content: "x" }), "INVALID_ARGUMENT", /got 1.5/);
+  });
+
+  it("promotes an update to every ascendant and shares unchanged siblings", async () => {
+    const { s, doc, a, b, a1, a2 } = await outline();
+    const before = { doc: await e.get(s, doc.oid), a: await e.get(s, a.oid), b: await e.get(s, b.oid), a2: await e.get(s, a2.oid) };
+    const updated = await e.update(s, a1.oid, { content: "A1!", props: { done: true, tag: "x" } });
+    expect(updated.vid).not.toBe(a1.vid);
+    expect((await e.get(s, a.oid)).vid).not.toBe(before.a.vid);
+    expect((await e.get(s, doc.oid)).vid).not.toBe(before.doc.vid);
+    expect((await e.get(s, b.oid)).vid).toBe(before.b.vid);
+    expect((await e.get(s, a2.oid)).vid).toBe(before.a2.vid);
+    expect((await e.get(s, doc.oid)).stats).toMatchObject({ done: 2, total: 2, percent: 100 });
+    // The old versions keep their own statistics forever.
+    expect((await e.get(s, doc.oid, { vid: before.doc.vid })).stats).toMatchObject({ done: 1, total: 2, percent: 50 });
+    expect((await e.get(s, a1.oid, { vid: a1.vid })).content).toBe("A1");
+  });
+
+  it("merges props patches; null deletes a key; a no-op patch writes nothing", async () => {
+    const { s, a1 } = await outline();
+    await e.update(s, a1.oid, { props: { tag: "x", n: 1 } });
+    const merged = await e.update(s, a1.oid, { props: { n: null, m: [1, { k: "v" }] } });
+    expect(merged.props).toEqual({ done: false, tag: "x", m: [1, { k: "v" }] });
+    const before = await counts(fresh);
+    const same = await e.update(s, a1.oid, { content: "A1", props: { tag: "x" } });
+    expect(same.vid).toBe(merged.vid);
+    expect(await counts(fresh)).toEqual(before);
+  });
+
+  it("moves and reorders, counting the index without the moved objective", async () => {
+    const { s, doc, a, b, a1, a2 } = await outline();
+    await e.move(s, a2.oid, { parentOid: a.oid, index: 0 });
+    expect(await tree(e, s, doc.oid)).toEqual(["A", ["A2", "A1"], "B"]);
+    await e.move(s, a2.oid, { parentOid: a.oid, index: 1 });
+    expect(await tree(e, s, doc.oid)).toEqual(["A", ["A1", "A2"], "B"]);
+    const moved = await e.move(s, a1.oid, { parentOid: b.oid });
+    expect(moved).toMatchObject({ parentOid: b.oid, depth: 2, path: [doc.oid, b.oid] });
+    expect(await tree(e, s, doc.oid)).toEqual(["A", ["A2"], "B", ["A1"]]);
+    expect((await e.get(s, a.oid)).stats.descendants).toBe(1);
+    expect((await e.get(s, b.oid)).stats).toMatchObject({ descendants: 1, total: 1, done: 0 });
+    await e.move(s, b.oid, { parentOid: doc.oid, index: 0 });
+    expect(await tree(e, s, doc.oid)).toEqual(["B", ["A1"], "A", ["A2"]]);
+  });
+
+  it("rejects cycles and root moves without writing", async () => {
+    const { s, doc, a, a1 } = await outline();
+    const before = await counts(fresh);
+    await rejects(e.move(s, a.oid, { parentOid: a1.oid }), "CYCLE", new RegExp(a.oid));
+    await rejects(e.move(s, a.oid, { parentOid: a.oid }), "CYCLE");
+    await rejects(e.move(s, doc.oid, { parentOid: a.oid }), "INVALID_ARGUMENT", /document root/);
+    await rejects(e.move(s, a1.oid, { parentOid: a.oid, index: 2 }), "INVALID_ARGUMENT", /from 0 to 1/);
+    expect(await counts(fresh)).toEqual(before);
+  });
+
+  it("moves across documents", async () => {
+    const { s, doc, a } = await outline();
+    const other = await e.createDocument(s, { content: "Other" });
+    await e.move(s, a.oid, { parentOid: other.oid });
+    expect(await tree(e, s, doc.oid)).toEqual(["B"]);
+    expect(await tree(e, s, other.oid)).toEqual(["A", ["A1", "A2"]]);
+    expect((await e.get(s, other.oid)).stats.descendants).toBe(3);
+    expect((await e.get(s, doc.oid)).stats.descendants).toBe(1);
+  });
+
+  it("removes a subtree from the active tree and keeps its versions", async () => {
+    const { s, doc, a, a1 } = await outline();
+    await e.remove(s, a.oid);
+    expect(await tree(e, s, doc.oid)).toEqual(["B"]);
+    await rejects(e.get(s, a1.oid), "NOT_FOUND", /removed/);
+    await rejects(e.update(s, a1.oid, { content: "x" }), "NOT_FOUND", new RegExp(a1.oid));
+    expect((await e.get(s, a1.oid, { vid: a1.vid })).content).toBe("A1");
+    expect((await e.get(s, doc.oid)).stats).toEqual({ descendants: 1, total: 0, done: 0, percent: 0 });
+    expect((await e.history(s, doc.oid)).ops[0]).toMatchObject({ kind: "remove", oid: a.oid });
+  });
+
+  it("checks out a subtree without touching anything else, and stays editable", async () => {
+    const { s, doc, a, b, a1 } = await outline();
+    const old = await e.get(s, a.oid);
+    await e.update(s, a1.oid, { content: "A1 changed", props: { done: true } });
+    await e.create(s, { parentOid: a.oid, content: "A3" });
+    await e.update(s, b.oid, { content: "B changed" });
+    const bBefore = await e.get(s, b.oid);
+    const out = await e.checkout(s, a.oid, old.vid);
+    expect(out.vid).not.toBe(old.vid);
+    expect(out.content).toBe("A");
+    expect(await tree(e, s, doc.oid)).toEqual(["A", ["A1", "A2"], "B changed"]);
+    expect((await e.get(s, b.oid)).vid).toBe(bBefore.vid);
+    expect((await e.get(s, doc.oid)).stats).toEqual({ descendants: 4, total: 2, done: 1, percent: 50 });
+    // Editable at once; edits build on the checked-out version.
+    await e.update(s, a1.oid, { content: "A1 again" });
+    await e.create(s, { parentOid: a1.oid, content: "deep" });
+    expect(await tree(e, s, doc.oid)).toEqual(["A", ["A1 again", ["deep"], "A2"], "B changed"]);
+    const ops = (await e.history(s, a.oid)).ops.map((o) => o.kind);
+    expect(ops.slice(0, 3)).toEqual(["create", "update", "checkout"]);
+  });
+
+  it("keeps an objective that moved out since the target where it is now", async () => {
+    const { s, doc, a, b, a1 } = await outline();
+    const old = await e.get(s, a.oid);
+    await e.move(s, a1.oid, { parentOid: b.oid });
+    await e.checkout(s, a.oid, old.vid);
+    expect(await tree(e, s, doc.oid)).toEqual(["A", ["A2"], "B", ["A1"]]);
+    expect((await e.get(s, a.oid)).stats.descendants).toBe(1);
+    expect((await e.get(s, a1.oid)).parentOid).toBe(b.oid);
+  });
+
+  it("brings a removed subtree back with a checkout of its parent, and undoes the checkout", async () => {
+    const { s, doc, a, a1 } = await outline();
+    await e.create(s, { parentOid: a1.oid, content: "A1a" });
+    const before = await e.get(s, doc.oid);
+    await e.remove(s, a.oid);
+    const removed = await e.get(s, doc.oid);
+    await e.checkout(s, doc.oid, before.vid);
+    expect(await tree(e, s, doc.oid)).toEqual(["A", ["A1", ["A1a"], "A2"], "B"]);
+    expect((await e.get(s, doc.oid)).stats).toEqual(before.stats);
+    await e.update(s, a1.oid, { content: "A1 edited after restore" });
+    expect((await e.get(s, a1.oid)).depth).toBe(2);
+    // Undo of the checkout is a checkout of the version before it.
+    await e.checkout(s, doc.oid, removed.vid);
+    expect(await tree(e, s, doc.oid)).toEqual(["B"]);
+    await rejects(e.get(s, a1.oid), "NOT_FOUND");
+  });
+
+  it("lists history newest first with cursor paging, and versions", async () => {
+    const { s, doc, a1 } = await outline();
+    for (let i = 0; i < 7; i++) await e.update(s, a1.oid, { content: `A1 v${i}` });
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    let pages = 0;
+    do {
+      const page = await e.history(s, doc.oid, { limit: 4, ...(cursor ? { cursor } : {}) });
+      seen.push(...page.ops.map((o) => o.opId));
+      cursor = page.next;
+      pages++;
+    } while (cursor);
+    expect(pages).toBe(3);
+    expect(seen).toHaveLength(5 + 7);
+    expect(new Set(seen).size).toBe(seen.length);
+    const own = await e.history(s, a1.oid);
+    expect(own.ops.map((o) => o.kind)).toEqual([...Array(7).fill("update"), "create"]);
+    expect(own.ops[0]).toMatchObject({ device: e.deviceId, oid: a1.oid });
+    const vs = await e.versions(s, a1.oid);
+    expect(vs.versions).toHaveLength(8);
+    expect(vs.versions[0]!.vid).toBe((await e.get(s, a1.oid)).vid);
+    await rejects(e.history(s, doc.oid, { cursor: "nope" }), "INVALID_ARGUMENT", /cursor "nope"/);
+  });
+
+  it("diffs two versions: created, deleted, updated, moved, reordered", async () => {
+    const { s, doc, a, b, a1, a2 } = await outline();
+    const from = (await e.get(s, doc.oid)).vid;
+    const c = await e.create(s, { parentOid: b.oid, content: "C" });
+    await e.remove(s, a2.oid);
+    await e.update(s, a1.oid, { content: "A1 new" });
+    await e.move(s, a1.oid, { parentOid: b.oid, index: 0 });
+    await e.move(s, b.oid, { parentOid: doc.oid, index: 0 });
+    const to = (await e.get(s, doc.oid)).vid;
+    const changes = await e.diff(s, doc.oid, from, to);
+    const byKind = (k: string) => changes.filter((x) => x.kind === k).map((x) => x.oid);
+    expect(byKind("created")).toEqual([c.oid]);
+    expect(byKind("deleted")).toEqual([a2.oid]);
+    expect(byKind("updated")).toEqual([a1.oid]);
+    expect(byKind("moved")).toEqual([a1.oid]);
+    expect(byKind("reordered")).toEqual([b.oid]);
+    expect(changes.find((x) => x.kind === "moved")).toMatchObject({ parentBefore: a.oid, parentAfter: b.oid, indexBefore: 0, indexAfter: 0 });
+    expect(changes.find((x) => x.kind === "reordered")).toMatchObject({ indexBefore: 1, indexAfter: 0 });
+    expect(await e.diff(s, doc.oid, to, to)).toEqual([]);
+    const back = await e.diff(s, doc.oid, to, from);
+    expect(back.filter((x) => x.kind === "created").map((x) => x.oid)).toEqual([a2.oid]);
+  });
+
+  it("names the bad value in typed errors", async () => {
+    const { s, doc, a } = await outline();
+    const other = await e.createSpace();
+    await rejects(e.get(s, "not-a-uuid"), "INVALID_ARGUMENT", /oid must be a UUID, got "not-a-uuid"/);
+    await rejects(e.get(s, "0190c0de-0000-7000-8000-000000000000"), "NOT_FOUND", /0190c0de-0000-7000-8000-000000000000/);
+    await rejects(e.get(other.spaceId, a.oid), "NOT_FOUND", new RegExp(other.spaceId));
+    await rejects(e.create(other.spaceId, { parentOid: doc.oid, content: "x" }), "NOT_FOUND");
+    await rejects(e.createDocument("0190c0de-0000-7000-8000-000000000001", { content: "x" }), "NOT_FOUND", /space/);
+    await rejects(e.create(s, { parentOid: doc.oid, content: "" }), "INVALID_ARGUMENT", /empty/);
+    await rejects(e.create(s, { parentOid: doc.oid, content: "x".repeat(100_001) }), "INVALID_ARGUMENT", /100001 characters/);
+    await rejects(e.create(s, { parentOid: doc.oid, content: 42 as unknown as string }), "INVALID_ARGUMENT", /got 42/);
+    await rejects(e.create(s, { parentOid: doc.oid, content: "a\u0000b" }), "INVALID_ARGUMENT", /NUL/);
+    await rejects(e.update(s, a.oid, { props: { f: (() => 1) as unknown as string } }), "INVALID_ARGUMENT", /props.f must be JSON, got function/);
+    await rejects(e.update(s, a.oid, { props: { n: Number.NaN } }), "INVALID_ARGUMENT", /NaN/);
+    await rejects(e.update(s, a.oid, { props: { d: new Date(0) as unknown as string } }), "INVALID_ARGUMENT", /Date/);
+    const cyclic: Record<string, unknown> = {};
+    cyclic["self"] = cyclic;
+    await rejects(e.update(s, a.oid, { props: cyclic as never }), "INVALID_ARGUMENT", /cycle/);
+    await rejects(e.update(s, a.oid, { props: { big: "x".repeat(70_000) } }), "INVALID_ARGUMENT", /bytes of JSON/);
+    await rejects(e.get(s, a.oid, { vid: "short" }), "INVALID_ARGUMENT", /vid/);
+    await rejects(e.get(s, a.oid, { vid: "AAAAAAAAAAAAAAAAAAAAAA" }), "NOT_FOUND", /AAAAAAAAAAAAAAAAAAAAAA/);
+    await rejects(e.checkout(s, a.oid, doc.vid), "NOT_FOUND", /no version/);
+    await rejects(e.create(s, { parentOid: doc.oid, content: "dup", oid: a.oid }), "CONFLICT", new RegExp(a.oid));
+  });
+
+  it("writes nothing when a statement fails mid-transaction", async () => {
+    const { s, a1 } = await outline();
+    await fresh.sql(`create function fail_on_boom() returns trigger language plpgsql as $$
+      begin if new.content = 'boom' then raise exception 'boom refused' using errcode = 'P0001'; end if; return new; end $$`);
+    await fresh.sql("create trigger boom after insert on objective for each row execute function fail_on_boom()");
+    try {
+      const before = await counts(fresh);
+      const seq = await fresh.sql("select seq from space where space_id = $1", [s]);
+      const error = await rejects(e.update(s, a1.oid, { content: "boom" }), "STORAGE", /boom refused/);
+      expect((error as { sqlstate?: string }).sqlstate).toBe("P0001");
+      expect(await counts(fresh)).toEqual(before);
+      expect(await fresh.sql("select seq from space where space_id = $1", [s])).toEqual(seq);
+      // The engine is fine afterwards and its cache holds no phantom rows.
+      const ok = await e.update(s, a1.oid, { content: "fine" });
+      expect((await e.get(s, a1.oid)).vid).toBe(ok.vid);
+    } finally {
+      await fresh.sql("drop trigger boom on objective");
+      await fresh.sql("drop function fail_on_boom()");
+    }
+  });
+
+  it("writes O(log fanout) link rows for a change under a parent with 10,000 children", async () => {
+    const { spaceId: s } = await e.createSpace();
+    const doc = await e.createDocument(s, { content: "Wide" });
+    const { oids } = await e.importTree(s, {
+      parentOid: doc.oid,
+      nodes: [{ content: "parent", children: Array.from({ length: 10_000 }, (_, i) => ({ content: `child ${i}` })) }],
+    });
+    const parent = oids[0]!;
+    const kids = await e.children(s, parent, { offset: 5000, limit: 3 });
+    expect(kids.map((k) => k.content)).toEqual(["child 5000", "child 5001", "child 5002"]);
+    const written = async (fn: () => Promise<unknown>) => {
+      const before = await counts(fresh);
+      await fn();
+      const after = await counts(fresh);
+      return Object.fromEntries(TABLES.map((t) => [t, after[t]! - before[t]!]));
+    };
+    const edit = await written(() => e.update(s, kids[1]!.oid, { content: "edited" }));
+    // 3 versions (child, parent, doc) and one leaf + one inner chunk of the 10,000-link tree.
+    expect(edit).toEqual({ objective: 3, link: 2, op: 1, op_transitive: 3, active_version: 0 });
+    const insert = await written(() => e.create(s, { parentOid: parent, index: 7777, content: "new" }));
+    expect(insert.objective).toBe(3);
+    expect(insert.link).toBeLessThanOrEqual(4);
+    const moved = await written(() => e.move(s, kids[0]!.oid, { parentOid: parent, index: 10 }));
+    expect(moved.link).toBeLessThanOrEqual(6);
+    expect((await e.get(s, parent)).stats.descendants).toBe(10_001);
+    expect((await e.children(s, parent, { offset: 10, limit: 1 }))[0]!.oid).toBe(kids[0]!.oid);
+  });
+
+  it("serializes concurrent writers: two edits under one parent both survive", async () => {
+    const { s, doc, a } = await outline();
+    const other = fresh.another ? await fresh.another() : e;
+    const writers = Array.from({ length: 10 }, (_, i) =>
+      (i % 2 ? other : e).create(s, { parentOid: a.oid, content: `w${i}` }),
+    );
+    const made = await Promise.all(writers);
+    const kids = (await e.children(s, a.oid)).map((k) => k.oid);
+    for (const m of made) expect(kids).toContain(m.oid);
+    expect((await e.get(s, doc.oid)).stats.descendants).toBe(4 + 10);
+    const ops = (await e.history(s, a.oid, { limit: 100 })).ops;
+    expect(new Set(ops.map((o) => o.seq)).size).toBe(ops.length);
+  });
+
+  it("refuses a schema newer than the code, and calls after close", async () => {
+    if (!fresh.another) return; // needs a second engine on the same database
+    await fresh.sql("update meta set value = '999' where key = 'schema_version'");
+    try {
+      await rejects(fresh.another(), "SCHEMA_TOO_NEW", /999/);
+    } finally {
+      await fresh.sql("update meta set value = '1' where key = 'schema_version'");
+    }
+    const extra = await fresh.another();
+    await extra.close();
+    await rejects(extra.createSpace(), "CLOSED");
+  });
+});
+
+describe("pglite data directory", () => {
+  it("keeps everything across close and reopen", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "logbook-"));
+    try {
+      let spaceId: string;
+      let doc: Objective;
+      let deviceId: string;
+      {
+        await using e = await openEngine({ storage: pglite({ dataDir: dir }) });
+        spaceId = (await e.createSpace()).spaceId;
+        doc = await e.createDocument(spaceId, { content: "Kept" });
+        await e.create(spaceId, { parentOid: doc.oid, content: "child", props: { done: true } });
+        deviceId = e.deviceId;
+      }
+      const e = await openEngine({ storage: pglite({ dataDir: dir }) });
+      try {
+        expect(e.deviceId).toBe(deviceId);
+        const root = await e.get(spaceId, doc.oid);
+        expect(root.stats).toMatchObject({ descendants: 1, done: 1 });
+        expect((await e.children(spaceId, doc.oid))[0]!.content).toBe("child");
+        expect((await e.get(spaceId, doc.oid, { vid: doc.vid })).childCount).toBe(0);
+        const next = await e.create(spaceId, { parentOid: doc.oid, content: "after reopen" });
+        expect((await e.history(spaceId, next.oid)).ops[0]!.opId).toBe(`${deviceId}.3`);
+      } finally {
+        await e.close();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
