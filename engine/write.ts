@@ -96,73 +96,65 @@ export async function runWrite<T>(core: Core, spaceId: string, fn: (ctx: WriteCt
 /** Rows per bulk statement: keeps parameter arrays small for big imports. */
 const BATCH = 5000;
 
-function batches<T>(items: readonly T[]): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += BATCH) out.push(items.slice(i, i + BATCH));
-  return out;
+/** Collects `$n` parameters for one statement. */
+function params() {
+  const values: unknown[] = [];
+  return { values, p: (value: unknown) => `$${values.push(value)}` };
+}
+
+/**
+ * The inserts of one op as data-modifying CTEs of ONE statement: a single round trip for the
+ * whole write (an edit at depth 10 would otherwise pay five).
+ */
+function writeStatements(ctx: WriteCtx, from: number, to: number, withOp: boolean): { sql: string; values: unknown[] } {
+  const { values, p } = params();
+  const space = p(ctx.spaceId);
+  const parts: string[] = [];
+  const v = ctx.versions.slice(from, to);
+  if (v.length > 0) {
+    parts.push(`insert into objective (space_id, oid, vid, parent_oid, content, props, kids, stats, created_at, seq)
+       select ${space}, t.oid, t.vid, t.parent_oid, t.content, t.props::jsonb, t.kids::jsonb, t.stats::jsonb, ${p(ctx.now)}::int8, ${p(ctx.seq)}::int8
+         from unnest(${p(v.map((r) => r.oid))}::uuid[], ${p(v.map((r) => r.vid))}::text[], ${p(v.map((r) => r.parentOid))}::uuid[],
+                     ${p(v.map((r) => r.content))}::text[], ${p(v.map((r) => JSON.stringify(r.props)))}::text[],
+                     ${p(v.map((r) => JSON.stringify(r.kids)))}::text[], ${p(v.map((r) => JSON.stringify(r.stats)))}::text[])
+           as t(oid, vid, parent_oid, content, props, kids, stats)`);
+  }
+  const ids = [...ctx.chunks.keys()].slice(from, to);
+  if (ids.length > 0) {
+    parts.push(`insert into link (space_id, chunk_id, node)
+       select ${space}, t.id, t.node::jsonb from unnest(${p(ids)}::text[], ${p(ids.map((id) => JSON.stringify(ctx.chunks.get(id))))}::text[]) as t(id, node)
+       on conflict do nothing`);
+  }
+  const op = ctx.op;
+  if (withOp && op) {
+    parts.push(`insert into op (space_id, seq, op_id, kind, oid, vid_before, vid_after, at, actor, device, data)
+       values (${space}, ${p(ctx.seq)}::int8, ${p(ctx.opId)}, ${p(op.kind)}, ${p(op.oid)}::uuid, ${p(op.vidBefore)}, ${p(op.vidAfter)},
+               ${p(ctx.now)}::int8, ${p(ctx.core.actor ?? null)}, ${p(ctx.core.deviceId)}, ${p(JSON.stringify(op.data))}::jsonb)`);
+  }
+  const t = ctx.transitive.slice(from, to);
+  if (t.length > 0) {
+    parts.push(`insert into op_transitive (space_id, oid, seq, vid_before, vid_after)
+       select ${space}, t.oid, ${p(ctx.seq)}::int8, t.vb, t.va
+         from unnest(${p(t.map((r) => r.oid))}::uuid[], ${p(t.map((r) => r.vidBefore))}::text[], ${p(t.map((r) => r.vidAfter))}::text[]) as t(oid, vb, va)`);
+  }
+  const a = [...ctx.placements.values()].slice(from, to);
+  if (a.length > 0) {
+    parts.push(`insert into active_version (space_id, oid, vid, parent_oid, pos, is_root, dirty)
+       select ${space}, t.oid, t.vid, t.parent_oid, t.pos, t.is_root, t.dirty
+         from unnest(${p(a.map((r) => r.oid))}::uuid[], ${p(a.map((r) => r.vid))}::text[], ${p(a.map((r) => r.parentOid))}::uuid[],
+                     ${p(a.map((r) => r.pos))}::text[], ${p(a.map((r) => r.isRoot))}::boolean[], ${p(a.map((r) => r.dirty))}::boolean[])
+           as t(oid, vid, parent_oid, pos, is_root, dirty)
+       on conflict (space_id, oid) do update set vid = excluded.vid, parent_oid = excluded.parent_oid,
+         pos = excluded.pos, is_root = excluded.is_root, dirty = excluded.dirty`);
+  }
+  const sql = parts.map((part, k) => `w${k} as (${part})`).join(",\n");
+  return { sql: `with ${sql} select 1`, values };
 }
 
 async function flush(ctx: WriteCtx): Promise<void> {
-  const { tx, spaceId, seq, op } = ctx;
-  for (const v of batches(ctx.versions)) {
-    await tx.query(
-      `insert into objective (space_id, oid, vid, parent_oid, content, props, kids, stats, created_at, seq)
-       select $1, t.oid, t.vid, t.parent_oid, t.content, t.props::jsonb, t.kids::jsonb, t.stats::jsonb, $2, $3
-         from unnest($4::uuid[], $5::text[], $6::uuid[], $7::text[], $8::text[], $9::text[], $10::text[])
-           as t(oid, vid, parent_oid, content, props, kids, stats)`,
-      [
-        spaceId,
-        ctx.now,
-        seq,
-        v.map((r) => r.oid),
-        v.map((r) => r.vid),
-        v.map((r) => r.parentOid),
-        v.map((r) => r.content),
-        v.map((r) => JSON.stringify(r.props)),
-        v.map((r) => JSON.stringify(r.kids)),
-        v.map((r) => JSON.stringify(r.stats)),
-      ],
-    );
-  }
-  for (const ids of batches([...ctx.chunks.keys()])) {
-    await tx.query(
-      `insert into link (space_id, chunk_id, node)
-       select $1, t.id, t.node::jsonb from unnest($2::text[], $3::text[]) as t(id, node)
-       on conflict do nothing`,
-      [spaceId, ids, ids.map((id) => JSON.stringify(ctx.chunks.get(id)))],
-    );
-  }
-  if (op) {
-    await tx.query(
-      `insert into op (space_id, seq, op_id, kind, oid, vid_before, vid_after, at, actor, device, data)
-       values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-      [spaceId, seq, ctx.opId, op.kind, op.oid, op.vidBefore, op.vidAfter, ctx.now, ctx.core.actor ?? null, ctx.core.deviceId, JSON.stringify(op.data)],
-    );
-  }
-  for (const t of batches(ctx.transitive)) {
-    await tx.query(
-      `insert into op_transitive (space_id, oid, seq, vid_before, vid_after)
-       select $1, t.oid, $2, t.vb, t.va from unnest($3::uuid[], $4::text[], $5::text[]) as t(oid, vb, va)`,
-      [spaceId, seq, t.map((r) => r.oid), t.map((r) => r.vidBefore), t.map((r) => r.vidAfter)],
-    );
-  }
-  for (const p of batches([...ctx.placements.values()])) {
-    await tx.query(
-      `insert into active_version (space_id, oid, vid, parent_oid, pos, is_root, dirty)
-       select $1, t.oid, t.vid, t.parent_oid, t.pos, t.is_root, t.dirty
-         from unnest($2::uuid[], $3::text[], $4::uuid[], $5::text[], $6::boolean[], $7::boolean[])
-           as t(oid, vid, parent_oid, pos, is_root, dirty)
-       on conflict (space_id, oid) do update set vid = excluded.vid, parent_oid = excluded.parent_oid,
-         pos = excluded.pos, is_root = excluded.is_root, dirty = excluded.dirty`,
-      [
-        spaceId,
-        p.map((r) => r.oid),
-        p.map((r) => r.vid),
-        p.map((r) => r.parentOid),
-        p.map((r) => r.pos),
-        p.map((r) => r.isRoot),
-        p.map((r) => r.dirty),
-      ],
-    );
+  const largest = Math.max(ctx.versions.length, ctx.chunks.size, ctx.transitive.length, ctx.placements.size, 1);
+  for (let from = 0; from < largest; from += BATCH) {
+    const { sql, values } = writeStatements(ctx, from, from + BATCH, from === 0);
+    await ctx.tx.query(sql, values);
   }
 }
