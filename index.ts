@@ -17,3 +17,4 @@ export type { Limits } from "./engine/validate.js";
 export { pglite, type PgliteOptions } from "./storage/pglite/index.js";
 export { postgres, type PostgresOptions } from "./storage/postgres/index.js";
 export type { Storage, StorageConfig, Queryable } from "./storage/contract.js";
+export type { Row, View, ViewOptions } from "./viewbuilder/view.js";

@@ -259,3 +259,19 @@ export async function diffChildren(
   for (const [key, e] of entriesA) if (!entriesB.delete(key)) onlyA.push(e);
   return { onlyA, onlyB: [...entriesB.values()] };
 }
+
+/** Rows (subtree sizes summed) of the links before `pos`: the skip count of everything before it. */
+export async function rowsBefore(root: KidsNode, pos: string, loader: ChunkLoader): Promise<number> {
+  let node = root;
+  let sum = 0;
+  while ("i" in node) {
+    const at = refFor(node.i, pos);
+    for (let k = 0; k < at; k++) sum += node.i[k]![3];
+    node = await load(loader, node.i[at]![0]);
+  }
+  for (const e of node.l) {
+    if (e[2] >= pos) break;
+    sum += e[3];
+  }
+  return sum;
+}

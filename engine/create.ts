@@ -39,11 +39,12 @@ async function freshOid(ctx: WriteCtx, wanted: string | undefined): Promise<stri
   return oid;
 }
 
-function newRow(ctx: WriteCtx, oid: string, parentOid: string | null, content: string, props: Props): VersionRow {
+function newRow(ctx: WriteCtx, oid: string, parentOid: string | null, pos: string | null, content: string, props: Props): VersionRow {
   return {
     oid,
     vid: versionId(oid, ctx.opId, null),
     parentOid,
+    pos,
     content,
     props,
     kids: EMPTY,
@@ -60,7 +61,7 @@ export async function createDocument(core: Core, spaceId: string, input: NewDocu
   const props = checkProps(input.props ?? {}, core.limits);
   return runWrite(core, spaceId, async (ctx) => {
     const oid = await freshOid(ctx, input.oid);
-    const row = newRow(ctx, oid, null, content, props);
+    const row = newRow(ctx, oid, null, null, content, props);
     ctx.versions.push(row);
     ctx.transitive.push({ oid, vidBefore: null, vidAfter: row.vid });
     ctx.placements.set(oid, { oid, vid: row.vid, parentOid: null, pos: null, isRoot: true, dirty: false });
@@ -83,7 +84,7 @@ export async function create(core: Core, spaceId: string, input: NewObjective): 
     const index = input.index === undefined ? count : checkIndex(input.index, count);
     const oid = await freshOid(ctx, input.oid);
     const pos = await positionAt(ctx, parent.row.kids, index);
-    const row = newRow(ctx, oid, parentOid, content, props);
+    const row = newRow(ctx, oid, parentOid, pos, content, props);
     ctx.versions.push(row);
     ctx.transitive.push({ oid, vidBefore: null, vidAfter: row.vid });
     const placement = { oid, vid: row.vid, parentOid, pos, isRoot: false, dirty: false };

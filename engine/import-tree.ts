@@ -66,7 +66,7 @@ export async function importTree(core: Core, spaceId: string, options: ImportOpt
   return runWrite(core, spaceId, async (ctx) => {
     let done = 0;
     const seen = new Set<string>();
-    const build = (input: TreeInput, parent: string | null, where: string): VersionRow => {
+    const build = (input: TreeInput, parent: string | null, pos: string | null, where: string): VersionRow => {
       const content = checkContent(input.content, core.limits);
       const props = checkProps(input.props ?? {}, core.limits);
       const oid = input.oid === undefined ? newOid() : checkId(`${where}.oid`, input.oid);
@@ -74,11 +74,12 @@ export async function importTree(core: Core, spaceId: string, options: ImportOpt
       seen.add(oid);
       const kids = input.children ?? [];
       const keys = kids.length ? generateNKeysBetween(null, null, kids.length) : [];
-      const rows = kids.map((k, i) => build(k, oid, `${where}.children[${i}]`));
+      const rows = kids.map((k, i) => build(k, oid, keys[i]!, `${where}.children[${i}]`));
       const row: VersionRow = {
         oid,
         vid: versionId(oid, ctx.opId, null),
         parentOid: parent,
+        pos,
         content,
         props,
         kids: buildChildren(rows.map((r, i) => entryOf(r, keys[i]!)), ctx.sink),
@@ -95,7 +96,7 @@ export async function importTree(core: Core, spaceId: string, options: ImportOpt
     const tops: VersionRow[] = [];
     if (parentOid === undefined) {
       options.nodes.forEach((n, i) => {
-        const row = build(n, null, `nodes[${i}]`);
+        const row = build(n, null, null, `nodes[${i}]`);
         ctx.placements.set(row.oid, { oid: row.oid, vid: row.vid, parentOid: null, pos: null, isRoot: true, dirty: false });
         tops.push(row);
       });
@@ -106,7 +107,7 @@ export async function importTree(core: Core, spaceId: string, options: ImportOpt
       const index = options.index === undefined ? countOf(parent.row.kids) : checkIndex(options.index, countOf(parent.row.kids));
       const keys = await positionsAt(ctx, parent.row.kids, index, options.nodes.length);
       options.nodes.forEach((n, i) => {
-        const row = build(n, parentOid, `nodes[${i}]`);
+        const row = build(n, parentOid, keys[i]!, `nodes[${i}]`);
         ctx.placements.set(row.oid, { oid: row.oid, vid: row.vid, parentOid, pos: keys[i]!, isRoot: false, dirty: false });
         parent.kidOps.push({ pos: keys[i]!, entry: entryOf(row, keys[i]!), removed: null, added: row });
         tops.push(row);

@@ -16,6 +16,8 @@ import type { Change, Objective, Op, Page, VersionRef } from "./types.js";
 export type { ImportOptions, TreeInput };
 import { update, type Patch } from "./update.js";
 import { DEFAULT_LIMITS, type Limits } from "./validate.js";
+import { foldsOf, setFolded } from "../viewbuilder/folds.js";
+import { rowIndex, scrollTo, view, type View, type ViewOptions } from "../viewbuilder/view.js";
 
 /** Options of `openEngine`. */
 export interface EngineOptions {
@@ -49,6 +51,16 @@ export interface Engine extends AsyncDisposable {
   diff(spaceId: string, oid: string, fromVid: string, toVid: string): Promise<Change[]>;
   /** Bulk import of whole trees in one transaction (see `ImportOptions`). */
   importTree(spaceId: string, options: ImportOptions): Promise<{ oids: string[]; count: number }>;
+  /** Rows `[offset, offset + limit)` of a document's depth-first view (DESIGN.md §6). */
+  view(spaceId: string, rootOid: string, options?: ViewOptions): Promise<View>;
+  /** Row index of `oid` in a view, -1 when absent or folded away. */
+  rowIndex(spaceId: string, rootOid: string, oid: string, options?: ViewOptions): Promise<number>;
+  /** Offset of a `limit`-row window with `oid` near its middle, -1 when not visible. */
+  scrollTo(spaceId: string, rootOid: string, oid: string, limit: number, options?: ViewOptions): Promise<number>;
+  /** Folds or unfolds an objective for a user (view state: no version is made). */
+  setFolded(spaceId: string, user: string, oid: string, folded: boolean): Promise<void>;
+  /** The objectives a user folded in a space. */
+  folds(spaceId: string, user: string): Promise<string[]>;
   /** Rows read from storage since open (cache misses), for tests and benchmarks. */
   rowsRead(): number;
   /** Drops every cached row (to measure cold reads). */
@@ -115,6 +127,11 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
     versions: open(versions),
     diff: open(diff),
     importTree: open(importTree),
+    view: open(view),
+    rowIndex: open(rowIndex),
+    scrollTo: open(scrollTo),
+    setFolded: open(setFolded),
+    folds: open(foldsOf),
     rowsRead: () => core.cache.rowsRead,
     clearCache: () => core.cache.lru.clear(),
     close,

@@ -74,6 +74,7 @@ async function apply(ctx: WriteCtx, plan: Plan, oid: string, c: NodeChange): Pro
     oid,
     vid,
     parentOid,
+    pos,
     content: c.content ?? source.content,
     props: c.props ?? source.props,
     kids,

@@ -40,6 +40,7 @@ interface ObjectiveRecord {
   oid: string;
   vid: string;
   parent_oid: string | null;
+  pos: string | null;
   content: string;
   props: Props;
   kids: KidsNode;
@@ -53,6 +54,7 @@ function toRow(r: ObjectiveRecord): VersionRow {
     oid: r.oid,
     vid: r.vid,
     parentOid: r.parent_oid,
+    pos: r.pos,
     content: r.content,
     props: r.props,
     kids: r.kids,
@@ -82,7 +84,7 @@ export async function loadVersions(
   }
   if (missOids.length === 0) return out;
   const rows = await q.query<ObjectiveRecord & Record<string, unknown>>(
-    `select o.oid, o.vid, o.parent_oid, o.content, o.props, o.kids, o.stats, o.created_at, o.seq
+    `select o.oid, o.vid, o.parent_oid, o.pos, o.content, o.props, o.kids, o.stats, o.created_at, o.seq
        from objective o join unnest($2::uuid[], $3::text[]) as k(oid, vid) on o.oid = k.oid and o.vid = k.vid
       where o.space_id = $1`,
     [spaceId, missOids, missVids],

@@ -46,6 +46,8 @@ export interface VersionRow {
   readonly oid: string;
   readonly vid: string;
   readonly parentOid: string | null;
+  /** Position key under `parentOid` (null for a document root). */
+  readonly pos: string | null;
   readonly content: string;
   readonly props: Props;
   readonly kids: KidsNode;

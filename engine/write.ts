@@ -112,12 +112,12 @@ function writeStatements(ctx: WriteCtx, from: number, to: number, withOp: boolea
   const parts: string[] = [];
   const v = ctx.versions.slice(from, to);
   if (v.length > 0) {
-    parts.push(`insert into objective (space_id, oid, vid, parent_oid, content, props, kids, stats, created_at, seq)
-       select ${space}, t.oid, t.vid, t.parent_oid, t.content, t.props::jsonb, t.kids::jsonb, t.stats::jsonb, ${p(ctx.now)}::int8, ${p(ctx.seq)}::int8
+    parts.push(`insert into objective (space_id, oid, vid, parent_oid, pos, content, props, kids, stats, created_at, seq)
+       select ${space}, t.oid, t.vid, t.parent_oid, t.pos, t.content, t.props::jsonb, t.kids::jsonb, t.stats::jsonb, ${p(ctx.now)}::int8, ${p(ctx.seq)}::int8
          from unnest(${p(v.map((r) => r.oid))}::uuid[], ${p(v.map((r) => r.vid))}::text[], ${p(v.map((r) => r.parentOid))}::uuid[],
-                     ${p(v.map((r) => r.content))}::text[], ${p(v.map((r) => JSON.stringify(r.props)))}::text[],
+                     ${p(v.map((r) => r.pos))}::text[], ${p(v.map((r) => r.content))}::text[], ${p(v.map((r) => JSON.stringify(r.props)))}::text[],
                      ${p(v.map((r) => JSON.stringify(r.kids)))}::text[], ${p(v.map((r) => JSON.stringify(r.stats)))}::text[])
-           as t(oid, vid, parent_oid, content, props, kids, stats)`);
+           as t(oid, vid, parent_oid, pos, content, props, kids, stats)`);
   }
   const ids = [...ctx.chunks.keys()].slice(from, to);
   if (ids.length > 0) {

@@ -36,6 +36,8 @@ export const migrations: readonly Migration[] = [
             t.uuid("oid").notNullable();
             t.text("vid").notNullable();
             t.uuid("parent_oid");
+            // Where this version sits under parent_oid: the same in every tree that links it.
+            t.text("pos");
             t.text("content").notNullable();
             t.jsonb("props").notNullable();
             t.jsonb("kids").notNullable();
@@ -43,6 +45,7 @@ export const migrations: readonly Migration[] = [
             t.bigInteger("created_at").notNullable();
             t.bigInteger("seq").notNullable();
             t.primary(["space_id", "oid", "vid"]);
+            t.index(["space_id", "oid", "seq"], "objective_by_seq");
           })
           // Immutable, content-addressed chunks of wide children lists (a persistent B+tree).
           .createTable("link", (t) => {
@@ -86,7 +89,14 @@ export const migrations: readonly Migration[] = [
             t.boolean("dirty").notNullable().defaultTo(false);
             t.primary(["space_id", "oid"]);
           })
-          .raw("create index active_version_roots on active_version (space_id) where is_root"),
+          .raw("create index active_version_roots on active_version (space_id) where is_root")
+          // Per-user folding of the view (DESIGN.md §6): not versioned, never makes a version.
+          .createTable("fold", (t) => {
+            t.uuid("space_id").notNullable();
+            t.text("user_id").notNullable();
+            t.uuid("oid").notNullable();
+            t.primary(["space_id", "user_id", "oid"]);
+          }),
       ),
   },
 ];
