@@ -84,9 +84,10 @@ export async function loadVersions(
   }
   if (missOids.length === 0) return out;
   const rows = await q.query<ObjectiveRecord & Record<string, unknown>>(
+    // A lateral join forces one primary-key probe per wanted row, whatever the planner estimates.
     `select o.oid, o.vid, o.parent_oid, o.pos, o.content, o.props, o.kids, o.stats, o.created_at, o.seq
-       from objective o join unnest($2::uuid[], $3::text[]) as k(oid, vid) on o.oid = k.oid and o.vid = k.vid
-      where o.space_id = $1`,
+       from unnest($2::uuid[], $3::text[]) as k(oid, vid)
+       cross join lateral (select * from objective o where o.space_id = $1 and o.oid = k.oid and o.vid = k.vid) o`,
     [spaceId, missOids, missVids],
   );
   cache.rowsRead += rows.length;
