@@ -67,8 +67,13 @@ async function openTree(core: Core, spaceId: string, rootOid: string, options: V
   let root: VersionRow | undefined;
   let active = false;
   if (options.vid === undefined) {
-    const chain = await activeChain(q, spaceId, rootOid);
-    root = await loadVersion(core.cache, q, spaceId, rootOid, chain[0]!.vid);
+    // A document root answers with one point read; a zoomed-in objective needs its chain.
+    const self = await q.query<{ vid: string; is_root: boolean }>(
+      "select vid, is_root from active_version where space_id = $1 and oid = $2",
+      [spaceId, rootOid],
+    );
+    const vid = self[0]?.is_root ? self[0].vid : (await activeChain(q, spaceId, rootOid))[0]!.vid;
+    root = await loadVersion(core.cache, q, spaceId, rootOid, vid);
     active = true;
   } else {
     root = await loadVersion(core.cache, q, spaceId, rootOid, checkVid("vid", options.vid));
