@@ -10,7 +10,8 @@ export interface Placement {
   readonly dirty: boolean;
 }
 
-interface ChainRecord {
+/** One row of `logbook_chains`. */
+export interface ChainRecord {
   start: string;
   d: number;
   oid: string;
@@ -30,17 +31,12 @@ export async function loadChains(
   spaceId: string,
   oids: readonly string[],
 ): Promise<Map<string, Placement[]>> {
-  const rows = await q.query<ChainRecord & Record<string, unknown>>(
-    `with recursive up as (
-       select a.oid as start, 0 as d, a.oid, a.vid, a.parent_oid, a.pos, a.is_root, a.dirty
-         from active_version a where a.space_id = $1 and a.oid = any($2::uuid[])
-       union all
-       select up.start, up.d + 1, a.oid, a.vid, a.parent_oid, a.pos, a.is_root, a.dirty
-         from up join active_version a on a.space_id = $1 and a.oid = up.parent_oid
-        where up.d < 100000
-     ) select * from up order by start, d`,
-    [spaceId, oids],
-  );
+  const rows = await q.query<ChainRecord & Record<string, unknown>>("select * from logbook_chains($1, $2::uuid[])", [spaceId, [...new Set(oids)]]);
+  return groupChains(rows);
+}
+
+/** Groups chain rows (`start, d, …`, each chain in order) by their start. */
+export function groupChains(rows: readonly ChainRecord[]): Map<string, Placement[]> {
   const chains = new Map<string, Placement[]>();
   for (const r of rows) {
     let chain = chains.get(r.start);

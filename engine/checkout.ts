@@ -16,7 +16,7 @@ import { isActive, loadChains, type Placement } from "./chains.js";
 import { allChildren, diffChildren, type Entry } from "./children-tree.js";
 import type { Core } from "./core.js";
 import { notFound } from "./errors.js";
-import { activeChain, toObjective } from "./objective.js";
+import { checkActive, toObjective } from "./objective.js";
 import { planChains, promote, type Plan } from "./promote.js";
 import type { Objective, VersionRow } from "./types.js";
 import { checkId, checkVid } from "./validate.js";
@@ -33,8 +33,8 @@ export async function checkout(core: Core, spaceId: string, oid: string, vid: st
   spaceId = checkId("spaceId", spaceId);
   oid = checkId("oid", oid);
   vid = checkVid("vid", vid);
-  return runWrite(core, spaceId, async (ctx) => {
-    const chain = await activeChain(ctx.tx, spaceId, oid);
+  return runWrite(core, spaceId, [oid], async (ctx, chains) => {
+    const chain = checkActive(chains.get(oid), spaceId, oid);
     const current = chain[0]!;
     const rows = await readVersions(ctx, [[oid, current.vid], [oid, vid]]);
     const target = rows.get(`${oid}|${vid}`);

@@ -2,7 +2,7 @@ import { EMPTY, countOf } from "./children-tree.js";
 import type { Core } from "./core.js";
 import { EngineError } from "./errors.js";
 import { newOid, versionId } from "./ids.js";
-import { activeChain, toObjective } from "./objective.js";
+import { checkActive, toObjective } from "./objective.js";
 import { entryOf, planChains, positionAt, promote } from "./promote.js";
 import { ZERO_STATS } from "./stats.js";
 import type { Objective, Props, VersionRow } from "./types.js";
@@ -59,7 +59,7 @@ export async function createDocument(core: Core, spaceId: string, input: NewDocu
   spaceId = checkId("spaceId", spaceId);
   const content = checkContent(input?.content, core.limits);
   const props = checkProps(input.props ?? {}, core.limits);
-  return runWrite(core, spaceId, async (ctx) => {
+  return runWrite(core, spaceId, [], async (ctx) => {
     const oid = await freshOid(ctx, input.oid);
     const row = newRow(ctx, oid, null, null, content, props);
     ctx.versions.push(row);
@@ -76,8 +76,8 @@ export async function create(core: Core, spaceId: string, input: NewObjective): 
   const parentOid = checkId("parentOid", input?.parentOid);
   const content = checkContent(input.content, core.limits);
   const props = checkProps(input.props ?? {}, core.limits);
-  return runWrite(core, spaceId, async (ctx) => {
-    const chain = await activeChain(ctx.tx, spaceId, parentOid);
+  return runWrite(core, spaceId, [parentOid], async (ctx, chains) => {
+    const chain = checkActive(chains.get(parentOid), spaceId, parentOid);
     const plan = await planChains(ctx, [chain]);
     const parent = plan.get(parentOid)!;
     const count = countOf(parent.row.kids);

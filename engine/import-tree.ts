@@ -3,7 +3,7 @@ import { EMPTY, MAX_LINKS, countOf, rowsOf, sliceChildren, type ChunkRef, type C
 import type { Core } from "./core.js";
 import { EngineError } from "./errors.js";
 import { newOid, versionId } from "./ids.js";
-import { activeChain } from "./objective.js";
+import { checkActive } from "./objective.js";
 import { entryOf, planChains, promote } from "./promote.js";
 import { adjustStats, ZERO_STATS } from "./stats.js";
 import type { Props, VersionRow } from "./types.js";
@@ -63,7 +63,7 @@ export async function importTree(core: Core, spaceId: string, options: ImportOpt
   const parentOid = options.parentOid === undefined ? undefined : checkId("parentOid", options.parentOid);
   const total = count(options.nodes ?? []);
   if (total === 0) throw new EngineError("INVALID_ARGUMENT", "importTree needs at least one node, got none");
-  return runWrite(core, spaceId, async (ctx) => {
+  return runWrite(core, spaceId, parentOid === undefined ? [] : [parentOid], async (ctx, chains) => {
     let done = 0;
     const seen = new Set<string>();
     const build = (input: TreeInput, parent: string | null, pos: string | null, where: string): VersionRow => {
@@ -101,7 +101,7 @@ export async function importTree(core: Core, spaceId: string, options: ImportOpt
         tops.push(row);
       });
     } else {
-      const chain = await activeChain(ctx.tx, spaceId, parentOid);
+      const chain = checkActive(chains.get(parentOid), spaceId, parentOid);
       const plan = await planChains(ctx, [chain]);
       const parent = plan.get(parentOid)!;
       const index = options.index === undefined ? countOf(parent.row.kids) : checkIndex(options.index, countOf(parent.row.kids));

@@ -1,7 +1,7 @@
 import { countOf, findChild } from "./children-tree.js";
 import type { Core } from "./core.js";
 import { EngineError, invalid } from "./errors.js";
-import { activeChain, toObjective } from "./objective.js";
+import { checkActive, toObjective } from "./objective.js";
 import { planChains, positionAt, promote } from "./promote.js";
 import type { Objective } from "./types.js";
 import { checkId, checkIndex } from "./validate.js";
@@ -22,11 +22,11 @@ export async function move(core: Core, spaceId: string, oid: string, to: Destina
   spaceId = checkId("spaceId", spaceId);
   oid = checkId("oid", oid);
   const parentOid = checkId("parentOid", to?.parentOid);
-  return runWrite(core, spaceId, async (ctx) => {
-    const chain = await activeChain(ctx.tx, spaceId, oid);
+  return runWrite(core, spaceId, [oid, parentOid], async (ctx, chains) => {
+    const chain = checkActive(chains.get(oid), spaceId, oid);
     const self = chain[0]!;
     if (self.isRoot) throw invalid(`objective ${oid} is a document root and cannot be moved`);
-    const target = await activeChain(ctx.tx, spaceId, parentOid);
+    const target = checkActive(chains.get(parentOid), spaceId, parentOid);
     if (target.some((p) => p.oid === oid)) {
       throw new EngineError("CYCLE", `cannot move ${oid} under ${parentOid}: that is inside its own subtree`);
     }

@@ -23,7 +23,11 @@ export function toObjective(spaceId: string, row: VersionRow, chain?: readonly P
 
 /** The chain of an objective in the active tree, or NOT_FOUND naming it (and why). */
 export async function activeChain(q: Queryable, spaceId: string, oid: string): Promise<Placement[]> {
-  const chain = (await loadChains(q, spaceId, [oid])).get(oid);
+  return checkActive((await loadChains(q, spaceId, [oid])).get(oid), spaceId, oid);
+}
+
+/** The chain itself if the objective is in the active tree, else NOT_FOUND naming it (and why). */
+export function checkActive(chain: Placement[] | undefined, spaceId: string, oid: string): Placement[] {
   if (!chain) throw notFound(`objective ${oid} does not exist in space ${spaceId}`);
   if (!isActive(chain)) throw notFound(`objective ${oid} was removed from the active tree of space ${spaceId}`);
   return chain;

@@ -1,5 +1,5 @@
 import type { Core } from "./core.js";
-import { activeChain } from "./objective.js";
+import { checkActive } from "./objective.js";
 import { planChains, promote } from "./promote.js";
 import { checkId } from "./validate.js";
 import { runWrite } from "./write.js";
@@ -12,8 +12,8 @@ import { runWrite } from "./write.js";
 export async function remove(core: Core, spaceId: string, oid: string): Promise<void> {
   spaceId = checkId("spaceId", spaceId);
   oid = checkId("oid", oid);
-  await runWrite(core, spaceId, async (ctx) => {
-    const chain = await activeChain(ctx.tx, spaceId, oid);
+  await runWrite(core, spaceId, [oid], async (ctx, chains) => {
+    const chain = checkActive(chains.get(oid), spaceId, oid);
     const self = chain[0]!;
     const plan = await planChains(ctx, [chain]);
     const node = plan.get(oid)!;

@@ -1,6 +1,6 @@
 import type { Core } from "./core.js";
 import { invalid } from "./errors.js";
-import { activeChain, toObjective } from "./objective.js";
+import { checkActive, toObjective } from "./objective.js";
 import { planChains, promote } from "./promote.js";
 import type { Json, Objective, Props } from "./types.js";
 import { checkContent, checkId, checkProps } from "./validate.js";
@@ -32,8 +32,8 @@ export async function update(core: Core, spaceId: string, oid: string, patch: Pa
   if (patch === null || typeof patch !== "object") throw invalid(`patch must be an object, got ${String(patch)}`);
   const content = patch.content === undefined ? undefined : checkContent(patch.content, core.limits);
   const propsPatch = patch.props === undefined ? undefined : checkProps(patch.props, core.limits);
-  return runWrite(core, spaceId, async (ctx) => {
-    const chain = await activeChain(ctx.tx, spaceId, oid);
+  return runWrite(core, spaceId, [oid], async (ctx, chains) => {
+    const chain = checkActive(chains.get(oid), spaceId, oid);
     const plan = await planChains(ctx, [chain]);
     const self = plan.get(oid)!;
     const props = propsPatch ? checkProps(merge(self.row.props, propsPatch), core.limits) : undefined;

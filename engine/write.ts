@@ -1,4 +1,5 @@
 import type { Queryable } from "../storage/contract.js";
+import { groupChains, type ChainRecord, type Placement } from "./chains.js";
 import { chunkId, type ChunkLoader, type ChunkSink, type KidsNode } from "./children-tree.js";
 import type { Core } from "./core.js";
 import { notFound } from "./errors.js";
@@ -44,15 +45,22 @@ export function readVersions(ctx: WriteCtx, keys: readonly (readonly [string, st
  * both numbers the op and locks the space: writers to one space serialize (no lost update), and
  * every read after it sees the latest committed tree. Rows are cached only after commit.
  */
-export async function runWrite<T>(core: Core, spaceId: string, fn: (ctx: WriteCtx) => Promise<T>): Promise<T> {
+export async function runWrite<T>(
+  core: Core,
+  spaceId: string,
+  starts: readonly string[],
+  fn: (ctx: WriteCtx, chains: Map<string, Placement[]>) => Promise<T>,
+): Promise<T> {
   let written: WriteCtx | undefined;
   const result = await core.storage.transaction(async (tx) => {
-    const bumped = await tx.query<{ seq: number }>(
-      "update space set seq = seq + 1 where space_id = $1 returning seq",
-      [spaceId],
+    // One round trip: lock the space, number the op, read the chains the op starts from.
+    const rows = await tx.query<{ seq: number; start: string | null } & ChainRecord & Record<string, unknown>>(
+      "select * from logbook_begin_write($1, $2::uuid[])",
+      [spaceId, [...new Set(starts)]],
     );
-    if (!bumped[0]) throw notFound(`space ${spaceId} does not exist`);
-    const seq = bumped[0].seq;
+    if (!rows[0]) throw notFound(`space ${spaceId} does not exist`);
+    const seq = rows[0].seq;
+    const chains = groupChains(rows.slice(1) as ChainRecord[]);
     const chunks = new Map<string, KidsNode>();
     const base = chunkLoader(core.cache, tx, spaceId);
     const ctx: WriteCtx = {
@@ -82,7 +90,7 @@ export async function runWrite<T>(core: Core, spaceId: string, fn: (ctx: WriteCt
         },
       },
     };
-    const value = await fn(ctx);
+    const value = await fn(ctx, chains);
     if (ctx.op) {
       await flush(ctx);
       written = ctx;

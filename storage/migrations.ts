@@ -90,6 +90,43 @@ export const migrations: readonly Migration[] = [
             t.primary(["space_id", "oid"]);
           })
           .raw("create index active_version_roots on active_version (space_id) where is_root")
+          // The chain of each objective up to its top. A loop of point reads in plpgsql keeps its
+          // plans cached per session: faster than a recursive CTE, which is planned every call.
+          .raw(`create function logbook_chains(p_space uuid, p_starts uuid[])
+  returns table (start uuid, d int, oid uuid, vid text, parent_oid uuid, pos text, is_root boolean, dirty boolean)
+  language plpgsql stable as $fn$
+#variable_conflict use_column
+declare
+  s uuid; cur uuid; r record; n int;
+begin
+  foreach s in array p_starts loop
+    cur := s; n := 0;
+    loop
+      select a.oid, a.vid, a.parent_oid, a.pos, a.is_root, a.dirty into r
+        from active_version a where a.space_id = p_space and a.oid = cur;
+      exit when not found;
+      start := s; d := n; oid := r.oid; vid := r.vid; parent_oid := r.parent_oid; pos := r.pos;
+      is_root := r.is_root; dirty := r.dirty;
+      return next;
+      cur := r.parent_oid; n := n + 1;
+      exit when cur is null or n > 100000;
+    end loop;
+  end loop;
+end $fn$`)
+          // A write's first round trip: bump the space's op counter (which locks the space), then
+          // read the chains. Volatile, so the reads take a snapshot after the lock: no lost update.
+          .raw(`create function logbook_begin_write(p_space uuid, p_starts uuid[])
+  returns table (seq bigint, start uuid, d int, oid uuid, vid text, parent_oid uuid, pos text, is_root boolean, dirty boolean)
+  language plpgsql volatile as $fn$
+declare
+  v_seq bigint;
+begin
+  update space set seq = space.seq + 1 where space_id = p_space returning space.seq into v_seq;
+  if v_seq is null then return; end if;
+  seq := v_seq;
+  return next;
+  return query select v_seq, c.* from logbook_chains(p_space, p_starts) c;
+end $fn$`)
           // Per-user folding of the view (DESIGN.md §6): not versioned, never makes a version.
           .createTable("fold", (t) => {
             t.uuid("space_id").notNullable();
