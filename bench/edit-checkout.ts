@@ -66,7 +66,7 @@ async function floor(storage: Storage, depth: number): Promise<() => Promise<voi
     await storage.transaction(async (tx) => {
       await tx.query("update floor_space set seq = seq + 1 where space_id = $1", [space]);
       await tx.query(
-        `insert into floor_objective select $1, t.oid, t.vid, null, 'content', '{}'::jsonb, $2::jsonb, '{"descendants":1}'::jsonb, 0, $3
+        `insert into floor_objective select $1, t.oid, t.vid, null, 'a0', 'content', '{}'::jsonb, $2::jsonb, '{"descendants":1}'::jsonb, 0, $3
            from unnest($4::uuid[], $5::text[]) as t(oid, vid)`,
         [space, kids, n, oids, oids.map((o) => `${o.slice(-6)}.${n}`)],
       );
