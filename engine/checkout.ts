@@ -61,6 +61,8 @@ interface Restore {
   readonly previous: Map<string, Placement>;
   /** Every `active_version` row loaded on the way. */
   readonly known: Map<string, Placement>;
+  /** Rows of removed objectives left out of their restored parent: detached unless placed anew. */
+  readonly orphans: Map<string, Placement>;
 }
 
 async function restore(
@@ -71,7 +73,7 @@ async function restore(
   plan: Plan,
   rootDepth: number,
 ): Promise<Restore> {
-  const r: Restore = { root, cur: new Map(), tgt: new Map(), pruned: new Set(), parentOf: new Map(), previous: new Map(), known: new Map() };
+  const r: Restore = { root, cur: new Map(), tgt: new Map(), pruned: new Set(), parentOf: new Map(), previous: new Map(), known: new Map(), orphans: new Map() };
   const rowsT = new Map<string, VersionRow>([[root, target]]);
   const matched = new Set<string>([root]);
   const classified = new Set<string>();
@@ -112,7 +114,7 @@ async function restore(
     const open = [...r.tgt.keys()].filter((o) => !r.cur.has(o) && !classified.has(o));
     if (open.length === 0) break;
     const chains = await loadChains(ctx.tx, ctx.spaceId, open);
-    const expand: string[] = [];
+    const expand: { oid: string; frozenVid: string; trusted: boolean }[] = [];
     for (const o of open) {
       classified.add(o);
       const ch = chains.get(o);
@@ -131,22 +133,61 @@ async function restore(
         r.pruned.add(o); // moved out since: it stays where it is now
       } else {
         r.previous.set(o, self);
-        const clean = ch.length === 1 && !self.dirty && self.vid === want.vid;
-        if (!clean) expand.push(o);
+        // A removed subtree's rows are exact unless its top lost a member since (dirty).
+        const trusted = !ch[ch.length - 1]!.dirty;
+        const clean = ch.length === 1 && trusted && self.vid === want.vid;
+        if (!clean) expand.push({ oid: o, frozenVid: self.vid, trusted });
       }
     }
-    if (expand.length > 0) {
-      const rows = await readVersions(ctx, expand.map((o) => [o, r.tgt.get(o)!.vid] as const));
-      for (const o of expand) {
-        const row = rows.get(`${o}|${r.tgt.get(o)!.vid}`)!;
-        rowsT.set(o, row);
-        put(r.tgt, o, await allChildren(row.kids, ctx.loader));
-      }
-    }
+    if (expand.length > 0) await expandRemoved(ctx, r, rowsT, expand, put);
     pairs = match();
   }
   await prune(ctx, r, rowsT, plan, rootDepth, target);
   return r;
+}
+
+/**
+ * Brings back removed objectives whose frozen rows cannot be reused as they are. Trusted (clean
+ * top): compare the frozen version with the target and recurse only where they differ. Untrusted:
+ * list the whole target subtree. Either way, frozen children the target lacks are left detached.
+ */
+async function expandRemoved(
+  ctx: WriteCtx,
+  r: Restore,
+  rowsT: Map<string, VersionRow>,
+  expand: readonly { oid: string; frozenVid: string; trusted: boolean }[],
+  put: (side: Map<string, Place>, parent: string, entries: readonly Entry[]) => void,
+): Promise<void> {
+  const rows = await readVersions(ctx, expand.flatMap((x) => [[x.oid, r.tgt.get(x.oid)!.vid] as const, [x.oid, x.frozenVid] as const]));
+  const loose: { entry: Entry; parent: string; trusted: boolean }[] = [];
+  for (const x of expand) {
+    const target = rows.get(`${x.oid}|${r.tgt.get(x.oid)!.vid}`)!;
+    const frozen = rows.get(`${x.oid}|${x.frozenVid}`)!;
+    rowsT.set(x.oid, target);
+    let gone: Entry[];
+    if (x.trusted) {
+      const { onlyA, onlyB } = await diffChildren(frozen.kids, target.kids, ctx.loader);
+      put(r.tgt, x.oid, onlyB);
+      const kept = new Set(onlyB.map((e) => e[0]));
+      gone = onlyA.filter((e) => !kept.has(e[0]));
+    } else {
+      const wanted = await allChildren(target.kids, ctx.loader);
+      put(r.tgt, x.oid, wanted);
+      const kept = new Set(wanted.map((e) => e[0]));
+      gone = (await allChildren(frozen.kids, ctx.loader)).filter((e) => !kept.has(e[0]));
+    }
+    for (const entry of gone) loose.push({ entry, parent: x.oid, trusted: x.trusted });
+  }
+  if (loose.length === 0) return;
+  // Only rows that still hang under the restored parent are detached (a dirty subtree may have
+  // lost them to another place already).
+  const chains = await loadChains(ctx.tx, ctx.spaceId, loose.map((l) => l.entry[0]));
+  for (const l of loose) {
+    const self = chains.get(l.entry[0])?.[0];
+    if (!self || self.parentOid !== l.parent) continue;
+    r.orphans.set(self.oid, { ...self, parentOid: null, pos: null, isRoot: false, dirty: self.dirty || !l.trusted });
+    r.parentOf.set(self.oid, l.parent);
+  }
 }
 
 /** Cuts the objectives that live elsewhere now out of the target, promoting inside the target. */
@@ -207,6 +248,7 @@ function writePlacements(ctx: WriteCtx, r: Restore): void {
     if (inFinal(o) || c.parent === null || !inFinal(c.parent)) continue;
     detachedRows.set(o, { oid: o, vid: c.vid, parentOid: null, pos: null, isRoot: false, dirty: false });
   }
+  for (const [o, row] of r.orphans) if (!inFinal(o)) detachedRows.set(o, row);
   for (const top of dirtyTops) {
     const row = detachedRows.get(top) ?? r.known.get(top);
     if (!row) throw new Error(`checkout lost track of the removed subtree above ${top}`);

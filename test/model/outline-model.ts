@@ -5,10 +5,13 @@
  * a deep snapshot of that version's subtree. Vids are never predicted: they are read from the
  * engine after each step and attached to the snapshots.
  *
- * Positions: every objective carries a position token that changes only when the objective itself
- * is created or moved (and is restored with a snapshot on checkout). Two snapshots place an
- * objective differently ("reordered") when its token differs under the same parent.
+ * Positions: every objective carries its position key, made as the engine specifies it: when the
+ * objective is created or moved, `generateKeyBetween` of its new neighbours' keys (the list without
+ * itself); restored with a snapshot on checkout. A diff reports "reordered" when the key differs
+ * under the same parent, so moving away and back into the same slot (same neighbours, same key) is
+ * no change: diff compares states, not histories.
  */
+import { generateKeyBetween } from "fractional-indexing";
 import type { Change, Json, Props, Stats } from "../../index.js";
 
 /** The error codes the model predicts. */
@@ -44,7 +47,7 @@ export interface Snap {
   readonly vid: string;
   /** The parent the version records (null for a document root). */
   readonly parent: string | null;
-  readonly token: number;
+  readonly token: string;
   readonly content: string;
   readonly props: Props;
   readonly children: readonly Snap[];
@@ -65,7 +68,7 @@ interface Node {
   readonly oid: string;
   content: string;
   props: Props;
-  token: number;
+  token: string;
   parent: string | null;
   children: string[];
 }
@@ -193,7 +196,6 @@ export class OutlineModel {
   readonly known: string[] = [];
   /** Document roots, in creation order. */
   readonly roots: string[] = [];
-  private nextToken = 1;
   private readonly memo = new Map<string, Snap>();
   private readonly vidList = new Map<string, string[]>();
   private current = new Map<string, string>();
@@ -277,9 +279,16 @@ export class OutlineModel {
   }
 
   createDocument(oid: string, content: string, props: Props): void {
-    this.nodes.set(oid, { oid, content, props: { ...props }, token: this.nextToken++, parent: null, children: [] });
+    this.nodes.set(oid, { oid, content, props: { ...props }, token: "", parent: null, children: [] });
     this.known.push(oid);
     this.roots.push(oid);
+  }
+
+  /** The position key for a new link at `index` of `siblings` (which exclude the placed objective). */
+  private keyAt(siblings: readonly string[], index: number): string {
+    const before = index > 0 ? this.node(siblings[index - 1]!).token : null;
+    const after = index < siblings.length ? this.node(siblings[index]!).token : null;
+    return generateKeyBetween(before, after);
   }
 
   /** What the engine should answer to `op` in the current state. */
@@ -327,7 +336,8 @@ export class OutlineModel {
       case "create": {
         if (!created) throw new Error("model: create needs the new oid");
         const parent = this.node(op.parent);
-        this.nodes.set(created, { oid: created, content: op.content, props: { ...op.props }, token: this.nextToken++, parent: op.parent, children: [] });
+        const token = this.keyAt(parent.children, op.index ?? parent.children.length);
+        this.nodes.set(created, { oid: created, content: op.content, props: { ...op.props }, token, parent: op.parent, children: [] });
         this.known.push(created);
         parent.children.splice(op.index ?? parent.children.length, 0, created);
         return { mustChange: new Set([created, op.parent, ...this.ascendants(op.parent)]), free: new Set() };
@@ -344,9 +354,9 @@ export class OutlineModel {
         const from = this.node(n.parent!);
         from.children.splice(from.children.indexOf(op.oid), 1);
         const to = this.node(op.parent);
+        n.token = this.keyAt(to.children, op.index ?? to.children.length);
         to.children.splice(op.index ?? to.children.length, 0, op.oid);
         n.parent = op.parent;
-        n.token = this.nextToken++;
         return { mustChange: new Set([op.oid, ...before, ...this.ascendants(op.oid)]), free: new Set() };
       }
       case "remove": {
