@@ -6,15 +6,6 @@ import { notFound } from "./errors.js";
 import { chunkLoader, loadVersions, remember } from "./row-cache.js";
 import type { OpKind, Props, VersionRow } from "./types.js";
 
-/** A row to write into `active_version`. */
-export interface PlacementWrite {
-  readonly oid: string;
-  readonly vid: string;
-  readonly parentOid: string | null;
-  readonly pos: string | null;
-  readonly isRoot: boolean;
-  readonly dirty: boolean;
-}
 
 /** One write transaction: the op being made and every row it will write. */
 export interface WriteCtx {
@@ -28,7 +19,8 @@ export interface WriteCtx {
   readonly versions: VersionRow[];
   readonly chunks: Map<string, KidsNode>;
   readonly transitive: { oid: string; vidBefore: string | null; vidAfter: string | null }[];
-  readonly placements: Map<string, PlacementWrite>;
+  /** `active_version` rows to write (upserted). */
+  readonly placements: Map<string, Placement>;
   /** Chunks of this transaction first, then cache and storage. */
   readonly loader: ChunkLoader;
   readonly sink: ChunkSink;
