@@ -1,0 +1,18 @@
+/**
+ * Outline interchange: OPML 2.0 and Markdown, streaming parsers and writers, and the batched
+ * import into / export from the engine. See docs/cli.md for the mapping of each format.
+ */
+export { InterchangeError, type InterchangeErrorCode } from "./errors.js";
+export type { Outline, OutlineEvent, OutlineFormat, OutlineHead, OutlineRow } from "./outline.js";
+export { storedContent, sourceText } from "./empty-text.js";
+export { parseOpml } from "./opml-parse.js";
+export { writeOpml } from "./opml-write.js";
+export { parseMarkdown } from "./markdown-parse.js";
+export { writeMarkdown } from "./markdown-write.js";
+export { collect, rowsOf } from "./collect.js";
+export { detectFormat } from "./detect.js";
+export { parseOutline, parseText, readOutline } from "./read-outline.js";
+export { checkEvent, DEFAULT_IMPORT_LIMITS, type ImportLimits } from "./check-limits.js";
+export { importOutline, PartialImportError, type ImportOutlineOptions, type ImportResult } from "./import-outline.js";
+export { checkFile, importFile, type ImportFileOptions } from "./import-file.js";
+export { documentRows, exportOutline } from "./export-outline.js";
