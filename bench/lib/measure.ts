@@ -4,9 +4,18 @@ import Benchmark from "benchmark";
 export interface Timing {
   readonly name: string;
   readonly meanUs: number;
+  readonly medianUs: number;
   readonly rmePercent: number;
   readonly samples: number;
   readonly opsPerSec: number;
+}
+
+/** The median of a list of numbers (NaN when empty). */
+export function medianOf(xs: readonly number[]): number {
+  if (xs.length === 0) return Number.NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 /** Options shared by the benchmark scripts (`--quick` shortens every timing). */
@@ -36,6 +45,7 @@ export function time(name: string, fn: () => Promise<unknown>): Promise<Timing> 
         resolve({
           name,
           meanUs: bench.stats.mean * 1e6,
+          medianUs: medianOf(bench.stats.sample) * 1e6,
           rmePercent: bench.stats.rme,
           samples: bench.stats.sample.length,
           opsPerSec: bench.hz,

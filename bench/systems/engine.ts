@@ -1,0 +1,102 @@
+import type { Engine, TreeInput } from "../../index.js";
+import { openBench, type BenchBackend } from "../lib/backends.js";
+import { progress } from "../lib/measure.js";
+import { diskBytes, inserted, tableStats } from "../lib/pg-tables.js";
+import type { Edit } from "../workload/history.js";
+import type { Outline } from "../workload/outline.js";
+import type { FlatRow } from "../workload/tree-model.js";
+import type { System, WriteCost } from "./system.js";
+
+const TABLES = ["objective", "link", "op", "op_transitive", "active_version"];
+/** importTree batches: at most this many objectives per transaction. */
+const BATCH = 50_000;
+
+interface EngineMark {
+  readonly root: string;
+  readonly target: string;
+}
+
+/** Groups a depth-first run of rows into importTree calls: one per run of tops sharing a parent. */
+export function importCalls(rows: readonly FlatRow[]): { parentOid: string; nodes: TreeInput[] }[] {
+  const calls: { parentOid: string; nodes: TreeInput[] }[] = [];
+  const made = new Map<string, { children: TreeInput[] }>();
+  for (const [id, parent, content, props] of rows) {
+    const node = { oid: id, content, props, children: [] as TreeInput[] };
+    made.set(id, node);
+    const up = parent === null ? undefined : made.get(parent);
+    if (up) up.children.push(node);
+    else {
+      const last = calls[calls.length - 1];
+      if (last && last.parentOid === parent) last.nodes.push(node);
+      else calls.push({ parentOid: parent!, nodes: [node] });
+    }
+  }
+  return calls;
+}
+
+/** This engine on PGlite or Postgres, through its public API; rows counted by raw SQL on its storage. */
+export async function engineSystem(kind: "pglite" | "postgres"): Promise<System | undefined> {
+  const backend: BenchBackend | undefined = await openBench(kind);
+  if (!backend) return undefined;
+  const engine: Engine = backend.engine;
+  const storage = backend.storage;
+  const { spaceId: s } = await engine.createSpace();
+  let root = "";
+  let checkoutTarget = "";
+  const vidOf = async (oid: string) => (await engine.get(s, oid)).vid;
+
+  return {
+    name: `engine-${kind}`,
+    notes: [],
+    async load(outline) {
+      root = outline.rootId;
+      checkoutTarget = outline.checkoutTarget;
+      const [first, ...rest] = outline.rows;
+      await engine.createDocument(s, { oid: first![0], content: first![2], props: first![3] });
+      for (let i = 0; i < rest.length; i += BATCH) {
+        for (const call of importCalls(rest.slice(i, i + BATCH))) await engine.importTree(s, call);
+        if (rest.length > BATCH) progress(`  ${kind}: imported ${Math.min(i + BATCH, rest.length)} / ${rest.length}`);
+      }
+    },
+    async apply(edit: Edit) {
+      if (edit.kind === "update") await engine.update(s, edit.id, { content: edit.content });
+      else if (edit.kind === "create")
+        await engine.create(s, { oid: edit.id, parentOid: edit.parent, index: edit.index, content: edit.content, props: edit.props });
+      else if (edit.kind === "move") await engine.move(s, edit.id, { parentOid: edit.parent, index: edit.index });
+      else await engine.remove(s, edit.id);
+    },
+    async mark() {
+      return { root: await vidOf(root), target: await vidOf(checkoutTarget) } satisfies EngineMark;
+    },
+    async checkout(target, to) {
+      await engine.checkout(s, target, (to as EngineMark).target);
+    },
+    async leaveCheckout(target, latest) {
+      await engine.checkout(s, target, (latest as EngineMark).target);
+    },
+    async restore(target, to) {
+      await engine.checkout(s, target, (to as EngineMark).target);
+      await engine.update(s, target, { content: "edited after checkout" });
+    },
+    async diff(from, to) {
+      return (await engine.diff(s, root, (from as EngineMark).root, (to as EngineMark).root)).length;
+    },
+    async edit(id, content) {
+      await engine.update(s, id, { content });
+    },
+    async writeCost(fn): Promise<WriteCost> {
+      const active = (await tableStats(storage, ["active_version"])).get("active_version")!;
+      const r = await inserted(storage, TABLES, fn);
+      const versions = r.perTable["objective"] ?? 0;
+      // active_version rows are updated in place (one per version written): count them too.
+      return { rows: r.rows + versions, bytes: r.bytes + Math.round((versions * active.bytes) / Math.max(1, active.rows)) };
+    },
+    async view(offset, limit, at, cold) {
+      if (cold) engine.clearCache();
+      const vid = at === null ? undefined : (at as EngineMark).root;
+      return (await engine.view(s, root, { offset, limit, ...(vid ? { vid } : {}) })).rows.length;
+    },
+    storageBytes: () => diskBytes(storage, TABLES),
+    close: () => backend.release(),
+  };
+}
