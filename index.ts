@@ -18,3 +18,4 @@ export { pglite, type PgliteOptions } from "./storage/pglite/index.js";
 export { postgres, type PostgresOptions } from "./storage/postgres/index.js";
 export type { Storage, StorageConfig, Queryable } from "./storage/contract.js";
 export type { Row, View, ViewOptions } from "./viewbuilder/view.js";
+export type { ReplicaOp } from "./engine/replicate.js";

@@ -20,7 +20,7 @@ import { checkActive, toObjective } from "./objective.js";
 import { planChains, promote, type Plan } from "./promote.js";
 import type { Objective, VersionRow } from "./types.js";
 import { checkId, checkVid } from "./validate.js";
-import { readVersions, runWrite, type WriteCtx } from "./write.js";
+import { readVersions, runWrite, type WriteCtx, type Origin } from "./write.js";
 
 interface Place {
   readonly parent: string | null;
@@ -29,7 +29,7 @@ interface Place {
 }
 
 /** Checks an objective's subtree out to one of its versions; returns the new active version. */
-export async function checkout(core: Core, spaceId: string, oid: string, vid: string): Promise<Objective> {
+export async function checkout(core: Core, spaceId: string, oid: string, vid: string, origin?: Origin): Promise<Objective> {
   spaceId = checkId("spaceId", spaceId);
   oid = checkId("oid", oid);
   vid = checkVid("vid", vid);
@@ -47,7 +47,7 @@ export async function checkout(core: Core, spaceId: string, oid: string, vid: st
     const row = plan.get(oid)!.done!;
     ctx.op = { kind: "checkout", oid, vidBefore: current.vid, vidAfter: row.vid, data: { target: vid } };
     return toObjective(spaceId, row, [{ ...current, vid: row.vid }, ...chain.slice(1)]);
-  });
+  }, origin);
 }
 
 interface Restore {

@@ -3,11 +3,11 @@ import type { Core } from "./core.js";
 import { EngineError } from "./errors.js";
 import { newOid, versionId } from "./ids.js";
 import { checkActive, toObjective } from "./objective.js";
-import { entryOf, planChains, positionAt, promote } from "./promote.js";
+import { entryOf, freePosition, planChains, positionAt, promote } from "./promote.js";
 import { ZERO_STATS } from "./stats.js";
 import type { Objective, Props, VersionRow } from "./types.js";
 import { checkContent, checkId, checkIndex, checkProps } from "./validate.js";
-import { runWrite, type WriteCtx } from "./write.js";
+import { runWrite, type Origin, type WriteCtx } from "./write.js";
 
 /** Input of `createDocument`. */
 export interface NewDocument {
@@ -24,10 +24,17 @@ export interface NewObjective extends NewDocument {
   readonly index?: number;
 }
 
-/** Creates a space: one tenant's set of documents. */
-export async function createSpace(core: Core): Promise<{ spaceId: string }> {
-  const spaceId = newOid();
-  await core.storage.query("insert into space (space_id, seq, created_at) values ($1, 0, $2)", [spaceId, core.now()]);
+/**
+ * Creates a space: one tenant's set of documents. `spaceId` names a replica of a space made
+ * elsewhere (another device); a fresh UUIDv7 otherwise.
+ */
+export async function createSpace(core: Core, options: { readonly spaceId?: string } = {}): Promise<{ spaceId: string }> {
+  const spaceId = options.spaceId === undefined ? newOid() : checkId("spaceId", options.spaceId);
+  const made = await core.storage.query(
+    "insert into space (space_id, seq, created_at) values ($1, 0, $2) on conflict do nothing returning space_id",
+    [spaceId, core.now()],
+  );
+  if (made.length === 0) throw new EngineError("CONFLICT", `space ${spaceId} already exists`);
   return { spaceId };
 }
 
@@ -55,7 +62,7 @@ function newRow(ctx: WriteCtx, oid: string, parentOid: string | null, pos: strin
 }
 
 /** Creates a document: a new top-level objective, its own root. */
-export async function createDocument(core: Core, spaceId: string, input: NewDocument): Promise<Objective> {
+export async function createDocument(core: Core, spaceId: string, input: NewDocument, origin?: Origin): Promise<Objective> {
   spaceId = checkId("spaceId", spaceId);
   const content = checkContent(input?.content, core.limits);
   const props = checkProps(input.props ?? {}, core.limits);
@@ -67,11 +74,16 @@ export async function createDocument(core: Core, spaceId: string, input: NewDocu
     ctx.placements.set(oid, { oid, vid: row.vid, parentOid: null, pos: null, isRoot: true, dirty: false });
     ctx.op = { kind: "createDocument", oid, vidBefore: null, vidAfter: row.vid, data: { content, props } };
     return toObjective(spaceId, row, [ctx.placements.get(oid)!]);
-  });
+  }, origin);
 }
 
 /** Creates an objective under an active parent and promotes the change to the document root. */
-export async function create(core: Core, spaceId: string, input: NewObjective): Promise<Objective> {
+export async function create(
+  core: Core,
+  spaceId: string,
+  input: NewObjective & { readonly pos?: string },
+  origin?: Origin,
+): Promise<Objective> {
   spaceId = checkId("spaceId", spaceId);
   const parentOid = checkId("parentOid", input?.parentOid);
   const content = checkContent(input.content, core.limits);
@@ -83,7 +95,8 @@ export async function create(core: Core, spaceId: string, input: NewObjective): 
     const count = countOf(parent.row.kids);
     const index = input.index === undefined ? count : checkIndex(input.index, count);
     const oid = await freshOid(ctx, input.oid);
-    const pos = await positionAt(ctx, parent.row.kids, index);
+    // A replayed op brings its position; a concurrent insert may have taken it: step past it.
+    const pos = input.pos === undefined ? await positionAt(ctx, parent.row.kids, index) : await freePosition(ctx, parent.row.kids, input.pos, oid);
     const row = newRow(ctx, oid, parentOid, pos, content, props);
     ctx.versions.push(row);
     ctx.transitive.push({ oid, vidBefore: null, vidAfter: row.vid });
@@ -93,5 +106,5 @@ export async function create(core: Core, spaceId: string, input: NewObjective): 
     await promote(ctx, plan);
     ctx.op = { kind: "create", oid, vidBefore: null, vidAfter: row.vid, data: { parentOid, index, pos, content, props } };
     return toObjective(spaceId, row, [placement, ...chain]);
-  });
+  }, origin);
 }

@@ -2,10 +2,10 @@ import { countOf, findChild } from "./children-tree.js";
 import type { Core } from "./core.js";
 import { EngineError, invalid } from "./errors.js";
 import { checkActive, toObjective } from "./objective.js";
-import { planChains, positionAt, promote } from "./promote.js";
+import { freePosition, planChains, positionAt, promote } from "./promote.js";
 import type { Objective } from "./types.js";
 import { checkId, checkIndex } from "./validate.js";
-import { runWrite } from "./write.js";
+import { runWrite, type Origin } from "./write.js";
 
 /** Where to move an objective: a new parent and an index among its children (the end if omitted). */
 export interface Destination {
@@ -18,7 +18,13 @@ export interface Destination {
  * of the same parent (reorder). Moving an objective into its own subtree is a `CYCLE`. The index
  * counts the destination's children without the moved objective.
  */
-export async function move(core: Core, spaceId: string, oid: string, to: Destination): Promise<Objective> {
+export async function move(
+  core: Core,
+  spaceId: string,
+  oid: string,
+  to: Destination & { readonly pos?: string },
+  origin?: Origin,
+): Promise<Objective> {
   spaceId = checkId("spaceId", spaceId);
   oid = checkId("oid", oid);
   const parentOid = checkId("parentOid", to?.parentOid);
@@ -37,8 +43,9 @@ export async function move(core: Core, spaceId: string, oid: string, to: Destina
     const skip = current ? current.index : -1;
     const max = countOf(destination.row.kids) - (same ? 1 : 0);
     const index = to.index === undefined ? max : checkIndex(to.index, max);
-    if (same && index === skip) return toObjective(spaceId, plan.get(oid)!.row, chain);
-    const pos = await positionAt(ctx, destination.row.kids, index, skip);
+    if (to.pos === undefined && same && index === skip) return toObjective(spaceId, plan.get(oid)!.row, chain);
+    const pos = to.pos === undefined ? await positionAt(ctx, destination.row.kids, index, skip) : await freePosition(ctx, destination.row.kids, to.pos, oid);
+    if (same && pos === self.pos) return toObjective(spaceId, plan.get(oid)!.row, chain);
     const node = plan.get(oid)!;
     node.moveTo = { parentOid, pos };
     await promote(ctx, plan, [oid]);
@@ -51,5 +58,5 @@ export async function move(core: Core, spaceId: string, oid: string, to: Destina
       data: { fromParent: self.parentOid, fromPos: self.pos, toParent: parentOid, toPos: pos, index },
     };
     return toObjective(spaceId, row, [{ ...self, vid: row.vid, parentOid, pos }, ...target]);
-  });
+  }, origin);
 }

@@ -11,6 +11,7 @@ import { newOid } from "./ids.js";
 import { move, type Destination } from "./move.js";
 import { children, get, type At, type ChildrenOptions } from "./read.js";
 import { remove } from "./remove.js";
+import { applyOps, opsSince, type ReplicaOp } from "./replicate.js";
 import { createRowCache } from "./row-cache.js";
 import type { Change, Objective, Op, Page, VersionRef } from "./types.js";
 export type { ImportOptions, TreeInput };
@@ -37,7 +38,8 @@ export interface Engine extends AsyncDisposable {
   readonly deviceId: string;
   /** Which backend it runs on. */
   readonly storageKind: "pglite" | "postgres";
-  createSpace(): Promise<{ spaceId: string }>;
+  /** A new space; `{ spaceId }` makes a replica of a space made on another device. */
+  createSpace(options?: { spaceId?: string }): Promise<{ spaceId: string }>;
   createDocument(spaceId: string, input: NewDocument): Promise<Objective>;
   create(spaceId: string, input: NewObjective): Promise<Objective>;
   update(spaceId: string, oid: string, patch: Patch): Promise<Objective>;
@@ -61,6 +63,10 @@ export interface Engine extends AsyncDisposable {
   setFolded(spaceId: string, user: string, oid: string, folded: boolean): Promise<void>;
   /** The objectives a user folded in a space. */
   folds(spaceId: string, user: string): Promise<string[]>;
+  /** The space's op log after local sequence `after`, oldest first (what another device replays). */
+  opsSince(spaceId: string, options?: { after?: number; limit?: number }): Promise<{ ops: ReplicaOp[]; next?: number }>;
+  /** Replays ops made elsewhere, in order, idempotently; same ops in the same order give the same vids. */
+  applyOps(spaceId: string, ops: readonly ReplicaOp[]): Promise<{ applied: number; skipped: number }>;
   /** Rows read from storage since open (cache misses), for tests and benchmarks. */
   rowsRead(): number;
   /** Drops every cached row (to measure cold reads). */
@@ -132,6 +138,8 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
     scrollTo: open(scrollTo),
     setFolded: open(setFolded),
     folds: open(foldsOf),
+    opsSince: open(opsSince),
+    applyOps: open(applyOps),
     rowsRead: () => core.cache.rowsRead,
     clearCache: () => core.cache.lru.clear(),
     close,

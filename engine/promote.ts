@@ -5,7 +5,7 @@
  */
 import { generateKeyBetween } from "fractional-indexing";
 import type { Placement } from "./chains.js";
-import { countOf, editChildren, sliceChildren, type Entry, type KidsNode } from "./children-tree.js";
+import { countOf, editChildren, findChild, sliceChildren, type Entry, type KidsNode } from "./children-tree.js";
 import { versionId } from "./ids.js";
 import { adjustStats } from "./stats.js";
 import type { Props, VersionRow } from "./types.js";
@@ -128,4 +128,17 @@ export async function positionAt(ctx: WriteCtx, kids: KidsNode, index: number, s
   const before = lo === null ? null : slice[0]![2];
   const after = hi === null ? null : slice[hi - start]![2];
   return generateKeyBetween(before, after);
+}
+
+/**
+ * `pos` if no other objective holds it in `kids`, else the first key after it that is free, made
+ * between it and the next link: deterministic, so every device resolves the same collision alike.
+ */
+export async function freePosition(ctx: WriteCtx, kids: KidsNode, pos: string, oid: string): Promise<string> {
+  for (let key = pos; ; ) {
+    const hit = await findChild(kids, key, ctx.loader);
+    if (!hit || hit.entry[0] === oid) return key;
+    const next = (await sliceChildren(kids, hit.index + 1, 1, ctx.loader))[0];
+    key = generateKeyBetween(key, next?.[2] ?? null);
+  }
 }

@@ -2,14 +2,14 @@ import type { Core } from "./core.js";
 import { checkActive } from "./objective.js";
 import { planChains, promote } from "./promote.js";
 import { checkId } from "./validate.js";
-import { runWrite } from "./write.js";
+import { runWrite, type Origin } from "./write.js";
 
 /**
  * Removes an active objective and its subtree from the active tree (a document root removes the
  * document). Nothing is deleted: every version stays readable, and a checkout of an ascendant
  * to a version before the removal brings the subtree back.
  */
-export async function remove(core: Core, spaceId: string, oid: string): Promise<void> {
+export async function remove(core: Core, spaceId: string, oid: string, origin?: Origin): Promise<void> {
   spaceId = checkId("spaceId", spaceId);
   oid = checkId("oid", oid);
   await runWrite(core, spaceId, [oid], async (ctx, chains) => {
@@ -32,5 +32,5 @@ export async function remove(core: Core, spaceId: string, oid: string): Promise<
       vidAfter: null,
       data: { fromParent: self.parentOid, fromPos: self.pos },
     };
-  });
+  }, origin);
 }

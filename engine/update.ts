@@ -4,7 +4,7 @@ import { checkActive, toObjective } from "./objective.js";
 import { planChains, promote } from "./promote.js";
 import type { Json, Objective, Props } from "./types.js";
 import { checkContent, checkId, checkProps } from "./validate.js";
-import { runWrite } from "./write.js";
+import { runWrite, type Origin } from "./write.js";
 
 /** A partial change of an objective's own fields. */
 export interface Patch {
@@ -26,7 +26,7 @@ function merge(base: Props, patch: Props): Props {
  * Changes content and/or props of an active objective: one new version of it and of each
  * ascendant. A patch that changes nothing writes nothing and returns the current version.
  */
-export async function update(core: Core, spaceId: string, oid: string, patch: Patch): Promise<Objective> {
+export async function update(core: Core, spaceId: string, oid: string, patch: Patch, origin?: Origin): Promise<Objective> {
   spaceId = checkId("spaceId", spaceId);
   oid = checkId("oid", oid);
   if (patch === null || typeof patch !== "object") throw invalid(`patch must be an object, got ${String(patch)}`);
@@ -52,5 +52,5 @@ export async function update(core: Core, spaceId: string, oid: string, patch: Pa
       data: { ...(sameContent ? {} : { content: content! }), ...(sameProps ? {} : { props: propsPatch! }) },
     };
     return toObjective(spaceId, row, [{ ...chain[0]!, vid: row.vid }, ...chain.slice(1)]);
-  });
+  }, origin);
 }

@@ -2,10 +2,23 @@ import type { Queryable } from "../storage/contract.js";
 import { groupChains, type ChainRecord, type Placement } from "./chains.js";
 import { chunkId, type ChunkLoader, type ChunkSink, type KidsNode } from "./children-tree.js";
 import type { Core } from "./core.js";
-import { notFound } from "./errors.js";
+import { EngineError, notFound } from "./errors.js";
 import { chunkLoader, loadVersions, remember } from "./row-cache.js";
 import type { OpKind, Props, VersionRow } from "./types.js";
 
+
+/**
+ * Who made an op elsewhere: replaying another device's op keeps its id, time, actor and device,
+ * so the versions it makes get the same vids as where it was made.
+ */
+export interface Origin {
+  readonly opId: string;
+  readonly at: number;
+  readonly actor: string | null;
+  readonly device: string;
+  /** The vid the op made where it was made: a different result rolls the replay back. */
+  readonly vidAfter: string | null;
+}
 
 /** One write transaction: the op being made and every row it will write. */
 export interface WriteCtx {
@@ -16,6 +29,8 @@ export interface WriteCtx {
   readonly seq: number;
   readonly opId: string;
   readonly now: number;
+  readonly actor: string | null;
+  readonly device: string;
   readonly versions: VersionRow[];
   readonly chunks: Map<string, KidsNode>;
   readonly transitive: { oid: string; vidBefore: string | null; vidAfter: string | null }[];
@@ -42,6 +57,7 @@ export async function runWrite<T>(
   spaceId: string,
   starts: readonly string[],
   fn: (ctx: WriteCtx, chains: Map<string, Placement[]>) => Promise<T>,
+  origin?: Origin,
 ): Promise<T> {
   let written: WriteCtx | undefined;
   const result = await core.storage.transaction(async (tx) => {
@@ -60,8 +76,10 @@ export async function runWrite<T>(
       tx,
       spaceId,
       seq,
-      opId: `${core.deviceId}.${seq}`,
-      now: core.now(),
+      opId: origin?.opId ?? `${core.deviceId}.${seq}`,
+      now: origin?.at ?? core.now(),
+      actor: origin ? origin.actor : (core.actor ?? null),
+      device: origin?.device ?? core.deviceId,
       versions: [],
       chunks,
       transitive: [],
@@ -83,6 +101,12 @@ export async function runWrite<T>(
       },
     };
     const value = await fn(ctx, chains);
+    if (origin && (ctx.op === undefined || ctx.op.vidAfter !== origin.vidAfter)) {
+      throw new EngineError(
+        "CONFLICT",
+        `replayed op ${origin.opId} made vid ${ctx.op?.vidAfter ?? "(no change)"}, its origin made ${origin.vidAfter}: the histories differ`,
+      );
+    }
     if (ctx.op) {
       await flush(ctx);
       written = ctx;
@@ -129,7 +153,7 @@ function writeStatements(ctx: WriteCtx, from: number, to: number, withOp: boolea
   if (withOp && op) {
     parts.push(`insert into op (space_id, seq, op_id, kind, oid, vid_before, vid_after, at, actor, device, data)
        values (${space}, ${p(ctx.seq)}::int8, ${p(ctx.opId)}, ${p(op.kind)}, ${p(op.oid)}::uuid, ${p(op.vidBefore)}, ${p(op.vidAfter)},
-               ${p(ctx.now)}::int8, ${p(ctx.core.actor ?? null)}, ${p(ctx.core.deviceId)}, ${p(JSON.stringify(op.data))}::jsonb)`);
+               ${p(ctx.now)}::int8, ${p(ctx.actor)}, ${p(ctx.device)}, ${p(JSON.stringify(op.data))}::jsonb)`);
   }
   const t = ctx.transitive.slice(from, to);
   if (t.length > 0) {

@@ -1,0 +1,126 @@
+import fc from "fast-check";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Engine, ReplicaOp } from "../index.js";
+import { usableBackends, type Fresh } from "./helpers/backends.js";
+
+async function allOps(e: Engine, s: string, after = 0): Promise<ReplicaOp[]> {
+  const out: ReplicaOp[] = [];
+  let page = await e.opsSince(s, { after, limit: 7 });
+  out.push(...page.ops);
+  while (page.next !== undefined) {
+    page = await e.opsSince(s, { after: page.next, limit: 7 });
+    out.push(...page.ops);
+  }
+  return out;
+}
+
+/** Everything a device shows of a space: each document's root vid and its whole view. */
+async function state(e: Engine, s: string, docs: readonly string[]) {
+  const out: unknown[] = [];
+  for (const d of docs) {
+    const root = await e.get(s, d).catch(() => null);
+    if (!root) {
+      out.push(null);
+      continue;
+    }
+    const { rows } = await e.view(s, d, { limit: 10_000 });
+    out.push({ vid: root.vid, stats: root.stats, rows: rows.map((r) => [r.oid, r.vid, r.depth, r.content, r.props]) });
+  }
+  return out;
+}
+
+function lcg(seed: number): () => number {
+  let x = seed >>> 0 || 1;
+  return () => ((x = (Math.imul(x, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+}
+
+/** A few random ops on one device: creates, updates, moves, removals and subtree checkouts. */
+async function randomOps(e: Engine, s: string, docs: string[], rand: () => number, n: number): Promise<void> {
+  for (let i = 0; i < n; i++) {
+    const doc = docs[Math.floor(rand() * docs.length)]!;
+    const live = [doc, ...(await e.view(s, doc, { limit: 10_000 })).rows.map((r) => r.oid)];
+    const pick = () => live[Math.floor(rand() * live.length)]!;
+    const r = rand();
+    try {
+      if (r < 0.35 || live.length < 3) await e.create(s, { parentOid: pick(), index: 0, content: `c${i}`, props: { done: rand() < 0.5 } });
+      else if (r < 0.55) await e.update(s, pick(), { content: `u${i}`, props: { n: i } });
+      else if (r < 0.72) await e.move(s, pick(), { parentOid: pick(), index: 0 });
+      else if (r < 0.82) await e.remove(s, live[1 + Math.floor(rand() * (live.length - 1))]!);
+      else {
+        const target = pick();
+        const vs = (await e.versions(s, target)).versions;
+        await e.checkout(s, target, vs[Math.floor(rand() * vs.length)]!.vid);
+      }
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      if (code !== "CYCLE" && code !== "INVALID_ARGUMENT") throw error;
+    }
+  }
+}
+
+describe.each(await usableBackends())("replication on $name", (backend) => {
+  let a: Fresh;
+  let b: Fresh;
+  beforeAll(async () => {
+    a = await backend.fresh();
+    b = await backend.fresh();
+  });
+  afterAll(async () => {
+    await a?.release();
+    await b?.release();
+  });
+
+  it("two devices that apply the same ops in the same order hold the same versions", async () => {
+    const runs = Math.max(20, Number(process.env["LOGBOOK_PROPERTY_RUNS"] ?? 200) >> 3);
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 2 ** 31 }), async (seed) => {
+        const rand = lcg(seed);
+        const A = a.engine;
+        const B = b.engine;
+        const { spaceId: s } = await A.createSpace();
+        await B.createSpace({ spaceId: s });
+        const docs = [(await A.createDocument(s, { content: "one" })).oid, (await A.createDocument(s, { content: "two" })).oid];
+        // Ping-pong: each device edits, then the other catches up; the order is the same on both.
+        let seenByB = 0;
+        let seenByA = 0;
+        for (let round = 0; round < 3; round++) {
+          await randomOps(A, s, docs, rand, 6);
+          const fromA = await allOps(A, s, seenByA);
+          seenByA += fromA.length;
+          await B.applyOps(s, fromA);
+          seenByB = (await B.opsSince(s, { limit: 10_000 })).ops.length;
+          expect(await state(B, s, docs)).toEqual(await state(A, s, docs));
+          await randomOps(B, s, docs, rand, 4);
+          const fromB = (await B.opsSince(s, { limit: 10_000 })).ops.slice(seenByB);
+          const applied = await A.applyOps(s, fromB);
+          expect(applied.skipped).toBe(0);
+          seenByA = (await A.opsSince(s, { limit: 10_000 })).ops.length;
+          expect(await state(A, s, docs)).toEqual(await state(B, s, docs));
+        }
+        // Duplicated delivery changes nothing.
+        const again = await B.applyOps(s, await allOps(A, s));
+        expect(again.applied).toBe(0);
+        expect(await state(B, s, docs)).toEqual(await state(A, s, docs));
+      }),
+      { numRuns: runs },
+    );
+  });
+
+  it("refuses a history that diverged, and ops it cannot replay, naming them", async () => {
+    const { spaceId: s } = await a.engine.createSpace();
+    await b.engine.createSpace({ spaceId: s });
+    await expect(b.engine.createSpace({ spaceId: s })).rejects.toMatchObject({ code: "CONFLICT" });
+    const doc = await a.engine.createDocument(s, { content: "doc" });
+    const [op] = (await a.engine.opsSince(s)).ops;
+    await expect(b.engine.applyOps(s, [{ ...op!, vidAfter: "AAAAAAAAAAAAAAAAAAAAAA" }])).rejects.toMatchObject({
+      code: "CONFLICT",
+      message: expect.stringContaining(op!.opId),
+    });
+    // Rolled back: nothing of it is on b, and the right op still applies.
+    await expect(b.engine.get(s, doc.oid)).rejects.toMatchObject({ code: "NOT_FOUND" });
+    expect(await b.engine.applyOps(s, [op!])).toEqual({ applied: 1, skipped: 0 });
+    await a.engine.importTree(s, { parentOid: doc.oid, nodes: [{ content: "x" }] });
+    const ops = (await a.engine.opsSince(s)).ops;
+    await expect(b.engine.applyOps(s, [ops[1]!])).rejects.toMatchObject({ code: "INVALID_ARGUMENT", message: expect.stringContaining("import") });
+  });
+});
