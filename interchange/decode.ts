@@ -13,7 +13,11 @@ export async function* decodeUtf8(bytes: AsyncIterable<Uint8Array | string>, fil
     try {
       return chunk === undefined ? decoder.decode() : decoder.decode(chunk, { stream });
     } catch {
-      throw new InterchangeError("ENCODING", file, lines, "the file is not valid UTF-8 here (save it as UTF-8)");
+      // The line of the bad bytes: newlines before the first replacement character of this chunk.
+      const lenient = chunk === undefined ? "" : new TextDecoder("utf-8").decode(chunk);
+      const before = lenient.slice(0, Math.max(0, lenient.indexOf("\uFFFD")));
+      const line = lines + (before.match(/\n/g)?.length ?? 0);
+      throw new InterchangeError("ENCODING", file, line, "the file is not valid UTF-8 here (save it as UTF-8)");
     }
   };
   const seen = (text: string): string => {

@@ -1,13 +1,13 @@
-import type { Engine } from "../index.js";
+import type { Engine, Row } from "../index.js";
 import { writeMarkdown } from "./markdown-write.js";
 import { writeOpml, type Skipped } from "./opml-write.js";
-import type { OutlineFormat, OutlineHead, OutlineRow } from "./outline.js";
+import type { OutlineFormat, OutlineHead } from "./outline.js";
 
 /** Rows per `view` page while exporting. */
 const PAGE = 5_000;
 
 /** A document's rows, depth-first, read a `view` page at a time (any version with `vid`). */
-export async function* documentRows(engine: Engine, spaceId: string, oid: string, vid?: string): AsyncGenerator<OutlineRow> {
+export async function* documentRows(engine: Engine, spaceId: string, oid: string, vid?: string): AsyncGenerator<Row> {
   const at = vid === undefined ? {} : { vid };
   for (let offset = 0; ; offset += PAGE) {
     const { total, rows } = await engine.view(spaceId, oid, { ...at, offset, limit: PAGE });

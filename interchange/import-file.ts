@@ -30,6 +30,19 @@ export async function checkFile(path: string, format: OutlineFormat, limits?: Im
   return rows;
 }
 
+/** A file that passed `checkFile`: its format and row count. */
+export interface CheckedFile {
+  readonly path: string;
+  readonly format: OutlineFormat;
+  readonly rows: number;
+}
+
+/** Detects the format (unless given) and checks the whole file without writing. */
+export async function checkOutlineFile(path: string, format?: OutlineFormat, limits?: ImportLimits): Promise<CheckedFile> {
+  const detected = format ?? (await detectFormat(path));
+  return { path, format: detected, rows: await checkFile(path, detected, limits) };
+}
+
 /**
  * Imports an OPML or Markdown file as a new document. Two streaming passes over the file: the
  * first checks it all (so bad input writes nothing), the second writes it in batches; memory is
@@ -39,9 +52,14 @@ export async function checkFile(path: string, format: OutlineFormat, limits?: Im
  * const { oid, nodes } = await importFile(engine, spaceId, "notes.opml");
  */
 export async function importFile(engine: Engine, spaceId: string, path: string, options: ImportFileOptions = {}): Promise<ImportResult & { format: OutlineFormat }> {
-  const format = options.format ?? (await detectFormat(path));
-  const rows = await checkFile(path, format, options.limits);
-  options.onChecked?.(rows);
+  const checked = await checkOutlineFile(path, options.format, options.limits);
+  options.onChecked?.(checked.rows);
+  return importChecked(engine, spaceId, checked, options);
+}
+
+/** The writing pass of `importFile`, for a file already checked. */
+export async function importChecked(engine: Engine, spaceId: string, checked: CheckedFile, options: Omit<ImportFileOptions, "format" | "limits" | "onChecked"> = {}): Promise<ImportResult & { format: OutlineFormat }> {
+  const { path, format } = checked;
   const title = options.title ?? basename(path, extname(path));
   const result = await importOutline(engine, spaceId, readOutline(path, format), {
     title,

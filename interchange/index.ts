@@ -14,5 +14,5 @@ export { detectFormat } from "./detect.js";
 export { parseOutline, parseText, readOutline } from "./read-outline.js";
 export { checkEvent, DEFAULT_IMPORT_LIMITS, type ImportLimits } from "./check-limits.js";
 export { importOutline, PartialImportError, type ImportOutlineOptions, type ImportResult } from "./import-outline.js";
-export { checkFile, importFile, type ImportFileOptions } from "./import-file.js";
+export { checkFile, checkOutlineFile, importChecked, importFile, type CheckedFile, type ImportFileOptions } from "./import-file.js";
 export { documentRows, exportOutline } from "./export-outline.js";

@@ -1,0 +1,29 @@
+import { createColors } from "picocolors";
+
+/** Where a command writes: stdout for results, stderr for progress and errors. */
+export interface Io {
+  readonly stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  readonly stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  readonly env: NodeJS.ProcessEnv;
+}
+
+/** The process' own streams; a closed pipe (`logbook tree X | head`) ends the process quietly. */
+export function processIo(): Io {
+  process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code === "EPIPE") process.exit(0);
+    throw error;
+  });
+  return { stdout: process.stdout, stderr: process.stderr, env: process.env };
+}
+
+/** Colours only on a terminal, and never with NO_COLOR set. */
+export function colorsFor(io: Io): ReturnType<typeof createColors> {
+  const on = io.stdout.isTTY === true && !io.env["NO_COLOR"] && io.env["TERM"] !== "dumb";
+  return createColors(on || Boolean(io.env["FORCE_COLOR"]));
+}
+
+/** Writes text, waiting for the stream to drain when it is full (big exports stay bounded). */
+export function write(stream: NodeJS.WritableStream, text: string): Promise<void> | void {
+  if (stream.write(text)) return;
+  return new Promise((resolve) => stream.once("drain", () => resolve()));
+}
