@@ -31,6 +31,7 @@ export function dataDirOf(options: GlobalOptions, env: NodeJS.ProcessEnv): strin
 }
 
 function backendOf(options: GlobalOptions, env: NodeJS.ProcessEnv): { url: string } | { dir: string } {
+  if (options.pg !== undefined && options.data !== undefined) throw new CliError("INVALID_ARGUMENT", "--data and --pg name two databases: give one");
   const url = options.pg ?? env["LOGBOOK_PG"];
   if (url !== undefined && options.data === undefined) return { url };
   return { dir: dataDirOf(options, env) };
