@@ -1,4 +1,5 @@
 import type { Storage } from "../storage/contract.js";
+import type { HlcClock } from "../sync/hlc.js";
 import type { RowCache } from "./row-cache.js";
 import type { Limits } from "./validate.js";
 
@@ -13,4 +14,6 @@ export interface Core {
   readonly actor: string | undefined;
   /** The clock; injectable for tests. */
   readonly now: () => number;
+  /** This device's hybrid logical clock: stamps every local op, and follows every op received. */
+  readonly clock: HlcClock;
 }

@@ -11,7 +11,9 @@ import { newOid } from "./ids.js";
 import { move, type Destination } from "./move.js";
 import { children, get, type At, type ChildrenOptions } from "./read.js";
 import { remove } from "./remove.js";
-import { applyOps, opsSince, type ReplicaOp } from "./replicate.js";
+import { applyOps, opsSince, type ApplyOptions, type ReplicaOp } from "./replicate.js";
+import { conflicts, logSince, newestHlc, pullCursor, settle, type ConflictEvent } from "./clock-order.js";
+import { createHlcClock } from "../sync/hlc.js";
 import { createRowCache } from "./row-cache.js";
 import type { Change, Objective, Op, Page, VersionRef } from "./types.js";
 export type { ImportOptions, TreeInput };
@@ -65,8 +67,20 @@ export interface Engine extends AsyncDisposable {
   folds(spaceId: string, user: string): Promise<string[]>;
   /** The space's op log after local sequence `after`, oldest first (what another device replays). */
   opsSince(spaceId: string, options?: { after?: number; limit?: number }): Promise<{ ops: ReplicaOp[]; next?: number }>;
-  /** Replays ops made elsewhere, in order, idempotently; same ops in the same order give the same vids. */
-  applyOps(spaceId: string, ops: readonly ReplicaOp[]): Promise<{ applied: number; skipped: number }>;
+  /**
+   * Takes ops made elsewhere: stored once each (duplicates skipped) and applied in hybrid-logical-clock
+   * order, rebuilding after a late op, so devices with the same ops hold the same vids. `applied`
+   * counts new ops, `skipped` known ones, `rebuilt` applied ops undone and re-applied after a late one.
+   */
+  applyOps(spaceId: string, ops: readonly ReplicaOp[], options?: ApplyOptions): Promise<{ applied: number; skipped: number; rebuilt: number }>;
+  /** Every op this device knows (made here or received, applied or not), in clock order after `afterHlc`. */
+  logSince(spaceId: string, options?: { afterHlc?: string; device?: string; limit?: number }): Promise<ReplicaOp[]>;
+  /** Ops kept but not applied (merge-rule conflicts, unknown kinds, no-ops), newest first. */
+  conflicts(spaceId: string, options?: { limit?: number; before?: string }): Promise<ConflictEvent[]>;
+  /** The highest sync-server seq among the ops pulled into this space (0: none). */
+  pullCursor(spaceId: string): Promise<number>;
+  /** Applies pending ops of the log (left by a crash mid-apply); returns how many were undone and redone. */
+  settle(spaceId: string): Promise<number>;
   /** Rows read from storage since open (cache misses), for tests and benchmarks. */
   rowsRead(): number;
   /** Drops every cached row (to measure cold reads). */
@@ -93,13 +107,17 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
   let core: Core;
   try {
     await migrate(storage);
+    const deviceId = await deviceIdOf(storage);
+    const after = await newestHlc({ storage });
     core = {
       storage,
       cache: createRowCache(options.cacheBytes ?? 64 * 1024 * 1024),
-      deviceId: await deviceIdOf(storage),
+      deviceId,
       limits: { ...DEFAULT_LIMITS, ...options.limits },
       actor: options.actor,
       now: options.now ?? Date.now,
+      // Replicas must converge, so a received clock is never refused here (the server refuses skew).
+      clock: createHlcClock({ device: deviceId, wallClock: options.now ?? Date.now, maxDriftMs: Infinity, ...(after ? { after } : {}) }),
     };
   } catch (error) {
     await storage.close();
@@ -140,6 +158,10 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
     folds: open(foldsOf),
     opsSince: open(opsSince),
     applyOps: open(applyOps),
+    logSince: open(logSince),
+    conflicts: open(conflicts),
+    pullCursor: open(pullCursor),
+    settle: open(settle),
     rowsRead: () => core.cache.rowsRead,
     clearCache: () => core.cache.lru.clear(),
     close,

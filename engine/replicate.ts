@@ -3,37 +3,51 @@
  * replay another device's ops here. An op keeps its id, time, actor and device when replayed, and
  * vids are `hash(oid, opId, previous vid)`, so applying the same ops in the same order gives the
  * same versions and the same root vids on every device: equal root vids are the convergence check.
- * Ordering of concurrent ops (HLC) and late ops belong to the sync layer built on this.
+ * `applyOps` stores ops in the op log and applies them in hybrid-logical-clock order
+ * (engine/clock-order.ts), rebuilding from before a late op; `replayInOrder` applies a run of ops
+ * that already sit at the end of the clock order.
  */
 import { checkout } from "./checkout.js";
+import { markOutcome, settle, storeOps } from "./clock-order.js";
 import type { Core } from "./core.js";
 import { create, createDocument } from "./create.js";
-import { invalid } from "./errors.js";
+import { EngineError, invalid } from "./errors.js";
 import { move } from "./move.js";
 import { remove } from "./remove.js";
-import type { Json, OpKind, Props } from "./types.js";
+import type { Json, Props } from "./types.js";
 import { update } from "./update.js";
 import { checkId, checkLimit } from "./validate.js";
-import type { Origin } from "./write.js";
+import type { Origin, PageWriter } from "./write.js";
+import { runPage } from "./apply-batch.js";
 
 /** One op as devices exchange it. */
 export interface ReplicaOp {
+  /** `deviceId.counter`: unique without coordination; a device never reuses one. */
   readonly opId: string;
-  readonly kind: OpKind;
+  /** What it does; a kind this engine does not know (a newer device's) is kept and skipped. */
+  readonly kind: string;
   readonly oid: string;
+  /** Hybrid logical clock (sync/hlc.ts): every device applies ops in this order. */
+  readonly hlc: string;
   readonly at: number;
   readonly actor: string | null;
   readonly device: string;
   readonly data: Props;
-  /** The vid the op gave `oid` where it was made (null for a removal): checked on replay. */
-  readonly vidAfter: string | null;
+  /**
+   * The vid the op gave `oid` where it was made (null for a removal). Informative: a late op
+   * placed before it legitimately changes it, so clock-ordered apply does not check it.
+   */
+  readonly vidAfter?: string | null;
+  /** The sync server's sequence number, for ops pulled from a server: the pull cursor. */
+  readonly serverSeq?: number;
 }
 
 interface OpRecord {
   seq: number;
   op_id: string;
-  kind: OpKind;
+  kind: string;
   oid: string;
+  hlc: string;
   at: number;
   actor: string | null;
   device: string;
@@ -52,14 +66,14 @@ export async function opsSince(
   if (!Number.isSafeInteger(after) || after < 0) throw invalid(`after must be a non-negative integer, got ${after}`);
   const limit = checkLimit(options.limit, 1000, 10_000);
   const rows = await core.storage.query<OpRecord & Record<string, unknown>>(
-    `select seq, op_id, kind, oid, at, actor, device, data, vid_after from op
+    `select seq, op_id, kind, oid, hlc, at, actor, device, data, vid_after from op
       where space_id = $1 and seq > $2 order by seq limit $3`,
     [spaceId, after, limit + 1],
   );
   const more = rows.length > limit;
   const page = more ? rows.slice(0, limit) : rows;
   const ops = page.map(
-    (r): ReplicaOp => ({ opId: r.op_id, kind: r.kind, oid: r.oid, at: r.at, actor: r.actor, device: r.device, data: r.data, vidAfter: r.vid_after }),
+    (r): ReplicaOp => ({ opId: r.op_id, kind: r.kind, oid: r.oid, hlc: r.hlc, at: r.at, actor: r.actor, device: r.device, data: r.data, vidAfter: r.vid_after }),
   );
   return more ? { ops, next: page[page.length - 1]!.seq } : { ops };
 }
@@ -70,8 +84,19 @@ const str = (data: Props, key: string): string => {
   return v;
 };
 
-async function applyOne(core: Core, spaceId: string, op: ReplicaOp): Promise<unknown> {
-  const origin: Origin = { opId: op.opId, at: op.at, actor: op.actor, device: op.device, vidAfter: op.vidAfter };
+/** The op kinds this engine can replay; anything else is kept in the log and skipped. */
+export const REPLAYABLE_KINDS: ReadonlySet<string> = new Set(["createDocument", "create", "update", "move", "remove", "checkout"]);
+
+async function applyOne(core: Core, spaceId: string, op: ReplicaOp, checkVid: boolean, page?: PageWriter): Promise<unknown> {
+  const origin: Origin = {
+    ...(page ? { page } : {}),
+    opId: op.opId,
+    at: op.at,
+    actor: op.actor,
+    device: op.device,
+    hlc: op.hlc,
+    ...(checkVid && op.vidAfter !== undefined ? { vidAfter: op.vidAfter } : {}),
+  };
   const d = op.data;
   const props = (key: string) => (d[key] === undefined ? undefined : (d[key] as { [k: string]: Json }));
   switch (op.kind) {
@@ -99,23 +124,99 @@ async function applyOne(core: Core, spaceId: string, op: ReplicaOp): Promise<unk
 }
 
 /**
- * Replays ops made elsewhere, in the given order, one transaction each. Ops already here (same op
- * id) are skipped, so a retried or duplicated delivery changes nothing. An op that would give a
- * different vid than where it was made means the devices applied different histories: it is rolled
- * back and `CONFLICT` names it.
+ * Engine errors that mean "this op no longer applies here" (its objective was removed, a move
+ * would make a cycle, …): the op is kept in the log, skipped, and its outcome records why. Every
+ * device reaches the same state before the op, so every device skips it alike.
  */
-export async function applyOps(core: Core, spaceId: string, ops: readonly ReplicaOp[]): Promise<{ applied: number; skipped: number }> {
-  spaceId = checkId("spaceId", spaceId);
-  let applied = 0;
-  let skipped = 0;
+const MERGE_CODES: ReadonlySet<string> = new Set(["NOT_FOUND", "CYCLE", "CONFLICT", "INVALID_ARGUMENT"]);
+
+/** Where each op of a replayed page starts reading: the objective and the parent it goes under. */
+function startsOf(ops: readonly ReplicaOp[]): string[] {
+  const out: string[] = [];
   for (const op of ops) {
-    const known = await core.storage.query("select 1 from op where space_id = $1 and op_id = $2", [spaceId, op.opId]);
-    if (known.length > 0) {
-      skipped++;
+    out.push(op.oid);
+    for (const key of ["parentOid", "toParent"]) if (typeof op.data[key] === "string") out.push(op.data[key] as string);
+  }
+  return out;
+}
+
+/**
+ * Applies ops that sit at the end of the clock order (pending entries of the op log, oldest clock
+ * first) and records each one's outcome in the op log: `applied` (the engine's op row marks it),
+ * `noop` (it changed nothing), `skipped:<CODE>` (a merge rule dropped it: a conflict event) or
+ * `unknown-kind`. This is the hot loop of a catch-up, so the whole page is one transaction with
+ * bulk writes (engine/apply-batch.ts), with exactly the rows and seqs `replayOneByOne` makes. An
+ * error that is no merge rule (storage, a bug) rolls the page back, and the page is replayed op by
+ * op, which commits the ops before the failing one and throws its error.
+ */
+export async function replayInOrder(core: Core, spaceId: string, ops: readonly ReplicaOp[]): Promise<void> {
+  if (ops.length === 0) return;
+  try {
+    await runPage(core, spaceId, startsOf(ops), async (page) => {
+      for (const op of ops) {
+        if (!REPLAYABLE_KINDS.has(op.kind)) {
+          page.outcome(op.opId, "unknown-kind", `op kind ${JSON.stringify(op.kind)} is not known to this engine`);
+          continue;
+        }
+        try {
+          await applyOne(core, spaceId, op, false, page.writer);
+        } catch (error) {
+          if (!(error instanceof EngineError) || !MERGE_CODES.has(error.code)) throw error;
+          page.outcome(op.opId, `skipped:${error.code}`, error.message);
+          continue;
+        }
+        if (!page.applied(op.opId)) page.outcome(op.opId, "noop", "the op changed nothing here");
+      }
+    });
+  } catch {
+    await replayOneByOne(core, spaceId, ops);
+  }
+}
+
+/** `replayInOrder` one transaction per op: the reference the batched page must equal, and its fallback. */
+export async function replayOneByOne(core: Core, spaceId: string, ops: readonly ReplicaOp[]): Promise<void> {
+  for (const op of ops) {
+    if (!REPLAYABLE_KINDS.has(op.kind)) {
+      await markOutcome(core, spaceId, op.opId, "unknown-kind", `op kind ${JSON.stringify(op.kind)} is not known to this engine`);
       continue;
     }
-    await applyOne(core, spaceId, op);
-    applied++;
+    try {
+      await applyOne(core, spaceId, op, false);
+    } catch (error) {
+      if (!(error instanceof EngineError) || !MERGE_CODES.has(error.code)) throw error;
+      await markOutcome(core, spaceId, op.opId, `skipped:${error.code}`, error.message);
+      continue;
+    }
+    await markOutcome(core, spaceId, op.opId, "noop", "the op changed nothing here", { onlyIfPending: true });
   }
-  return { applied, skipped };
+}
+
+/** Options of `applyOps`. */
+export interface ApplyOptions {
+  /**
+   * Ops applied per transaction (default 500, at most 10,000). A page is written with bulk
+   * statements (engine/apply-batch.ts); 1 applies each op in its own transaction through the
+   * ordinary write path. Either way every op makes the same rows.
+   */
+  readonly pageSize?: number;
+}
+
+/**
+ * Takes ops made elsewhere (or pulled from a sync server) into this device: each is stored in the
+ * op log once (a retried or duplicated delivery changes nothing) and applied in hybrid-logical-clock
+ * order. An op older than ops already applied rolls the tree back to just before it and re-applies
+ * the later ones, so every device that has the same ops holds the same vids, whatever order they
+ * arrived in. Ops that no longer apply are skipped and recorded (see `conflicts`), never thrown.
+ */
+export async function applyOps(
+  core: Core,
+  spaceId: string,
+  ops: readonly ReplicaOp[],
+  options: ApplyOptions = {},
+): Promise<{ applied: number; skipped: number; rebuilt: number }> {
+  spaceId = checkId("spaceId", spaceId);
+  checkLimit(options.pageSize, 500);
+  const stored = await storeOps(core, spaceId, ops);
+  const rebuilt = await settle(core, spaceId, options);
+  return { applied: stored, skipped: ops.length - stored, rebuilt };
 }

@@ -16,8 +16,13 @@ export interface Origin {
   readonly at: number;
   readonly actor: string | null;
   readonly device: string;
-  /** The vid the op made where it was made: a different result rolls the replay back. */
-  readonly vidAfter: string | null;
+  /** The op's hybrid logical clock (sync/hlc.ts), kept as made. */
+  readonly hlc?: string;
+  /**
+   * The vid the op made where it was made: a different result rolls the replay back. Omitted by
+   * clock-ordered sync, where a late op legitimately gives later ops other vids than at their origin.
+   */
+  readonly vidAfter?: string | null;
 }
 
 /** One write transaction: the op being made and every row it will write. */
@@ -31,6 +36,8 @@ export interface WriteCtx {
   readonly now: number;
   readonly actor: string | null;
   readonly device: string;
+  /** The op's hybrid logical clock: its place in the order every device applies ops in. */
+  readonly hlc: string;
   readonly versions: VersionRow[];
   readonly chunks: Map<string, KidsNode>;
   readonly transitive: { oid: string; vidBefore: string | null; vidAfter: string | null }[];
@@ -80,6 +87,7 @@ export async function runWrite<T>(
       now: origin?.at ?? core.now(),
       actor: origin ? origin.actor : (core.actor ?? null),
       device: origin?.device ?? core.deviceId,
+      hlc: origin?.hlc ?? core.clock.now(),
       versions: [],
       chunks,
       transitive: [],
@@ -101,7 +109,7 @@ export async function runWrite<T>(
       },
     };
     const value = await fn(ctx, chains);
-    if (origin && (ctx.op === undefined || ctx.op.vidAfter !== origin.vidAfter)) {
+    if (origin && origin.vidAfter !== undefined && (ctx.op === undefined || ctx.op.vidAfter !== origin.vidAfter)) {
       throw new EngineError(
         "CONFLICT",
         `replayed op ${origin.opId} made vid ${ctx.op?.vidAfter ?? "(no change)"}, its origin made ${origin.vidAfter}: the histories differ`,
@@ -151,9 +159,9 @@ function writeStatements(ctx: WriteCtx, from: number, to: number, withOp: boolea
   }
   const op = ctx.op;
   if (withOp && op) {
-    parts.push(`insert into op (space_id, seq, op_id, kind, oid, vid_before, vid_after, at, actor, device, data)
+    parts.push(`insert into op (space_id, seq, op_id, kind, oid, vid_before, vid_after, at, actor, device, data, hlc)
        values (${space}, ${p(ctx.seq)}::int8, ${p(ctx.opId)}, ${p(op.kind)}, ${p(op.oid)}::uuid, ${p(op.vidBefore)}, ${p(op.vidAfter)},
-               ${p(ctx.now)}::int8, ${p(ctx.actor)}, ${p(ctx.device)}, ${p(JSON.stringify(op.data))}::jsonb)`);
+               ${p(ctx.now)}::int8, ${p(ctx.actor)}, ${p(ctx.device)}, ${p(JSON.stringify(op.data))}::jsonb, ${p(ctx.hlc)})`);
   }
   const t = ctx.transitive.slice(from, to);
   if (t.length > 0) {

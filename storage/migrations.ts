@@ -136,6 +136,71 @@ end $fn$`)
           }),
       ),
   },
+  {
+    version: 2,
+    name: "sync: hybrid logical clocks, the op log in clock order, active_version undo",
+    statements: () => [
+      // Every op's hybrid logical clock (sync/hlc.ts): the order all devices apply ops in.
+      "alter table op add column hlc text",
+      // Ops made before clocks existed get one from their time and local order (they sort first
+      // on this device, and no other device has them).
+      `update op set hlc = lpad(at::text, 15, '0') || ':' || lpad((seq % 1000000)::text, 6, '0') || ':' || device where hlc is null`,
+      // Every op this device knows, made here or received, applied or not, in the form it travels
+      // in. `seq` is the local seq it was materialized at (null: pending, waiting to be applied in
+      // clock order); `outcome` says what applying it did: 'applied', or why it was skipped
+      // ('skipped:CYCLE', 'unknown-kind', …) — the conflict events, which never change the tree.
+      // `server_seq` is the sync server's number for ops pulled from it: the pull cursor is its
+      // maximum, written in the same transaction as the op.
+      `create table op_log (
+         space_id uuid not null, op_id text not null, hlc text not null, kind text not null, oid text not null,
+         at bigint not null, actor text, device text not null, data jsonb not null,
+         seq bigint, outcome text, detail text, server_seq bigint,
+         primary key (space_id, op_id))`,
+      "create index op_log_by_hlc on op_log (space_id, hlc)",
+      // The newest reading on the database, read at open so a device's clock never goes back.
+      "create index op_log_hlc on op_log (hlc)",
+      "create index op_log_pending on op_log (space_id, hlc) where seq is null",
+      "create index op_log_by_seq on op_log (space_id, seq) where seq is not null",
+      "create index op_log_by_server_seq on op_log (space_id, server_seq) where server_seq is not null",
+      `insert into op_log (space_id, op_id, hlc, kind, oid, at, actor, device, data, seq, outcome)
+         select space_id, op_id, hlc, kind, oid::text, at, actor, device, data, seq, 'applied' from op`,
+      // An op row written by the engine marks its log entry applied (and logs local ops).
+      `create function logbook_op_logged() returns trigger language plpgsql as $fn$
+begin
+  insert into op_log (space_id, op_id, hlc, kind, oid, at, actor, device, data, seq, outcome)
+  values (new.space_id, new.op_id,
+          coalesce(new.hlc, lpad(new.at::text, 15, '0') || ':' || lpad((new.seq % 1000000)::text, 6, '0') || ':' || new.device),
+          new.kind, new.oid::text, new.at, new.actor, new.device, new.data, new.seq, 'applied')
+  on conflict (space_id, op_id) do update set seq = excluded.seq, outcome = 'applied', detail = null;
+  return null;
+end $fn$`,
+      "create trigger op_logged after insert on op for each row execute function logbook_op_logged()",
+      // Before-images of active_version, per local seq: undoing the ops after seq S restores the
+      // tree of S exactly (version rows are immutable, so the mutable index is all there is to
+      // restore). This is what lets a late op be placed by its clock: roll back to just before
+      // it, then re-apply. The seq is the space's counter, which every write bumps first.
+      `create table active_undo (
+         space_id uuid not null, seq bigint not null, oid uuid not null, existed boolean not null,
+         vid text, parent_oid uuid, pos text, is_root boolean, dirty boolean,
+         primary key (space_id, seq, oid))`,
+      `create function logbook_active_undo() returns trigger language plpgsql as $fn$
+declare
+  v_seq bigint;
+begin
+  select s.seq into v_seq from space s where s.space_id = new.space_id;
+  if tg_op = 'INSERT' then
+    insert into active_undo values (new.space_id, v_seq, new.oid, false, null, null, null, null, null) on conflict do nothing;
+  else
+    insert into active_undo values (old.space_id, v_seq, old.oid, true, old.vid, old.parent_oid, old.pos, old.is_root, old.dirty)
+      on conflict do nothing;
+  end if;
+  return null;
+end $fn$`,
+      "create trigger active_version_undo after insert or update on active_version for each row execute function logbook_active_undo()",
+      // Undoing ops finds the version rows they wrote through their op_transitive rows, by seq.
+      "create index op_transitive_by_seq on op_transitive (space_id, seq)",
+    ],
+  },
 ];
 
 /** The newest schema version this code knows. */
