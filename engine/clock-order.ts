@@ -164,7 +164,14 @@ async function undoAfter(core: Core, spaceId: string, hlc: string): Promise<numb
       [spaceId, hlc],
     );
     if (!from || from.s === null) return 0;
-    const s = from.barrier === null ? from.s : from.barrier + 1;
+    // Ops materialized by one transaction share before-images: undo from its first op.
+    const [whole] = await tx.query<{ s: number | null }>(
+      `select min(seq) as s from op_log where space_id = $1 and seq is not null
+          and tx in (select tx from op_log where space_id = $1 and seq >= $2 and tx is not null)`,
+      [spaceId, from.s],
+    );
+    const first = Math.min(from.s, whole?.s ?? from.s);
+    const s = from.barrier === null ? first : Math.max(first, from.barrier + 1);
     const undo = `select distinct on (oid) oid, existed, vid, parent_oid, pos, is_root, dirty from active_undo
                    where space_id = $1 and seq >= $2 order by oid, seq`;
     await tx.query(
@@ -183,7 +190,7 @@ async function undoAfter(core: Core, spaceId: string, hlc: string): Promise<numb
     await tx.query("delete from op_transitive where space_id = $1 and seq >= $2", [spaceId, s]);
     await tx.query("delete from op where space_id = $1 and seq >= $2", [spaceId, s]);
     const reset = await tx.query(
-      "update op_log set seq = null, outcome = null, detail = null where space_id = $1 and seq >= $2 returning op_id",
+      "update op_log set seq = null, outcome = null, detail = null, tx = null where space_id = $1 and seq >= $2 returning op_id",
       [spaceId, s],
     );
     return reset.length;
@@ -208,7 +215,7 @@ export async function markOutcome(
   await core.storage.query(
     `with pending as (select 1 from op_log where space_id = $1 and op_id = $2 and seq is null),
           bump as (update space set seq = seq + 1 where space_id = $1 and (not $5 or exists (select 1 from pending)) returning seq)
-     update op_log set seq = bump.seq, outcome = $3, detail = $4 from bump where op_log.space_id = $1 and op_log.op_id = $2`,
+     update op_log set seq = bump.seq, outcome = $3, detail = $4, tx = txid_current() from bump where op_log.space_id = $1 and op_log.op_id = $2`,
     [spaceId, opId, outcome, detail, options.onlyIfPending === true],
   );
 }

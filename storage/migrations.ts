@@ -154,8 +154,11 @@ end $fn$`)
       `create table op_log (
          space_id uuid not null, op_id text not null, hlc text not null, kind text not null, oid text not null,
          at bigint not null, actor text, device text not null, data jsonb not null,
-         seq bigint, outcome text, detail text, server_seq bigint,
+         seq bigint, outcome text, detail text, server_seq bigint, tx bigint,
          primary key (space_id, op_id))`,
+      // The transaction that materialized an op: several ops written by one transaction (a page
+      // of a catch-up) are undone together, since their before-images are only per transaction.
+      "create index op_log_by_tx on op_log (space_id, tx) where tx is not null",
       "create index op_log_by_hlc on op_log (space_id, hlc)",
       // The newest reading on the database, read at open so a device's clock never goes back.
       "create index op_log_hlc on op_log (hlc)",
@@ -167,11 +170,11 @@ end $fn$`)
       // An op row written by the engine marks its log entry applied (and logs local ops).
       `create function logbook_op_logged() returns trigger language plpgsql as $fn$
 begin
-  insert into op_log (space_id, op_id, hlc, kind, oid, at, actor, device, data, seq, outcome)
+  insert into op_log (space_id, op_id, hlc, kind, oid, at, actor, device, data, seq, outcome, tx)
   values (new.space_id, new.op_id,
           coalesce(new.hlc, lpad(new.at::text, 15, '0') || ':' || lpad((new.seq % 1000000)::text, 6, '0') || ':' || new.device),
-          new.kind, new.oid::text, new.at, new.actor, new.device, new.data, new.seq, 'applied')
-  on conflict (space_id, op_id) do update set seq = excluded.seq, outcome = 'applied', detail = null;
+          new.kind, new.oid::text, new.at, new.actor, new.device, new.data, new.seq, 'applied', txid_current())
+  on conflict (space_id, op_id) do update set seq = excluded.seq, outcome = 'applied', detail = null, tx = excluded.tx;
   return null;
 end $fn$`,
       "create trigger op_logged after insert on op for each row execute function logbook_op_logged()",
