@@ -275,3 +275,26 @@ export async function rowsBefore(root: KidsNode, pos: string, loader: ChunkLoade
   }
   return sum;
 }
+
+/**
+ * Deletes from `fresh` the chunks no root reaches. A write puts every intermediate node its edits
+ * build into the sink, and many edits under one parent in one write (a batch of inserts, an import
+ * appending thousands of children) leave most of them superseded: only reachable ones get a row.
+ * Refs to chunks not in `fresh` are stored already, so the walk stops there.
+ */
+export function keepReachable(fresh: Map<string, KidsNode>, roots: Iterable<KidsNode>): void {
+  if (fresh.size === 0) return;
+  const reached = new Set<string>();
+  const stack: KidsNode[] = [...roots];
+  for (let node = stack.pop(); node; node = stack.pop()) {
+    if ("l" in node) continue;
+    for (const [id] of node.i) {
+      const child = fresh.get(id);
+      if (child && !reached.has(id)) {
+        reached.add(id);
+        stack.push(child);
+      }
+    }
+  }
+  for (const id of fresh.keys()) if (!reached.has(id)) fresh.delete(id);
+}

@@ -1,6 +1,6 @@
 import type { Queryable } from "../storage/contract.js";
 import { groupChains, type ChainRecord, type Placement } from "./chains.js";
-import { chunkId, type ChunkLoader, type ChunkSink, type KidsNode } from "./children-tree.js";
+import { chunkId, keepReachable, type ChunkLoader, type ChunkSink, type KidsNode } from "./children-tree.js";
 import type { Core } from "./core.js";
 import { EngineError, notFound } from "./errors.js";
 import { chunkLoader, loadVersions, remember } from "./row-cache.js";
@@ -184,6 +184,7 @@ function writeStatements(ctx: WriteCtx, from: number, to: number, withOp: boolea
 }
 
 async function flush(ctx: WriteCtx): Promise<void> {
+  keepReachable(ctx.chunks, ctx.versions.map((v) => v.kids));
   const largest = Math.max(ctx.versions.length, ctx.chunks.size, ctx.transitive.length, ctx.placements.size, 1);
   for (let from = 0; from < largest; from += BATCH) {
     const { sql, values } = writeStatements(ctx, from, from + BATCH, from === 0);
