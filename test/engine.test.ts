@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EngineError, openEngine, pglite, type Engine, type Objective } from "../index.js";
 import { usableBackends, type Fresh } from "./helpers/backends.js";
+import { latestVersion } from "../storage/migrations.js";
 
 async function rejects(p: Promise<unknown>, code: string, text?: string | RegExp): Promise<EngineError> {
   const error = await p.then(
@@ -350,7 +351,7 @@ describe.each(await usableBackends())("engine on $name", (backend) => {
     try {
       await rejects(fresh.another(), "SCHEMA_TOO_NEW", /999/);
     } finally {
-      await fresh.sql("update meta set value = '1' where key = 'schema_version'");
+      await fresh.sql("update meta set value = $1 where key = 'schema_version'", [String(latestVersion)]);
     }
     const extra = await fresh.another();
     await extra.close();
