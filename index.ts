@@ -18,5 +18,5 @@ export { pglite, type PgliteOptions } from "./storage/pglite/index.js";
 export { postgres, type PostgresOptions } from "./storage/postgres/index.js";
 export type { Storage, StorageConfig, Queryable } from "./storage/contract.js";
 export type { Row, View, ViewOptions } from "./viewbuilder/view.js";
-export type { ReplicaOp } from "./engine/replicate.js";
+export type { ApplyOptions, ReplicaOp } from "./engine/replicate.js";
 export type { ConflictEvent } from "./engine/clock-order.js";

@@ -12,7 +12,7 @@
  *   untouched (a clean detached top with the target's vid) its rows are reused as they are;
  * - objectives of the current subtree missing from the target are detached like a removal.
  */
-import { isActive, loadChains, type Placement } from "./chains.js";
+import { isActive, type Placement } from "./chains.js";
 import { allChildren, diffChildren, type Entry } from "./children-tree.js";
 import type { Core } from "./core.js";
 import { notFound } from "./errors.js";
@@ -20,7 +20,7 @@ import { checkActive, toObjective } from "./objective.js";
 import { planChains, promote, type Plan } from "./promote.js";
 import type { Objective, VersionRow } from "./types.js";
 import { checkId, checkVid } from "./validate.js";
-import { readVersions, runWrite, type WriteCtx, type Origin } from "./write.js";
+import { readChains, readVersions, runWrite, type WriteCtx, type Origin } from "./write.js";
 
 interface Place {
   readonly parent: string | null;
@@ -113,7 +113,7 @@ async function restore(
     // Target objectives not found in the walked part of the current subtree: ask the index.
     const open = [...r.tgt.keys()].filter((o) => !r.cur.has(o) && !classified.has(o));
     if (open.length === 0) break;
-    const chains = await loadChains(ctx.tx, ctx.spaceId, open);
+    const chains = await readChains(ctx, open);
     const expand: { oid: string; frozenVid: string; trusted: boolean }[] = [];
     for (const o of open) {
       classified.add(o);
@@ -181,7 +181,7 @@ async function expandRemoved(
   if (loose.length === 0) return;
   // Only rows that still hang under the restored parent are detached (a dirty subtree may have
   // lost them to another place already).
-  const chains = await loadChains(ctx.tx, ctx.spaceId, loose.map((l) => l.entry[0]));
+  const chains = await readChains(ctx, loose.map((l) => l.entry[0]));
   for (const l of loose) {
     const self = chains.get(l.entry[0])?.[0];
     if (!self || self.parentOid !== l.parent) continue;

@@ -7,7 +7,7 @@ import { entryOf, freePosition, planChains, positionAt, promote } from "./promot
 import { ZERO_STATS } from "./stats.js";
 import type { Objective, Props, VersionRow } from "./types.js";
 import { checkContent, checkId, checkIndex, checkProps } from "./validate.js";
-import { runWrite, type Origin, type WriteCtx } from "./write.js";
+import { isTaken, runWrite, type Origin, type WriteCtx } from "./write.js";
 
 /** Input of `createDocument`. */
 export interface NewDocument {
@@ -41,8 +41,7 @@ export async function createSpace(core: Core, options: { readonly spaceId?: stri
 async function freshOid(ctx: WriteCtx, wanted: string | undefined): Promise<string> {
   if (wanted === undefined) return newOid();
   const oid = checkId("oid", wanted);
-  const taken = await ctx.tx.query("select 1 from active_version where space_id = $1 and oid = $2", [ctx.spaceId, oid]);
-  if (taken.length > 0) throw new EngineError("CONFLICT", `objective ${oid} already exists in space ${ctx.spaceId}`);
+  if (await isTaken(ctx, oid)) throw new EngineError("CONFLICT", `objective ${oid} already exists in space ${ctx.spaceId}`);
   return oid;
 }
 

@@ -215,7 +215,10 @@ export async function applyOps(
   options: ApplyOptions = {},
 ): Promise<{ applied: number; skipped: number; rebuilt: number }> {
   spaceId = checkId("spaceId", spaceId);
-  checkLimit(options.pageSize, 500);
+  const size = options.pageSize;
+  if (size !== undefined && (!Number.isInteger(size) || size < 1 || size > 10_000)) {
+    throw invalid(`pageSize must be an integer from 1 to 10000, got ${JSON.stringify(size)}`);
+  }
   const stored = await storeOps(core, spaceId, ops);
   const rebuilt = await settle(core, spaceId, options);
   return { applied: stored, skipped: ops.length - stored, rebuilt };

@@ -1,5 +1,5 @@
 import type { Queryable } from "../storage/contract.js";
-import { groupChains, type ChainRecord, type Placement } from "./chains.js";
+import { groupChains, loadChains, type ChainRecord, type Placement } from "./chains.js";
 import { chunkId, keepReachable, type ChunkLoader, type ChunkSink, type KidsNode } from "./children-tree.js";
 import type { Core } from "./core.js";
 import { EngineError, notFound } from "./errors.js";
@@ -23,6 +23,27 @@ export interface Origin {
    * clock-ordered sync, where a late op legitimately gives later ops other vids than at their origin.
    */
   readonly vidAfter?: string | null;
+  /**
+   * A page of replayed ops applied in one transaction (engine/apply-batch.ts): the op runs inside
+   * it, reading through the rows of the page's earlier ops, instead of in its own transaction.
+   */
+  readonly page?: PageWriter;
+}
+
+/** Where a replayed op runs when it is part of a page (engine/apply-batch.ts). */
+export interface PageWriter {
+  write<T>(spaceId: string, starts: readonly string[], fn: (ctx: WriteCtx, chains: Map<string, Placement[]>) => Promise<T>, origin: Origin): Promise<T>;
+}
+
+/**
+ * The reads of a write inside a page of ops: rows written by the page's earlier ops (not yet in
+ * storage) first, then cache and storage.
+ */
+export interface WriteOverlay {
+  versions(keys: readonly (readonly [string, string])[]): Promise<Map<string, VersionRow>>;
+  chains(oids: readonly string[]): Promise<Map<string, Placement[]>>;
+  /** Whether an objective has an `active_version` row (is or was in the tree). */
+  taken(oid: string): Promise<boolean>;
 }
 
 /** One write transaction: the op being made and every row it will write. */
@@ -47,11 +68,38 @@ export interface WriteCtx {
   readonly loader: ChunkLoader;
   readonly sink: ChunkSink;
   op?: { kind: OpKind; oid: string; vidBefore: string | null; vidAfter: string | null; data: Props };
+  /** Set inside a page of ops: reads go through the page's unwritten rows first. */
+  readonly overlay?: WriteOverlay;
 }
 
-/** Version rows for a write: cache, then storage (reads inside the transaction). */
+/** Version rows for a write: the page's unwritten rows, cache, then storage (inside the transaction). */
 export function readVersions(ctx: WriteCtx, keys: readonly (readonly [string, string])[]) {
-  return loadVersions(ctx.core.cache, ctx.tx, ctx.spaceId, keys);
+  return ctx.overlay ? ctx.overlay.versions(keys) : loadVersions(ctx.core.cache, ctx.tx, ctx.spaceId, keys);
+}
+
+/** Chains of objectives up to their tops as this write sees them (see `loadChains`). */
+export function readChains(ctx: WriteCtx, oids: readonly string[]): Promise<Map<string, Placement[]>> {
+  return ctx.overlay ? ctx.overlay.chains(oids) : loadChains(ctx.tx, ctx.spaceId, oids);
+}
+
+/** Whether an objective already has an `active_version` row, as this write sees it. */
+export async function isTaken(ctx: WriteCtx, oid: string): Promise<boolean> {
+  if (ctx.overlay) return ctx.overlay.taken(oid);
+  const rows = await ctx.tx.query("select 1 from active_version where space_id = $1 and oid = $2", [ctx.spaceId, oid]);
+  return rows.length > 0;
+}
+
+/**
+ * A replayed op must make the vid it made where it was made (when the origin names one): anything
+ * else means the devices applied different histories, and the write is rolled back.
+ */
+export function checkReplay(ctx: WriteCtx, origin: Origin | undefined): void {
+  if (origin && origin.vidAfter !== undefined && (ctx.op === undefined || ctx.op.vidAfter !== origin.vidAfter)) {
+    throw new EngineError(
+      "CONFLICT",
+      `replayed op ${origin.opId} made vid ${ctx.op?.vidAfter ?? "(no change)"}, its origin made ${origin.vidAfter}: the histories differ`,
+    );
+  }
 }
 
 /**
@@ -66,6 +114,7 @@ export async function runWrite<T>(
   fn: (ctx: WriteCtx, chains: Map<string, Placement[]>) => Promise<T>,
   origin?: Origin,
 ): Promise<T> {
+  if (origin?.page) return origin.page.write(spaceId, starts, fn, origin);
   let written: WriteCtx | undefined;
   const result = await core.storage.transaction(async (tx) => {
     // One round trip: lock the space, number the op, read the chains the op starts from.
@@ -109,12 +158,7 @@ export async function runWrite<T>(
       },
     };
     const value = await fn(ctx, chains);
-    if (origin && origin.vidAfter !== undefined && (ctx.op === undefined || ctx.op.vidAfter !== origin.vidAfter)) {
-      throw new EngineError(
-        "CONFLICT",
-        `replayed op ${origin.opId} made vid ${ctx.op?.vidAfter ?? "(no change)"}, its origin made ${origin.vidAfter}: the histories differ`,
-      );
-    }
+    checkReplay(ctx, origin);
     if (ctx.op) {
       await flush(ctx);
       written = ctx;

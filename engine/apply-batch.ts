@@ -1,0 +1,422 @@
+/**
+ * A page of replayed ops in one transaction (issue 8: a catch-up must apply thousands of ops a
+ * second). Every op still runs the ordinary write path (create, update, move, remove, checkout) and
+ * makes exactly the rows it would make alone: its own op row, versions, op_transitive rows,
+ * `active_version` changes and undo images, with its own seq. What changes is where its reads come
+ * from and where its rows go:
+ *
+ * - reads go through an in-memory overlay of the rows the page's earlier ops made (versions,
+ *   chunks, `active_version` placements), then the row cache, then storage;
+ * - the page starts with one lock of the space and a prefetch of every chain the ops start from
+ *   (one `logbook_chains` call) and of those chains' version rows and top-level chunks, so most ops
+ *   read nothing from storage;
+ * - rows are collected and written at the end in a few bulk statements (`jsonb_to_recordset` /
+ *   `unnest`), not one round trip per op; `active_version` gets each objective's last placement.
+ *
+ * The result is identical to applying the ops one by one (test/apply-batch.test.ts compares every
+ * table). Rows reach the cache only after commit.
+ */
+import type { Queryable } from "../storage/contract.js";
+import { groupChains, type ChainRecord, type Placement } from "./chains.js";
+import { chunkId, type ChunkLoader, type KidsNode } from "./children-tree.js";
+import type { Core } from "./core.js";
+import { notFound } from "./errors.js";
+import { isUuid } from "./ids.js";
+import { chunkLoader, loadVersions, remember } from "./row-cache.js";
+import type { Props, VersionRow } from "./types.js";
+import { checkReplay, type Origin, type PageWriter, type WriteCtx, type WriteOverlay } from "./write.js";
+
+/** One `op` row of the page. */
+interface OpRow {
+  readonly seq: number;
+  readonly opId: string;
+  readonly kind: string;
+  readonly oid: string;
+  readonly vidBefore: string | null;
+  readonly vidAfter: string | null;
+  readonly at: number;
+  readonly actor: string | null;
+  readonly device: string;
+  readonly data: Props;
+  readonly hlc: string;
+}
+
+interface TransitiveRow {
+  readonly oid: string;
+  readonly seq: number;
+  readonly vidBefore: string | null;
+  readonly vidAfter: string | null;
+}
+
+/** The before-image of one `active_version` row an op wrote (what the undo trigger records op by op). */
+interface UndoRow {
+  readonly seq: number;
+  readonly oid: string;
+  readonly before: Placement | null;
+}
+
+/** An op that was kept but not applied: its log entry gets a seq and why. */
+interface OutcomeRow {
+  readonly opId: string;
+  readonly seq: number;
+  readonly outcome: string;
+  readonly detail: string;
+}
+
+/** Everything a page has read and written so far. */
+interface PageState {
+  readonly core: Core;
+  readonly tx: Queryable;
+  readonly spaceId: string;
+  /** The last seq handed out (the space's counter as op-by-op application would leave it). */
+  seq: number;
+  readonly base: ChunkLoader;
+  /** `active_version` as the page sees it: storage rows read so far, overwritten by the page's ops. */
+  readonly placements: Map<string, Placement>;
+  /** Oids known to have no `active_version` row in storage. */
+  readonly absent: Set<string>;
+  readonly pending: Map<string, VersionRow>;
+  readonly versions: VersionRow[];
+  readonly chunks: Map<string, KidsNode>;
+  readonly ops: OpRow[];
+  readonly applied: Set<string>;
+  readonly transitive: TransitiveRow[];
+  /** Each objective's last placement: the `active_version` rows to upsert. */
+  readonly active: Map<string, Placement>;
+  readonly undo: UndoRow[];
+  readonly outcomes: OutcomeRow[];
+}
+
+/** A page as the code replaying ops sees it. */
+export interface Page {
+  /** Pass as `Origin.page`: the op runs inside this page. */
+  readonly writer: PageWriter;
+  /** Whether an op of this page wrote an op row (it changed something). */
+  applied(opId: string): boolean;
+  /** Records an op that was not applied: it takes the next seq, and its log entry says why. */
+  outcome(opId: string, outcome: string, detail: string): void;
+}
+
+interface PlacementRecord {
+  oid: string;
+  vid: string;
+  parent_oid: string | null;
+  pos: string | null;
+  is_root: boolean;
+  dirty: boolean;
+}
+
+const toPlacement = (r: PlacementRecord): Placement => ({ oid: r.oid, vid: r.vid, parentOid: r.parent_oid, pos: r.pos, isRoot: r.is_root, dirty: r.dirty });
+
+/** Reads storage rows of objectives the page has not seen yet: one statement per call. */
+async function loadRows(page: PageState, oids: readonly string[]): Promise<void> {
+  const want = [...new Set(oids)].filter((o) => !page.placements.has(o) && !page.absent.has(o) && isUuid(o));
+  if (want.length === 0) return;
+  const rows = await page.tx.query<PlacementRecord & Record<string, unknown>>(
+    "select oid, vid, parent_oid, pos, is_root, dirty from active_version where space_id = $1 and oid = any($2::uuid[])",
+    [page.spaceId, want],
+  );
+  for (const r of rows) page.placements.set(r.oid, toPlacement(r));
+  for (const o of want) if (!page.placements.has(o)) page.absent.add(o);
+}
+
+/**
+ * Reads the chains of `oids` from storage into the overlay. A storage row of an objective the page
+ * has not touched is current (every write of the page is still in memory), so it is taken unless
+ * the page already holds that objective.
+ */
+async function loadChainRows(page: PageState, oids: readonly string[]): Promise<void> {
+  const want = [...new Set(oids)].filter((o) => isUuid(o) && !page.absent.has(o));
+  if (want.length === 0) return;
+  const rows = await page.tx.query<ChainRecord & Record<string, unknown>>("select * from logbook_chains($1, $2::uuid[])", [page.spaceId, want]);
+  for (const chain of groupChains(rows).values()) for (const p of chain) if (!page.placements.has(p.oid)) page.placements.set(p.oid, p);
+  const found = new Set(rows.map((r) => r.start));
+  for (const o of want) if (!found.has(o) && !page.placements.has(o)) page.absent.add(o);
+}
+
+/** The chains of `starts` as `logbook_chains` would return them after the page's earlier ops. */
+async function chainsOf(page: PageState, starts: readonly string[]): Promise<Map<string, Placement[]>> {
+  for (;;) {
+    const out = new Map<string, Placement[]>();
+    const missing: string[] = [];
+    for (const start of new Set(starts)) {
+      const chain: Placement[] = [];
+      for (let at: string | null = start; at !== null && chain.length <= 100_000; ) {
+        const p = page.placements.get(at);
+        if (!p) {
+          if (!page.absent.has(at)) missing.push(at);
+          break;
+        }
+        chain.push(p);
+        at = p.parentOid;
+      }
+      if (chain.length > 0) out.set(start, chain);
+    }
+    if (missing.length === 0) return out;
+    await loadChainRows(page, missing);
+  }
+}
+
+function overlay(page: PageState): WriteOverlay {
+  return {
+    async versions(keys) {
+      const out = new Map<string, VersionRow>();
+      const rest: (readonly [string, string])[] = [];
+      for (const k of keys) {
+        const hit = page.pending.get(`${k[0]}|${k[1]}`);
+        if (hit) out.set(`${k[0]}|${k[1]}`, hit);
+        else rest.push(k);
+      }
+      if (rest.length === 0) return out;
+      for (const [key, row] of await loadVersions(page.core.cache, page.tx, page.spaceId, rest)) out.set(key, row);
+      return out;
+    },
+    chains: (oids) => chainsOf(page, oids),
+    async taken(oid) {
+      if (!page.placements.has(oid) && !page.absent.has(oid)) await loadRows(page, [oid]);
+      return page.placements.has(oid);
+    },
+  };
+}
+
+function newCtx(page: PageState, seq: number, origin: Origin): WriteCtx {
+  const chunks = new Map<string, KidsNode>();
+  return {
+    core: page.core,
+    tx: page.tx,
+    spaceId: page.spaceId,
+    seq,
+    opId: origin.opId,
+    now: origin.at,
+    actor: origin.actor,
+    device: origin.device,
+    hlc: origin.hlc ?? page.core.clock.now(),
+    versions: [],
+    chunks,
+    transitive: [],
+    placements: new Map(),
+    overlay: overlay(page),
+    loader: {
+      async getMany(ids) {
+        const missing = ids.filter((id) => !chunks.has(id) && !page.chunks.has(id));
+        const loaded = missing.length ? await page.base.getMany(missing) : [];
+        const byId = new Map(missing.map((id, i) => [id, loaded[i]!]));
+        return ids.map((id) => chunks.get(id) ?? page.chunks.get(id) ?? byId.get(id)!);
+      },
+    },
+    sink: {
+      put(node) {
+        const id = chunkId(node);
+        chunks.set(id, node);
+        return id;
+      },
+    },
+  };
+}
+
+/** Takes a finished op's rows into the page, with the before-image of every placement it changes. */
+async function absorb(page: PageState, ctx: WriteCtx): Promise<void> {
+  const op = ctx.op!;
+  // A checkout may place objectives the page never read: their storage rows are the before-images.
+  await loadRows(page, [...ctx.placements.keys()]);
+  for (const v of ctx.versions) {
+    page.versions.push(v);
+    page.pending.set(`${v.oid}|${v.vid}`, v);
+  }
+  for (const [id, node] of ctx.chunks) if (!page.chunks.has(id)) page.chunks.set(id, node);
+  page.ops.push({ seq: ctx.seq, opId: ctx.opId, kind: op.kind, oid: op.oid, vidBefore: op.vidBefore, vidAfter: op.vidAfter, at: ctx.now, actor: ctx.actor, device: ctx.device, data: op.data, hlc: ctx.hlc });
+  page.applied.add(ctx.opId);
+  for (const t of ctx.transitive) page.transitive.push({ ...t, seq: ctx.seq });
+  for (const [oid, p] of ctx.placements) {
+    page.undo.push({ seq: ctx.seq, oid, before: page.placements.get(oid) ?? null });
+    page.placements.set(oid, p);
+    page.absent.delete(oid);
+    page.active.set(oid, p);
+  }
+}
+
+function writer(page: PageState): PageWriter {
+  return {
+    async write(spaceId, starts, fn, origin) {
+      if (spaceId !== page.spaceId) throw new Error(`a page of space ${page.spaceId} cannot write to space ${spaceId}`);
+      // Like `logbook_begin_write`: the op takes the next seq even if it changes nothing; an op
+      // that throws is rolled back alone, seq included.
+      const seq = ++page.seq;
+      try {
+        const ctx = newCtx(page, seq, origin);
+        const value = await fn(ctx, await chainsOf(page, starts));
+        checkReplay(ctx, origin);
+        if (ctx.op) await absorb(page, ctx);
+        return value;
+      } catch (error) {
+        page.seq = seq - 1;
+        throw error;
+      }
+    },
+  };
+}
+
+/** Reads, in three statements, what the page's ops will read: chains, their versions, top chunks. */
+async function prefetch(page: PageState, starts: readonly string[]): Promise<void> {
+  await loadChainRows(page, starts);
+  const keys = [...page.placements.values()].map((p) => [p.oid, p.vid] as const);
+  const rows = await loadVersions(page.core.cache, page.tx, page.spaceId, keys);
+  const refs = new Set<string>();
+  for (const row of rows.values()) if ("i" in row.kids) for (const r of row.kids.i) refs.add(r[0]);
+  if (refs.size > 0) await page.base.getMany([...refs]);
+}
+
+/** Rows per bulk statement. */
+const ROWS = 2000;
+
+function slices<T>(rows: readonly T[]): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < rows.length; i += ROWS) out.push(rows.slice(i, i + ROWS));
+  return out;
+}
+
+/**
+ * Writes the page. Version, chunk and op rows travel as one JSON document per statement: PGlite
+ * parses a `text[]` of JSON strings (quotes escaped) several times slower than the same JSON whole.
+ */
+async function flush(page: PageState, lockedSeq: number): Promise<void> {
+  const { tx, spaceId: space } = page;
+  for (const part of slices(page.versions)) {
+    await tx.query(
+      `insert into objective (space_id, oid, vid, parent_oid, pos, content, props, kids, stats, created_at, seq)
+       select $1, t.oid, t.vid, t.parent_oid, t.pos, t.content, t.props, t.kids, t.stats, t.created_at, t.seq
+         from jsonb_to_recordset($2::jsonb) as t(oid uuid, vid text, parent_oid uuid, pos text, content text, props jsonb, kids jsonb, stats jsonb, created_at int8, seq int8)`,
+      [space, JSON.stringify(part.map((v) => ({ oid: v.oid, vid: v.vid, parent_oid: v.parentOid, pos: v.pos, content: v.content, props: v.props, kids: v.kids, stats: v.stats, created_at: v.createdAt, seq: v.seq })))],
+    );
+  }
+  for (const part of slices([...page.chunks])) {
+    await tx.query(
+      `insert into link (space_id, chunk_id, node)
+       select $1, t.id, t.node from jsonb_to_recordset($2::jsonb) as t(id text, node jsonb) on conflict do nothing`,
+      [space, JSON.stringify(part.map(([id, node]) => ({ id, node })))],
+    );
+  }
+  for (const part of slices(page.ops)) {
+    await tx.query(
+      `insert into op (space_id, seq, op_id, kind, oid, vid_before, vid_after, at, actor, device, data, hlc)
+       select $1, t.seq, t.op_id, t.kind, t.oid, t.vid_before, t.vid_after, t.at, t.actor, t.device, t.data, t.hlc
+         from jsonb_to_recordset($2::jsonb) as t(seq int8, op_id text, kind text, oid uuid, vid_before text, vid_after text, at int8, actor text, device text, data jsonb, hlc text)`,
+      [space, JSON.stringify(part.map((o) => ({ seq: o.seq, op_id: o.opId, kind: o.kind, oid: o.oid, vid_before: o.vidBefore, vid_after: o.vidAfter, at: o.at, actor: o.actor, device: o.device, data: o.data, hlc: o.hlc })))],
+    );
+  }
+  for (const part of slices(page.transitive)) {
+    await tx.query(
+      `insert into op_transitive (space_id, oid, seq, vid_before, vid_after)
+       select $1, t.oid, t.seq, t.vb, t.va from unnest($2::uuid[], $3::int8[], $4::text[], $5::text[]) as t(oid, seq, vb, va)`,
+      [space, part.map((t) => t.oid), part.map((t) => t.seq), part.map((t) => t.vidBefore), part.map((t) => t.vidAfter)],
+    );
+  }
+  await writeUndo(page);
+  for (const part of slices(page.outcomes)) {
+    await tx.query(
+      `update op_log l set seq = t.seq, outcome = t.outcome, detail = t.detail
+         from unnest($2::text[], $3::int8[], $4::text[], $5::text[]) as t(op_id, seq, outcome, detail)
+        where l.space_id = $1 and l.op_id = t.op_id`,
+      [space, part.map((o) => o.opId), part.map((o) => o.seq), part.map((o) => o.outcome), part.map((o) => o.detail)],
+    );
+  }
+  await writeActive(page, lockedSeq);
+}
+
+/** The undo images, exactly as the `active_version` trigger would have logged them op by op. */
+async function writeUndo(page: PageState): Promise<void> {
+  for (const part of slices(page.undo)) {
+    await page.tx.query(
+      `insert into active_undo (space_id, seq, oid, existed, vid, parent_oid, pos, is_root, dirty)
+       select $1, t.seq, t.oid, t.existed, t.vid, t.parent_oid, t.pos, t.is_root, t.dirty
+         from unnest($2::int8[], $3::uuid[], $4::boolean[], $5::text[], $6::uuid[], $7::text[], $8::boolean[], $9::boolean[])
+           as t(seq, oid, existed, vid, parent_oid, pos, is_root, dirty)
+       on conflict do nothing`,
+      [
+        page.spaceId,
+        part.map((u) => u.seq),
+        part.map((u) => u.oid),
+        part.map((u) => u.before !== null),
+        part.map((u) => u.before?.vid ?? null),
+        part.map((u) => u.before?.parentOid ?? null),
+        part.map((u) => u.before?.pos ?? null),
+        part.map((u) => u.before?.isRoot ?? null),
+        part.map((u) => u.before?.dirty ?? null),
+      ],
+    );
+  }
+}
+
+/**
+ * Upserts each objective's last placement. The undo trigger on `active_version` stamps what it logs
+ * with the space's seq; the page's images are already written, so the upsert runs under a seq no op
+ * uses (one past the page), its trigger rows are dropped, and the counter is set to the page's end.
+ */
+async function writeActive(page: PageState, lockedSeq: number): Promise<void> {
+  const { tx, spaceId: space } = page;
+  if (page.active.size === 0) {
+    if (page.seq !== lockedSeq) await tx.query("update space set seq = $2 where space_id = $1", [space, page.seq]);
+    return;
+  }
+  const scratch = page.seq + 1;
+  await tx.query("update space set seq = $2 where space_id = $1", [space, scratch]);
+  for (const part of slices([...page.active.values()])) {
+    await tx.query(
+      `insert into active_version (space_id, oid, vid, parent_oid, pos, is_root, dirty)
+       select $1, t.oid, t.vid, t.parent_oid, t.pos, t.is_root, t.dirty
+         from unnest($2::uuid[], $3::text[], $4::uuid[], $5::text[], $6::boolean[], $7::boolean[]) as t(oid, vid, parent_oid, pos, is_root, dirty)
+       on conflict (space_id, oid) do update set vid = excluded.vid, parent_oid = excluded.parent_oid,
+         pos = excluded.pos, is_root = excluded.is_root, dirty = excluded.dirty`,
+      [space, part.map((a) => a.oid), part.map((a) => a.vid), part.map((a) => a.parentOid), part.map((a) => a.pos), part.map((a) => a.isRoot), part.map((a) => a.dirty)],
+    );
+  }
+  await tx.query(
+    "with scratch as (delete from active_undo where space_id = $1 and seq = $2) update space set seq = $3 where space_id = $1",
+    [space, scratch, page.seq],
+  );
+}
+
+/**
+ * Runs `body` over one page of ops in one transaction: locks the space, prefetches what ops
+ * starting at `starts` will read, lets `body` apply the ops through `page.writer`, then writes every
+ * row in bulk and commits. If `body` throws, nothing of the page is written.
+ */
+export async function runPage<T>(core: Core, spaceId: string, starts: readonly string[], body: (page: Page) => Promise<T>): Promise<T> {
+  let done: PageState | undefined;
+  const value = await core.storage.transaction(async (tx) => {
+    // Locks the space for the page, as `logbook_begin_write` does for one op.
+    const [locked] = await tx.query<{ seq: number }>("update space set seq = seq where space_id = $1 returning seq", [spaceId]);
+    if (!locked) throw notFound(`space ${spaceId} does not exist`);
+    const page: PageState = {
+      core,
+      tx,
+      spaceId,
+      seq: locked.seq,
+      base: chunkLoader(core.cache, tx, spaceId),
+      placements: new Map(),
+      absent: new Set(),
+      pending: new Map(),
+      versions: [],
+      chunks: new Map(),
+      ops: [],
+      applied: new Set(),
+      transitive: [],
+      active: new Map(),
+      undo: [],
+      outcomes: [],
+    };
+    await prefetch(page, starts);
+    const result = await body({
+      writer: writer(page),
+      applied: (opId) => page.applied.has(opId),
+      outcome(opId, outcome, detail) {
+        page.outcomes.push({ opId, seq: ++page.seq, outcome, detail });
+      },
+    });
+    await flush(page, locked.seq);
+    done = page;
+    return result;
+  });
+  if (done) remember(core.cache, spaceId, done.versions, done.chunks);
+  return value;
+}
