@@ -18,7 +18,7 @@
  */
 import type { Queryable } from "../storage/contract.js";
 import { groupChains, type ChainRecord, type Placement } from "./chains.js";
-import { chunkId, type ChunkLoader, type KidsNode } from "./children-tree.js";
+import { chunkId, keepReachable, type ChunkLoader, type KidsNode } from "./children-tree.js";
 import type { Core } from "./core.js";
 import { notFound } from "./errors.js";
 import { isUuid } from "./ids.js";
@@ -219,6 +219,8 @@ async function absorb(page: PageState, ctx: WriteCtx): Promise<void> {
   const op = ctx.op!;
   // A checkout may place objectives the page never read: their storage rows are the before-images.
   await loadRows(page, [...ctx.placements.keys()]);
+  // As a single write stores them: only the chunks its final trees reach.
+  keepReachable(ctx.chunks, ctx.versions.map((v) => v.kids));
   for (const v of ctx.versions) {
     page.versions.push(v);
     page.pending.set(`${v.oid}|${v.vid}`, v);

@@ -116,11 +116,15 @@ describe.each(await usableBackends())("a page of ops in one transaction on $name
     await paged.engine.createSpace({ spaceId: s });
     await single.engine.createSpace({ spaceId: s });
     const docs = [(await a.engine.createDocument(s, { content: "doc" })).oid];
+    // A parent wider than one chunk (64 links), so edits under it write chunk rows.
+    const wide = (await a.engine.create(s, { parentOid: docs[0]!, content: "wide" })).oid;
+    for (let i = 0; i < 150; i++) await a.engine.create(s, { parentOid: wide, index: Math.floor(rand() * (i + 1)), content: `w${i}` });
     await randomOps(a.engine, s, docs, rand, 120);
     const ops = await a.engine.logSince(s, { limit: 10_000 });
     expect(await paged.engine.applyOps(s, ops)).toMatchObject({ applied: ops.length, skipped: 0 });
     await single.engine.applyOps(s, ops, { pageSize: 1 });
     const want = await rows(single, s);
+    expect(want["link"]!.length, JSON.stringify(Object.fromEntries(Object.entries(want).map(([k, v]) => [k, v.length])))).toBeGreaterThan(10);
     expect(await rows(paged, s)).toEqual(want);
     expect(await paged.engine.applyOps(s, ops)).toMatchObject({ applied: 0, skipped: ops.length });
     expect(await rows(paged, s)).toEqual(want);
