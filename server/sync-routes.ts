@@ -1,0 +1,149 @@
+/**
+ * The sync routes (docs/sync.md): `POST /sync/:space/push`, `GET /sync/:space/pull`, and the
+ * `GET /sync/ws` socket that pokes devices when their spaces get new ops. Every route needs an
+ * accounts session (cookie or `Authorization: Bearer`), so register `accountsPlugin` first.
+ */
+import websocket from "@fastify/websocket";
+import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
+import { AccountsError } from "../accounts/index.js";
+import type { Authenticated } from "../accounts/index.js";
+import type { Storage } from "../storage/contract.js";
+import {
+  checkPullQuery,
+  checkPushBatch,
+  isSpaceId,
+  LIMITS,
+  SYNC_STATUS,
+  SyncError,
+} from "../sync/protocol.js";
+import { sessionTokenFrom } from "./cookies.js";
+import { handleError } from "./http-errors.js";
+import { createSyncHub, type SyncHub } from "./sync-hub.js";
+import { checkReader, migrateSyncStore, pullOps, pushOps, type SyncCaller } from "./sync-store.js";
+
+declare module "fastify" {
+  interface FastifyInstance {
+    /** The open sync sockets (for tests and shutdown). */
+    syncHub: SyncHub;
+  }
+}
+
+/** Options of {@link syncPlugin}. */
+export interface SyncPluginOptions {
+  /** Where ops are stored (opened by the caller, who closes it after the server). */
+  readonly storage: Storage;
+  /** Clock in ms for clock-skew checks (tests). Default `Date.now`. */
+  readonly now?: () => number;
+  /** How often open sockets re-check their session, in ms. Default 5000. */
+  readonly revalidateMs?: number;
+  /** URL prefix. Default `/sync`. */
+  readonly routePrefix?: string;
+}
+
+const caller = (auth: Authenticated): SyncCaller => ({ userId: auth.user.id, accountDeviceId: auth.device.id });
+
+function spaceOf(request: FastifyRequest<{ Params: { space: string } }>): string {
+  const space = request.params.space;
+  if (!isSpaceId(space)) throw new SyncError("BAD_BATCH", `space must be a UUID, got ${JSON.stringify(space)}`);
+  return space.toLowerCase();
+}
+
+/** Typed JSON errors: sync codes, then accounts codes, then fastify's own (413 → TOO_LARGE). */
+function syncErrors(error: FastifyError | SyncError | AccountsError, request: FastifyRequest, reply: FastifyReply): void {
+  if (error instanceof SyncError) {
+    void reply.status(SYNC_STATUS[error.code]).send({ error: { code: error.code, message: error.message } });
+    return;
+  }
+  if (!(error instanceof AccountsError) && error.statusCode === 413) {
+    void reply.status(413).send({ error: { code: "TOO_LARGE", message: error.message } });
+    return;
+  }
+  if (!(error instanceof AccountsError) && error.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE") {
+    void reply.status(415).send({ error: { code: "BAD_BATCH", message: error.message } });
+    return;
+  }
+  handleError(error as FastifyError, request, reply);
+}
+
+const plugin: FastifyPluginAsync<SyncPluginOptions> = async (app: FastifyInstance, options) => {
+  if (!app.hasDecorator("authenticateRequest")) throw new Error("register accountsPlugin before syncPlugin");
+  const { storage } = options;
+  const now = options.now ?? Date.now;
+  await migrateSyncStore(storage);
+  const hub = createSyncHub((token) => app.accounts.authenticate(token));
+  app.decorate("syncHub", hub);
+  const timer = setInterval(() => void hub.revalidate(), options.revalidateMs ?? 5000);
+  timer.unref();
+  app.addHook("onClose", async () => {
+    clearInterval(timer);
+    hub.closeAll();
+  });
+  // A revocation through this server (sign-out, device revoked, password reset or change) closes
+  // the sockets it invalidates at once, not at the next periodic check.
+  app.addHook("onResponse", async (request) => {
+    if (request.method !== "GET" && request.url.startsWith("/accounts")) await hub.revalidate();
+  });
+  await app.register(websocket, { options: { maxPayload: 4096 } });
+  const prefix = options.routePrefix ?? "/sync";
+
+  await app.register(
+    async (sync) => {
+      sync.setErrorHandler(syncErrors);
+
+      sync.post<{ Params: { space: string } }>("/:space/push", { bodyLimit: LIMITS.maxBatchBytes }, async (request) => {
+        const auth = await app.authenticateRequest(request);
+        const spaceId = spaceOf(request);
+        const batch = checkPushBatch(request.body, now());
+        const result = await pushOps(storage, caller(auth), spaceId, batch, now());
+        if (result.accepted > 0) hub.poke(spaceId, auth.user.id, result.lastSeq);
+        return result;
+      });
+
+      sync.get<{ Params: { space: string }; Querystring: { after?: string; limit?: string } }>("/:space/pull", async (request) => {
+        const auth = await app.authenticateRequest(request);
+        const spaceId = spaceOf(request);
+        const { after, limit } = checkPullQuery(request.query.after, request.query.limit);
+        return pullOps(storage, caller(auth), spaceId, after, limit);
+      });
+
+      const sockets = new WeakMap<FastifyRequest, { auth: Authenticated; token: string; spaces: string[] }>();
+      sync.get<{ Querystring: { spaces?: string } }>(
+        "/ws",
+        {
+          websocket: true,
+          // Refused before the upgrade: a plain 401/403/400 answer, no socket.
+          preValidation: async (request) => {
+            const auth = await app.authenticateRequest(request);
+            const spaces = (request.query.spaces ?? "").split(",").filter((s) => s !== "");
+            if (spaces.length === 0 || spaces.length > 100) throw new SyncError("BAD_BATCH", `spaces must list 1..100 space ids, got ${JSON.stringify(request.query.spaces ?? "")}`);
+            for (const s of spaces) {
+              if (!isSpaceId(s)) throw new SyncError("BAD_BATCH", `space must be a UUID, got ${JSON.stringify(s)}`);
+              await checkReader(storage, caller(auth), s.toLowerCase());
+            }
+            sockets.set(request, { auth, token: sessionTokenFrom(request)!, spaces: spaces.map((s) => s.toLowerCase()) });
+          },
+        },
+        (socket, request) => {
+          const s = sockets.get(request)!;
+          // Devices only listen; anything they send is ignored.
+          socket.on("message", () => {});
+          hub.add({ socket, token: s.token, userId: s.auth.user.id, spaces: new Set(s.spaces) });
+        },
+      );
+    },
+    { prefix },
+  );
+};
+
+Object.assign(plugin, { [Symbol.for("skip-override")]: true, [Symbol.for("fastify.display-name")]: "logbook-sync" });
+
+/**
+ * Registers the sync routes and socket (needs `accountsPlugin` registered first), creating the
+ * sync tables on `storage` if missing.
+ *
+ * @example
+ * const app = await createServer({ accounts });
+ * await app.register(syncPlugin, { storage: await postgres({ connectionString }).open() });
+ * await app.listen({ host: "127.0.0.1", port: 8787 });
+ */
+export const syncPlugin: FastifyPluginAsync<SyncPluginOptions> = plugin;

@@ -1,0 +1,185 @@
+/**
+ * The sync wire protocol (docs/sync.md): what a device pushes, what a pull page holds, what the
+ * socket says, the limits, and the validation both ends run. Plain JSON; op ids, clocks and oids
+ * are strings, sequence numbers are integers.
+ */
+import type { Props } from "../engine/types.js";
+import { checkDrift, decodeHlc, HlcError, MAX_DRIFT_MS } from "./hlc.js";
+
+/** One op on the wire: exactly what `engine.logSince` returns and `engine.applyOps` takes. */
+export interface WireOp {
+  /** `<device>.<counter>`: the device's own counter, never reused. */
+  readonly opId: string;
+  /** Op kind; kinds a receiver does not know are stored, forwarded and skipped by its views. */
+  readonly kind: string;
+  readonly oid: string;
+  /** Hybrid logical clock `<wall>:<counter>:<device>` (sync/hlc.ts). */
+  readonly hlc: string;
+  readonly at: number;
+  readonly actor: string | null;
+  readonly device: string;
+  readonly data: Props;
+  /** Set by the server on ops it serves: its sequence number in the space. */
+  readonly serverSeq?: number;
+}
+
+/** `POST /sync/:space/push` body: a device's own ops, oldest clock first. */
+export interface PushBatch {
+  /** The engine device id that made every op of the batch. */
+  readonly device: string;
+  readonly ops: readonly WireOp[];
+}
+
+/** `POST /sync/:space/push` answer. */
+export interface PushResult {
+  /** Ops stored now. */
+  readonly accepted: number;
+  /** Ops the server already had (a retried or duplicated push). */
+  readonly duplicates: number;
+  /** The space's highest server seq after this push. */
+  readonly lastSeq: number;
+}
+
+/** `GET /sync/:space/pull?after=N&limit=M` answer: ops with server seq > N, in server order. */
+export interface PullPage {
+  readonly ops: readonly (WireOp & { readonly serverSeq: number })[];
+  /** More ops follow the page: pull again after the last one. */
+  readonly more: boolean;
+  /** The space's highest server seq when the page was read. */
+  readonly lastSeq: number;
+}
+
+/** Messages the server sends on `GET /sync/ws`. */
+export type ServerMessage =
+  | { readonly type: "ready"; readonly spaces: readonly string[] }
+  | { readonly type: "poke"; readonly spaceId: string; readonly lastSeq: number };
+
+/** Limits of one request. */
+export const LIMITS = {
+  /** Ops per push batch. */
+  maxOpsPerBatch: 500,
+  /** Bytes of a push body. */
+  maxBatchBytes: 1024 * 1024,
+  /** Bytes of one op's JSON. */
+  maxOpBytes: 64 * 1024,
+  /** Ops per pull page. */
+  maxPullLimit: 1000,
+  defaultPullLimit: 500,
+} as const;
+
+/** String codes of sync errors; each has one HTTP status. */
+export type SyncErrorCode =
+  | "BAD_BATCH"
+  | "TOO_LARGE"
+  | "CLOCK_SKEW"
+  | "FORGED"
+  | "FORBIDDEN"
+  | "UNAUTHENTICATED"
+  | "UNAVAILABLE";
+
+/** HTTP status of each code. */
+export const SYNC_STATUS: { readonly [C in SyncErrorCode]: number } = {
+  BAD_BATCH: 400,
+  TOO_LARGE: 413,
+  CLOCK_SKEW: 400,
+  FORGED: 403,
+  FORBIDDEN: 403,
+  UNAUTHENTICATED: 401,
+  UNAVAILABLE: 503,
+};
+
+/** A refused sync request (or, on the client, a failed one); `code` for programs, `message` names the value. */
+export class SyncError extends Error {
+  override readonly name = "SyncError";
+  constructor(
+    readonly code: SyncErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+const ID = /^[A-Za-z0-9_-]{1,64}$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Whether `value` is a space id (a UUID). */
+export function isSpaceId(value: unknown): value is string {
+  return typeof value === "string" && UUID.test(value);
+}
+
+const bad = (message: string) => new SyncError("BAD_BATCH", message);
+const show = (v: unknown) => {
+  const text = JSON.stringify(v);
+  return text === undefined ? String(v) : text.length > 80 ? `${text.slice(0, 77)}...` : text;
+};
+
+/** Checks one op's fields; `BAD_BATCH` names the field and value. */
+export function checkWireOp(value: unknown, where: string): WireOp {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) throw bad(`${where} must be an object, got ${show(value)}`);
+  const o = value as Record<string, unknown>;
+  for (const key of ["opId", "kind", "oid", "hlc", "device"] as const) {
+    const v = o[key];
+    if (typeof v !== "string" || v.length === 0 || v.length > 200) throw bad(`${where}.${key} must be a string of 1..200 characters, got ${show(v)}`);
+  }
+  if (!/^[A-Za-z][A-Za-z0-9_.-]{0,63}$/.test(o["kind"] as string)) throw bad(`${where}.kind must be a name, got ${show(o["kind"])}`);
+  if (!ID.test(o["device"] as string)) throw bad(`${where}.device must be a device id, got ${show(o["device"])}`);
+  if (!Number.isSafeInteger(o["at"]) || (o["at"] as number) < 0) throw bad(`${where}.at must be a non-negative integer, got ${show(o["at"])}`);
+  if (o["actor"] !== null && typeof o["actor"] !== "string") throw bad(`${where}.actor must be a string or null, got ${show(o["actor"])}`);
+  const data = o["data"];
+  if (data === null || typeof data !== "object" || Array.isArray(data)) throw bad(`${where}.data must be an object, got ${show(data)}`);
+  try {
+    decodeHlc(o["hlc"]);
+  } catch (error) {
+    throw bad(`${where}.hlc: ${(error as Error).message}`);
+  }
+  const known = new Set(["opId", "kind", "oid", "hlc", "at", "actor", "device", "data", "serverSeq", "vidAfter"]);
+  for (const key of Object.keys(o)) if (!known.has(key)) throw bad(`${where} has an unknown field ${show(key)}`);
+  return o as unknown as WireOp;
+}
+
+/**
+ * Checks a push batch against the limits and the device's claims: every op made by the batch's
+ * device (op id prefix, device field and clock), no clock more than 5 minutes ahead of `nowMs`.
+ * Returns the batch with duplicate op ids inside it dropped.
+ */
+export function checkPushBatch(value: unknown, nowMs: number, maxDriftMs = MAX_DRIFT_MS): PushBatch {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) throw bad(`push body must be an object, got ${show(value)}`);
+  const b = value as Record<string, unknown>;
+  const device = b["device"];
+  if (typeof device !== "string" || !ID.test(device)) throw bad(`push device must be a device id, got ${show(device)}`);
+  const ops = b["ops"];
+  if (!Array.isArray(ops)) throw bad(`push ops must be an array, got ${show(ops)}`);
+  if (ops.length === 0) throw bad("push ops must not be empty");
+  if (ops.length > LIMITS.maxOpsPerBatch) throw new SyncError("TOO_LARGE", `push holds ${ops.length} ops; at most ${LIMITS.maxOpsPerBatch} per batch`);
+  const seen = new Set<string>();
+  const out: WireOp[] = [];
+  ops.forEach((raw, i) => {
+    const op = checkWireOp(raw, `ops[${i}]`);
+    const size = JSON.stringify(op).length;
+    if (size > LIMITS.maxOpBytes) throw new SyncError("TOO_LARGE", `ops[${i}] is ${size} bytes; at most ${LIMITS.maxOpBytes}`);
+    if (op.device !== device) throw new SyncError("FORGED", `ops[${i}] was made by device ${show(op.device)}, the batch is from ${show(device)}`);
+    if (!op.opId.startsWith(`${device}.`)) throw new SyncError("FORGED", `ops[${i}].opId ${show(op.opId)} is not an op id of device ${show(device)}`);
+    if (decodeHlc(op.hlc).device !== device) throw new SyncError("FORGED", `ops[${i}].hlc ${show(op.hlc)} is not a clock of device ${show(device)}`);
+    try {
+      checkDrift(op.hlc, nowMs, maxDriftMs);
+    } catch (error) {
+      if (error instanceof HlcError) throw new SyncError("CLOCK_SKEW", `ops[${i}]: ${error.message}`);
+      throw error;
+    }
+    if (seen.has(op.opId)) return;
+    seen.add(op.opId);
+    const { serverSeq: _s, vidAfter: _v, ...clean } = op as WireOp & { vidAfter?: unknown };
+    out.push(clean);
+  });
+  return { device, ops: out };
+}
+
+/** Parses the pull query: `after` ≥ 0 and `limit` within 1..maxPullLimit. */
+export function checkPullQuery(after: unknown, limit: unknown): { after: number; limit: number } {
+  const a = after === undefined ? 0 : Number(after);
+  if (!Number.isSafeInteger(a) || a < 0) throw bad(`after must be a non-negative integer, got ${show(after)}`);
+  const l = limit === undefined ? LIMITS.defaultPullLimit : Number(limit);
+  if (!Number.isSafeInteger(l) || l < 1 || l > LIMITS.maxPullLimit) throw bad(`limit must be an integer in 1..${LIMITS.maxPullLimit}, got ${show(limit)}`);
+  return { after: a, limit: l };
+}

@@ -1,0 +1,211 @@
+/**
+ * A syncing device (DESIGN.md §8): an engine (PGlite in memory or in a data dir) whose space is
+ * kept in step with a sync server. Edits go to the engine as always and work offline; the client
+ * pushes the device's own ops (idempotently: the server keeps one copy per op id), pulls
+ * "everything after server seq N" in pages, and applies them with `engine.applyOps`, which orders
+ * them by clock. The pull cursor is the highest server seq stored in the engine's op log, written
+ * in the same transaction as the ops, so a client killed at any point resumes where it was.
+ */
+import type { Engine } from "../engine/open-engine.js";
+import type { ReplicaOp } from "../engine/replicate.js";
+import { SyncError, type WireOp } from "./protocol.js";
+import type { SyncTransport } from "./transport.js";
+
+/** Options of {@link createSyncClient}. */
+export interface SyncClientOptions {
+  readonly engine: Engine;
+  readonly spaceId: string;
+  readonly transport: SyncTransport;
+  /** Ops per push. Default 200. */
+  readonly pushBatch?: number;
+  /** Ops per pull page. Default 500. */
+  readonly pullLimit?: number;
+  /** Reconnect backoff: first wait and cap, in ms (doubling, with jitter). Default 250 and 10000. */
+  readonly backoff?: { readonly initialMs?: number; readonly maxMs?: number };
+  /** While online, sync at least this often even without pokes, in ms. Default 30000. */
+  readonly pollMs?: number;
+  /** Every failure of the background loop (it keeps going unless the session is refused). */
+  readonly onError?: (error: unknown) => void;
+  /** Randomness for backoff jitter. */
+  readonly random?: () => number;
+}
+
+/** What one sync round did. */
+export interface SyncRound {
+  readonly pushed: number;
+  readonly pulled: number;
+}
+
+/** A syncing device (see the module comment). */
+export interface SyncClient {
+  /** One round: finish an interrupted apply, push every own op the server may lack, pull to the end. */
+  sync(): Promise<SyncRound>;
+  /** Goes online: listens for pokes, syncs on pokes and local changes, reconnects with backoff. */
+  start(): void;
+  /** Goes offline (edits keep working); resolves when the background loop has stopped. */
+  stop(): Promise<void>;
+  /** Tells the background loop that local edits wait to be pushed. */
+  changed(): void;
+  /** `offline` after a failure until the next successful round; `refused` when the session was refused. */
+  readonly status: "stopped" | "connecting" | "online" | "offline" | "refused";
+}
+
+const FATAL = new Set(["UNAUTHENTICATED", "FORBIDDEN", "FORGED"]);
+
+const toReplica = (op: WireOp): ReplicaOp => op as ReplicaOp;
+
+/**
+ * Creates a sync client for one space of an engine (the space must exist: `createSpace({ spaceId })`
+ * on a new device). Nothing happens until `sync()` or `start()`.
+ *
+ * @example
+ * const client = createSyncClient({ engine, spaceId, transport: httpTransport({ baseUrl, token }) });
+ * client.start();
+ */
+export function createSyncClient(options: SyncClientOptions): SyncClient {
+  const { engine, spaceId, transport } = options;
+  const pushBatch = options.pushBatch ?? 200;
+  const pullLimit = options.pullLimit ?? 500;
+  const initialMs = options.backoff?.initialMs ?? 250;
+  const maxMs = options.backoff?.maxMs ?? 10_000;
+  const random = options.random ?? Math.random;
+  // Own ops up to this clock were acknowledged by the server (in memory: after a restart the
+  // device pushes its unacknowledged ops again, which the server recognizes by op id).
+  let pushedHlc = "";
+  let running: Promise<SyncRound> | undefined;
+  let again = false;
+  let status: SyncClient["status"] = "stopped";
+  let stopped = true;
+  let loop: Promise<void> | undefined;
+  let wake: (() => void) | undefined;
+  let socket: { close(): void } | undefined;
+
+  const push = async (): Promise<number> => {
+    let pushed = 0;
+    for (;;) {
+      const ops = await engine.logSince(spaceId, { device: engine.deviceId, afterHlc: pushedHlc, limit: pushBatch });
+      if (ops.length === 0) return pushed;
+      // Ops already pulled back from the server carry its seq: it has them.
+      const unsent = ops.filter((op) => op.serverSeq === undefined).map(({ serverSeq: _s, vidAfter: _v, ...op }) => op);
+      if (unsent.length > 0) {
+        await transport.push(spaceId, { device: engine.deviceId, ops: unsent });
+        pushed += unsent.length;
+      }
+      pushedHlc = ops[ops.length - 1]!.hlc;
+      if (ops.length < pushBatch) return pushed;
+    }
+  };
+
+  const pull = async (): Promise<number> => {
+    let pulled = 0;
+    for (;;) {
+      const after = await engine.pullCursor(spaceId);
+      const page = await transport.pull(spaceId, after, pullLimit);
+      if (page.ops.length > 0) pulled += (await engine.applyOps(spaceId, page.ops.map(toReplica))).applied;
+      if (!page.more) return pulled;
+    }
+  };
+
+  const round = async (): Promise<SyncRound> => {
+    await engine.settle(spaceId);
+    const pushed = await push();
+    const pulled = await pull();
+    return { pushed, pulled };
+  };
+
+  const sync = async (): Promise<SyncRound> => {
+    // One round at a time; a request during a round runs one more round after it.
+    if (running) {
+      again = true;
+      await running.catch(() => {});
+      if (running) return running;
+    }
+    running = (async () => {
+      let total = { pushed: 0, pulled: 0 };
+      do {
+        again = false;
+        const r = await round();
+        total = { pushed: total.pushed + r.pushed, pulled: total.pulled + r.pulled };
+      } while (again);
+      return total;
+    })();
+    try {
+      return await running;
+    } finally {
+      running = undefined;
+    }
+  };
+
+  const sleep = (ms: number, interruptible: boolean) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        if (wake === done) wake = undefined;
+        resolve();
+      }
+      if (interruptible) wake = done;
+      else wakeOnStop = done;
+    });
+  let wakeOnStop: (() => void) | undefined;
+
+  const background = async () => {
+    let attempt = 0;
+    while (!stopped) {
+      try {
+        if (!socket) {
+          status = "connecting";
+          socket = await transport.listen([spaceId], {
+            onPoke: () => wake?.(),
+            onClose: () => {
+              socket = undefined;
+              wake?.();
+            },
+          });
+        }
+        await sync();
+        status = "online";
+        attempt = 0;
+        await sleep(options.pollMs ?? 30_000, true);
+      } catch (error) {
+        options.onError?.(error);
+        socket?.close();
+        socket = undefined;
+        if (error instanceof SyncError && FATAL.has(error.code)) {
+          status = "refused";
+          stopped = true;
+          return;
+        }
+        status = "offline";
+        const wait = Math.min(maxMs, initialMs * 2 ** attempt) * (0.5 + random() / 2);
+        attempt = Math.min(attempt + 1, 30);
+        await sleep(wait, false);
+      }
+    }
+  };
+
+  return {
+    sync,
+    start() {
+      if (!stopped) return;
+      stopped = false;
+      loop = background();
+    },
+    async stop() {
+      stopped = true;
+      socket?.close();
+      socket = undefined;
+      wake?.();
+      wakeOnStop?.();
+      await loop;
+      loop = undefined;
+      if (status !== "refused") status = "stopped";
+    },
+    changed() {
+      wake?.();
+    },
+    get status() {
+      return status;
+    },
+  };
+}

@@ -1,0 +1,196 @@
+/**
+ * How a sync client reaches a server. `httpTransport` speaks HTTP + WebSocket to the sync routes;
+ * tests put `faultyTransport` in between to drop, duplicate, delay and reorder deliveries.
+ */
+import WebSocket from "ws";
+import { SyncError, type PullPage, type PushBatch, type PushResult, type ServerMessage, type SyncErrorCode } from "./protocol.js";
+
+/** Handlers of a poke socket. */
+export interface ListenHandlers {
+  /** The server has ops up to `lastSeq` in `spaceId`. */
+  onPoke(spaceId: string, lastSeq: number): void;
+  /** The socket ended; `code` 4401 means the session was revoked or expired. */
+  onClose(code: number, reason: string): void;
+}
+
+/** What a sync client needs from the network. Failures are `SyncError`s (`UNAVAILABLE`: try again). */
+export interface SyncTransport {
+  push(spaceId: string, batch: PushBatch): Promise<PushResult>;
+  pull(spaceId: string, after: number, limit: number): Promise<PullPage>;
+  /** Opens a socket that pokes on new ops of the spaces; resolves once it is open. */
+  listen(spaceIds: readonly string[], handlers: ListenHandlers): Promise<{ close(): void }>;
+}
+
+/** Options of {@link httpTransport}. */
+export interface HttpTransportOptions {
+  /** The server, e.g. `http://127.0.0.1:8788`. */
+  readonly baseUrl: string;
+  /** The accounts session token of this device (sent as `Authorization: Bearer`). */
+  readonly token: string;
+  /** Sync route prefix. Default `/sync`. */
+  readonly routePrefix?: string;
+  /** Per-request timeout in ms. Default 15000. */
+  readonly timeoutMs?: number;
+}
+
+const CODES = new Set<SyncErrorCode>(["BAD_BATCH", "TOO_LARGE", "CLOCK_SKEW", "FORGED", "FORBIDDEN", "UNAUTHENTICATED", "UNAVAILABLE"]);
+
+async function failure(response: Response): Promise<SyncError> {
+  let body: { error?: { code?: string; message?: string } } = {};
+  try {
+    body = (await response.json()) as typeof body;
+  } catch {
+    // not JSON: keep the status
+  }
+  const code = body.error?.code;
+  const message = body.error?.message ?? `HTTP ${response.status}`;
+  if (response.status >= 500) return new SyncError("UNAVAILABLE", `server answered ${response.status}: ${message}`);
+  if (response.status === 401) return new SyncError("UNAUTHENTICATED", message);
+  if (code !== undefined && CODES.has(code as SyncErrorCode)) return new SyncError(code as SyncErrorCode, message);
+  if (response.status === 403) return new SyncError("FORBIDDEN", message);
+  if (response.status === 413) return new SyncError("TOO_LARGE", message);
+  return new SyncError("BAD_BATCH", `${code ?? response.status}: ${message}`);
+}
+
+/**
+ * The real transport: `POST <prefix>/:space/push`, `GET <prefix>/:space/pull`, `GET <prefix>/ws`.
+ *
+ * @example
+ * const transport = httpTransport({ baseUrl: "http://127.0.0.1:8788", token });
+ */
+export function httpTransport(options: HttpTransportOptions): SyncTransport {
+  const base = options.baseUrl.replace(/\/$/, "") + (options.routePrefix ?? "/sync");
+  const headers = { authorization: `Bearer ${options.token}` };
+  const timeout = options.timeoutMs ?? 15_000;
+  const call = async <T>(url: string, init: RequestInit): Promise<T> => {
+    let response: Response;
+    try {
+      response = await fetch(url, { ...init, signal: AbortSignal.timeout(timeout) });
+    } catch (error) {
+      throw new SyncError("UNAVAILABLE", `cannot reach ${url}: ${(error as Error).message}`, { cause: error });
+    }
+    if (!response.ok) throw await failure(response);
+    try {
+      return (await response.json()) as T;
+    } catch (error) {
+      throw new SyncError("UNAVAILABLE", `unreadable answer from ${url}`, { cause: error });
+    }
+  };
+  return {
+    push: (spaceId, batch) =>
+      call(`${base}/${spaceId}/push`, { method: "POST", headers: { ...headers, "content-type": "application/json" }, body: JSON.stringify(batch) }),
+    pull: (spaceId, after, limit) => call(`${base}/${spaceId}/pull?after=${after}&limit=${limit}`, { headers }),
+    listen: (spaceIds, handlers) =>
+      new Promise((resolve, reject) => {
+        const url = `${base.replace(/^http/, "ws")}/ws?spaces=${spaceIds.join(",")}`;
+        const socket = new WebSocket(url, { headers, handshakeTimeout: timeout });
+        let open = false;
+        socket.on("unexpected-response", (_request, response) => {
+          const status = response.statusCode ?? 0;
+          reject(
+            new SyncError(status === 401 ? "UNAUTHENTICATED" : status === 403 ? "FORBIDDEN" : status >= 500 ? "UNAVAILABLE" : "BAD_BATCH", `socket refused: HTTP ${status}`),
+          );
+          socket.terminate();
+        });
+        socket.on("error", (error) => {
+          if (!open) reject(new SyncError("UNAVAILABLE", `cannot open ${url}: ${error.message}`, { cause: error }));
+        });
+        socket.on("open", () => {
+          open = true;
+          resolve({ close: () => socket.close() });
+        });
+        socket.on("message", (data) => {
+          let message: ServerMessage;
+          try {
+            message = JSON.parse(String(data)) as ServerMessage;
+          } catch {
+            return;
+          }
+          if (message.type === "poke") handlers.onPoke(message.spaceId, message.lastSeq);
+        });
+        socket.on("close", (code, reason) => {
+          if (open) handlers.onClose(code, String(reason));
+        });
+      }),
+  };
+}
+
+/** Fault probabilities (0..1) and delays of {@link faultyTransport}. */
+export interface Faults {
+  /** A request is lost before it reaches the server. */
+  readonly dropRequest?: number;
+  /** The server handled the request but the answer is lost. */
+  readonly dropResponse?: number;
+  /** The request is delivered a second time, later (after other requests: a reordered duplicate). */
+  readonly duplicate?: number;
+  /** A pull is answered with an earlier pull's (stale) page instead. */
+  readonly stale?: number;
+  /** Each request waits up to this many ms (random) first, so concurrent devices interleave. */
+  readonly maxDelayMs?: number;
+  /** A poke is lost. */
+  readonly dropPoke?: number;
+}
+
+/** A transport with injected faults; `offline` cuts it, `idle()` waits for delayed duplicates. */
+export interface FaultyTransport extends SyncTransport {
+  /** While true every request fails with `UNAVAILABLE` (the device is offline). */
+  offline: boolean;
+  /** Resolves when every delayed duplicate has been delivered. */
+  idle(): Promise<void>;
+}
+
+/** Wraps a transport with random faults drawn from `random` (seeded in tests for reproducibility). */
+export function faultyTransport(inner: SyncTransport, faults: Faults, random: () => number = Math.random): FaultyTransport {
+  const pending = new Set<Promise<unknown>>();
+  const stalePages = new Map<string, PullPage[]>();
+  const chance = (p: number | undefined) => p !== undefined && p > 0 && random() < p;
+  const lost = (what: string) => new SyncError("UNAVAILABLE", `injected fault: ${what}`);
+  const delay = async () => {
+    const ms = faults.maxDelayMs ? Math.floor(random() * faults.maxDelayMs) : 0;
+    if (ms > 0) await new Promise((r) => setTimeout(r, ms));
+  };
+  const later = (send: () => Promise<unknown>) => {
+    const wait = 1 + Math.floor(random() * ((faults.maxDelayMs ?? 0) + 5));
+    const p = new Promise((r) => setTimeout(r, wait)).then(send).catch(() => {});
+    pending.add(p);
+    void p.finally(() => pending.delete(p));
+  };
+  const t: FaultyTransport = {
+    offline: false,
+    async push(spaceId, batch) {
+      if (t.offline) throw lost("offline");
+      await delay();
+      if (chance(faults.dropRequest)) throw lost("push request dropped");
+      if (chance(faults.duplicate)) later(() => inner.push(spaceId, batch));
+      const result = await inner.push(spaceId, batch);
+      if (chance(faults.dropResponse)) throw lost("push answer dropped");
+      return result;
+    },
+    async pull(spaceId, after, limit) {
+      if (t.offline) throw lost("offline");
+      await delay();
+      if (chance(faults.dropRequest)) throw lost("pull request dropped");
+      const seen = stalePages.get(spaceId) ?? [];
+      if (seen.length > 0 && chance(faults.stale)) return seen[Math.floor(random() * seen.length)]!;
+      const page = await inner.pull(spaceId, after, limit);
+      seen.push(page);
+      if (seen.length > 8) seen.shift();
+      stalePages.set(spaceId, seen);
+      if (chance(faults.dropResponse)) throw lost("pull answer dropped");
+      return page;
+    },
+    async listen(spaceIds, handlers) {
+      if (t.offline) throw lost("offline");
+      return inner.listen(spaceIds, {
+        onPoke: (s, seq) => {
+          if (!chance(faults.dropPoke)) handlers.onPoke(s, seq);
+        },
+        onClose: handlers.onClose,
+      });
+    },
+    async idle() {
+      while (pending.size > 0) await Promise.all([...pending]);
+    },
+  };
+  return t;
+}

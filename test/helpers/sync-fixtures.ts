@@ -1,0 +1,89 @@
+/**
+ * A real sync server on 127.0.0.1 for the sync suites: accounts (fast argon2) and the sync routes,
+ * mails captured in memory so tests can verify accounts without an SMTP server.
+ */
+import { randomBytes } from "node:crypto";
+import type { FastifyInstance } from "fastify";
+import nodemailer from "nodemailer";
+import type { Transporter } from "nodemailer";
+import { openAccounts } from "../../accounts/index.js";
+import type { Accounts, StoreConfig } from "../../accounts/index.js";
+import { createServer, syncPlugin } from "../../server/index.js";
+import type { Storage } from "../../storage/contract.js";
+import { pglite } from "../../storage/pglite/index.js";
+import { FAST_SETTINGS, PASSWORD } from "./accounts-fixtures.js";
+
+/** A nodemailer transport keeping every mail's text per recipient. */
+export function memoryMail(): { transport: Transporter; textsTo: (to: string) => string[] } {
+  const box = new Map<string, string[]>();
+  const transport = nodemailer.createTransport({
+    name: "memory",
+    version: "1",
+    send(mail: { data: { to?: unknown; text?: unknown }; message: { getEnvelope(): unknown; messageId(): string } }, callback: (e: Error | null, info: unknown) => void) {
+      const to = String(mail.data.to);
+      box.set(to, [...(box.get(to) ?? []), String(mail.data.text)]);
+      callback(null, { envelope: mail.message.getEnvelope(), messageId: mail.message.messageId() });
+    },
+  } as unknown as Parameters<typeof nodemailer.createTransport>[0]);
+  return { transport, textsTo: (to) => box.get(to) ?? [] };
+}
+
+/** A signed-in device of a test user. */
+export interface TestDevice {
+  readonly token: string;
+  readonly userId: string;
+  readonly accountDeviceId: string;
+  readonly email: string;
+}
+
+/** A running sync server and how to make users. */
+export interface TestSyncServer {
+  readonly url: string;
+  readonly app: FastifyInstance;
+  readonly accounts: Accounts;
+  /** Signs up and verifies a user (new email unless given) and signs a device in. */
+  signIn(deviceName: string, email?: string): Promise<TestDevice>;
+  close(): Promise<void>;
+}
+
+/** Signs up and verifies `email` with accounts whose mail goes to `mail`. */
+export async function verifiedUser(accounts: Accounts, mail: ReturnType<typeof memoryMail>, email: string): Promise<void> {
+  await accounts.signUp({ email, password: PASSWORD, firstName: "Ada" });
+  await accounts.drainMail();
+  const text = mail.textsTo(email).at(-1) ?? "";
+  const code = /verification code is:\s+(\d{6})/.exec(text)?.[1];
+  if (!code) throw new Error(`no verification code for ${email}: ${text}`);
+  await accounts.verifyEmail({ email, code });
+}
+
+/**
+ * Starts accounts + sync on 127.0.0.1 (random port). Ops go to `storage` (a fresh in-memory PGlite
+ * when omitted), accounts to `accountsStore` (in-memory PGlite when omitted).
+ */
+export async function startSyncServer(options: { storage?: Storage; accountsStore?: StoreConfig; revalidateMs?: number } = {}): Promise<TestSyncServer> {
+  const mail = memoryMail();
+  const accounts = await openAccounts({ store: options.accountsStore ?? { kind: "pglite" }, mail: { transport: mail.transport, from: "test@localhost" }, settings: FAST_SETTINGS });
+  const storage = options.storage ?? (await pglite().open());
+  const app = await createServer({ accounts });
+  await app.register(syncPlugin, { storage, ...(options.revalidateMs === undefined ? {} : { revalidateMs: options.revalidateMs }) });
+  const url = await app.listen({ host: "127.0.0.1", port: 0 });
+  const users = new Set<string>();
+  return {
+    url,
+    app,
+    accounts,
+    async signIn(deviceName, email = `sync-${randomBytes(5).toString("hex")}@example.com`) {
+      if (!users.has(email)) {
+        await verifiedUser(accounts, mail, email);
+        users.add(email);
+      }
+      const r = await accounts.signIn({ email, password: PASSWORD, deviceName });
+      return { token: r.token, userId: r.user.id, accountDeviceId: r.device.id, email };
+    },
+    async close() {
+      await app.close();
+      await accounts.close();
+      if (!options.storage) await storage.close();
+    },
+  };
+}

@@ -1,0 +1,168 @@
+/**
+ * The sync server over real sockets on 127.0.0.1: devices on PGlite engines push, pull and get
+ * poked; authentication, ownership and bad batches are refused with typed errors and change nothing.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
+import type { Engine } from "../index.js";
+import { backends } from "./helpers/backends.js";
+import { createSyncClient, httpTransport, SyncError, type PushBatch, type SyncClient } from "../sync/index.js";
+import { startSyncServer, type TestDevice, type TestSyncServer } from "./helpers/sync-fixtures.js";
+
+let server: TestSyncServer;
+const engines: Engine[] = [];
+
+async function device(token: string, spaceId?: string): Promise<{ engine: Engine; client: SyncClient; spaceId: string }> {
+  const fresh = await backends[0]!.fresh();
+  const engine = fresh.engine;
+  engines.push(engine);
+  const space = spaceId === undefined ? await engine.createSpace() : await engine.createSpace({ spaceId });
+  const client = createSyncClient({ engine, spaceId: space.spaceId, transport: httpTransport({ baseUrl: server.url, token }), pollMs: 60_000 });
+  return { engine, client, spaceId: space.spaceId };
+}
+
+/** The JSON answers of the sync routes, loosely. */
+interface Answer {
+  readonly error: { readonly code: string; readonly message: string };
+  readonly ops: unknown[];
+  readonly accepted: number;
+}
+const json = async (r: Response | Promise<Response>): Promise<Answer> => (await (await r).json()) as Answer;
+
+const post = (path: string, token: string, body: unknown) =>
+  fetch(`${server.url}${path}`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: typeof body === "string" ? body : JSON.stringify(body) });
+const get = (path: string, token: string) => fetch(`${server.url}${path}`, { headers: { authorization: `Bearer ${token}` } });
+
+async function until(check: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error("timed out waiting");
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+beforeAll(async () => {
+  server = await startSyncServer({ revalidateMs: 60_000 });
+});
+afterAll(async () => {
+  for (const e of engines) await e.close();
+  await server?.close();
+});
+
+describe("sync server", () => {
+  let laptop: TestDevice;
+  let phone: TestDevice;
+  beforeAll(async () => {
+    laptop = await server.signIn("laptop");
+    phone = await server.signIn("phone", laptop.email);
+  });
+
+  it("two devices sync a space through the server, in both directions, and get poked", async () => {
+    const a = await device(laptop.token);
+    const doc = await a.engine.createDocument(a.spaceId, { content: "Plan" });
+    await a.engine.create(a.spaceId, { parentOid: doc.oid, content: "one" });
+    expect(await a.client.sync()).toEqual({ pushed: 2, pulled: 0 });
+    const b = await device(phone.token, a.spaceId);
+    expect((await b.client.sync()).pulled).toBe(2);
+    expect((await b.engine.get(a.spaceId, doc.oid)).vid).toBe((await a.engine.get(a.spaceId, doc.oid)).vid);
+
+    // Online: b listens, a edits, b follows without being asked.
+    b.client.start();
+    await until(() => b.client.status === "online");
+    await a.engine.create(a.spaceId, { parentOid: doc.oid, content: "two" });
+    await a.client.sync();
+    await until(async () => (await b.engine.get(a.spaceId, doc.oid)).vid === (await a.engine.get(a.spaceId, doc.oid)).vid);
+    expect((await b.engine.view(a.spaceId, doc.oid)).rows.map((r) => r.content)).toEqual(["one", "two"]);
+    await b.client.stop();
+    // A retried push changes nothing.
+    const ops = await a.engine.logSince(a.spaceId);
+    const again = await post(`/sync/${a.spaceId}/push`, laptop.token, { device: a.engine.deviceId, ops: ops.map(({ serverSeq: _s, ...op }) => op) });
+    expect(await json(again)).toMatchObject({ accepted: 0, duplicates: 3, lastSeq: 3 });
+  });
+
+  it("refuses a device's ops from another device's session (forged), and keeps nothing of it", async () => {
+    const a = await device(laptop.token);
+    await a.engine.createDocument(a.spaceId, { content: "mine" });
+    await a.client.sync();
+    const ops = (await a.engine.logSince(a.spaceId)).map(({ serverSeq: _s, ...op }) => op);
+    // The phone's session claims the laptop engine's device.
+    const forged = await post(`/sync/${a.spaceId}/push`, phone.token, { device: a.engine.deviceId, ops });
+    expect(forged.status).toBe(403);
+    expect((await json(forged)).error.code).toBe("FORGED");
+    // Ops that claim a device other than the batch's.
+    const p = await device(phone.token, a.spaceId);
+    const mixed = await post(`/sync/${a.spaceId}/push`, phone.token, { device: p.engine.deviceId, ops });
+    expect((await json(mixed)).error.code).toBe("FORGED");
+    const page = await json(get(`/sync/${a.spaceId}/pull?after=0`, laptop.token));
+    expect(page.ops).toHaveLength(1);
+  });
+
+  it("keeps one user's spaces from every other user", async () => {
+    const a = await device(laptop.token);
+    await a.engine.createDocument(a.spaceId, { content: "private" });
+    await a.client.sync();
+    const mallory = await server.signIn("mallory-laptop");
+    const m = await device(mallory.token, a.spaceId);
+    await expect(m.client.sync()).rejects.toMatchObject({ code: "FORBIDDEN" });
+    await m.engine.createDocument(a.spaceId, { content: "intrusion" });
+    const ops = (await m.engine.logSince(a.spaceId)).map(({ serverSeq: _s, ...op }) => op);
+    const push = await post(`/sync/${a.spaceId}/push`, mallory.token, { device: m.engine.deviceId, ops });
+    expect(push.status).toBe(403);
+    expect((await json(push)).error.code).toBe("FORBIDDEN");
+    const socket = new WebSocket(`${server.url.replace("http", "ws")}/sync/ws?spaces=${a.spaceId}`, { headers: { authorization: `Bearer ${mallory.token}` } });
+    const status = await new Promise<number>((resolve) => socket.on("unexpected-response", (_q, r) => resolve(r.statusCode ?? 0)));
+    expect(status).toBe(403);
+    expect((await json(get(`/sync/${a.spaceId}/pull`, laptop.token))).ops).toHaveLength(1);
+  });
+
+  it("answers malformed, oversized and skewed batches with typed 4xx and changes nothing", async () => {
+    const a = await device(laptop.token);
+    await a.engine.createDocument(a.spaceId, { content: "doc" });
+    const [op] = (await a.engine.logSince(a.spaceId)).map(({ serverSeq: _s, ...o }) => o);
+    const dev = a.engine.deviceId;
+    const cases: [unknown, number, string][] = [
+      ["{not json", 400, "BAD_REQUEST"],
+      [{ device: dev }, 400, "BAD_BATCH"],
+      [{ device: dev, ops: [] }, 400, "BAD_BATCH"],
+      [{ device: dev, ops: [{ ...op, hlc: "yesterday" }] }, 400, "BAD_BATCH"],
+      [{ device: dev, ops: [{ ...op, data: "x" }] }, 400, "BAD_BATCH"],
+      [{ device: dev, ops: [{ ...op, extra: 1 }] }, 400, "BAD_BATCH"],
+      [{ device: dev, ops: [{ ...op, hlc: op!.hlc.replace(/^\d{15}/, String(Date.now() + 3_600_000).padStart(15, "0")) }] }, 400, "CLOCK_SKEW"],
+      [{ device: dev, ops: Array.from({ length: 501 }, () => op) }, 413, "TOO_LARGE"],
+      [{ device: dev, ops: [{ ...op, data: { content: "x".repeat(2_000_000) } }] }, 413, "TOO_LARGE"],
+    ];
+    for (const [body, status, code] of cases) {
+      const r = await post(`/sync/${a.spaceId}/push`, laptop.token, body);
+      expect([r.status, (await json(r)).error.code], JSON.stringify(body).slice(0, 200)).toEqual([status, code]);
+    }
+    expect((await json(get(`/sync/${a.spaceId}/pull`, laptop.token))).ops).toHaveLength(0);
+    expect((await get(`/sync/${a.spaceId}/pull?limit=0`, laptop.token)).status).toBe(400);
+    expect((await get(`/sync/not-a-space/pull`, laptop.token)).status).toBe(400);
+    expect((await post(`/sync/${a.spaceId}/push`, "x".repeat(43), { device: dev, ops: [op] })).status).toBe(401);
+    const batch: PushBatch = { device: dev, ops: [op!] };
+    expect((await post(`/sync/${a.spaceId}/push`, laptop.token, batch)).status).toBe(200);
+  });
+
+  it("refuses a revoked session at once, on HTTP and on an open socket", async () => {
+    const tablet = await server.signIn("tablet", laptop.email);
+    const a = await device(tablet.token);
+    await a.engine.createDocument(a.spaceId, { content: "doc" });
+    await a.client.sync();
+    const socket = new WebSocket(`${server.url.replace("http", "ws")}/sync/ws?spaces=${a.spaceId}`, { headers: { authorization: `Bearer ${tablet.token}` } });
+    await new Promise((resolve) => socket.on("open", resolve));
+    const closed = new Promise<number>((resolve) => socket.on("close", (code) => resolve(code)));
+    // The laptop revokes the tablet through the accounts routes.
+    const revoke = await fetch(`${server.url}/accounts/devices/${tablet.accountDeviceId}`, { method: "DELETE", headers: { authorization: `Bearer ${laptop.token}` } });
+    expect(revoke.status).toBe(204);
+    expect(await closed).toBe(4401);
+    await a.engine.createDocument(a.spaceId, { content: "after" });
+    await expect(a.client.sync()).rejects.toMatchObject({ code: "UNAUTHENTICATED" });
+    // The background loop gives up on a refused session instead of retrying forever.
+    const errors: unknown[] = [];
+    const c = createSyncClient({ engine: a.engine, spaceId: a.spaceId, transport: httpTransport({ baseUrl: server.url, token: tablet.token }), onError: (e) => errors.push(e) });
+    c.start();
+    await until(() => c.status === "refused");
+    await c.stop();
+    expect(errors[0]).toBeInstanceOf(SyncError);
+  });
+});
