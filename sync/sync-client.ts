@@ -101,6 +101,11 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
     for (;;) {
       const after = await engine.pullCursor(spaceId);
       const page = await transport.pull(spaceId, after, pullLimit);
+      // A page that does not answer this request (a cache or a replayed answer) is not trusted:
+      // its "no more" could hide ops.
+      if (page.lastSeq < after || page.ops.some((op) => !(op.serverSeq > after))) {
+        throw new SyncError("UNAVAILABLE", `stale pull page: asked for ops after ${after}, got up to ${page.lastSeq}`);
+      }
       if (page.ops.length > 0) pulled += (await engine.applyOps(spaceId, page.ops.map(toReplica))).applied;
       if (!page.more) return pulled;
     }
