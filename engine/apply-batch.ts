@@ -1,23 +1,25 @@
 /**
  * A page of replayed ops in one transaction (issue 8: a catch-up must apply thousands of ops a
  * second). Every op still runs the ordinary write path (create, update, move, remove, checkout) and
- * makes exactly the rows it would make alone: its own op row, versions, op_transitive rows,
- * `active_version` changes and undo images, with its own seq. What changes is where its reads come
- * from and where its rows go:
+ * makes exactly the rows it would make alone: its own op row, versions, op_transitive rows and
+ * `active_version` changes, with its own seq. What changes is where its reads come from and where
+ * its rows go:
  *
  * - reads go through an in-memory overlay of the rows the page's earlier ops made (versions,
  *   chunks, `active_version` placements), then the row cache, then storage;
  * - the page starts with one lock of the space and a prefetch of every chain the ops start from
- *   (one `logbook_chains` call) and of those chains' version rows and top-level chunks, so most ops
- *   read nothing from storage;
+ *   (one recursive query, each shared ascendant read once) and of those chains' version rows and
+ *   top-level chunks, so most ops read nothing from storage;
  * - rows are collected and written at the end in a few bulk statements (`jsonb_to_recordset` /
  *   `unnest`), not one round trip per op; `active_version` gets each objective's last placement.
  *
- * The result is identical to applying the ops one by one (test/apply-batch.test.ts compares every
- * table). Rows reach the cache only after commit.
+ * The result is the same as applying the ops one by one (test/apply-batch.test.ts compares every
+ * table). One difference, by design: the undo images of `active_version` (`active_undo`, for
+ * placing late ops) are per transaction, the state before the page; engine/clock-order.ts undoes a
+ * page's ops together. Rows reach the cache only after commit.
  */
 import type { Queryable } from "../storage/contract.js";
-import { groupChains, type ChainRecord, type Placement } from "./chains.js";
+import type { Placement } from "./chains.js";
 import { chunkId, keepReachable, type ChunkLoader, type KidsNode } from "./children-tree.js";
 import type { Core } from "./core.js";
 import { notFound } from "./errors.js";
@@ -48,13 +50,6 @@ interface TransitiveRow {
   readonly vidAfter: string | null;
 }
 
-/** The before-image of one `active_version` row an op wrote (what the undo trigger records op by op). */
-interface UndoRow {
-  readonly seq: number;
-  readonly oid: string;
-  readonly before: Placement | null;
-}
-
 /** An op that was kept but not applied: its log entry gets a seq and why. */
 interface OutcomeRow {
   readonly opId: string;
@@ -83,7 +78,6 @@ interface PageState {
   readonly transitive: TransitiveRow[];
   /** Each objective's last placement: the `active_version` rows to upsert. */
   readonly active: Map<string, Placement>;
-  readonly undo: UndoRow[];
   readonly outcomes: OutcomeRow[];
 }
 
@@ -121,17 +115,23 @@ async function loadRows(page: PageState, oids: readonly string[]): Promise<void>
 }
 
 /**
- * Reads the chains of `oids` from storage into the overlay. A storage row of an objective the page
- * has not touched is current (every write of the page is still in memory), so it is taken unless
- * the page already holds that objective.
+ * Reads the chains of `oids` from storage into the overlay, in one recursive query that reads each
+ * shared ascendant once (`union`). A storage row of an objective the page has not touched is
+ * current (every write of the page is still in memory), so it is taken unless the page holds one.
  */
 async function loadChainRows(page: PageState, oids: readonly string[]): Promise<void> {
   const want = [...new Set(oids)].filter((o) => isUuid(o) && !page.absent.has(o));
   if (want.length === 0) return;
-  const rows = await page.tx.query<ChainRecord & Record<string, unknown>>("select * from logbook_chains($1, $2::uuid[])", [page.spaceId, want]);
-  for (const chain of groupChains(rows).values()) for (const p of chain) if (!page.placements.has(p.oid)) page.placements.set(p.oid, p);
-  const found = new Set(rows.map((r) => r.start));
-  for (const o of want) if (!found.has(o) && !page.placements.has(o)) page.absent.add(o);
+  const rows = await page.tx.query<PlacementRecord & Record<string, unknown>>(
+    `with recursive up(oid) as (
+       select s from unnest($2::uuid[]) as s
+       union
+       select a.parent_oid from up join active_version a on a.space_id = $1 and a.oid = up.oid where a.parent_oid is not null)
+     select a.oid, a.vid, a.parent_oid, a.pos, a.is_root, a.dirty from up join active_version a on a.space_id = $1 and a.oid = up.oid`,
+    [page.spaceId, want],
+  );
+  for (const r of rows) if (!page.placements.has(r.oid)) page.placements.set(r.oid, toPlacement(r));
+  for (const o of want) if (!page.placements.has(o)) page.absent.add(o);
 }
 
 /** The chains of `starts` as `logbook_chains` would return them after the page's earlier ops. */
@@ -214,11 +214,9 @@ function newCtx(page: PageState, seq: number, origin: Origin): WriteCtx {
   };
 }
 
-/** Takes a finished op's rows into the page, with the before-image of every placement it changes. */
-async function absorb(page: PageState, ctx: WriteCtx): Promise<void> {
+/** Takes a finished op's rows into the page. */
+function absorb(page: PageState, ctx: WriteCtx): void {
   const op = ctx.op!;
-  // A checkout may place objectives the page never read: their storage rows are the before-images.
-  await loadRows(page, [...ctx.placements.keys()]);
   // As a single write stores them: only the chunks its final trees reach.
   keepReachable(ctx.chunks, ctx.versions.map((v) => v.kids));
   for (const v of ctx.versions) {
@@ -230,7 +228,6 @@ async function absorb(page: PageState, ctx: WriteCtx): Promise<void> {
   page.applied.add(ctx.opId);
   for (const t of ctx.transitive) page.transitive.push({ ...t, seq: ctx.seq });
   for (const [oid, p] of ctx.placements) {
-    page.undo.push({ seq: ctx.seq, oid, before: page.placements.get(oid) ?? null });
     page.placements.set(oid, p);
     page.absent.delete(oid);
     page.active.set(oid, p);
@@ -248,7 +245,7 @@ function writer(page: PageState): PageWriter {
         const ctx = newCtx(page, seq, origin);
         const value = await fn(ctx, await chainsOf(page, starts));
         checkReplay(ctx, origin);
-        if (ctx.op) await absorb(page, ctx);
+        if (ctx.op) absorb(page, ctx);
         return value;
       } catch (error) {
         page.seq = seq - 1;
@@ -313,7 +310,6 @@ async function flush(page: PageState, lockedSeq: number): Promise<void> {
       [space, part.map((t) => t.oid), part.map((t) => t.seq), part.map((t) => t.vidBefore), part.map((t) => t.vidAfter)],
     );
   }
-  await writeUndo(page);
   for (const part of slices(page.outcomes)) {
     await tx.query(
       `update op_log l set seq = t.seq, outcome = t.outcome, detail = t.detail
@@ -325,57 +321,29 @@ async function flush(page: PageState, lockedSeq: number): Promise<void> {
   await writeActive(page, lockedSeq);
 }
 
-/** The undo images, exactly as the `active_version` trigger would have logged them op by op. */
-async function writeUndo(page: PageState): Promise<void> {
-  for (const part of slices(page.undo)) {
-    await page.tx.query(
-      `insert into active_undo (space_id, seq, oid, existed, vid, parent_oid, pos, is_root, dirty)
-       select $1, t.seq, t.oid, t.existed, t.vid, t.parent_oid, t.pos, t.is_root, t.dirty
-         from unnest($2::int8[], $3::uuid[], $4::boolean[], $5::text[], $6::uuid[], $7::text[], $8::boolean[], $9::boolean[])
-           as t(seq, oid, existed, vid, parent_oid, pos, is_root, dirty)
-       on conflict do nothing`,
-      [
-        page.spaceId,
-        part.map((u) => u.seq),
-        part.map((u) => u.oid),
-        part.map((u) => u.before !== null),
-        part.map((u) => u.before?.vid ?? null),
-        part.map((u) => u.before?.parentOid ?? null),
-        part.map((u) => u.before?.pos ?? null),
-        part.map((u) => u.before?.isRoot ?? null),
-        part.map((u) => u.before?.dirty ?? null),
-      ],
-    );
-  }
-}
-
 /**
- * Upserts each objective's last placement. The undo trigger on `active_version` stamps what it logs
- * with the space's seq; the page's images are already written, so the upsert runs under a seq no op
- * uses (one past the page), its trigger rows are dropped, and the counter is set to the page's end.
+ * Upserts each objective's last placement. The undo trigger on `active_version` logs each row's
+ * state before the page, stamped with the space's seq: set to the page's first op, so undoing from
+ * any op of the page (engine/clock-order.ts undoes a transaction's ops together) restores it.
  */
 async function writeActive(page: PageState, lockedSeq: number): Promise<void> {
   const { tx, spaceId: space } = page;
-  if (page.active.size === 0) {
-    if (page.seq !== lockedSeq) await tx.query("update space set seq = $2 where space_id = $1", [space, page.seq]);
-    return;
+  let seq = lockedSeq;
+  const first = page.ops[0];
+  if (first && page.active.size > 0) {
+    await tx.query("update space set seq = $2 where space_id = $1", [space, (seq = first.seq)]);
+    for (const part of slices([...page.active.values()])) {
+      await tx.query(
+        `insert into active_version (space_id, oid, vid, parent_oid, pos, is_root, dirty)
+         select $1, t.oid, t.vid, t.parent_oid, t.pos, t.is_root, t.dirty
+           from unnest($2::uuid[], $3::text[], $4::uuid[], $5::text[], $6::boolean[], $7::boolean[]) as t(oid, vid, parent_oid, pos, is_root, dirty)
+         on conflict (space_id, oid) do update set vid = excluded.vid, parent_oid = excluded.parent_oid,
+           pos = excluded.pos, is_root = excluded.is_root, dirty = excluded.dirty`,
+        [space, part.map((a) => a.oid), part.map((a) => a.vid), part.map((a) => a.parentOid), part.map((a) => a.pos), part.map((a) => a.isRoot), part.map((a) => a.dirty)],
+      );
+    }
   }
-  const scratch = page.seq + 1;
-  await tx.query("update space set seq = $2 where space_id = $1", [space, scratch]);
-  for (const part of slices([...page.active.values()])) {
-    await tx.query(
-      `insert into active_version (space_id, oid, vid, parent_oid, pos, is_root, dirty)
-       select $1, t.oid, t.vid, t.parent_oid, t.pos, t.is_root, t.dirty
-         from unnest($2::uuid[], $3::text[], $4::uuid[], $5::text[], $6::boolean[], $7::boolean[]) as t(oid, vid, parent_oid, pos, is_root, dirty)
-       on conflict (space_id, oid) do update set vid = excluded.vid, parent_oid = excluded.parent_oid,
-         pos = excluded.pos, is_root = excluded.is_root, dirty = excluded.dirty`,
-      [space, part.map((a) => a.oid), part.map((a) => a.vid), part.map((a) => a.parentOid), part.map((a) => a.pos), part.map((a) => a.isRoot), part.map((a) => a.dirty)],
-    );
-  }
-  await tx.query(
-    "with scratch as (delete from active_undo where space_id = $1 and seq = $2) update space set seq = $3 where space_id = $1",
-    [space, scratch, page.seq],
-  );
+  if (page.seq !== seq) await tx.query("update space set seq = $2 where space_id = $1", [space, page.seq]);
 }
 
 /**
@@ -404,7 +372,6 @@ export async function runPage<T>(core: Core, spaceId: string, starts: readonly s
       applied: new Set(),
       transitive: [],
       active: new Map(),
-      undo: [],
       outcomes: [],
     };
     await prefetch(page, starts);

@@ -7,8 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Engine, ReplicaOp } from "../index.js";
 import { usableBackends, type Fresh } from "./helpers/backends.js";
 
-/** Every table a replayed op writes, and the space's counter. */
-const TABLES = ["objective", "link", "op", "op_transitive", "active_version", "op_log", "active_undo", "space"];
+/**
+ * Every table a replayed op writes, and the space's counter. Not `active_undo`: its images are per
+ * transaction (the state before a page); late deliveries below check that undo still restores exactly.
+ */
+const TABLES = ["objective", "link", "op", "op_transitive", "active_version", "op_log", "space"];
 /** Columns local to one database: the id of the transaction that wrote an op, when the replica was made. */
 const LOCAL: Record<string, string> = { op_log: "tx", space: "created_at" };
 
