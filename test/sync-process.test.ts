@@ -1,0 +1,193 @@
+/**
+ * Crashes as processes, not mocks (issue 8): the sync server is SIGKILLed in the middle of pushes
+ * and restarted on the same Postgres database — nothing acknowledged is lost, nothing is doubled;
+ * a device process is SIGKILLed in the middle of applying pulled pages and restarted on its PGlite
+ * data dir — it resumes from its cursor and ends with the same tree as the device that made it.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openAccounts } from "../accounts/index.js";
+import { openEngine, pglite, type Engine } from "../index.js";
+import { createSyncClient, httpTransport, SyncError, type SyncTransport } from "../sync/index.js";
+import { FAST_SETTINGS, PASSWORD } from "./helpers/accounts-fixtures.js";
+import { backends, postgresUnavailable, throwawayDatabase, type Fresh } from "./helpers/backends.js";
+import { memoryMail, verifiedUser } from "./helpers/sync-fixtures.js";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const noPostgres = await postgresUnavailable();
+if (noPostgres) console.warn(`[logbook tests] skipping the sync crash tests: ${noPostgres}`);
+
+interface Proc {
+  readonly child: ChildProcess;
+  readonly lines: string[];
+  readonly exited: Promise<number | null>;
+  /** Resolves with the first stdout line matching `pattern`. */
+  line(pattern: RegExp): Promise<RegExpExecArray>;
+}
+
+function run(script: string, args: readonly string[], env: Record<string, string> = {}): Proc {
+  const child = spawn(process.execPath, ["--import", "tsx", join(root, script), ...args], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const lines: string[] = [];
+  const waiters: { pattern: RegExp; resolve: (m: RegExpExecArray) => void }[] = [];
+  let stderr = "";
+  let buffer = "";
+  child.stdout!.setEncoding("utf8").on("data", (d: string) => {
+    buffer += d;
+    const parts = buffer.split("\n");
+    buffer = parts.pop()!;
+    for (const l of parts) {
+      lines.push(l);
+      for (const w of [...waiters]) {
+        const m = w.pattern.exec(l);
+        if (m) {
+          waiters.splice(waiters.indexOf(w), 1);
+          w.resolve(m);
+        }
+      }
+    }
+  });
+  child.stderr!.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  return {
+    child,
+    lines,
+    exited,
+    line: (pattern) =>
+      new Promise((resolve, reject) => {
+        const seen = lines.map((l) => pattern.exec(l)).find((m) => m);
+        if (seen) return resolve(seen);
+        waiters.push({ pattern, resolve });
+        void exited.then((code) => reject(new Error(`${script} exited (${code}) before printing ${pattern}: ${stderr.slice(-2000)}`)));
+      }),
+  };
+}
+
+describe.skipIf(noPostgres !== undefined)("sync crashes", () => {
+  let db: { url: string; drop: () => Promise<void> };
+  let token: string;
+  let device: Fresh;
+  let server: { proc: Proc; url: string } | undefined;
+  let dataDir: string;
+
+  const startServer = async () => {
+    const proc = run("server/sync-server.ts", [], { SYNC_STORE: db.url, ACCOUNTS_STORE: db.url, PORT: "0" });
+    const url = (await proc.line(/^listening (\S+)/))[1]!;
+    server = { proc, url };
+    return server;
+  };
+
+  beforeAll(async () => {
+    db = await throwawayDatabase();
+    const mail = memoryMail();
+    const accounts = await openAccounts({ store: { kind: "postgres", url: db.url }, mail: { transport: mail.transport, from: "t@localhost" }, settings: FAST_SETTINGS });
+    await verifiedUser(accounts, mail, "crash@example.com");
+    token = (await accounts.signIn({ email: "crash@example.com", password: PASSWORD, deviceName: "laptop" })).token;
+    await accounts.close();
+    device = await backends[0]!.fresh();
+    dataDir = await mkdtemp(join(tmpdir(), "logbook-sync-"));
+  });
+  afterAll(async () => {
+    server?.proc.child.kill("SIGKILL");
+    await server?.proc.exited;
+    await device?.release();
+    await db?.drop();
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  });
+
+  let spaceId: string;
+  let doc: string;
+
+  it("a server killed in the middle of pushes loses nothing acknowledged and doubles nothing", async () => {
+    await startServer();
+    const e: Engine = device.engine;
+    ({ spaceId } = await e.createSpace());
+    doc = (await e.createDocument(spaceId, { content: "crash" })).oid;
+    const parents = [doc];
+    for (let i = 0; i < 400; i++) {
+      const o = await e.create(spaceId, { parentOid: parents[i % parents.length]!, content: `n${i}`, props: { done: i % 3 === 0 } });
+      if (i % 10 === 0) parents.push(o.oid);
+      if (i % 7 === 0) await e.update(spaceId, o.oid, { content: `n${i}'` });
+    }
+    let inner = httpTransport({ baseUrl: server!.url, token });
+    const acked = new Set<string>();
+    let pushes = 0;
+    const killAt = new Set([2, 5, 9]);
+    const transport: SyncTransport = {
+      async push(space, batch) {
+        pushes++;
+        const sending = inner.push(space, batch);
+        if (killAt.has(pushes)) {
+          // Mid-push: the request is on its way (or being stored) when the process dies.
+          const victim = server!.proc;
+          setTimeout(() => victim.child.kill("SIGKILL"), Math.floor(Math.random() * 8));
+        }
+        const result = await sending;
+        for (const op of batch.ops) acked.add(op.opId);
+        return result;
+      },
+      pull: (space, after, limit) => inner.pull(space, after, limit),
+      listen: (spaces, handlers) => inner.listen(spaces, handlers),
+    };
+    const client = createSyncClient({ engine: e, spaceId, transport, pushBatch: 40 });
+    let restarts = 0;
+    for (;;) {
+      try {
+        await client.sync();
+        break;
+      } catch (error) {
+        if (!(error instanceof SyncError) || error.code !== "UNAVAILABLE") throw error;
+        await server!.proc.exited;
+        await startServer();
+        inner = httpTransport({ baseUrl: server!.url, token });
+        restarts++;
+      }
+    }
+    expect(restarts).toBeGreaterThanOrEqual(1);
+    const ids: string[] = [];
+    for (let after = 0; ; ) {
+      const page = await inner.pull(spaceId, after, 1000);
+      ids.push(...page.ops.map((op) => op.opId));
+      if (!page.more) break;
+      after = page.ops[page.ops.length - 1]!.serverSeq;
+    }
+    expect(new Set(ids).size).toBe(ids.length);
+    const mine = (await e.logSince(spaceId, { limit: 10_000 })).map((op) => op.opId);
+    expect([...ids].sort()).toEqual([...mine].sort());
+    for (const id of acked) expect(ids).toContain(id);
+    expect(await e.pullCursor(spaceId)).toBe(ids.length);
+  });
+
+  it("a device killed in the middle of applying resumes from its cursor and converges", async () => {
+    const args = [dataDir, server!.url, token, spaceId];
+    const first = run("test/helpers/sync-client-process.ts", args);
+    await first.line(/^pulled 200$/);
+    setTimeout(() => first.child.kill("SIGKILL"), Math.floor(Math.random() * 30));
+    await first.exited;
+    expect(first.lines.some((l) => l.startsWith("done"))).toBe(false);
+
+    const second = run("test/helpers/sync-client-process.ts", args);
+    const resumedAt = Number((await second.line(/^pulled (\d+)$/))[1]);
+    const done = Number((await second.line(/^done (\d+)$/))[1]);
+    expect(await second.exited).toBe(0);
+    expect(resumedAt).toBeGreaterThan(0); // not from the start of the log
+    expect(done).toBe(await device.engine.pullCursor(spaceId));
+
+    const replica = await openEngine({ storage: pglite({ dataDir }) });
+    try {
+      const want = await device.engine.view(spaceId, doc, { limit: 10_000 });
+      const got = await replica.view(spaceId, doc, { limit: 10_000 });
+      expect((await replica.get(spaceId, doc)).vid).toBe((await device.engine.get(spaceId, doc)).vid);
+      expect(got.rows.map((r) => [r.oid, r.vid])).toEqual(want.rows.map((r) => [r.oid, r.vid]));
+    } finally {
+      await replica.close();
+    }
+  });
+});
