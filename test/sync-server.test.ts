@@ -143,6 +143,35 @@ describe("sync server", () => {
     expect((await post(`/sync/${a.spaceId}/push`, laptop.token, batch)).status).toBe(200);
   });
 
+  it("stores and forwards an op kind from a newer client; older clients keep it and their views stay right", async () => {
+    const older = await device(laptop.token);
+    const doc = await older.engine.createDocument(older.spaceId, { content: "doc" });
+    const kid = await older.engine.create(older.spaceId, { parentOid: doc.oid, content: "kid" });
+    await older.client.sync();
+    // A "newer" device (another engine, pushing raw) sends a kind nobody here knows, between edits.
+    const newer = await device(phone.token, older.spaceId);
+    await newer.client.sync();
+    await newer.engine.update(older.spaceId, kid.oid, { content: "kid, edited by the newer device" });
+    const [edit] = await newer.engine.logSince(older.spaceId, { device: newer.engine.deviceId });
+    const hlc = edit!.hlc.replace(/:(\d{6}):/, (_m, c: string) => `:${String(Number(c) + 1).padStart(6, "0")}:`);
+    const colorize = { opId: `${newer.engine.deviceId}.900000`, kind: "colorize", oid: kid.oid, hlc, at: edit!.at, actor: null, device: newer.engine.deviceId, data: { color: "teal" } };
+    await newer.client.sync();
+    const pushed = await post(`/sync/${older.spaceId}/push`, phone.token, { device: newer.engine.deviceId, ops: [colorize] });
+    expect(pushed.status).toBe(200);
+
+    await older.client.sync();
+    expect((await older.engine.logSince(older.spaceId)).map((op) => op.kind)).toEqual(["createDocument", "create", "update", "colorize"]);
+    expect((await older.engine.view(older.spaceId, doc.oid)).rows.map((r) => r.content)).toEqual(["kid, edited by the newer device"]);
+    expect(await older.engine.conflicts(older.spaceId)).toMatchObject([{ opId: colorize.opId, outcome: "unknown-kind" }]);
+    // Forwarded: a third device gets it from the server too, and an edit after it still applies.
+    await older.engine.update(older.spaceId, kid.oid, { props: { done: true } });
+    await older.client.sync();
+    const third = await device(laptop.token, older.spaceId);
+    await third.client.sync();
+    expect((await third.engine.logSince(older.spaceId)).map((op) => op.kind)).toContain("colorize");
+    expect((await third.engine.get(older.spaceId, doc.oid)).vid).toBe((await older.engine.get(older.spaceId, doc.oid)).vid);
+  });
+
   it("refuses a revoked session at once, on HTTP and on an open socket", async () => {
     const tablet = await server.signIn("tablet", laptop.email);
     const a = await device(tablet.token);
