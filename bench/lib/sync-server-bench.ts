@@ -1,0 +1,103 @@
+/**
+ * Push and pull throughput through a real sync server on 127.0.0.1 (accounts + sync routes, HTTP):
+ * one signed-in device pushes a history in batches, then a device pulls it all in pages.
+ */
+import nodemailer from "nodemailer";
+import pg from "pg";
+import { openAccounts } from "../../accounts/index.js";
+import type { ReplicaOp } from "../../index.js";
+import { createServer, syncPlugin } from "../../server/index.js";
+import { pglite } from "../../storage/pglite/index.js";
+import { postgres } from "../../storage/postgres/index.js";
+import { httpTransport, LIMITS, type WireOp } from "../../sync/index.js";
+import { PG_URL } from "./backends.js";
+import { progress } from "./measure.js";
+
+/** Push and pull figures of one server store. */
+export interface ServerThroughput {
+  readonly store: "pglite" | "postgres";
+  readonly ops: number;
+  readonly pushBatch: number;
+  readonly pushOpsPerSec: number;
+  readonly pullPage: number;
+  readonly pullOpsPerSec: number;
+}
+
+async function admin(sql: string): Promise<void> {
+  const c = new pg.Client({ connectionString: PG_URL });
+  await c.connect();
+  try {
+    await c.query(sql);
+  } finally {
+    await c.end();
+  }
+}
+
+/** A fresh database for the server's ops, and how to drop it; undefined without a server. */
+async function serverDatabase(): Promise<{ url: string; drop: () => Promise<void> } | undefined> {
+  const name = `logbook_bench_sync_${Date.now().toString(36)}`;
+  try {
+    await admin(`create database ${name}`);
+  } catch (error) {
+    console.warn(`[bench] no postgres for the sync server: ${(error as Error).message} (set PG_URL)`);
+    return undefined;
+  }
+  const url = new URL(PG_URL);
+  url.pathname = `/${name}`;
+  return { url: url.toString(), drop: () => admin(`drop database if exists ${name} with (force)`) };
+}
+
+/** Runs the server with its ops on `store`; undefined when Postgres is not there. */
+export async function serverThroughput(store: "pglite" | "postgres", spaceId: string, ops: readonly ReplicaOp[]): Promise<ServerThroughput | undefined> {
+  const db = store === "postgres" ? await serverDatabase() : undefined;
+  if (store === "postgres" && !db) return undefined;
+  const mails: string[] = [];
+  const transport = nodemailer.createTransport({
+    name: "memory",
+    version: "1",
+    send(mail: { data: { text?: unknown } }, done: (error: Error | null, info: unknown) => void) {
+      mails.push(String(mail.data.text));
+      done(null, {});
+    },
+  } as unknown as Parameters<typeof nodemailer.createTransport>[0]);
+  // Cheap password hashing: sign-in is not what is measured.
+  const accounts = await openAccounts({ store: { kind: "pglite" }, mail: { transport, from: "bench@localhost" }, settings: { argon2: { memoryCost: 1024, timeCost: 1, parallelism: 1 } } });
+  const storage = await (db ? postgres({ connectionString: db.url }) : pglite()).open();
+  const app = await createServer({ accounts });
+  await app.register(syncPlugin, { storage });
+  try {
+    const base = await app.listen({ host: "127.0.0.1", port: 0 });
+    const email = "bench@example.com";
+    const password = "correct horse battery staple";
+    await accounts.signUp({ email, password, firstName: "Bench" });
+    await accounts.drainMail();
+    const code = /verification code is:\s+(\d{6})/.exec(mails.at(-1) ?? "")![1]!;
+    await accounts.verifyEmail({ email, code });
+    const session = await accounts.signIn({ email, password, deviceName: "hub" });
+    const http = httpTransport({ baseUrl: base, token: session.token });
+    const wire: WireOp[] = ops.map((o) => ({ opId: o.opId, kind: o.kind, oid: o.oid, hlc: o.hlc, at: o.at, actor: o.actor, device: o.device, data: o.data }));
+    const pushBatch = LIMITS.maxOpsPerBatch;
+    progress(`sync server (${store}): push ${wire.length} ops in batches of ${pushBatch}`);
+    let t0 = performance.now();
+    for (let i = 0; i < wire.length; i += pushBatch) await http.push(spaceId, { device: wire[0]!.device, ops: wire.slice(i, i + pushBatch) });
+    const pushOpsPerSec = (wire.length / (performance.now() - t0)) * 1000;
+    const pullPage = LIMITS.maxPullLimit;
+    t0 = performance.now();
+    let pulled = 0;
+    for (let after = 0; ; ) {
+      const page = await http.pull(spaceId, after, pullPage);
+      pulled += page.ops.length;
+      if (page.ops.length === 0 || !page.more) break;
+      after = page.ops[page.ops.length - 1]!.serverSeq;
+    }
+    const pullOpsPerSec = (pulled / (performance.now() - t0)) * 1000;
+    if (pulled !== wire.length) throw new Error(`pulled ${pulled} of ${wire.length} ops`);
+    progress(`sync server (${store}): push ${pushOpsPerSec.toFixed(0)} ops/s, pull ${pullOpsPerSec.toFixed(0)} ops/s`);
+    return { store, ops: wire.length, pushBatch, pushOpsPerSec, pullPage, pullOpsPerSec };
+  } finally {
+    await app.close();
+    await accounts.close();
+    await storage.close();
+    await db?.drop();
+  }
+}

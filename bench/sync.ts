@@ -1,0 +1,247 @@
+/**
+ * Sync catch-up (issue 8): a device that was offline while others made 10,000 ops on a ~10,000-
+ * objective outline (the realistic shape; 50% updates, 20% creates, 20% moves, 10% removals) takes
+ * them all with one `applyOps`. Measured:
+ *
+ * - apply throughput on PGlite and Postgres: pages of ops in one transaction (several page sizes)
+ *   and one transaction per op (`pageSize: 1`, the path before batching, on a prefix);
+ * - rows and bytes per op at rest (table deltas), bytes per op on the wire (JSON, gzip'd JSON,
+ *   msgpackr, in pages of 500 ReplicaOps);
+ * - the same catch-up in Loro and Automerge, side by side, with ratios;
+ * - push and pull throughput through the sync server (HTTP on 127.0.0.1, ops stored on Postgres
+ *   and on PGlite).
+ *
+ * Prints tables, writes bench/results/sync.json and bench/results/sync.md.
+ *
+ *   npx tsx bench/sync.ts [--quick]
+ */
+import { gzipSync } from "node:zlib";
+import { pack } from "msgpackr";
+import type { ReplicaOp } from "../index.js";
+import { openBench, type BenchBackend } from "./lib/backends.js";
+import { progress, quick } from "./lib/measure.js";
+import { diskBytes, tableStats } from "./lib/pg-tables.js";
+import { save, table } from "./lib/results.js";
+import { dumpSpace, restoreSpace, SPACE_TABLES, type SpaceRows } from "./lib/space-copy.js";
+import { automergeCatchUp, loroCatchUp, type PeerCatchUp } from "./lib/sync-peers.js";
+import { serverThroughput, type ServerThroughput } from "./lib/sync-server-bench.js";
+import { importCalls } from "./systems/engine.js";
+import { generateHistory, type Edit } from "./workload/history.js";
+import { generateOutline } from "./workload/outline.js";
+
+const SIZE = 10_000;
+const OPS = quick ? 2_000 : 10_000;
+/** One transaction per op is slow: measured on a prefix of the ops. */
+const ONE_BY_ONE = quick ? 300 : 1_000;
+const PAGE_SIZES = quick ? [500] : [100, 500, 2_000];
+const WIRE_PAGE = 500;
+const SEED = 8;
+const TABLES = [...SPACE_TABLES];
+
+/** The device that makes the history: the outline, then OPS edits, each its own transaction. */
+interface Hub {
+  readonly kind: string;
+  readonly spaceId: string;
+  readonly rootId: string;
+  readonly base: SpaceRows;
+  readonly ops: ReplicaOp[];
+  readonly rootVid: string;
+  readonly editUs: number;
+}
+
+async function applyEdit(b: BenchBackend, s: string, e: Edit): Promise<void> {
+  if (e.kind === "update") await b.engine.update(s, e.id, { content: e.content });
+  else if (e.kind === "create") await b.engine.create(s, { oid: e.id, parentOid: e.parent, index: e.index, content: e.content, props: e.props });
+  else if (e.kind === "move") await b.engine.move(s, e.id, { parentOid: e.parent, index: e.index });
+  else await b.engine.remove(s, e.id);
+}
+
+async function makeHub(history: readonly Edit[]): Promise<Hub> {
+  const outline = generateOutline("realistic", SIZE, SEED);
+  const b = (await openBench("postgres")) ?? (await openBench("pglite"))!;
+  try {
+    const { spaceId: s } = await b.engine.createSpace();
+    const [first, ...rest] = outline.rows;
+    await b.engine.createDocument(s, { oid: first![0], content: first![2], props: first![3] });
+    for (const call of importCalls(rest)) await b.engine.importTree(s, call);
+    const base = await dumpSpace(b.storage, s);
+    const known = await b.engine.logSince(s, { limit: 10_000 });
+    const mark = known[known.length - 1]!.hlc;
+    progress(`hub (${b.name}): ${outline.rows.length} objectives imported; making ${history.length} edits`);
+    const t0 = performance.now();
+    for (let i = 0; i < history.length; i++) {
+      await applyEdit(b, s, history[i]!);
+      if ((i + 1) % 1000 === 0) progress(`hub: ${i + 1} / ${history.length} edits (${(((i + 1) / (performance.now() - t0)) * 1000).toFixed(0)} edits/s)`);
+    }
+    const editUs = ((performance.now() - t0) * 1000) / history.length;
+    const ops: ReplicaOp[] = [];
+    for (let after = mark; ; ) {
+      const page = await b.engine.logSince(s, { afterHlc: after, limit: 10_000 });
+      if (page.length === 0) break;
+      ops.push(...page);
+      after = page[page.length - 1]!.hlc;
+    }
+    return { kind: b.name, spaceId: s, rootId: outline.rootId, base, ops, rootVid: (await b.engine.get(s, outline.rootId)).vid, editUs };
+  } finally {
+    await b.release();
+  }
+}
+
+/** One catch-up: a fresh device holding the hub's state before the history applies `ops`. */
+async function catchUp(hub: Hub, kind: "pglite" | "postgres", ops: readonly ReplicaOp[], pageSize: number) {
+  const b = await openBench(kind);
+  if (!b) return undefined;
+  try {
+    await restoreSpace(b.storage, hub.base);
+    const before = await tableStats(b.storage, TABLES);
+    const diskBefore = await diskBytes(b.storage, TABLES);
+    const mode = pageSize === 1 ? "one transaction per op" : `pages of ${pageSize}`;
+    progress(`${kind}: catch-up of ${ops.length} ops, ${mode}`);
+    const t0 = performance.now();
+    const result = await b.engine.applyOps(hub.spaceId, ops, { pageSize });
+    const seconds = (performance.now() - t0) / 1000;
+    const after = await tableStats(b.storage, TABLES);
+    const disk = (await diskBytes(b.storage, TABLES)) - diskBefore;
+    const rows: Record<string, number> = {};
+    let logical = 0;
+    for (const t of TABLES) {
+      rows[t] = after.get(t)!.rows - before.get(t)!.rows;
+      logical += after.get(t)!.bytes - before.get(t)!.bytes;
+    }
+    const vid = (await b.engine.get(hub.spaceId, hub.rootId)).vid;
+    const opsPerSec = ops.length / seconds;
+    progress(`${kind} ${mode}: ${seconds.toFixed(2)} s, ${opsPerSec.toFixed(0)} ops/s`);
+    return {
+      backend: kind,
+      mode,
+      ops: ops.length,
+      applied: result.applied,
+      seconds,
+      opsPerSec,
+      converged: ops.length === hub.ops.length ? vid === hub.rootVid : null,
+      rowsPerOp: Object.fromEntries(Object.entries(rows).map(([t, n]) => [t, n / ops.length])),
+      logicalBytesPerOp: logical / ops.length,
+      diskBytesPerOp: disk / ops.length,
+    };
+  } finally {
+    await b.release();
+  }
+}
+
+type Apply = NonNullable<Awaited<ReturnType<typeof catchUp>>>;
+
+/** Bytes per op of the ops in pages, as JSON, gzip'd JSON and msgpackr. */
+function wire(ops: readonly ReplicaOp[]) {
+  let json = 0;
+  let gzip = 0;
+  let msgpack = 0;
+  let encodeJsonMs = 0;
+  let encodeMsgpackMs = 0;
+  for (let i = 0; i < ops.length; i += WIRE_PAGE) {
+    const page = ops.slice(i, i + WIRE_PAGE);
+    let t0 = performance.now();
+    const text = Buffer.from(JSON.stringify(page));
+    encodeJsonMs += performance.now() - t0;
+    json += text.length;
+    gzip += gzipSync(text).length;
+    t0 = performance.now();
+    msgpack += pack(page).length;
+    encodeMsgpackMs += performance.now() - t0;
+  }
+  const n = ops.length;
+  return { pageSize: WIRE_PAGE, jsonPerOp: json / n, gzipJsonPerOp: gzip / n, msgpackPerOp: msgpack / n, encodeJsonUsPerOp: (encodeJsonMs * 1000) / n, encodeMsgpackUsPerOp: (encodeMsgpackMs * 1000) / n };
+}
+
+const history = generateHistory(generateOutline("realistic", SIZE, SEED), OPS, SEED);
+const hub = await makeHub(history);
+progress(`hub made ${hub.ops.length} ops (${hub.editUs.toFixed(0)} µs per local edit)`);
+
+const applies: Apply[] = [];
+for (const kind of ["pglite", "postgres"] as const) {
+  const one = await catchUp(hub, kind, hub.ops.slice(0, ONE_BY_ONE), 1);
+  if (one) applies.push(one);
+  for (const size of PAGE_SIZES) {
+    const paged = await catchUp(hub, kind, hub.ops, size);
+    if (paged) applies.push(paged);
+  }
+}
+
+const servers: ServerThroughput[] = [];
+for (const store of ["postgres", "pglite"] as const) {
+  const r = await serverThroughput(store, hub.spaceId, hub.ops);
+  if (r) servers.push(r);
+}
+
+const wireBytes = wire(hub.ops);
+const outline = generateOutline("realistic", SIZE, SEED);
+progress("loro: history and catch-up");
+const loro = loroCatchUp(outline, history);
+progress("automerge: history and catch-up");
+const automerge = automergeCatchUp(outline, history);
+const peers: PeerCatchUp[] = [loro, automerge];
+
+const best = (kind: string) => applies.filter((a) => a.backend === kind && a.mode === "pages of 500")[0];
+const engineRows = (["pglite", "postgres"] as const).flatMap((kind) => {
+  const a = best(kind);
+  return a ? [{ system: `logbook ${kind} (pages of 500)`, ms: a.seconds * 1000, bytes: wireBytes.jsonPerOp * a.ops, ops: a.ops }] : [];
+});
+const catchUpRows = [
+  ...engineRows,
+  ...peers.map((p) => ({ system: p.system, ms: p.importMs, bytes: p.bytes, ops: p.ops })),
+];
+const ratios = engineRows.map((e) => ({
+  system: e.system,
+  vsLoro: e.ms / loro.importMs,
+  vsAutomerge: e.ms / automerge.importMs,
+}));
+
+const md: string[] = [];
+md.push(
+  `Workload: a realistic outline of ${SIZE.toLocaleString("en")} objectives; the hub (${hub.kind}) makes ${hub.ops.length.toLocaleString("en")} ops (history generator: 50% update, 20% create, 20% move, 10% remove), ${hub.editUs.toFixed(0)} µs per local edit. ` +
+    `A device that had everything before the history (a copy of the hub's rows) catches up with one \`applyOps\` of all of them. Single run on a 2-core machine shared with other work: expect ±20% noise.`,
+);
+const oneByOne = (kind: string) => applies.find((a) => a.backend === kind && a.mode === "one transaction per op");
+md.push("### Apply throughput", table(applies.map((a) => ({
+  backend: a.backend,
+  mode: a.mode,
+  ops: a.ops,
+  seconds: a.seconds,
+  "ops/s": Math.round(a.opsPerSec),
+  "× one per op": oneByOne(a.backend) ? `${(a.opsPerSec / oneByOne(a.backend)!.opsPerSec).toFixed(1)}×` : "–",
+  "same root vid as the hub": a.converged === null ? "– (prefix)" : a.converged ? "yes" : "NO",
+}))));
+const rest = applies.find((a) => a.mode === "pages of 500" && a.backend === "pglite") ?? applies[0];
+if (rest) {
+  md.push(
+    "### At rest (per op, pages of 500 on " + rest.backend + ")",
+    table([
+      { what: "rows inserted per op", ...Object.fromEntries(Object.entries(rest.rowsPerOp).map(([t, n]) => [t, Number(n.toFixed(2))])) },
+    ]),
+    table([{ "logical bytes per op (sum of pg_column_size)": Math.round(rest.logicalBytesPerOp), "disk bytes per op (tables + indexes + TOAST)": Math.round(rest.diskBytesPerOp) }]),
+  );
+}
+md.push("### On the wire (ReplicaOp pages of 500)", table([{
+  "JSON B/op": Math.round(wireBytes.jsonPerOp),
+  "gzip JSON B/op": Math.round(wireBytes.gzipJsonPerOp),
+  "msgpackr B/op": Math.round(wireBytes.msgpackPerOp),
+  "JSON encode µs/op": wireBytes.encodeJsonUsPerOp,
+  "msgpackr encode µs/op": wireBytes.encodeMsgpackUsPerOp,
+}]));
+md.push("### Catch-up of the offline device, side by side", table(catchUpRows.map((r) => ({
+  system: r.system,
+  ops: r.ops,
+  "catch-up ms": r.ms,
+  "ops/s": Math.round((r.ops / r.ms) * 1000),
+  "bytes received": r.bytes,
+  "B/op": Math.round(r.bytes / r.ops),
+}))));
+md.push(table(peers.map((p) => ({ system: p.system, how: p.how, "µs per edit on the sender": p.editUs, "export ms": p.exportMs, "import ms": p.importMs, converged: p.converged ? "yes" : "NO" }))));
+md.push("Ratios (logbook catch-up time ÷ peer's import time; above 1×: the peer is faster):", table(ratios.map((r) => ({ system: r.system, "÷ loro": `${r.vsLoro.toFixed(1)}×`, "÷ automerge": `${r.vsAutomerge.toFixed(1)}×` }))));
+md.push(
+  "### Through the sync server (HTTP on 127.0.0.1, one device)",
+  servers.length
+    ? table(servers.map((r) => ({ "server store": r.store, ops: r.ops, "push batch": r.pushBatch, "push ops/s": Math.round(r.pushOpsPerSec), "pull page": r.pullPage, "pull ops/s": Math.round(r.pullOpsPerSec) })))
+    : "not measured (no server store available)",
+);
+const text = md.join("\n\n");
+await save("sync", { quick, size: SIZE, hub: { kind: hub.kind, ops: hub.ops.length, editUs: hub.editUs }, applies, wire: wireBytes, peers, ratios, servers }, text);
