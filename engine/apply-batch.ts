@@ -274,76 +274,87 @@ function slices<T>(rows: readonly T[]): T[][] {
   return out;
 }
 
+/** One data-modifying statement of the flush, given how to add a parameter (`$1` is the space). */
+type Write = (p: (value: unknown) => string) => string;
+
+const versionWrites = (page: PageState): Write[] =>
+  slices(page.versions).map((part) => (p) =>
+    `insert into objective (space_id, oid, vid, parent_oid, pos, content, props, kids, stats, created_at, seq)
+     select $1, t.oid, t.vid, t.parent_oid, t.pos, t.content, t.props, t.kids, t.stats, t.created_at, t.seq
+       from jsonb_to_recordset(${p(JSON.stringify(part.map((v) => ({ oid: v.oid, vid: v.vid, parent_oid: v.parentOid, pos: v.pos, content: v.content, props: v.props, kids: v.kids, stats: v.stats, created_at: v.createdAt, seq: v.seq }))))}::jsonb)
+         as t(oid uuid, vid text, parent_oid uuid, pos text, content text, props jsonb, kids jsonb, stats jsonb, created_at int8, seq int8)`);
+
+const chunkWrites = (page: PageState): Write[] =>
+  slices([...page.chunks]).map((part) => (p) =>
+    `insert into link (space_id, chunk_id, node)
+     select $1, t.id, t.node from jsonb_to_recordset(${p(JSON.stringify(part.map(([id, node]) => ({ id, node }))))}::jsonb) as t(id text, node jsonb)
+     on conflict do nothing`);
+
+const opWrites = (page: PageState): Write[] =>
+  slices(page.ops).map((part) => (p) =>
+    `insert into op (space_id, seq, op_id, kind, oid, vid_before, vid_after, at, actor, device, data, hlc)
+     select $1, t.seq, t.op_id, t.kind, t.oid, t.vid_before, t.vid_after, t.at, t.actor, t.device, t.data, t.hlc
+       from jsonb_to_recordset(${p(JSON.stringify(part.map((o) => ({ seq: o.seq, op_id: o.opId, kind: o.kind, oid: o.oid, vid_before: o.vidBefore, vid_after: o.vidAfter, at: o.at, actor: o.actor, device: o.device, data: o.data, hlc: o.hlc }))))}::jsonb)
+         as t(seq int8, op_id text, kind text, oid uuid, vid_before text, vid_after text, at int8, actor text, device text, data jsonb, hlc text)`);
+
+const transitiveWrites = (page: PageState): Write[] =>
+  slices(page.transitive).map((part) => (p) =>
+    `insert into op_transitive (space_id, oid, seq, vid_before, vid_after)
+     select $1, t.oid, t.seq, t.vb, t.va
+       from unnest(${p(part.map((t) => t.oid))}::uuid[], ${p(part.map((t) => t.seq))}::int8[], ${p(part.map((t) => t.vidBefore))}::text[], ${p(part.map((t) => t.vidAfter))}::text[]) as t(oid, seq, vb, va)`);
+
+const outcomeWrites = (page: PageState): Write[] =>
+  slices(page.outcomes).map((part) => (p) =>
+    `update op_log l set seq = t.seq, outcome = t.outcome, detail = t.detail
+       from unnest(${p(part.map((o) => o.opId))}::text[], ${p(part.map((o) => o.seq))}::int8[], ${p(part.map((o) => o.outcome))}::text[], ${p(part.map((o) => o.detail))}::text[]) as t(op_id, seq, outcome, detail)
+      where l.space_id = $1 and l.op_id = t.op_id`);
+
 /**
- * Writes the page. Version, chunk and op rows travel as one JSON document per statement: PGlite
- * parses a `text[]` of JSON strings (quotes escaped) several times slower than the same JSON whole.
+ * Each objective's last placement. The undo trigger on `active_version` logs each row's state
+ * before the page, stamped with the space's seq (read when the trigger fires, after the statement):
+ * set to the page's first op first, so undoing from any op of the page (engine/clock-order.ts undoes
+ * a transaction's ops together) restores it.
  */
-async function flush(page: PageState, lockedSeq: number): Promise<void> {
-  const { tx, spaceId: space } = page;
-  for (const part of slices(page.versions)) {
-    await tx.query(
-      `insert into objective (space_id, oid, vid, parent_oid, pos, content, props, kids, stats, created_at, seq)
-       select $1, t.oid, t.vid, t.parent_oid, t.pos, t.content, t.props, t.kids, t.stats, t.created_at, t.seq
-         from jsonb_to_recordset($2::jsonb) as t(oid uuid, vid text, parent_oid uuid, pos text, content text, props jsonb, kids jsonb, stats jsonb, created_at int8, seq int8)`,
-      [space, JSON.stringify(part.map((v) => ({ oid: v.oid, vid: v.vid, parent_oid: v.parentOid, pos: v.pos, content: v.content, props: v.props, kids: v.kids, stats: v.stats, created_at: v.createdAt, seq: v.seq })))],
-    );
+const activeWrites = (page: PageState): Write[] => {
+  const first = page.ops[0];
+  if (!first || page.active.size === 0) return [];
+  return [
+    (p) => `update space set seq = ${p(first.seq)} where space_id = $1`,
+    ...slices([...page.active.values()]).map((part): Write => (p) =>
+      `insert into active_version (space_id, oid, vid, parent_oid, pos, is_root, dirty)
+       select $1, t.oid, t.vid, t.parent_oid, t.pos, t.is_root, t.dirty
+         from unnest(${p(part.map((a) => a.oid))}::uuid[], ${p(part.map((a) => a.vid))}::text[], ${p(part.map((a) => a.parentOid))}::uuid[],
+                     ${p(part.map((a) => a.pos))}::text[], ${p(part.map((a) => a.isRoot))}::boolean[], ${p(part.map((a) => a.dirty))}::boolean[])
+           as t(oid, vid, parent_oid, pos, is_root, dirty)
+       on conflict (space_id, oid) do update set vid = excluded.vid, parent_oid = excluded.parent_oid,
+         pos = excluded.pos, is_root = excluded.is_root, dirty = excluded.dirty`),
+  ];
+};
+
+/** Runs writes as one statement of data-modifying CTEs (one round trip), or one statement each. */
+async function run(tx: Queryable, space: string, writes: readonly Write[], together: boolean): Promise<void> {
+  const groups = together ? [writes] : writes.map((w) => [w]);
+  for (const group of groups) {
+    if (group.length === 0) continue;
+    const values: unknown[] = [space];
+    const p = (value: unknown) => `$${values.push(value)}`;
+    const sql = group.map((w) => w(p));
+    await tx.query(sql.length === 1 ? sql[0]! : `with ${sql.map((q, k) => `w${k} as (${q})`).join(",\n")} select 1`, values);
   }
-  for (const part of slices([...page.chunks])) {
-    await tx.query(
-      `insert into link (space_id, chunk_id, node)
-       select $1, t.id, t.node from jsonb_to_recordset($2::jsonb) as t(id text, node jsonb) on conflict do nothing`,
-      [space, JSON.stringify(part.map(([id, node]) => ({ id, node })))],
-    );
-  }
-  for (const part of slices(page.ops)) {
-    await tx.query(
-      `insert into op (space_id, seq, op_id, kind, oid, vid_before, vid_after, at, actor, device, data, hlc)
-       select $1, t.seq, t.op_id, t.kind, t.oid, t.vid_before, t.vid_after, t.at, t.actor, t.device, t.data, t.hlc
-         from jsonb_to_recordset($2::jsonb) as t(seq int8, op_id text, kind text, oid uuid, vid_before text, vid_after text, at int8, actor text, device text, data jsonb, hlc text)`,
-      [space, JSON.stringify(part.map((o) => ({ seq: o.seq, op_id: o.opId, kind: o.kind, oid: o.oid, vid_before: o.vidBefore, vid_after: o.vidAfter, at: o.at, actor: o.actor, device: o.device, data: o.data, hlc: o.hlc })))],
-    );
-  }
-  for (const part of slices(page.transitive)) {
-    await tx.query(
-      `insert into op_transitive (space_id, oid, seq, vid_before, vid_after)
-       select $1, t.oid, t.seq, t.vb, t.va from unnest($2::uuid[], $3::int8[], $4::text[], $5::text[]) as t(oid, seq, vb, va)`,
-      [space, part.map((t) => t.oid), part.map((t) => t.seq), part.map((t) => t.vidBefore), part.map((t) => t.vidAfter)],
-    );
-  }
-  for (const part of slices(page.outcomes)) {
-    await tx.query(
-      `update op_log l set seq = t.seq, outcome = t.outcome, detail = t.detail
-         from unnest($2::text[], $3::int8[], $4::text[], $5::text[]) as t(op_id, seq, outcome, detail)
-        where l.space_id = $1 and l.op_id = t.op_id`,
-      [space, part.map((o) => o.opId), part.map((o) => o.seq), part.map((o) => o.outcome), part.map((o) => o.detail)],
-    );
-  }
-  await writeActive(page, lockedSeq);
 }
 
 /**
- * Upserts each objective's last placement. The undo trigger on `active_version` logs each row's
- * state before the page, stamped with the space's seq: set to the page's first op, so undoing from
- * any op of the page (engine/clock-order.ts undoes a transaction's ops together) restores it.
+ * Writes the page. Version, chunk and op rows travel as one JSON document per statement: PGlite
+ * parses a `text[]` of JSON strings (quotes escaped) several times slower than the same JSON whole.
+ * A page whose tables each fit one statement (a live sync's few ops) is written in one round trip.
  */
-async function writeActive(page: PageState, lockedSeq: number): Promise<void> {
-  const { tx, spaceId: space } = page;
-  let seq = lockedSeq;
-  const first = page.ops[0];
-  if (first && page.active.size > 0) {
-    await tx.query("update space set seq = $2 where space_id = $1", [space, (seq = first.seq)]);
-    for (const part of slices([...page.active.values()])) {
-      await tx.query(
-        `insert into active_version (space_id, oid, vid, parent_oid, pos, is_root, dirty)
-         select $1, t.oid, t.vid, t.parent_oid, t.pos, t.is_root, t.dirty
-           from unnest($2::uuid[], $3::text[], $4::uuid[], $5::text[], $6::boolean[], $7::boolean[]) as t(oid, vid, parent_oid, pos, is_root, dirty)
-         on conflict (space_id, oid) do update set vid = excluded.vid, parent_oid = excluded.parent_oid,
-           pos = excluded.pos, is_root = excluded.is_root, dirty = excluded.dirty`,
-        [space, part.map((a) => a.oid), part.map((a) => a.vid), part.map((a) => a.parentOid), part.map((a) => a.pos), part.map((a) => a.isRoot), part.map((a) => a.dirty)],
-      );
-    }
-  }
-  if (page.seq !== seq) await tx.query("update space set seq = $2 where space_id = $1", [space, page.seq]);
+async function flush(page: PageState, lockedSeq: number): Promise<void> {
+  const active = activeWrites(page);
+  const writes = [...versionWrites(page), ...chunkWrites(page), ...opWrites(page), ...transitiveWrites(page), ...outcomeWrites(page), ...active];
+  const small = [page.versions.length, page.chunks.size, page.ops.length, page.transitive.length, page.outcomes.length, page.active.size].every((n) => n <= ROWS);
+  await run(page.tx, page.spaceId, writes, small);
+  const seq = active.length > 0 ? page.ops[0]!.seq : lockedSeq;
+  if (page.seq !== seq) await page.tx.query("update space set seq = $2 where space_id = $1", [page.spaceId, page.seq]);
 }
 
 /**
