@@ -104,7 +104,7 @@ const toPlacement = (r: PlacementRecord): Placement => ({ oid: r.oid, vid: r.vid
 
 /** Reads storage rows of objectives the page has not seen yet: one statement per call. */
 async function loadRows(page: PageState, oids: readonly string[]): Promise<void> {
-  const want = [...new Set(oids)].filter((o) => !page.placements.has(o) && !page.absent.has(o) && isUuid(o));
+  const want = [...new Set(oids.filter(isUuid).map((o) => o.toLowerCase()))].filter((o) => !page.placements.has(o) && !page.absent.has(o));
   if (want.length === 0) return;
   const rows = await page.tx.query<PlacementRecord & Record<string, unknown>>(
     "select oid, vid, parent_oid, pos, is_root, dirty from active_version where space_id = $1 and oid = any($2::uuid[])",
@@ -120,7 +120,9 @@ async function loadRows(page: PageState, oids: readonly string[]): Promise<void>
  * current (every write of the page is still in memory), so it is taken unless the page holds one.
  */
 async function loadChainRows(page: PageState, oids: readonly string[]): Promise<void> {
-  const want = [...new Set(oids)].filter((o) => isUuid(o) && !page.absent.has(o));
+  // Stored uuids are lower case, as the write functions' checked ids are; anything else has no row.
+  for (const o of oids) if (!isUuid(o)) page.absent.add(o);
+  const want = [...new Set(oids.filter(isUuid).map((o) => o.toLowerCase()))].filter((o) => !page.absent.has(o));
   if (want.length === 0) return;
   const rows = await page.tx.query<PlacementRecord & Record<string, unknown>>(
     `with recursive up(oid) as (
@@ -141,7 +143,7 @@ async function chainsOf(page: PageState, starts: readonly string[]): Promise<Map
     const missing: string[] = [];
     for (const start of new Set(starts)) {
       const chain: Placement[] = [];
-      for (let at: string | null = start; at !== null && chain.length <= 100_000; ) {
+      for (let at: string | null = isUuid(start) ? start.toLowerCase() : start; at !== null && chain.length <= 100_000; ) {
         const p = page.placements.get(at);
         if (!p) {
           if (!page.absent.has(at)) missing.push(at);
