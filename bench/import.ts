@@ -20,7 +20,6 @@ import { progress, quick } from "./lib/measure.js";
 import { save, table } from "./lib/results.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const TSX = join(root, "node_modules", "tsx", "dist", "cli.mjs");
 const PG_URL = process.env["PG_URL"] ?? "postgres://postgres@127.0.0.1:5432/postgres";
 const TIMEOUT_MS = 15 * 60_000;
 
@@ -111,7 +110,8 @@ async function buildAutomerge(file: string): Promise<number> {
 /** Runs a process that prints one JSON object; undefined (with the reason) if it fails. */
 function runJson(args: string[], env: Record<string, string> = {}): Promise<Measured | string> {
   return new Promise((resolve) => {
-    const p = spawn(process.execPath, ["--max-old-space-size=12288", TSX, ...args], { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    // `--import tsx` in this very process, not the tsx CLI (which forks a child the timeout would miss).
+    const p = spawn(process.execPath, ["--max-old-space-size=12288", "--import", "tsx", ...args], { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     let err = "";
     const timer = setTimeout(() => p.kill("SIGKILL"), TIMEOUT_MS);
