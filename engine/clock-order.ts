@@ -180,6 +180,12 @@ async function undoAfter(core: Core, spaceId: string, hlc: string): Promise<numb
       [spaceId, s],
     );
     await tx.query(`delete from active_version a using (${undo}) u where a.space_id = $1 and a.oid = u.oid and not u.existed`, [spaceId, s]);
+    // Objectives created after the checkpoint (their op_transitive creation row has no vid before).
+    await tx.query(
+      `delete from active_version a using op_transitive t
+        where t.space_id = $1 and t.seq >= $2 and t.vid_before is null and a.space_id = $1 and a.oid = t.oid`,
+      [spaceId, s],
+    );
     // After the restore: its own before-images (logged by the trigger) go too.
     await tx.query("delete from active_undo where space_id = $1 and seq >= $2", [spaceId, s]);
     await tx.query(

@@ -204,6 +204,26 @@ end $fn$`,
       "create index op_transitive_by_seq on op_transitive (space_id, seq)",
     ],
   },
+  {
+    version: 3,
+    name: "sync: active_version undo images per statement, updates only",
+    statements: () => [
+      // A row trigger cost ~30% of an import (one call per inserted row). Inserted rows need no
+      // image (undo deletes the objectives created after the checkpoint, found by their creation
+      // rows in op_transitive), and one statement-level insert logs a whole write's updated rows.
+      "drop trigger active_version_undo on active_version",
+      `create function logbook_active_undo_update() returns trigger language plpgsql as $fn$
+begin
+  insert into active_undo (space_id, seq, oid, existed, vid, parent_oid, pos, is_root, dirty)
+    select o.space_id, s.seq, o.oid, true, o.vid, o.parent_oid, o.pos, o.is_root, o.dirty
+      from undo_old o join space s on s.space_id = o.space_id
+    on conflict do nothing;
+  return null;
+end $fn$`,
+      `create trigger active_version_undo after update on active_version
+         referencing old table as undo_old for each statement execute function logbook_active_undo_update()`,
+    ],
+  },
 ];
 
 /** The newest schema version this code knows. */
