@@ -165,6 +165,39 @@ describe.skipIf(noPostgres !== undefined)("sync crashes", () => {
     expect(await e.pullCursor(spaceId)).toBe(ids.length);
   });
 
+  it("an online device keeps editing while the server is down and reconnects by itself (backoff)", async () => {
+    const e = device.engine;
+    const port = new URL(server!.url).port;
+    const errors: unknown[] = [];
+    const client = createSyncClient({ engine: e, spaceId, transport: httpTransport({ baseUrl: server!.url, token }), backoff: { initialMs: 50, maxMs: 400 }, onError: (x) => errors.push(x) });
+    client.start();
+    try {
+      const until = async (check: () => boolean | Promise<boolean>) => {
+        for (const end = Date.now() + 60_000; !(await check()); ) {
+          if (Date.now() > end) throw new Error(`timed out; client ${client.status}, errors ${errors.map(String).join("; ").slice(0, 500)}`);
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      };
+      await until(() => client.status === "online");
+      server!.proc.child.kill("SIGKILL");
+      await server!.proc.exited;
+      await until(() => client.status === "offline");
+      const late = await e.create(spaceId, { parentOid: doc, content: "written while the server was down" });
+      client.changed();
+      // Same address, new process: the client finds it again and pushes what waited.
+      const proc = run("server/sync-server.ts", [], { SYNC_STORE: db.url, ACCOUNTS_STORE: db.url, PORT: port });
+      server = { proc, url: (await proc.line(/^listening (\S+)/))[1]! };
+      const direct = httpTransport({ baseUrl: server.url, token });
+      await until(async () => {
+        const page = await direct.pull(spaceId, (await direct.pull(spaceId, 0, 1)).lastSeq - 1, 10);
+        return page.ops.some((op) => op.oid === late.oid);
+      });
+      expect(errors.every((x) => x instanceof SyncError && x.code === "UNAVAILABLE")).toBe(true);
+    } finally {
+      await client.stop();
+    }
+  });
+
   it("a device killed in the middle of applying resumes from its cursor and converges", async () => {
     const args = [dataDir, server!.url, token, spaceId];
     const first = run("test/helpers/sync-client-process.ts", args);
