@@ -21,12 +21,18 @@ const transport = nodemailer.createTransport({
     done(null, {});
   },
 } as unknown as Parameters<typeof nodemailer.createTransport>[0]);
-const accounts = await openAccounts({
-  store: { kind: "pglite" },
-  mail: { transport, from: "demo@localhost" },
-  settings: { argon2: { memoryCost: 1024, timeCost: 1, parallelism: 1 } }, // demo only: cheap hashing
-});
-const syncStorage = await pglite().open();
+// Every database here boots PGlite (a few seconds each): open them all at once.
+const [accounts, syncStorage, laptop, phone] = await Promise.all([
+  openAccounts({
+    store: { kind: "pglite" },
+    mail: { transport, from: "demo@localhost" },
+    settings: { argon2: { memoryCost: 1024, timeCost: 1, parallelism: 1 } }, // demo only: cheap hashing
+  }),
+  pglite().open(),
+  // The two devices' engines (pass pglite({ dataDir }) to keep them across restarts).
+  openEngine({ storage: pglite() }),
+  openEngine({ storage: pglite() }),
+]);
 const app = await createServer({ accounts });
 await app.register(syncPlugin, { storage: syncStorage });
 const url = await app.listen({ host: "127.0.0.1", port: 0 });
@@ -42,9 +48,7 @@ await accounts.verifyEmail({ email, code });
 const laptopSession = await accounts.signIn({ email, password, deviceName: "laptop" });
 const phoneSession = await accounts.signIn({ email, password, deviceName: "phone" });
 
-// 3. Each device: an engine (pass pglite({ dataDir }) to keep it across restarts) and a client.
-const laptop = await openEngine({ storage: pglite() });
-const phone = await openEngine({ storage: pglite() });
+// 3. Each device: its engine and a sync client with the device's session token.
 const { spaceId } = await laptop.createSpace();
 await phone.createSpace({ spaceId }); // a replica of the same space
 const laptopSync = createSyncClient({ engine: laptop, spaceId, transport: httpTransport({ baseUrl: url, token: laptopSession.token }) });
