@@ -7,6 +7,7 @@
  */
 export { openEngine, type Engine, type EngineOptions } from "./engine/open-engine.js";
 export { EngineError, StorageError, type EngineErrorCode } from "./engine/errors.js";
+export { newOid } from "./engine/ids.js";
 export type { Change, Json, Objective, Op, OpKind, Page, Props, Stats, VersionRef } from "./engine/types.js";
 export type { NewDocument, NewObjective } from "./engine/create.js";
 export type { ImportOptions, TreeInput } from "./engine/import-tree.js";

@@ -3,7 +3,7 @@
  * data directory) and on Postgres, next to Loro and Automerge building the same tree in memory
  * from the same streaming parse. Every run is its own process, so its peak RSS is its own.
  *
- *   npx tsx bench/import.ts [--quick] [--sizes 10000,100000,1000000] [--only pglite,postgres,loro,automerge]
+ *   npx tsx bench/import.ts [--quick] [--sizes 10000,100000,1000000] [--only pglite,postgres,loro,automerge] [--name import]
  */
 import { spawn } from "node:child_process";
 import { createWriteStream } from "node:fs";
@@ -190,7 +190,7 @@ async function main(): Promise<void> {
   }
   const markdown = table(rows);
   await save(
-    "import",
+    arg("name") ?? "import",
     data,
     `${markdown}\n\nlogbook: \`logbook import FILE --json\` (checks the whole file, then writes it in 20,000-row \`importTree\` batches); seconds exclude process start and database open. Loro and Automerge: the same streaming OPML parse building the same tree in memory (a LoroTree with text and props per node; Automerge nested maps, one change per 20,000 events). Peak RSS is each process' own maximum (\`process.resourceUsage().maxRSS\`); PGlite's WebAssembly heap is ~900 MiB of it from boot.`,
   );

@@ -1,5 +1,4 @@
-import { v7 as uuidv7 } from "uuid";
-import type { Engine, Props, TreeInput } from "../index.js";
+import { newOid, type Engine, type Props, type TreeInput } from "../index.js";
 import type { OutlineEvent } from "./outline.js";
 
 /** Options of `importOutline`. */
@@ -103,7 +102,7 @@ export async function importOutline(engine: Engine, spaceId: string, events: Asy
     buffered = 0;
   };
   const root = (props: Props = {}): Frame => {
-    stack.push({ oid: uuidv7(), content: title, props, pending: [], written: false });
+    stack.push({ oid: newOid(), content: title, props, pending: [], written: false });
     buffered++;
     return stack[0]!;
   };
@@ -115,7 +114,7 @@ export async function importOutline(engine: Engine, spaceId: string, events: Asy
         if (stack.length === 0) root(event.props);
       } else if (event.kind === "open") {
         if (stack.length === 0) root();
-        stack.push({ oid: uuidv7(), content: event.content, props: event.props, pending: [], written: false });
+        stack.push({ oid: newOid(), content: event.content, props: event.props, pending: [], written: false });
         buffered++;
         nodes++;
       } else {
