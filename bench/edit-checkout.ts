@@ -13,7 +13,8 @@ import { save, table } from "./lib/results.js";
 
 const DEPTHS = [5, 10, 20];
 const SIZES = quick ? [1_000, 20_000] : [1_000, 100_000];
-const TABLES = ["objective", "link", "op", "op_transitive", "active_version"];
+// op_log and active_undo are sync's: the device's op log and the before-images a late op undoes with.
+const TABLES = ["objective", "link", "op", "op_transitive", "active_version", "op_log", "active_undo"];
 
 /** A balanced filler subtree of about `n` nodes (fanout 10). */
 function filler(n: number, label: string): TreeInput[] {
@@ -136,6 +137,7 @@ for (const name of ["pglite", "postgres"] as const) {
         "rows/edit": Object.values(rows).reduce((a, b) => a + b, 0) + (rows["objective"] ?? 0),
         "versions/edit": rows["objective"]!,
         "links/edit": rows["link"]!,
+        "sync rows/edit": (rows["op_log"] ?? 0) + (rows["active_undo"] ?? 0),
         "checkout µs": checkoutTime.meanUs,
         "checkout/floor": checkoutTime.meanUs / floorUs,
         "rows/checkout": Object.values(checkoutRows).reduce((a, b) => a + b, 0) + (checkoutRows["objective"] ?? 0),
