@@ -8,6 +8,7 @@ import type { Engine, TreeInput } from "../index.js";
 import { openBench } from "./lib/backends.js";
 import { progress, quick } from "./lib/measure.js";
 import { save, table } from "./lib/results.js";
+import { lcg } from "./lib/rng.js";
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -18,11 +19,6 @@ const SIZES = (arg("sizes") ?? (quick ? "10000,100000" : "10000,100000,1000000")
 const BACKENDS = (arg("backends") ?? "pglite,postgres").split(",") as ("pglite" | "postgres")[];
 const WINDOWS = quick ? 5 : 20;
 const LIMIT = 50;
-
-function lcg(seed: number): () => number {
-  let x = seed;
-  return () => ((x = (Math.imul(x, 1664525) + 1013904223) >>> 0) / 2 ** 32);
-}
 
 /** A realistic section: headings, items with notes and tasks, mixed fanout (2–30), ~`n` nodes. */
 function section(rand: () => number, n: number, label: string): TreeInput {

@@ -6,6 +6,13 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Engine, ReplicaOp } from "../index.js";
 import { usableBackends, type Fresh } from "./helpers/backends.js";
+import { lcg, randomEdits, type EditMix } from "./helpers/random-edits.js";
+
+/** Few distinct contents and props, so many updates change nothing (no-ops in a page). */
+const mix: EditMix = {
+  create: (i, rand) => ({ index: Math.floor(rand() * 3), content: `c${i}`, props: { done: rand() < 0.5 } }),
+  update: (i) => ({ content: `u${i % 3}`, props: { n: i % 2 } }),
+};
 
 /**
  * Every table a replayed op writes, and the space's counter. Not `active_undo`: its images are per
@@ -22,35 +29,6 @@ async function rows(f: Fresh, s: string): Promise<Record<string, string[]>> {
     out[t] = r.map((x) => x.row);
   }
   return out;
-}
-
-function lcg(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => ((x = (Math.imul(x, 1664525) + 1013904223) >>> 0) / 2 ** 32);
-}
-
-/** Random edits on one device: creates, updates (some changing nothing), moves, removals, checkouts. */
-async function randomOps(e: Engine, s: string, docs: string[], rand: () => number, n: number): Promise<void> {
-  for (let i = 0; i < n; i++) {
-    const doc = docs[Math.floor(rand() * docs.length)]!;
-    const live = [doc, ...(await e.view(s, doc, { limit: 10_000 })).rows.map((r) => r.oid)];
-    const pick = () => live[Math.floor(rand() * live.length)]!;
-    const r = rand();
-    try {
-      if (r < 0.35 || live.length < 3) await e.create(s, { parentOid: pick(), index: Math.floor(rand() * 3), content: `c${i}`, props: { done: rand() < 0.5 } });
-      else if (r < 0.55) await e.update(s, pick(), { content: `u${i % 3}`, props: { n: i % 2 } });
-      else if (r < 0.72) await e.move(s, pick(), { parentOid: pick(), index: 0 });
-      else if (r < 0.82) await e.remove(s, live[1 + Math.floor(rand() * (live.length - 1))]!);
-      else {
-        const target = pick();
-        const vs = (await e.versions(s, target)).versions;
-        await e.checkout(s, target, vs[Math.floor(rand() * vs.length)]!.vid);
-      }
-    } catch (error) {
-      const code = (error as { code?: string }).code;
-      if (code !== "CYCLE" && code !== "INVALID_ARGUMENT") throw error;
-    }
-  }
 }
 
 /** A clock just after `op`'s (same reading, a device id that sorts after every UUID). */
@@ -97,7 +75,7 @@ describe.each(await usableBackends())("a page of ops in one transaction on $name
         await paged.engine.createSpace({ spaceId: s });
         await single.engine.createSpace({ spaceId: s });
         const docs = [(await A.createDocument(s, { content: "one" })).oid, (await A.createDocument(s, { content: "two" })).oid];
-        await randomOps(A, s, docs, rand, 30);
+        await randomEdits(A, s, docs, rand, 30, mix);
         const ops = withMisfits(await A.logSince(s, { limit: 10_000 }), rand);
         // Late: the second delivery holds ops older than some of the first (a rebuild from the undo images).
         const cut = Math.floor(ops.length / 2);
@@ -122,7 +100,7 @@ describe.each(await usableBackends())("a page of ops in one transaction on $name
     // A parent wider than one chunk (64 links), so edits under it write chunk rows.
     const wide = (await a.engine.create(s, { parentOid: docs[0]!, content: "wide" })).oid;
     for (let i = 0; i < 150; i++) await a.engine.create(s, { parentOid: wide, index: Math.floor(rand() * (i + 1)), content: `w${i}` });
-    await randomOps(a.engine, s, docs, rand, 120);
+    await randomEdits(a.engine, s, docs, rand, 120, mix);
     const ops = await a.engine.logSince(s, { limit: 10_000 });
     expect(await paged.engine.applyOps(s, ops)).toMatchObject({ applied: ops.length, skipped: 0 });
     await single.engine.applyOps(s, ops, { pageSize: 1 });

@@ -2,6 +2,7 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Engine, ReplicaOp } from "../index.js";
 import { usableBackends, type Fresh } from "./helpers/backends.js";
+import { lcg, randomEdits } from "./helpers/random-edits.js";
 
 async function allOps(e: Engine, s: string, after = 0): Promise<ReplicaOp[]> {
   const out: ReplicaOp[] = [];
@@ -27,35 +28,6 @@ async function state(e: Engine, s: string, docs: readonly string[]) {
     out.push({ vid: root.vid, stats: root.stats, rows: rows.map((r) => [r.oid, r.vid, r.depth, r.content, r.props]) });
   }
   return out;
-}
-
-function lcg(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => ((x = (Math.imul(x, 1664525) + 1013904223) >>> 0) / 2 ** 32);
-}
-
-/** A few random ops on one device: creates, updates, moves, removals and subtree checkouts. */
-async function randomOps(e: Engine, s: string, docs: string[], rand: () => number, n: number): Promise<void> {
-  for (let i = 0; i < n; i++) {
-    const doc = docs[Math.floor(rand() * docs.length)]!;
-    const live = [doc, ...(await e.view(s, doc, { limit: 10_000 })).rows.map((r) => r.oid)];
-    const pick = () => live[Math.floor(rand() * live.length)]!;
-    const r = rand();
-    try {
-      if (r < 0.35 || live.length < 3) await e.create(s, { parentOid: pick(), index: 0, content: `c${i}`, props: { done: rand() < 0.5 } });
-      else if (r < 0.55) await e.update(s, pick(), { content: `u${i}`, props: { n: i } });
-      else if (r < 0.72) await e.move(s, pick(), { parentOid: pick(), index: 0 });
-      else if (r < 0.82) await e.remove(s, live[1 + Math.floor(rand() * (live.length - 1))]!);
-      else {
-        const target = pick();
-        const vs = (await e.versions(s, target)).versions;
-        await e.checkout(s, target, vs[Math.floor(rand() * vs.length)]!.vid);
-      }
-    } catch (error) {
-      const code = (error as { code?: string }).code;
-      if (code !== "CYCLE" && code !== "INVALID_ARGUMENT") throw error;
-    }
-  }
 }
 
 describe.each(await usableBackends())("replication on $name", (backend) => {
@@ -87,13 +59,13 @@ describe.each(await usableBackends())("replication on $name", (backend) => {
         let seenByB = 0;
         let seenByA = 0;
         for (let round = 0; round < 3; round++) {
-          await randomOps(A, s, docs, rand, 6);
+          await randomEdits(A, s, docs, rand, 6);
           const fromA = await allOps(A, s, seenByA);
           seenByA += fromA.length;
           await B.applyOps(s, fromA);
           seenByB = (await B.opsSince(s, { limit: 10_000 })).ops.length;
           expect(await state(B, s, docs)).toEqual(await state(A, s, docs));
-          await randomOps(B, s, docs, rand, 4);
+          await randomEdits(B, s, docs, rand, 4);
           const fromB = (await B.opsSince(s, { limit: 10_000 })).ops.slice(seenByB);
           const applied = await A.applyOps(s, fromB);
           expect(applied.skipped).toBe(0);
@@ -123,8 +95,8 @@ describe.each(await usableBackends())("replication on $name", (backend) => {
         const docs = [(await A.createDocument(s, { content: "one" })).oid, (await A.createDocument(s, { content: "two" })).oid];
         await B.applyOps(s, await allOps(A, s));
         // Offline, concurrently.
-        await randomOps(A, s, docs, rand, 6);
-        await randomOps(B, s, docs, rand, 6);
+        await randomEdits(A, s, docs, rand, 6);
+        await randomEdits(B, s, docs, rand, 6);
         const logA = await A.logSince(s, { limit: 10_000 });
         const logB = await B.logSince(s, { limit: 10_000 });
         // Each gets the other's ops; C gets everything shuffled, in a few deliveries, some twice.

@@ -15,40 +15,18 @@ import { pglite } from "../storage/pglite/index.js";
 import type { Storage } from "../storage/contract.js";
 import { createSyncClient, faultyTransport, httpTransport, SyncError, type FaultyTransport, type SyncClient } from "../sync/index.js";
 import { backends, postgresUnavailable, throwawayDatabase, type Fresh } from "./helpers/backends.js";
+import { lcg, randomEdits, type EditMix } from "./helpers/random-edits.js";
+
+/** Concurrent field edits of few objectives: per-field merges get exercised. */
+const mix: EditMix = {
+  shares: [0.3, 0.55, 0.75, 0.87],
+  create: (_i, rand) => ({ index: 0, content: `c${Math.floor(rand() * 1000)}` }),
+  update: (_i, rand) => (rand() < 0.5 ? { content: `u${Math.floor(rand() * 1000)}` } : { props: { [rand() < 0.5 ? "done" : "tag"]: rand() < 0.5 } }),
+};
 import { startSyncServer, type TestDevice, type TestSyncServer } from "./helpers/sync-fixtures.js";
 
 const RUNS = Number(process.env["LOGBOOK_SYNC_RUNS"] ?? 100);
 const DEVICES = 3;
-
-function lcg(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => ((x = (Math.imul(x, 1664525) + 1013904223) >>> 0) / 2 ** 32);
-}
-
-/** Random local edits: creates (often at the same place), updates of shared fields, moves, removals, checkouts. */
-async function randomEdits(e: Engine, s: string, doc: string, rand: () => number, n: number): Promise<void> {
-  for (let i = 0; i < n; i++) {
-    const live = [doc, ...(await e.view(s, doc, { limit: 10_000 })).rows.map((r) => r.oid)];
-    const pick = () => live[Math.floor(rand() * live.length)]!;
-    const r = rand();
-    try {
-      if (r < 0.3 || live.length < 3) await e.create(s, { parentOid: pick(), index: 0, content: `c${Math.floor(rand() * 1000)}` });
-      else if (r < 0.55) {
-        const field = rand() < 0.5 ? { content: `u${Math.floor(rand() * 1000)}` } : { props: { [rand() < 0.5 ? "done" : "tag"]: rand() < 0.5 } };
-        await e.update(s, pick(), field);
-      } else if (r < 0.75) await e.move(s, pick(), { parentOid: pick(), index: 0 });
-      else if (r < 0.87) await e.remove(s, live[1 + Math.floor(rand() * (live.length - 1))]!);
-      else {
-        const target = pick();
-        const vs = (await e.versions(s, target)).versions;
-        await e.checkout(s, target, vs[Math.floor(rand() * vs.length)]!.vid);
-      }
-    } catch (error) {
-      const code = (error as { code?: string }).code;
-      if (code !== "CYCLE" && code !== "INVALID_ARGUMENT") throw error;
-    }
-  }
-}
 
 /** What a device shows of the document: root vid and every row. */
 async function state(e: Engine, s: string, doc: string) {
@@ -137,7 +115,7 @@ describe.each(serverStores)("sync convergence, server storage on $name", (store)
           for (let step = 0; step < 8; step++) {
             const i = Math.floor(rand() * DEVICES);
             const r = rand();
-            if (r < 0.5) await randomEdits(engines[i]!, s, doc, rand, 1 + Math.floor(rand() * 3));
+            if (r < 0.5) await randomEdits(engines[i]!, s, [doc], rand, 1 + Math.floor(rand() * 3), mix);
             else if (r < 0.65) nets[i]!.offline = !nets[i]!.offline;
             else await clients[i]!.sync().catch((error: unknown) => {
               if (!(error instanceof SyncError) || error.code !== "UNAVAILABLE") throw error;

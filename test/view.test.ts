@@ -2,6 +2,7 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Engine, TreeInput } from "../index.js";
 import { usableBackends, type Fresh } from "./helpers/backends.js";
+import { lcg } from "./helpers/random-edits.js";
 
 interface Flat {
   oid: string;
@@ -33,11 +34,6 @@ function randomTree(rand: () => number, n: number): TreeInput[] {
     all.push(node);
   }
   return roots;
-}
-
-function lcg(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => ((x = (Math.imul(x, 1664525) + 1013904223) >>> 0) / 2 ** 32);
 }
 
 describe.each(await usableBackends())("view builder on $name", (backend) => {
