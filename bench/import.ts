@@ -13,14 +13,13 @@ import { dirname, join } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { fileURLToPath } from "node:url";
-import pg from "pg";
 import { readOutline } from "../interchange/index.js";
 import { syntheticOpml } from "../interchange/synthetic.js";
+import { throwawayDatabase } from "./lib/backends.js";
 import { progress, quick } from "./lib/measure.js";
 import { save, table } from "./lib/results.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const PG_URL = process.env["PG_URL"] ?? "postgres://postgres@127.0.0.1:5432/postgres";
 const TIMEOUT_MS = 15 * 60_000;
 
 function arg(name: string): string | undefined {
@@ -129,32 +128,16 @@ function runJson(args: string[], env: Record<string, string> = {}): Promise<Meas
   });
 }
 
-async function admin(sql: string): Promise<void> {
-  const c = new pg.Client({ connectionString: PG_URL });
-  await c.connect();
-  try {
-    await c.query(sql);
-  } finally {
-    await c.end();
-  }
-}
-
 async function measure(kind: string, file: string, dir: string): Promise<Measured | string> {
   const cli = ["cli/main.ts", "--json"];
   if (kind === "pglite") return runJson([...cli, "--data", join(dir, `data-${Date.now()}`), "import", file]);
   if (kind === "postgres") {
-    const db = `logbook_bench_import_${Date.now().toString(36)}`;
+    const db = await throwawayDatabase("logbook_bench_import");
+    if (typeof db === "string") return db;
     try {
-      await admin(`create database ${db}`);
-    } catch (error) {
-      return `no Postgres at ${PG_URL}: ${(error as Error).message}`;
-    }
-    const url = new URL(PG_URL);
-    url.pathname = `/${db}`;
-    try {
-      return await runJson([...cli, "--pg", url.toString(), "import", file], { XDG_CONFIG_HOME: join(dir, "config") });
+      return await runJson([...cli, "--pg", db.url, "import", file], { XDG_CONFIG_HOME: join(dir, "config") });
     } finally {
-      await admin(`drop database if exists ${db} with (force)`);
+      await db.drop();
     }
   }
   return runJson(["bench/import.ts", "--child", kind, file]);

@@ -19,7 +19,7 @@
  * page's ops together. Rows reach the cache only after commit.
  */
 import type { Queryable } from "../storage/contract.js";
-import type { Placement } from "./chains.js";
+import { toPlacement, type Placement, type PlacementRecord } from "./chains.js";
 import { chunkId, keepReachable, type ChunkLoader, type KidsNode } from "./children-tree.js";
 import type { Core } from "./core.js";
 import { notFound } from "./errors.js";
@@ -90,17 +90,6 @@ export interface Page {
   /** Records an op that was not applied: it takes the next seq, and its log entry says why. */
   outcome(opId: string, outcome: string, detail: string): void;
 }
-
-interface PlacementRecord {
-  oid: string;
-  vid: string;
-  parent_oid: string | null;
-  pos: string | null;
-  is_root: boolean;
-  dirty: boolean;
-}
-
-const toPlacement = (r: PlacementRecord): Placement => ({ oid: r.oid, vid: r.vid, parentOid: r.parent_oid, pos: r.pos, isRoot: r.is_root, dirty: r.dirty });
 
 /** Reads storage rows of objectives the page has not seen yet: one statement per call. */
 async function loadRows(page: PageState, oids: readonly string[]): Promise<void> {

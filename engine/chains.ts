@@ -10,16 +10,23 @@ export interface Placement {
   readonly dirty: boolean;
 }
 
-/** One row of `logbook_chains`. */
-export interface ChainRecord {
-  start: string;
-  d: number;
+/** An `active_version` row as storage returns it. */
+export interface PlacementRecord {
   oid: string;
   vid: string;
   parent_oid: string | null;
   pos: string | null;
   is_root: boolean;
   dirty: boolean;
+}
+
+/** A stored `active_version` row as a `Placement`. */
+export const toPlacement = (r: PlacementRecord): Placement => ({ oid: r.oid, vid: r.vid, parentOid: r.parent_oid, pos: r.pos, isRoot: r.is_root, dirty: r.dirty });
+
+/** One row of `logbook_chains`: a placement, the objective its chain starts from and its depth there. */
+export interface ChainRecord extends PlacementRecord {
+  start: string;
+  d: number;
 }
 
 /**
@@ -41,7 +48,7 @@ export function groupChains(rows: readonly ChainRecord[]): Map<string, Placement
   for (const r of rows) {
     let chain = chains.get(r.start);
     if (!chain) chains.set(r.start, (chain = []));
-    chain.push({ oid: r.oid, vid: r.vid, parentOid: r.parent_oid, pos: r.pos, isRoot: r.is_root, dirty: r.dirty });
+    chain.push(toPlacement(r));
   }
   return chains;
 }

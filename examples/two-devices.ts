@@ -5,27 +5,18 @@
  * on a laptop and a phone (each an engine on its own in-memory PGlite), edits on both — the phone
  * offline for a while, concurrently — and shows that both end with the same tree and root vid.
  */
-import nodemailer from "nodemailer";
 import { openAccounts } from "../accounts/index.js";
 import { openEngine, pglite, type Engine } from "../index.js";
-import { createServer, syncPlugin } from "../server/index.js";
+import { createServer, memoryMailTransport, syncPlugin } from "../server/index.js";
 import { createSyncClient, faultyTransport, httpTransport } from "../sync/index.js";
 
 // 1. A server: accounts and the sync routes, ops stored on an in-memory PGlite.
-const mails: string[] = [];
-const transport = nodemailer.createTransport({
-  name: "memory",
-  version: "1",
-  send(mail: { data: { text?: unknown } }, done: (error: Error | null, info: unknown) => void) {
-    mails.push(String(mail.data.text));
-    done(null, {});
-  },
-} as unknown as Parameters<typeof nodemailer.createTransport>[0]);
+const mail = memoryMailTransport();
 // Every database here boots PGlite (a few seconds each): open them all at once.
 const [accounts, syncStorage, laptop, phone] = await Promise.all([
   openAccounts({
     store: { kind: "pglite" },
-    mail: { transport, from: "demo@localhost" },
+    mail: { transport: mail.transport, from: "demo@localhost" },
     settings: { argon2: { memoryCost: 1024, timeCost: 1, parallelism: 1 } }, // demo only: cheap hashing
   }),
   pglite().open(),
@@ -43,7 +34,7 @@ const email = "ada@example.com";
 const password = "correct horse battery staple";
 await accounts.signUp({ email, password, firstName: "Ada" });
 await accounts.drainMail();
-const code = /verification code is:\s+(\d{6})/.exec(mails.at(-1) ?? "")![1]!;
+const code = /verification code is:\s+(\d{6})/.exec(mail.textsTo(email).at(-1) ?? "")![1]!;
 await accounts.verifyEmail({ email, code });
 const laptopSession = await accounts.signIn({ email, password, deviceName: "laptop" });
 const phoneSession = await accounts.signIn({ email, password, deviceName: "phone" });

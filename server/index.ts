@@ -5,6 +5,7 @@ export { accountsRoutes } from "./accounts-routes.js";
 export type { AccountsRoutesOptions } from "./accounts-routes.js";
 export { DEVICE_COOKIE, SESSION_COOKIE, sessionTokenFrom } from "./cookies.js";
 export { consoleMailTransport } from "./console-mail-transport.js";
+export { memoryMailTransport } from "./memory-mail-transport.js";
 export { createServer } from "./create-server.js";
 export type { CreateServerOptions } from "./create-server.js";
 export { STATUS_OF, handleError } from "./http-errors.js";

@@ -3,25 +3,15 @@
  * socket says, the limits, and the validation both ends run. Plain JSON; op ids, clocks and oids
  * are strings, sequence numbers are integers.
  */
+import type { ReplicaOp } from "../engine/replicate.js";
 import type { Props } from "../engine/types.js";
 import { checkDrift, decodeHlc, HlcError, MAX_DRIFT_MS } from "./hlc.js";
 
-/** One op on the wire: exactly what `engine.logSince` returns and `engine.applyOps` takes. */
-export interface WireOp {
-  /** `<device>.<counter>`: the device's own counter, never reused. */
-  readonly opId: string;
-  /** Op kind; kinds a receiver does not know are stored, forwarded and skipped by its views. */
-  readonly kind: string;
-  readonly oid: string;
-  /** Hybrid logical clock `<wall>:<counter>:<device>` (sync/hlc.ts). */
-  readonly hlc: string;
-  readonly at: number;
-  readonly actor: string | null;
-  readonly device: string;
-  readonly data: Props;
-  /** Set by the server on ops it serves: its sequence number in the space. */
-  readonly serverSeq?: number;
-}
+/**
+ * One op on the wire: exactly what `engine.logSince` returns and `engine.applyOps` takes, without
+ * `vidAfter` (each device recomputes vids in clock order). Fields are documented on `ReplicaOp`.
+ */
+export type WireOp = Omit<ReplicaOp, "vidAfter">;
 
 /** `POST /sync/:space/push` body: a device's own ops, oldest clock first. */
 export interface PushBatch {

@@ -7,7 +7,6 @@
  * in the same transaction as the ops, so a client killed at any point resumes where it was.
  */
 import type { Engine } from "../engine/open-engine.js";
-import type { ReplicaOp } from "../engine/replicate.js";
 import { SyncError, type WireOp } from "./protocol.js";
 import type { SyncTransport } from "./transport.js";
 
@@ -52,7 +51,6 @@ export interface SyncClient {
 
 const FATAL = new Set(["UNAUTHENTICATED", "FORBIDDEN", "FORGED"]);
 
-const toReplica = (op: WireOp): ReplicaOp => op as ReplicaOp;
 
 /**
  * Creates a sync client for one space of an engine (the space must exist: `createSpace({ spaceId })`
@@ -106,7 +104,7 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
       if (page.lastSeq < after || page.ops.some((op) => !(op.serverSeq > after))) {
         throw new SyncError("UNAVAILABLE", `stale pull page: asked for ops after ${after}, got up to ${page.lastSeq}`);
       }
-      if (page.ops.length > 0) pulled += (await engine.applyOps(spaceId, page.ops.map(toReplica))).applied;
+      if (page.ops.length > 0) pulled += (await engine.applyOps(spaceId, page.ops)).applied;
       if (!page.more) return pulled;
     }
   };

@@ -1,15 +1,19 @@
 /**
- * The `logbook` CLI as a process (spawned; stdout, stderr and exit code asserted) on PGlite; the
- * same suite runs on Postgres in test/cli-postgres.test.ts. Also: 50 MB single lines refused.
+ * The `logbook` CLI as a process (spawned; stdout, stderr and exit code asserted) on PGlite and on
+ * a throwaway Postgres database (skipped with the printed reason when no server answers). Also:
+ * 50 MB single lines refused.
  */
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { logbook } from "./helpers/cli-process.js";
+import { postgresUnavailable } from "./helpers/backends.js";
 import { cliSuite } from "./helpers/cli-suite.js";
 
-cliSuite("pglite");
+const noPostgres = await postgresUnavailable();
+if (noPostgres) console.warn(`[logbook tests] skipping the CLI on postgres: ${noPostgres}`);
+for (const name of noPostgres ? (["pglite"] as const) : (["pglite", "postgres"] as const)) cliSuite(name);
 
 describe("a 50 MB single line", () => {
   let dir: string;

@@ -23,6 +23,19 @@ async function admin(sql: string): Promise<void> {
   }
 }
 
+/** A database of its own on the `PG_URL` server, and how to drop it; the reason when there is no server. */
+export async function throwawayDatabase(prefix: string): Promise<{ url: string; drop: () => Promise<void> } | string> {
+  const name = `${prefix}_${Date.now().toString(36)}`;
+  try {
+    await admin(`create database ${name}`);
+  } catch (error) {
+    return `no Postgres at ${PG_URL}: ${(error as Error).message} (set PG_URL)`;
+  }
+  const url = new URL(PG_URL);
+  url.pathname = `/${name}`;
+  return { url: url.toString(), drop: () => admin(`drop database if exists ${name} with (force)`) };
+}
+
 /** Opens a fresh engine on `name`; undefined (with a printed reason) when Postgres is not there. */
 export async function openBench(name: "pglite" | "postgres"): Promise<BenchBackend | undefined> {
   if (name === "pglite") {
@@ -30,16 +43,12 @@ export async function openBench(name: "pglite" | "postgres"): Promise<BenchBacke
     const engine = await openEngine({ storage: { kind: "pglite", open: async () => storage } });
     return { name, engine, storage, release: () => engine.close() };
   }
-  const db = `logbook_bench_${Date.now().toString(36)}`;
-  try {
-    await admin(`create database ${db}`);
-  } catch (error) {
-    console.warn(`[bench] skipping postgres: ${(error as Error).message} (set PG_URL)`);
+  const db = await throwawayDatabase("logbook_bench");
+  if (typeof db === "string") {
+    console.warn(`[bench] skipping postgres: ${db}`);
     return undefined;
   }
-  const url = new URL(PG_URL);
-  url.pathname = `/${db}`;
-  const storage = await postgres({ connectionString: url.toString() }).open();
+  const storage = await postgres({ connectionString: db.url }).open();
   const engine = await openEngine({ storage: { kind: "postgres", open: async () => storage } });
   return {
     name,
@@ -47,7 +56,7 @@ export async function openBench(name: "pglite" | "postgres"): Promise<BenchBacke
     storage,
     release: async () => {
       await engine.close();
-      await admin(`drop database if exists ${db} with (force)`);
+      await db.drop();
     },
   };
 }

@@ -2,15 +2,13 @@
  * Push and pull throughput through a real sync server on 127.0.0.1 (accounts + sync routes, HTTP):
  * one signed-in device pushes a history in batches, then a device pulls it all in pages.
  */
-import nodemailer from "nodemailer";
-import pg from "pg";
 import { openAccounts } from "../../accounts/index.js";
 import type { ReplicaOp } from "../../index.js";
-import { createServer, syncPlugin } from "../../server/index.js";
+import { createServer, memoryMailTransport, syncPlugin } from "../../server/index.js";
 import { pglite } from "../../storage/pglite/index.js";
 import { postgres } from "../../storage/postgres/index.js";
 import { httpTransport, LIMITS, type WireOp } from "../../sync/index.js";
-import { PG_URL } from "./backends.js";
+import { throwawayDatabase } from "./backends.js";
 import { progress } from "./measure.js";
 
 /** Push and pull figures of one server store. */
@@ -23,45 +21,21 @@ export interface ServerThroughput {
   readonly pullOpsPerSec: number;
 }
 
-async function admin(sql: string): Promise<void> {
-  const c = new pg.Client({ connectionString: PG_URL });
-  await c.connect();
-  try {
-    await c.query(sql);
-  } finally {
-    await c.end();
-  }
-}
-
-/** A fresh database for the server's ops, and how to drop it; undefined without a server. */
+/** A fresh database for the server's ops; undefined (with the reason printed) without a server. */
 async function serverDatabase(): Promise<{ url: string; drop: () => Promise<void> } | undefined> {
-  const name = `logbook_bench_sync_${Date.now().toString(36)}`;
-  try {
-    await admin(`create database ${name}`);
-  } catch (error) {
-    console.warn(`[bench] no postgres for the sync server: ${(error as Error).message} (set PG_URL)`);
-    return undefined;
-  }
-  const url = new URL(PG_URL);
-  url.pathname = `/${name}`;
-  return { url: url.toString(), drop: () => admin(`drop database if exists ${name} with (force)`) };
+  const db = await throwawayDatabase("logbook_bench_sync");
+  if (typeof db !== "string") return db;
+  console.warn(`[bench] no postgres for the sync server: ${db}`);
+  return undefined;
 }
 
 /** Runs the server with its ops on `store`; undefined when Postgres is not there. */
 export async function serverThroughput(store: "pglite" | "postgres", spaceId: string, ops: readonly ReplicaOp[]): Promise<ServerThroughput | undefined> {
   const db = store === "postgres" ? await serverDatabase() : undefined;
   if (store === "postgres" && !db) return undefined;
-  const mails: string[] = [];
-  const transport = nodemailer.createTransport({
-    name: "memory",
-    version: "1",
-    send(mail: { data: { text?: unknown } }, done: (error: Error | null, info: unknown) => void) {
-      mails.push(String(mail.data.text));
-      done(null, {});
-    },
-  } as unknown as Parameters<typeof nodemailer.createTransport>[0]);
+  const mail = memoryMailTransport();
   // Cheap password hashing: sign-in is not what is measured.
-  const accounts = await openAccounts({ store: { kind: "pglite" }, mail: { transport, from: "bench@localhost" }, settings: { argon2: { memoryCost: 1024, timeCost: 1, parallelism: 1 } } });
+  const accounts = await openAccounts({ store: { kind: "pglite" }, mail: { transport: mail.transport, from: "bench@localhost" }, settings: { argon2: { memoryCost: 1024, timeCost: 1, parallelism: 1 } } });
   const storage = await (db ? postgres({ connectionString: db.url }) : pglite()).open();
   const app = await createServer({ accounts });
   await app.register(syncPlugin, { storage });
@@ -71,7 +45,7 @@ export async function serverThroughput(store: "pglite" | "postgres", spaceId: st
     const password = "correct horse battery staple";
     await accounts.signUp({ email, password, firstName: "Bench" });
     await accounts.drainMail();
-    const code = /verification code is:\s+(\d{6})/.exec(mails.at(-1) ?? "")![1]!;
+    const code = /verification code is:\s+(\d{6})/.exec(mail.textsTo(email).at(-1) ?? "")![1]!;
     await accounts.verifyEmail({ email, code });
     const session = await accounts.signIn({ email, password, deviceName: "hub" });
     const http = httpTransport({ baseUrl: base, token: session.token });

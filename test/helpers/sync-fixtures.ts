@@ -4,29 +4,14 @@
  */
 import { randomBytes } from "node:crypto";
 import type { FastifyInstance } from "fastify";
-import nodemailer from "nodemailer";
-import type { Transporter } from "nodemailer";
 import { openAccounts } from "../../accounts/index.js";
 import type { Accounts, StoreConfig } from "../../accounts/index.js";
-import { createServer, syncPlugin } from "../../server/index.js";
+import { createServer, memoryMailTransport as memoryMail, syncPlugin } from "../../server/index.js";
 import type { Storage } from "../../storage/contract.js";
 import { pglite } from "../../storage/pglite/index.js";
 import { FAST_SETTINGS, PASSWORD } from "./accounts-fixtures.js";
 
-/** A nodemailer transport keeping every mail's text per recipient. */
-export function memoryMail(): { transport: Transporter; textsTo: (to: string) => string[] } {
-  const box = new Map<string, string[]>();
-  const transport = nodemailer.createTransport({
-    name: "memory",
-    version: "1",
-    send(mail: { data: { to?: unknown; text?: unknown }; message: { getEnvelope(): unknown; messageId(): string } }, callback: (e: Error | null, info: unknown) => void) {
-      const to = String(mail.data.to);
-      box.set(to, [...(box.get(to) ?? []), String(mail.data.text)]);
-      callback(null, { envelope: mail.message.getEnvelope(), messageId: mail.message.messageId() });
-    },
-  } as unknown as Parameters<typeof nodemailer.createTransport>[0]);
-  return { transport, textsTo: (to) => box.get(to) ?? [] };
-}
+export { memoryMailTransport as memoryMail } from "../../server/index.js";
 
 /** A signed-in device of a test user. */
 export interface TestDevice {
