@@ -11,6 +11,7 @@ export { newOid } from "./engine/ids.js";
 export type { Change, Json, Objective, Op, OpKind, Page, Props, Stats, VersionRef } from "./engine/types.js";
 export type { NewDocument, NewObjective } from "./engine/create.js";
 export type { ImportOptions, TreeInput } from "./engine/import-tree.js";
+export type { ImportEvent, ImportStreamOptions } from "./engine/import-stream.js";
 export type { Patch } from "./engine/update.js";
 export type { Destination } from "./engine/move.js";
 export type { At, ChildrenOptions } from "./engine/read.js";

@@ -1,6 +1,6 @@
 import { CommanderError } from "commander";
 import { EngineError } from "../index.js";
-import { InterchangeError, PartialImportError } from "../interchange/index.js";
+import { InterchangeError } from "../interchange/index.js";
 
 /** Exit codes: 0 done, 1 the user's mistake (bad argument, bad file), 2 storage failed. */
 export const EXIT = { ok: 0, user: 1, storage: 2 } as const;
@@ -22,7 +22,6 @@ const STORAGE_CODES = new Set(["STORAGE", "SCHEMA_TOO_NEW", "CLOSED"]);
 export function exitCodeOf(error: unknown): number {
   if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.user;
   if (error instanceof CliError || error instanceof InterchangeError) return EXIT.user;
-  if (error instanceof PartialImportError) return exitCodeOf(error.cause);
   if (error instanceof EngineError) return STORAGE_CODES.has(error.code) ? EXIT.storage : EXIT.user;
   const code = (error as { code?: unknown } | null)?.code;
   if (code === "ENOENT" || code === "EISDIR" || code === "EACCES") return EXIT.user;

@@ -8,6 +8,11 @@ export interface Placement {
   readonly pos: string | null;
   readonly isRoot: boolean;
   readonly dirty: boolean;
+  /**
+   * Set by writes that know the objective has no `active_version` row yet (an import's new rows):
+   * written with a plain insert, which costs half an upsert's speculative insertion.
+   */
+  readonly fresh?: boolean;
 }
 
 /** An `active_version` row as storage returns it. */

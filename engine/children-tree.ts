@@ -62,7 +62,8 @@ function sizeOf(node: KidsNode): number {
   return "l" in node ? node.l.length : node.i.length;
 }
 
-function refOf(node: KidsNode, sink: ChunkSink): ChunkRef {
+/** Stores a node as a chunk and returns the ref its parent node holds. */
+export function refOf(node: KidsNode, sink: ChunkSink): ChunkRef {
   return [sink.put(node), lowOf(node), countOf(node), rowsOf(node)];
 }
 

@@ -7,6 +7,7 @@ import { diff } from "./diff.js";
 import { EngineError } from "./errors.js";
 import { history, versions } from "./history.js";
 import { importTree, type ImportOptions, type TreeInput } from "./import-tree.js";
+import { importStream, type ImportEvent, type ImportStreamOptions } from "./import-stream.js";
 import { newOid } from "./ids.js";
 import { move, type Destination } from "./move.js";
 import { children, get, type At, type ChildrenOptions } from "./read.js";
@@ -55,6 +56,11 @@ export interface Engine extends AsyncDisposable {
   diff(spaceId: string, oid: string, fromVid: string, toVid: string): Promise<Change[]>;
   /** Bulk import of whole trees in one transaction (see `ImportOptions`). */
   importTree(spaceId: string, options: ImportOptions): Promise<{ oids: string[]; count: number }>;
+  /**
+   * Bulk import of an outline streamed as open/close events (files of any size): one transaction
+   * and one op, memory bounded by the open rows (see `ImportStreamOptions`).
+   */
+  importStream(spaceId: string, events: AsyncIterable<ImportEvent> | Iterable<ImportEvent>, options?: ImportStreamOptions): Promise<{ oids: string[]; count: number }>;
   /** Rows `[offset, offset + limit)` of a document's depth-first view (DESIGN.md §6). */
   view(spaceId: string, rootOid: string, options?: ViewOptions): Promise<View>;
   /** Row index of `oid` in a view, -1 when absent or folded away. */
@@ -151,6 +157,7 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
     versions: open(versions),
     diff: open(diff),
     importTree: open(importTree),
+    importStream: open(importStream),
     view: open(view),
     rowIndex: open(rowIndex),
     scrollTo: open(scrollTo),

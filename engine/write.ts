@@ -180,25 +180,26 @@ function params() {
 
 /**
  * The inserts of one op as data-modifying CTEs of ONE statement: a single round trip for the
- * whole write (an edit at depth 10 would otherwise pay five).
+ * whole write (an edit at depth 10 would otherwise pay five). Each table's rows travel as ONE
+ * jsonb parameter, an array of positional arrays: JSON.stringify is native on the way out, and
+ * props, kids and stats go in as jsonb values without a second text-to-jsonb parse per row. Per
+ * 5,000 imported rows this took a third off the objective insert against `unnest` of text arrays.
  */
 function writeStatements(ctx: WriteCtx, from: number, to: number, withOp: boolean): { sql: string; values: unknown[] } {
   const { values, p } = params();
   const space = p(ctx.spaceId);
+  const rows = (list: readonly (readonly unknown[])[]) => `jsonb_array_elements(${p(JSON.stringify(list))}::jsonb) r`;
   const parts: string[] = [];
   const v = ctx.versions.slice(from, to);
   if (v.length > 0) {
     parts.push(`insert into objective (space_id, oid, vid, parent_oid, pos, content, props, kids, stats, created_at, seq)
-       select ${space}, t.oid, t.vid, t.parent_oid, t.pos, t.content, t.props::jsonb, t.kids::jsonb, t.stats::jsonb, ${p(ctx.now)}::int8, ${p(ctx.seq)}::int8
-         from unnest(${p(v.map((r) => r.oid))}::uuid[], ${p(v.map((r) => r.vid))}::text[], ${p(v.map((r) => r.parentOid))}::uuid[],
-                     ${p(v.map((r) => r.pos))}::text[], ${p(v.map((r) => r.content))}::text[], ${p(v.map((r) => JSON.stringify(r.props)))}::text[],
-                     ${p(v.map((r) => JSON.stringify(r.kids)))}::text[], ${p(v.map((r) => JSON.stringify(r.stats)))}::text[])
-           as t(oid, vid, parent_oid, pos, content, props, kids, stats)`);
+       select ${space}, (r->>0)::uuid, r->>1, (r->>2)::uuid, r->>3, r->>4, r->5, r->6, r->7, ${p(ctx.now)}::int8, ${p(ctx.seq)}::int8
+         from ${rows(v.map((r) => [r.oid, r.vid, r.parentOid, r.pos, r.content, r.props, r.kids, r.stats]))}`);
   }
   const ids = [...ctx.chunks.keys()].slice(from, to);
   if (ids.length > 0) {
     parts.push(`insert into link (space_id, chunk_id, node)
-       select ${space}, t.id, t.node::jsonb from unnest(${p(ids)}::text[], ${p(ids.map((id) => JSON.stringify(ctx.chunks.get(id))))}::text[]) as t(id, node)
+       select ${space}, r->>0, r->1 from ${rows(ids.map((id) => [id, ctx.chunks.get(id)]))}
        on conflict do nothing`);
   }
   const op = ctx.op;
@@ -210,21 +211,42 @@ function writeStatements(ctx: WriteCtx, from: number, to: number, withOp: boolea
   const t = ctx.transitive.slice(from, to);
   if (t.length > 0) {
     parts.push(`insert into op_transitive (space_id, oid, seq, vid_before, vid_after)
-       select ${space}, t.oid, ${p(ctx.seq)}::int8, t.vb, t.va
-         from unnest(${p(t.map((r) => r.oid))}::uuid[], ${p(t.map((r) => r.vidBefore))}::text[], ${p(t.map((r) => r.vidAfter))}::text[]) as t(oid, vb, va)`);
+       select ${space}, (r->>0)::uuid, ${p(ctx.seq)}::int8, r->>1, r->>2
+         from ${rows(t.map((r) => [r.oid, r.vidBefore, r.vidAfter]))}`);
   }
   const a = [...ctx.placements.values()].slice(from, to);
-  if (a.length > 0) {
+  const placements = (list: Placement[], upsert: boolean) => {
+    if (list.length === 0) return;
     parts.push(`insert into active_version (space_id, oid, vid, parent_oid, pos, is_root, dirty)
-       select ${space}, t.oid, t.vid, t.parent_oid, t.pos, t.is_root, t.dirty
-         from unnest(${p(a.map((r) => r.oid))}::uuid[], ${p(a.map((r) => r.vid))}::text[], ${p(a.map((r) => r.parentOid))}::uuid[],
-                     ${p(a.map((r) => r.pos))}::text[], ${p(a.map((r) => r.isRoot))}::boolean[], ${p(a.map((r) => r.dirty))}::boolean[])
-           as t(oid, vid, parent_oid, pos, is_root, dirty)
+       select ${space}, (r->>0)::uuid, r->>1, (r->>2)::uuid, r->>3, (r->>4)::boolean, (r->>5)::boolean
+         from ${rows(list.map((r) => [r.oid, r.vid, r.parentOid, r.pos, r.isRoot, r.dirty]))}` +
+      (upsert
+        ? `
        on conflict (space_id, oid) do update set vid = excluded.vid, parent_oid = excluded.parent_oid,
-         pos = excluded.pos, is_root = excluded.is_root, dirty = excluded.dirty`);
-  }
+         pos = excluded.pos, is_root = excluded.is_root, dirty = excluded.dirty`
+        : ""));
+  };
+  placements(a.filter((r) => r.fresh === true), false);
+  placements(a.filter((r) => r.fresh !== true), true);
   const sql = parts.map((part, k) => `w${k} as (${part})`).join(",\n");
   return { sql: `with ${sql} select 1`, values };
+}
+
+/**
+ * Writes the rows collected so far (not the op) and forgets them: a long write such as a streamed
+ * import keeps its memory bounded. Every chunk collected must be final (reachable from a version
+ * of this write), as an import's bottom-up chunks are; writes that edit chunks flush once at the end.
+ */
+export async function spill(ctx: WriteCtx): Promise<void> {
+  const largest = Math.max(ctx.versions.length, ctx.chunks.size, ctx.transitive.length, ctx.placements.size);
+  for (let from = 0; from < largest; from += BATCH) {
+    const { sql, values } = writeStatements(ctx, from, from + BATCH, false);
+    await ctx.tx.query(sql, values);
+  }
+  ctx.versions.length = 0;
+  ctx.chunks.clear();
+  ctx.transitive.length = 0;
+  ctx.placements.clear();
 }
 
 async function flush(ctx: WriteCtx): Promise<void> {

@@ -1,10 +1,19 @@
+import { createReadStream } from "node:fs";
+import { stat } from "node:fs/promises";
 import { basename, extname } from "node:path";
 import type { Engine } from "../index.js";
-import { checkEvent, type ImportLimits } from "./check-limits.js";
+import type { ImportLimits } from "./check-limits.js";
 import { detectFormat } from "./detect.js";
 import { importOutline, type ImportResult } from "./import-outline.js";
 import type { OutlineFormat } from "./outline.js";
-import { readOutline } from "./read-outline.js";
+import { parseOutline } from "./read-outline.js";
+
+/** How far an import has read its file. */
+export interface ImportProgress {
+  readonly rows: number;
+  readonly bytes: number;
+  readonly totalBytes: number;
+}
 
 /** Options of `importFile`. */
 export interface ImportFileOptions {
@@ -12,59 +21,39 @@ export interface ImportFileOptions {
   readonly format?: OutlineFormat;
   /** The title when the file names none; default: the file's base name. */
   readonly title?: string;
-  /** Rows per transaction (see `importOutline`). */
-  readonly batch?: number;
   readonly limits?: ImportLimits;
-  /** Called once the file is checked, with its row count. */
-  readonly onChecked?: (rows: number) => void;
-  readonly onProgress?: (written: number) => void;
-}
-
-/** Reads the whole file once without writing: every syntax, encoding and limit error, and the row count. */
-export async function checkFile(path: string, format: OutlineFormat, limits?: ImportLimits): Promise<number> {
-  let rows = 0;
-  for await (const event of readOutline(path, format)) {
-    checkEvent(event, path, limits);
-    if (event.kind === "open") rows++;
-  }
-  return rows;
-}
-
-/** A file that passed `checkFile`: its format and row count. */
-export interface CheckedFile {
-  readonly path: string;
-  readonly format: OutlineFormat;
-  readonly rows: number;
-}
-
-/** Detects the format (unless given) and checks the whole file without writing. */
-export async function checkOutlineFile(path: string, format?: OutlineFormat, limits?: ImportLimits): Promise<CheckedFile> {
-  const detected = format ?? (await detectFormat(path));
-  return { path, format: detected, rows: await checkFile(path, detected, limits) };
+  /** Rows the engine writes per statement (see `ImportStreamOptions.flushRows`). */
+  readonly flushRows?: number;
+  /** Called every 1,000 rows and at the end. */
+  readonly onProgress?: (progress: ImportProgress) => void;
 }
 
 /**
- * Imports an OPML or Markdown file as a new document. Two streaming passes over the file: the
- * first checks it all (so bad input writes nothing), the second writes it in batches; memory is
- * bounded by the batch size and the depth, not by the file.
+ * Imports an OPML or Markdown file as a new document in one streaming pass and one transaction:
+ * the file is parsed and checked as it is written, and any error (syntax, encoding, limits,
+ * storage) rolls the whole import back. Memory is bounded by the depth of the outline, not by the
+ * file.
  *
  * @example
  * const { oid, nodes } = await importFile(engine, spaceId, "notes.opml");
  */
 export async function importFile(engine: Engine, spaceId: string, path: string, options: ImportFileOptions = {}): Promise<ImportResult & { format: OutlineFormat }> {
-  const checked = await checkOutlineFile(path, options.format, options.limits);
-  options.onChecked?.(checked.rows);
-  return importChecked(engine, spaceId, checked, options);
-}
-
-/** The writing pass of `importFile`, for a file already checked. */
-export async function importChecked(engine: Engine, spaceId: string, checked: CheckedFile, options: Omit<ImportFileOptions, "format" | "limits" | "onChecked"> = {}): Promise<ImportResult & { format: OutlineFormat }> {
-  const { path, format } = checked;
-  const title = options.title ?? basename(path, extname(path));
-  const result = await importOutline(engine, spaceId, readOutline(path, format), {
-    title,
-    ...(options.batch === undefined ? {} : { batch: options.batch }),
-    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+  const format = options.format ?? (await detectFormat(path));
+  const totalBytes = (await stat(path)).size;
+  let bytes = 0;
+  async function* chunks(): AsyncGenerator<Uint8Array> {
+    for await (const chunk of createReadStream(path, { highWaterMark: 64 * 1024 })) {
+      bytes += (chunk as Buffer).length;
+      yield chunk as Buffer;
+    }
+  }
+  const onProgress = options.onProgress;
+  const result = await importOutline(engine, spaceId, parseOutline(format, chunks(), path), {
+    title: options.title ?? basename(path, extname(path)),
+    file: path,
+    ...(options.limits === undefined ? {} : { limits: options.limits }),
+    ...(options.flushRows === undefined ? {} : { flushRows: options.flushRows }),
+    ...(onProgress ? { onRows: (rows: number) => onProgress({ rows, bytes, totalBytes }) } : {}),
   });
   return { ...result, format };
 }

@@ -1,18 +1,18 @@
-import { newOid, type Engine, type Props, type TreeInput } from "../index.js";
+import type { Engine, ImportEvent, Props } from "../index.js";
+import { checkEvent, type ImportLimits } from "./check-limits.js";
 import type { OutlineEvent } from "./outline.js";
 
 /** Options of `importOutline`. */
 export interface ImportOutlineOptions {
-  /** The document's title when the file names none (the CLI passes the file's base name). */
+  /** The document's title when the input names none (the CLI passes the file's base name). */
   readonly title: string;
-  /**
-   * Rows per transaction. The engine's `importTree` builds a batch in memory, so batches bound
-   * memory whatever the file size; a file no bigger than one batch is one transaction.
-   * 0: the whole file in one transaction. Default 20,000.
-   */
-  readonly batch?: number;
-  /** Called with the rows written so far. */
-  readonly onProgress?: (written: number) => void;
+  /** Names the input in error messages (with the line). Default "(input)". */
+  readonly file?: string;
+  readonly limits?: ImportLimits;
+  /** Rows the engine writes per statement (see `ImportStreamOptions.flushRows`). */
+  readonly flushRows?: number;
+  /** Called with the rows read so far, every 1,000 rows and at the end. */
+  readonly onRows?: (rows: number) => void;
 }
 
 /** What an import made. */
@@ -22,119 +22,48 @@ export interface ImportResult {
   readonly title: string;
   /** Rows below the title. */
   readonly nodes: number;
-  /** `importTree` calls (transactions) it took. */
-  readonly transactions: number;
-}
-
-/** An import that failed after some of its batches were written (see `importOutline`). */
-export class PartialImportError extends Error {
-  override readonly name = "PartialImportError";
-  readonly code = "PARTIAL_IMPORT";
-  constructor(
-    readonly documentOid: string,
-    readonly written: number,
-    readonly removed: boolean,
-    options: { cause: unknown },
-  ) {
-    const cause = options.cause instanceof Error ? options.cause.message : String(options.cause);
-    super(
-      `the import stopped after ${written.toLocaleString("en")} rows: ${cause}; ` +
-        (removed
-          ? `the partial document ${documentOid} was removed (its versions stay in history)`
-          : `the partial document ${documentOid} could not be removed: run \`logbook remove ${documentOid}\``),
-      options,
-    );
-  }
-}
-
-/** An open row: its preassigned oid (so later batches can go under it) and finished children. */
-interface Frame {
-  readonly oid: string;
-  readonly content: string;
-  readonly props: Props;
-  pending: TreeInput[];
-  written: boolean;
 }
 
 /**
- * Imports an outline event stream as a new document with the engine's bulk path, in batches of
- * subtrees: when `batch` rows are buffered, every row read so far is written with one
- * `importTree` under the deepest already-written ancestor (the rows still open are written with
- * their finished children and later batches append under them). Rows get preassigned UUIDv7 oids.
- * If a later batch fails, the partial document is removed and `PartialImportError` thrown; check
- * the input first (`checkEvent`) so that only storage can fail half-way.
+ * Imports an outline event stream as a new document: ONE streamed `importStream` (one transaction,
+ * one op), so input that turns out bad half-way (a syntax error, a row over the limits, invalid
+ * UTF-8) rolls back and nothing is written. The stream is read once, checked as it goes, and
+ * memory holds only the rows still open.
+ *
+ * @example
+ * const { oid } = await importOutline(engine, spaceId, readOutline("notes.opml", "opml"), { title: "notes" });
  */
 export async function importOutline(engine: Engine, spaceId: string, events: AsyncIterable<OutlineEvent>, options: ImportOutlineOptions): Promise<ImportResult> {
-  const batch = options.batch ?? 20_000;
-  const stack: Frame[] = [];
+  const file = options.file ?? "(input)";
   let title = options.title;
-  let buffered = 0;
-  let written = 0;
-  let transactions = 0;
   let nodes = 0;
-
-  const write = async (parentOid: string | undefined, trees: TreeInput[]) => {
-    const base = written;
-    const onProgress = (done: number) => options.onProgress?.(base + done);
-    const result = await engine.importTree(spaceId, parentOid === undefined ? { nodes: trees, onProgress } : { parentOid, nodes: trees, onProgress });
-    written += result.count;
-    transactions++;
-    options.onProgress?.(written);
-  };
-  const nest = (i: number): TreeInput => {
-    const frame = stack[i]!;
-    const children = frame.pending;
-    if (i + 1 < stack.length) children.push(nest(i + 1));
-    frame.pending = [];
-    frame.written = true;
-    return { oid: frame.oid, content: frame.content, props: frame.props, children };
-  };
-  const flush = async () => {
-    const k = stack.findIndex((f) => !f.written);
-    if (k === 0) await write(undefined, [nest(0)]);
-    else {
-      const parent = stack[(k < 0 ? stack.length : k) - 1]!;
-      const trees = parent.pending;
-      parent.pending = [];
-      if (k > 0) trees.push(nest(k));
-      if (trees.length) await write(parent.oid, trees);
-    }
-    buffered = 0;
-  };
-  const root = (props: Props = {}): Frame => {
-    stack.push({ oid: newOid(), content: title, props, pending: [], written: false });
-    buffered++;
-    return stack[0]!;
-  };
-
-  try {
+  let open = 0;
+  async function* rows(): AsyncGenerator<ImportEvent> {
+    const root = (props: Props = {}): ImportEvent => {
+      open = 1;
+      return { kind: "open", content: title, props };
+    };
     for await (const event of events) {
+      checkEvent(event, file, options.limits);
       if (event.kind === "title") {
-        if (event.content !== undefined) title = event.content;
-        if (stack.length === 0) root(event.props);
+        if (open === 0) {
+          if (event.content !== undefined) title = event.content;
+          yield root(event.props);
+        }
       } else if (event.kind === "open") {
-        if (stack.length === 0) root();
-        stack.push({ oid: newOid(), content: event.content, props: event.props, pending: [], written: false });
-        buffered++;
-        nodes++;
+        if (open === 0) yield root();
+        open++;
+        if (++nodes % 1000 === 0) options.onRows?.(nodes);
+        yield { kind: "open", content: event.content, props: event.props };
       } else {
-        const frame = stack.pop()!;
-        const parent = stack[stack.length - 1]!;
-        if (!frame.written) parent.pending.push({ oid: frame.oid, content: frame.content, props: frame.props, children: frame.pending });
-        else if (frame.pending.length) await write(frame.oid, frame.pending);
-        if (batch > 0 && buffered >= batch) await flush();
+        open--;
+        yield { kind: "close" };
       }
     }
-    if (stack.length === 0) root();
-    await flush();
-  } catch (error) {
-    const doc = stack[0];
-    if (!doc?.written || written === 0) throw error;
-    const removed = await engine.remove(spaceId, doc.oid).then(
-      () => true,
-      () => false,
-    );
-    throw new PartialImportError(doc.oid, written, removed, { cause: error });
+    if (open === 0) yield root();
+    yield { kind: "close" };
+    options.onRows?.(nodes);
   }
-  return { oid: stack[0]!.oid, title, nodes, transactions };
+  const { oids } = await engine.importStream(spaceId, rows(), options.flushRows === undefined ? {} : { flushRows: options.flushRows });
+  return { oid: oids[0]!, title, nodes };
 }

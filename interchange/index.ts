@@ -1,5 +1,5 @@
 /**
- * Outline interchange: OPML 2.0 and Markdown, streaming parsers and writers, and the batched
+ * Outline interchange: OPML 2.0 and Markdown, streaming parsers and writers, and the streamed
  * import into / export from the engine. See docs/cli.md for the mapping of each format.
  */
 export { InterchangeError, type InterchangeErrorCode } from "./errors.js";
@@ -13,6 +13,6 @@ export { collect, rowsOf } from "./collect.js";
 export { detectFormat } from "./detect.js";
 export { parseOutline, parseText, readOutline } from "./read-outline.js";
 export { checkEvent, DEFAULT_IMPORT_LIMITS, type ImportLimits } from "./check-limits.js";
-export { importOutline, PartialImportError, type ImportOutlineOptions, type ImportResult } from "./import-outline.js";
-export { checkFile, checkOutlineFile, importChecked, importFile, type CheckedFile, type ImportFileOptions } from "./import-file.js";
+export { importOutline, type ImportOutlineOptions, type ImportResult } from "./import-outline.js";
+export { importFile, type ImportFileOptions, type ImportProgress } from "./import-file.js";
 export { documentRows, exportOutline } from "./export-outline.js";

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { EngineError, openEngine, pglite, type Engine, type Objective } from "../index.js";
+import { EngineError, newOid, openEngine, StorageError, pglite, type Engine, type ImportEvent, type Objective } from "../index.js";
 import { usableBackends, type Fresh } from "./helpers/backends.js";
 import { latestVersion } from "../storage/migrations.js";
 
@@ -329,6 +329,81 @@ describe.each(await usableBackends())("engine on $name", (backend) => {
     );
     expect(linked[0]!.n).toBe(0);
     expect((await e.children(s, parent, { offset: 15_000, limit: 1 }))[0]!.content).toBe("more 4999");
+  });
+
+  it("streams an import in one transaction: rows flushed on the way, one op, one version per row", async () => {
+    const { spaceId: s } = await e.createSpace();
+    const before = await counts(fresh);
+    const progress: number[] = [];
+    // A root with 3 sections of 150 rows, each row with 2 children: 1 + 3 * (150 * 3 + 1) rows.
+    function* events(): Generator<ImportEvent> {
+      yield { kind: "open", content: "Streamed" };
+      for (let sec = 0; sec < 3; sec++) {
+        yield { kind: "open", content: `section ${sec}` };
+        for (let i = 0; i < 150; i++) {
+          yield { kind: "open", content: `row ${sec}.${i}`, props: { done: i % 2 === 0 } };
+          yield { kind: "open", content: "a" };
+          yield { kind: "close" };
+          yield { kind: "open", content: "b", props: { done: true } };
+          yield { kind: "close" };
+          yield { kind: "close" };
+        }
+        yield { kind: "close" };
+      }
+      yield { kind: "close" };
+    }
+    const { oids, count } = await e.importStream(s, events(), { flushRows: 100, onProgress: (n) => progress.push(n) });
+    expect(count).toBe(1 + 3 * 451);
+    const after = await counts(fresh);
+    expect(after["objective"]! - before["objective"]!).toBe(count);
+    expect(after["op"]! - before["op"]!).toBe(1);
+    expect(progress.length).toBeGreaterThan(10);
+    expect(progress[progress.length - 1]).toBe(count);
+    const root = await e.get(s, oids[0]!);
+    expect(root.stats).toEqual({ descendants: 1353, total: 3 * 300, done: 3 * 225, percent: 75 });
+    const sections = await e.children(s, root.oid);
+    expect(sections.map((x) => x.content)).toEqual(["section 0", "section 1", "section 2"]);
+    const rows = await e.children(s, sections[1]!.oid, { offset: 148, limit: 5 });
+    expect(rows.map((x) => x.content)).toEqual(["row 1.148", "row 1.149"]);
+    const view = await e.view(s, root.oid, { offset: 3, limit: 4 });
+    expect(view.rows.map((r) => r.content)).toEqual(["b", "row 0.1", "a", "b"]);
+    // Appending under an existing objective promotes it once, after all the rows.
+    const more = await e.importStream(s, [{ kind: "open", content: "appended" }, { kind: "close" }], { parentOid: sections[2]!.oid });
+    const last = await e.children(s, sections[2]!.oid, { offset: 150, limit: 2 });
+    expect(last.map((x) => x.oid)).toEqual(more.oids);
+    expect((await e.get(s, root.oid)).stats.descendants).toBe(1354);
+  });
+
+  it("rolls a streamed import back whole when the source or an event fails half-way", async () => {
+    const { spaceId: s } = await e.createSpace();
+    const doc = await e.createDocument(s, { content: "Keep" });
+    const before = await counts(fresh);
+    async function* failing(): AsyncGenerator<ImportEvent> {
+      yield { kind: "open", content: "Big" };
+      for (let i = 0; i < 2500; i++) {
+        yield { kind: "open", content: `row ${i}` };
+        yield { kind: "close" };
+      }
+      // A caller's error whose code looks like a SQLSTATE must come back as it was thrown.
+      throw Object.assign(new Error("the file went away"), { code: "LIMIT" });
+    }
+    const failure = await e.importStream(s, failing(), { flushRows: 500 }).catch((error: unknown) => error);
+    expect(failure).toMatchObject({ message: "the file went away", code: "LIMIT" });
+    expect(failure).not.toBeInstanceOf(StorageError);
+    const bad: ImportEvent[] = [{ kind: "open", content: "x" }, { kind: "open", content: "" }];
+    await expect(e.importStream(s, bad, { parentOid: doc.oid })).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
+    await expect(e.importStream(s, [{ kind: "open", content: "x" }])).rejects.toThrow(/still open/);
+    await expect(e.importStream(s, [{ kind: "close" }])).rejects.toThrow(/import event 1 closes a row, but none is open/);
+    await expect(e.importStream(s, [])).rejects.toThrow(/at least one row/);
+    const oid = newOid();
+    const twice: ImportEvent[] = [{ kind: "open", content: "a", oid }, { kind: "close" }, { kind: "open", content: "b", oid }, { kind: "close" }];
+    await expect(e.importStream(s, twice)).rejects.toMatchObject({ code: "CONFLICT" });
+    await expect(e.importStream(s, [{ kind: "open", content: "again", oid: doc.oid }, { kind: "close" }], { flushRows: 1 })).rejects.toMatchObject({
+      code: "CONFLICT",
+      message: expect.stringContaining(doc.oid),
+    });
+    expect(await counts(fresh)).toEqual(before);
+    expect((await e.get(s, doc.oid)).stats.descendants).toBe(0);
   });
 
   it("serializes concurrent writers: two edits under one parent both survive", async () => {

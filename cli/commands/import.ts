@@ -1,17 +1,16 @@
 import { stat } from "node:fs/promises";
 import type { Command } from "commander";
-import { checkOutlineFile, importChecked, type OutlineFormat } from "../../interchange/index.js";
+import { importFile, type OutlineFormat } from "../../interchange/index.js";
 import { withContext, type GlobalOptions } from "../context.js";
 import { CliError } from "../errors.js";
 import type { Io } from "../io.js";
-import { nonNegative, oneOf } from "../parse-args.js";
+import { oneOf } from "../parse-args.js";
 import { progressBar } from "../progress.js";
 import { print } from "../render.js";
 
 interface ImportOptions extends GlobalOptions {
   readonly format?: OutlineFormat;
   readonly title?: string;
-  readonly batch?: number;
   readonly progress?: boolean;
 }
 
@@ -26,36 +25,30 @@ export function importCommand(program: Command, io: Io): void {
   program
     .command("import")
     .argument("<file>", "an .opml or .md file (format detected from the name, else the first bytes)")
-    .description("import an OPML or Markdown outline as a new document (checked in full first: bad input writes nothing)")
+    .description("import an OPML or Markdown outline as a new document (one transaction: bad input writes nothing)")
     .option("--format <format>", "opml or md, instead of detecting it", oneOf("--format", ["opml", "md"] as const))
     .option("--title <title>", "the document title when the file has none (default: the file name)")
-    .option("--batch <rows>", "rows per transaction; 0 = the whole file in one transaction (default 20000)", nonNegative("--batch"))
     .option("--progress", "show the progress bar even when stderr is not a terminal")
     .option("--no-progress", "never show the progress bar")
     .addHelpText("after", "\nExamples:\n  $ logbook import notes.opml\n  $ logbook import journal.md --title Journal --json")
     .action(async (file: string, _options, command: Command) => {
       const options = command.optsWithGlobals<ImportOptions>();
       await checkReadable(file);
-      const checkStarted = performance.now();
-      // The whole file is checked before storage is even opened: bad input never writes.
-      const checked = await checkOutlineFile(file, options.format);
-      const checkSeconds = (performance.now() - checkStarted) / 1000;
       await withContext(options, io, "create", async (ctx) => {
         const bar = progressBar(io, ctx.json ? false : options.progress);
-        bar.start(checked.rows);
         const started = performance.now();
         let result;
         try {
-          result = await importChecked(ctx.engine, ctx.spaceId, checked, {
+          result = await importFile(ctx.engine, ctx.spaceId, file, {
+            ...(options.format !== undefined ? { format: options.format } : {}),
             ...(options.title !== undefined ? { title: options.title } : {}),
-            ...(options.batch !== undefined ? { batch: options.batch } : {}),
-            onProgress: (written) => bar.update(Math.min(written, checked.rows)),
+            onProgress: (p) => bar.update(p),
           });
         } finally {
           bar.stop();
         }
-        // Checking and writing; opening the database is not the import's time.
-        const seconds = checkSeconds + (performance.now() - started) / 1000;
+        // Parsing, checking and writing; opening the database is not the import's time.
+        const seconds = (performance.now() - started) / 1000;
         await ctx.remember({ oid: result.oid, title: result.title, at: new Date().toISOString() });
         const rate = Math.round(result.nodes / Math.max(seconds, 0.001));
         const peakRssBytes = process.resourceUsage().maxRSS * 1024;

@@ -1,0 +1,235 @@
+import { generateKeyBetween, generateNKeysBetween } from "fractional-indexing";
+import { countOf, EMPTY, sliceChildren, type KidsNode } from "./children-tree.js";
+import type { Placement } from "./chains.js";
+import type { Core } from "./core.js";
+import { EngineError, invalid } from "./errors.js";
+import { newOid, versionId } from "./ids.js";
+import { kidsBuilder, type KidsBuilder } from "./kids-builder.js";
+import { checkActive } from "./objective.js";
+import { entryOf, planChains, promote, type NodeChange, type Plan } from "./promote.js";
+import { contribution, percent } from "./stats.js";
+import type { Props, VersionRow } from "./types.js";
+import { checkContent, checkId, checkIndex, checkProps } from "./validate.js";
+import { runWrite, spill, type WriteCtx } from "./write.js";
+
+/**
+ * One event of an outline streamed into `importStream`, in document order: `open` starts a row
+ * (its children are the events up to the matching `close`).
+ */
+export type ImportEvent =
+  | { readonly kind: "open"; readonly content: string; readonly props?: Props; readonly oid?: string }
+  | { readonly kind: "close" };
+
+/** Options of `importStream`. */
+export interface ImportStreamOptions {
+  /** Where the top-level rows go (appended after its children); omitted: each becomes a new document. */
+  readonly parentOid?: string;
+  /** Rows written per statement while the stream goes on (memory bound). Default 5,000. */
+  readonly flushRows?: number;
+  /** Called after each write with the rows written so far. */
+  readonly onProgress?: (written: number) => void;
+}
+
+/** What an import made: the top-level objectives and the row count. */
+export interface ImportResultOids {
+  readonly oids: string[];
+  readonly count: number;
+}
+
+/** One open row of the stream: finished when its `close` comes, after all its children. */
+interface Frame {
+  readonly oid: string;
+  readonly content: string;
+  readonly props: Props;
+  readonly pos: string | null;
+  /** Made at the first child: most rows of an outline are leaves. */
+  kids: KidsBuilder | undefined;
+  lastKey: string | null;
+  children: number;
+  descendants: number;
+  total: number;
+  done: number;
+}
+
+/** Where the top-level rows of an import go and how they are keyed. */
+export interface Tops {
+  /** The parent's change and its chain's (promoted once all rows are written); none for documents. */
+  readonly parent?: { readonly change: NodeChange; readonly plan: Plan };
+  /** The key of the next top-level row. */
+  next(): string | null;
+}
+
+/** Rows per write of a long import. */
+export const DEFAULT_FLUSH_ROWS = 5_000;
+
+/**
+ * Writes an outline event stream as one `import` op in ONE transaction, however long the stream:
+ * each row's version is built when its `close` arrives (its children are final by then), and rows
+ * are written every `flushRows` rows, so memory holds only the open rows and one partial
+ * children node per level, never the whole outline. Any error (bad event, bad value, or an error
+ * thrown by the source itself, such as a parse error) rolls everything back: nothing is written.
+ *
+ * @example
+ * await engine.importStream(spaceId, (function* () {
+ *   yield { kind: "open", content: "Groceries" };
+ *   yield { kind: "open", content: "Milk", props: { done: false } };
+ *   yield { kind: "close" };
+ *   yield { kind: "close" };
+ * })());
+ */
+export async function importStream(
+  core: Core,
+  spaceId: string,
+  events: AsyncIterable<ImportEvent> | Iterable<ImportEvent>,
+  options: ImportStreamOptions = {},
+): Promise<ImportResultOids> {
+  spaceId = checkId("spaceId", spaceId);
+  const parentOid = options.parentOid === undefined ? undefined : checkId("parentOid", options.parentOid);
+  const flushRows = options.flushRows ?? DEFAULT_FLUSH_ROWS;
+  if (!Number.isInteger(flushRows) || flushRows < 1) throw invalid(`flushRows must be a positive integer, got ${flushRows}`);
+  return runWrite(core, spaceId, parentOid === undefined ? [] : [parentOid], async (ctx, chains) => {
+    let tops: Tops = { next: () => null };
+    if (parentOid !== undefined) {
+      const plan = await planChains(ctx, [checkActive(chains.get(parentOid), spaceId, parentOid)]);
+      const change = plan.get(parentOid)!;
+      let key = await lastKey(ctx, change.row.kids);
+      tops = { parent: { change, plan }, next: () => (key = generateKeyBetween(key, null)) };
+    }
+    return buildRows(ctx, parentOid ?? null, tops, events, { flushRows, onProgress: options.onProgress });
+  });
+}
+
+/** The position key of the last child, null when there are none. */
+async function lastKey(ctx: WriteCtx, kids: KidsNode): Promise<string | null> {
+  const n = countOf(kids);
+  if (n === 0) return null;
+  const [last] = await sliceChildren(kids, n - 1, 1, ctx.loader);
+  return last?.[2] ?? null;
+}
+
+/** Top-level keys for `n` rows inserted together at `index` of a parent's children. */
+export async function keysAt(ctx: WriteCtx, kids: KidsNode, index: number, n: number): Promise<string[]> {
+  const around = await sliceChildren(kids, Math.max(0, index - 1), index === 0 ? 1 : 2, ctx.loader);
+  const before = index === 0 ? null : (around[0]?.[2] ?? null);
+  const after = index === 0 ? (around[0]?.[2] ?? null) : (around[1]?.[2] ?? null);
+  return generateNKeysBetween(before, after, n);
+}
+
+/** Tops for `importTree`: `n` rows at `index` under a parent (the end when undefined). */
+export async function topsAt(ctx: WriteCtx, chains: Map<string, Placement[]>, parentOid: string, index: number | undefined, n: number): Promise<Tops> {
+  const plan = await planChains(ctx, [checkActive(chains.get(parentOid), ctx.spaceId, parentOid)]);
+  const change = plan.get(parentOid)!;
+  const at = index === undefined ? countOf(change.row.kids) : checkIndex(index, countOf(change.row.kids));
+  const keys = await keysAt(ctx, change.row.kids, at, n);
+  let i = 0;
+  return { parent: { change, plan }, next: () => keys[i++]! };
+}
+
+/**
+ * The shared core of `importStream` and `importTree`: builds one version per row as rows close,
+ * writes them in runs of `flushRows`, then links the top-level rows (under the parent, promoting
+ * it, or as documents) and records the op.
+ */
+export async function buildRows(
+  ctx: WriteCtx,
+  parentOid: string | null,
+  tops: Tops,
+  events: AsyncIterable<ImportEvent> | Iterable<ImportEvent>,
+  options: { readonly flushRows: number; readonly onProgress?: ((written: number) => void) | undefined },
+): Promise<ImportResultOids> {
+  const { core } = ctx;
+  const stack: Frame[] = [];
+  const path: number[] = [];
+  const topOids: string[] = [];
+  // Oids given by the caller must be new: checked before each write, duplicates caught here.
+  const given = new Set<string>();
+  let unchecked: string[] = [];
+  let count = 0;
+  let index = 0;
+  const where = () => path.map((i, d) => (d === 0 ? `nodes[${i}]` : `.children[${i}]`)).join("");
+  const write = async () => {
+    await checkFresh(ctx, unchecked);
+    unchecked = [];
+    await spill(ctx);
+    options.onProgress?.(count);
+  };
+
+  for await (const event of events) {
+    index++;
+    if (event === null || typeof event !== "object") throw invalid(`import event ${index} must be an object, got ${String(event)}`);
+    if (event.kind === "open") {
+      const parent = stack[stack.length - 1];
+      path.push(parent ? parent.children : topOids.length);
+      const content = checkContent(event.content, core.limits);
+      const props = checkProps(event.props ?? {}, core.limits);
+      let oid: string;
+      if (event.oid === undefined) oid = newOid();
+      else {
+        oid = checkId(`${where()}.oid`, event.oid);
+        if (given.has(oid)) throw new EngineError("CONFLICT", `oid ${oid} appears twice in the import`);
+        given.add(oid);
+        unchecked.push(oid);
+      }
+      const pos = parent ? (parent.lastKey = generateKeyBetween(parent.lastKey, null)) : tops.next();
+      if (parent) parent.children++;
+      stack.push({ oid, content, props, pos, kids: undefined, lastKey: null, children: 0, descendants: 0, total: 0, done: 0 });
+    } else if (event.kind === "close") {
+      const frame = stack.pop();
+      if (!frame) throw invalid(`import event ${index} closes a row, but none is open`);
+      path.pop();
+      const parent = stack[stack.length - 1];
+      const row: VersionRow = {
+        oid: frame.oid,
+        vid: versionId(frame.oid, ctx.opId, null),
+        parentOid: parent ? parent.oid : parentOid,
+        pos: frame.pos,
+        content: frame.content,
+        props: frame.props,
+        kids: frame.kids?.finish() ?? EMPTY,
+        stats: { descendants: frame.descendants, total: frame.total, done: frame.done, percent: percent(frame.done, frame.total) },
+        createdAt: ctx.now,
+        seq: ctx.seq,
+      };
+      ctx.versions.push(row);
+      ctx.transitive.push({ oid: row.oid, vidBefore: null, vidAfter: row.vid });
+      ctx.placements.set(row.oid, { oid: row.oid, vid: row.vid, parentOid: row.parentOid, pos: row.pos, isRoot: row.parentOid === null, dirty: false, fresh: true });
+      count++;
+      if (parent) {
+        (parent.kids ??= kidsBuilder(ctx.sink)).push(entryOf(row, row.pos!));
+        const c = contribution(row);
+        parent.descendants += c.descendants;
+        parent.total += c.total;
+        parent.done += c.done;
+      } else {
+        topOids.push(row.oid);
+        tops.parent?.change.kidOps.push({ pos: row.pos!, entry: entryOf(row, row.pos!), removed: null, added: row });
+      }
+      if (ctx.versions.length >= options.flushRows) await write();
+    } else {
+      throw invalid(`import event ${index} must be of kind "open" or "close", got ${JSON.stringify((event as { kind?: unknown }).kind)}`);
+    }
+  }
+  if (stack.length > 0) throw invalid(`the import ended with ${stack.length} row(s) still open (${where()} and its ancestors)`);
+  if (count === 0) throw invalid("the import needs at least one row, got none");
+  await checkFresh(ctx, unchecked);
+  if (tops.parent) await promote(ctx, tops.parent.plan);
+  options.onProgress?.(count);
+  ctx.op = {
+    kind: "import",
+    oid: parentOid ?? topOids[0]!,
+    vidBefore: null,
+    vidAfter: null,
+    data: { parentOid, count, tops: topOids },
+  };
+  return { oids: topOids, count };
+}
+
+async function checkFresh(ctx: WriteCtx, oids: readonly string[]): Promise<void> {
+  for (let i = 0; i < oids.length; i += 10_000) {
+    const taken = await ctx.tx.query<{ oid: string }>(
+      "select oid from active_version where space_id = $1 and oid = any($2::uuid[]) limit 1",
+      [ctx.spaceId, oids.slice(i, i + 10_000)],
+    );
+    if (taken[0]) throw new EngineError("CONFLICT", `objective ${taken[0].oid} already exists in space ${ctx.spaceId}`);
+  }
+}
