@@ -175,7 +175,7 @@ async function main(): Promise<void> {
   await save(
     arg("name") ?? "import",
     data,
-    `${markdown}\n\nlogbook: \`logbook import FILE --json\` (checks the whole file, then writes it in 20,000-row \`importTree\` batches); seconds exclude process start and database open. Loro and Automerge: the same streaming OPML parse building the same tree in memory (a LoroTree with text and props per node; Automerge nested maps, one change per 20,000 events). Peak RSS is each process' own maximum (\`process.resourceUsage().maxRSS\`); PGlite's WebAssembly heap is ~900 MiB of it from boot.`,
+    `${markdown}\n\nlogbook: \`logbook import FILE --json\` (one streaming pass into \`importStream\`: one transaction, rows written 5,000 at a time); seconds exclude process start and database open. Loro and Automerge: the same streaming OPML parse building the same tree in memory (a LoroTree with text and props per node; Automerge nested maps, one change per 20,000 events). Peak RSS is each process' own maximum (\`process.resourceUsage().maxRSS\`); PGlite's WebAssembly heap is ~900 MiB of it from boot.`,
   );
 }
 

@@ -10,8 +10,8 @@
  * - the page starts with one lock of the space and a prefetch of every chain the ops start from
  *   (one recursive query, each shared ascendant read once) and of those chains' version rows and
  *   top-level chunks, so most ops read nothing from storage;
- * - rows are collected and written at the end in a few bulk statements (`jsonb_to_recordset` /
- *   `unnest`), not one round trip per op; `active_version` gets each objective's last placement.
+ * - rows are collected and written at the end in a few bulk statements (engine/row-writes.ts),
+ *   not one round trip per op; `active_version` gets each objective's last placement.
  *
  * The result is the same as applying the ops one by one (test/apply-batch.test.ts compares every
  * table). One difference, by design: the undo images of `active_version` (`active_undo`, for
@@ -26,29 +26,8 @@ import { notFound } from "./errors.js";
 import { isUuid } from "./ids.js";
 import { chunkLoader, loadVersions, remember } from "./row-cache.js";
 import type { Props, VersionRow } from "./types.js";
+import { insertChunks, insertOps, insertTransitive, insertVersions, writePlacements, type OpRow, type TransitiveRow } from "./row-writes.js";
 import { checkReplay, type Origin, type PageWriter, type WriteCtx, type WriteOverlay } from "./write.js";
-
-/** One `op` row of the page. */
-interface OpRow {
-  readonly seq: number;
-  readonly opId: string;
-  readonly kind: string;
-  readonly oid: string;
-  readonly vidBefore: string | null;
-  readonly vidAfter: string | null;
-  readonly at: number;
-  readonly actor: string | null;
-  readonly device: string;
-  readonly data: Props;
-  readonly hlc: string;
-}
-
-interface TransitiveRow {
-  readonly oid: string;
-  readonly seq: number;
-  readonly vidBefore: string | null;
-  readonly vidAfter: string | null;
-}
 
 /** An op that was kept but not applied: its log entry gets a seq and why. */
 interface OutcomeRow {
@@ -268,31 +247,10 @@ function slices<T>(rows: readonly T[]): T[][] {
 /** One data-modifying statement of the flush, given how to add a parameter (`$1` is the space). */
 type Write = (p: (value: unknown) => string) => string;
 
-const versionWrites = (page: PageState): Write[] =>
-  slices(page.versions).map((part) => (p) =>
-    `insert into objective (space_id, oid, vid, parent_oid, pos, content, props, kids, stats, created_at, seq)
-     select $1, t.oid, t.vid, t.parent_oid, t.pos, t.content, t.props, t.kids, t.stats, t.created_at, t.seq
-       from jsonb_to_recordset(${p(JSON.stringify(part.map((v) => ({ oid: v.oid, vid: v.vid, parent_oid: v.parentOid, pos: v.pos, content: v.content, props: v.props, kids: v.kids, stats: v.stats, created_at: v.createdAt, seq: v.seq }))))}::jsonb)
-         as t(oid uuid, vid text, parent_oid uuid, pos text, content text, props jsonb, kids jsonb, stats jsonb, created_at int8, seq int8)`);
-
-const chunkWrites = (page: PageState): Write[] =>
-  slices([...page.chunks]).map((part) => (p) =>
-    `insert into link (space_id, chunk_id, node)
-     select $1, t.id, t.node from jsonb_to_recordset(${p(JSON.stringify(part.map(([id, node]) => ({ id, node }))))}::jsonb) as t(id text, node jsonb)
-     on conflict do nothing`);
-
-const opWrites = (page: PageState): Write[] =>
-  slices(page.ops).map((part) => (p) =>
-    `insert into op (space_id, seq, op_id, kind, oid, vid_before, vid_after, at, actor, device, data, hlc)
-     select $1, t.seq, t.op_id, t.kind, t.oid, t.vid_before, t.vid_after, t.at, t.actor, t.device, t.data, t.hlc
-       from jsonb_to_recordset(${p(JSON.stringify(part.map((o) => ({ seq: o.seq, op_id: o.opId, kind: o.kind, oid: o.oid, vid_before: o.vidBefore, vid_after: o.vidAfter, at: o.at, actor: o.actor, device: o.device, data: o.data, hlc: o.hlc }))))}::jsonb)
-         as t(seq int8, op_id text, kind text, oid uuid, vid_before text, vid_after text, at int8, actor text, device text, data jsonb, hlc text)`);
-
-const transitiveWrites = (page: PageState): Write[] =>
-  slices(page.transitive).map((part) => (p) =>
-    `insert into op_transitive (space_id, oid, seq, vid_before, vid_after)
-     select $1, t.oid, t.seq, t.vb, t.va
-       from unnest(${p(part.map((t) => t.oid))}::uuid[], ${p(part.map((t) => t.seq))}::int8[], ${p(part.map((t) => t.vidBefore))}::text[], ${p(part.map((t) => t.vidAfter))}::text[]) as t(oid, seq, vb, va)`);
+const versionWrites = (page: PageState): Write[] => slices(page.versions).map((part) => (p) => insertVersions(p, "$1", part));
+const chunkWrites = (page: PageState): Write[] => slices([...page.chunks]).map((part) => (p) => insertChunks(p, "$1", part));
+const opWrites = (page: PageState): Write[] => slices(page.ops).map((part) => (p) => insertOps(p, "$1", part));
+const transitiveWrites = (page: PageState): Write[] => slices(page.transitive).map((part) => (p) => insertTransitive(p, "$1", part));
 
 const outcomeWrites = (page: PageState): Write[] =>
   slices(page.outcomes).map((part) => (p) =>
@@ -311,14 +269,7 @@ const activeWrites = (page: PageState): Write[] => {
   if (!first || page.active.size === 0) return [];
   return [
     (p) => `update space set seq = ${p(first.seq)} where space_id = $1`,
-    ...slices([...page.active.values()]).map((part): Write => (p) =>
-      `insert into active_version (space_id, oid, vid, parent_oid, pos, is_root, dirty)
-       select $1, t.oid, t.vid, t.parent_oid, t.pos, t.is_root, t.dirty
-         from unnest(${p(part.map((a) => a.oid))}::uuid[], ${p(part.map((a) => a.vid))}::text[], ${p(part.map((a) => a.parentOid))}::uuid[],
-                     ${p(part.map((a) => a.pos))}::text[], ${p(part.map((a) => a.isRoot))}::boolean[], ${p(part.map((a) => a.dirty))}::boolean[])
-           as t(oid, vid, parent_oid, pos, is_root, dirty)
-       on conflict (space_id, oid) do update set vid = excluded.vid, parent_oid = excluded.parent_oid,
-         pos = excluded.pos, is_root = excluded.is_root, dirty = excluded.dirty`),
+    ...slices([...page.active.values()]).map((part): Write => (p) => writePlacements(p, "$1", part, true)),
   ];
 };
 
@@ -335,8 +286,7 @@ async function run(tx: Queryable, space: string, writes: readonly Write[], toget
 }
 
 /**
- * Writes the page. Version, chunk and op rows travel as one JSON document per statement: PGlite
- * parses a `text[]` of JSON strings (quotes escaped) several times slower than the same JSON whole.
+ * Writes the page, each table's rows as one jsonb document per statement (engine/row-writes.ts).
  * A page whose tables each fit one statement (a live sync's few ops) is written in one round trip.
  */
 async function flush(page: PageState, lockedSeq: number): Promise<void> {

@@ -4,6 +4,7 @@ import { chunkId, keepReachable, type ChunkLoader, type ChunkSink, type KidsNode
 import type { Core } from "./core.js";
 import { EngineError, notFound } from "./errors.js";
 import { chunkLoader, loadVersions, remember } from "./row-cache.js";
+import { insertChunks, insertOps, insertTransitive, insertVersions, writePlacements } from "./row-writes.js";
 import type { OpKind, Props, VersionRow } from "./types.js";
 
 
@@ -180,54 +181,27 @@ function params() {
 
 /**
  * The inserts of one op as data-modifying CTEs of ONE statement: a single round trip for the
- * whole write (an edit at depth 10 would otherwise pay five). Each table's rows travel as ONE
- * jsonb parameter, an array of positional arrays: JSON.stringify is native on the way out, and
- * props, kids and stats go in as jsonb values without a second text-to-jsonb parse per row. Per
- * 5,000 imported rows this took a third off the objective insert against `unnest` of text arrays.
+ * whole write (an edit at depth 10 would otherwise pay five). How the rows travel: row-writes.ts.
  */
 function writeStatements(ctx: WriteCtx, from: number, to: number, withOp: boolean): { sql: string; values: unknown[] } {
   const { values, p } = params();
   const space = p(ctx.spaceId);
-  const rows = (list: readonly (readonly unknown[])[]) => `jsonb_array_elements(${p(JSON.stringify(list))}::jsonb) r`;
   const parts: string[] = [];
   const v = ctx.versions.slice(from, to);
-  if (v.length > 0) {
-    parts.push(`insert into objective (space_id, oid, vid, parent_oid, pos, content, props, kids, stats, created_at, seq)
-       select ${space}, (r->>0)::uuid, r->>1, (r->>2)::uuid, r->>3, r->>4, r->5, r->6, r->7, ${p(ctx.now)}::int8, ${p(ctx.seq)}::int8
-         from ${rows(v.map((r) => [r.oid, r.vid, r.parentOid, r.pos, r.content, r.props, r.kids, r.stats]))}`);
-  }
-  const ids = [...ctx.chunks.keys()].slice(from, to);
-  if (ids.length > 0) {
-    parts.push(`insert into link (space_id, chunk_id, node)
-       select ${space}, r->>0, r->1 from ${rows(ids.map((id) => [id, ctx.chunks.get(id)]))}
-       on conflict do nothing`);
-  }
+  if (v.length > 0) parts.push(insertVersions(p, space, v));
+  const chunks = [...ctx.chunks].slice(from, to);
+  if (chunks.length > 0) parts.push(insertChunks(p, space, chunks));
   const op = ctx.op;
   if (withOp && op) {
-    parts.push(`insert into op (space_id, seq, op_id, kind, oid, vid_before, vid_after, at, actor, device, data, hlc)
-       values (${space}, ${p(ctx.seq)}::int8, ${p(ctx.opId)}, ${p(op.kind)}, ${p(op.oid)}::uuid, ${p(op.vidBefore)}, ${p(op.vidAfter)},
-               ${p(ctx.now)}::int8, ${p(ctx.actor)}, ${p(ctx.device)}, ${p(JSON.stringify(op.data))}::jsonb, ${p(ctx.hlc)})`);
+    parts.push(insertOps(p, space, [{ seq: ctx.seq, opId: ctx.opId, kind: op.kind, oid: op.oid, vidBefore: op.vidBefore, vidAfter: op.vidAfter, at: ctx.now, actor: ctx.actor, device: ctx.device, data: op.data, hlc: ctx.hlc }]));
   }
   const t = ctx.transitive.slice(from, to);
-  if (t.length > 0) {
-    parts.push(`insert into op_transitive (space_id, oid, seq, vid_before, vid_after)
-       select ${space}, (r->>0)::uuid, ${p(ctx.seq)}::int8, r->>1, r->>2
-         from ${rows(t.map((r) => [r.oid, r.vidBefore, r.vidAfter]))}`);
-  }
+  if (t.length > 0) parts.push(insertTransitive(p, space, t.map((r) => ({ ...r, seq: ctx.seq }))));
   const a = [...ctx.placements.values()].slice(from, to);
-  const placements = (list: Placement[], upsert: boolean) => {
-    if (list.length === 0) return;
-    parts.push(`insert into active_version (space_id, oid, vid, parent_oid, pos, is_root, dirty)
-       select ${space}, (r->>0)::uuid, r->>1, (r->>2)::uuid, r->>3, (r->>4)::boolean, (r->>5)::boolean
-         from ${rows(list.map((r) => [r.oid, r.vid, r.parentOid, r.pos, r.isRoot, r.dirty]))}` +
-      (upsert
-        ? `
-       on conflict (space_id, oid) do update set vid = excluded.vid, parent_oid = excluded.parent_oid,
-         pos = excluded.pos, is_root = excluded.is_root, dirty = excluded.dirty`
-        : ""));
-  };
-  placements(a.filter((r) => r.fresh === true), false);
-  placements(a.filter((r) => r.fresh !== true), true);
+  const fresh = a.filter((r) => r.fresh === true);
+  const known = a.filter((r) => r.fresh !== true);
+  if (fresh.length > 0) parts.push(writePlacements(p, space, fresh, false));
+  if (known.length > 0) parts.push(writePlacements(p, space, known, true));
   const sql = parts.map((part, k) => `w${k} as (${part})`).join(",\n");
   return { sql: `with ${sql} select 1`, values };
 }
