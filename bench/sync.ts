@@ -28,12 +28,18 @@ import { serverThroughput, type ServerThroughput } from "./lib/sync-server-bench
 import { importCalls } from "./systems/engine.js";
 import { generateHistory, type Edit } from "./workload/history.js";
 import { generateOutline } from "./workload/outline.js";
+import type { Placement } from "../engine/chains.js";
+import type { KidsNode } from "../engine/children-tree.js";
+import { insertChunks, insertOps, insertTransitive, insertVersions, writePlacements, type OpRow, type TransitiveRow } from "../engine/row-writes.js";
+import type { Props, Stats, VersionRow } from "../engine/types.js";
 
 const SIZE = 10_000;
 const OPS = quick ? 2_000 : 10_000;
 /** One transaction per op is slow: measured on a prefix of the ops. */
 const ONE_BY_ONE = quick ? 300 : 1_000;
 const PAGE_SIZES = quick ? [500] : [100, 500, 2_000];
+/** The page size whose catch-up is compared with its row floor. */
+const FLOOR_PAGE = 500;
 const WIRE_PAGE = 500;
 const SEED = 8;
 const TABLES = [...SPACE_TABLES];
@@ -111,6 +117,8 @@ async function catchUp(hub: Hub, kind: "pglite" | "postgres", ops: readonly Repl
     const vid = (await b.engine.get(hub.spaceId, hub.rootId)).vid;
     const opsPerSec = ops.length / seconds;
     progress(`${kind} ${mode}: ${seconds.toFixed(2)} s, ${opsPerSec.toFixed(0)} ops/s`);
+    const floor = pageSize === FLOOR_PAGE && ops.length === hub.ops.length ? await rowFloor(kind, hub.base, await dumpSpace(b.storage, hub.spaceId)) : undefined;
+    if (floor !== undefined) progress(`${kind} floor: the catch-up's rows bulk-loaded in ${floor.toFixed(2)} s (${(ops.length / floor).toFixed(0)} ops/s)`);
     return {
       backend: kind,
       mode,
@@ -119,10 +127,77 @@ async function catchUp(hub: Hub, kind: "pglite" | "postgres", ops: readonly Repl
       seconds,
       opsPerSec,
       converged: ops.length === hub.ops.length ? vid === hub.rootVid : null,
+      floorSeconds: floor,
       rowsPerOp: Object.fromEntries(Object.entries(rows).map(([t, n]) => [t, n / ops.length])),
       logicalBytesPerOp: logical / ops.length,
       diskBytesPerOp: disk / ops.length,
     };
+  } finally {
+    await b.release();
+  }
+}
+
+/** The rows of `after` that `before` lacks (or holds otherwise), per table. */
+function added(before: SpaceRows, after: SpaceRows): Record<string, Record<string, unknown>[]> {
+  const out: Record<string, Record<string, unknown>[]> = {};
+  for (const t of SPACE_TABLES) {
+    const old = new Set((JSON.parse(before[t]!) as unknown[]).map((r) => JSON.stringify(r)));
+    out[t] = (JSON.parse(after[t]!) as Record<string, unknown>[]).filter((r) => !old.has(JSON.stringify(r)));
+  }
+  return out;
+}
+
+/**
+ * The floor of a catch-up: the rows it added, written into a fresh copy of the space before the
+ * ops with the engine's own bulk statements (engine/row-writes.ts; 2,000 rows per statement, one
+ * transaction, triggers off) and no engine work at all. However fast a replay runs, it cannot beat
+ * writing its rows.
+ */
+async function rowFloor(kind: "pglite" | "postgres", before: SpaceRows, after: SpaceRows): Promise<number> {
+  const rows = added(before, after);
+  const b = (await openBench(kind))!;
+  try {
+    await restoreSpace(b.storage, before);
+    const str = (v: unknown) => (v === null || v === undefined ? null : String(v));
+    const versions: VersionRow[] = rows["objective"]!.map((r) => ({
+      oid: r["oid"] as string, vid: r["vid"] as string, parentOid: str(r["parent_oid"]), pos: str(r["pos"]), content: r["content"] as string,
+      props: r["props"] as Props, kids: r["kids"] as KidsNode, stats: r["stats"] as Stats, createdAt: Number(r["created_at"]), seq: Number(r["seq"]),
+    }));
+    const chunks = rows["link"]!.map((r) => [r["chunk_id"] as string, r["node"] as KidsNode] as const);
+    const ops: OpRow[] = rows["op"]!.map((r) => ({
+      seq: Number(r["seq"]), opId: r["op_id"] as string, kind: r["kind"] as string, oid: r["oid"] as string, vidBefore: str(r["vid_before"]), vidAfter: str(r["vid_after"]),
+      at: Number(r["at"]), actor: str(r["actor"]), device: r["device"] as string, data: r["data"] as Props, hlc: r["hlc"] as string,
+    }));
+    const transitive: TransitiveRow[] = rows["op_transitive"]!.map((r) => ({ oid: r["oid"] as string, seq: Number(r["seq"]), vidBefore: str(r["vid_before"]), vidAfter: str(r["vid_after"]) }));
+    const placements: Placement[] = rows["active_version"]!.map((r) => ({ oid: r["oid"] as string, vid: r["vid"] as string, parentOid: str(r["parent_oid"]), pos: str(r["pos"]), isRoot: r["is_root"] === true, dirty: r["dirty"] === true }));
+    const logged = rows["op_log"]!;
+    const undo = rows["active_undo"]!;
+    const t0 = performance.now();
+    await b.storage.transaction(async (tx) => {
+      await tx.query("set local session_replication_role = replica");
+      const spaceId = (JSON.parse(before["space"]!) as { space_id: string }[])[0]!.space_id;
+      const write = async <T>(list: readonly T[], sql: (p: (v: unknown) => string, space: string, part: readonly T[]) => string) => {
+        for (let i = 0; i < list.length; i += 2000) {
+          const values: unknown[] = [];
+          const p = (v: unknown) => `$${values.push(v)}`;
+          await tx.query(sql(p, p(spaceId), list.slice(i, i + 2000)), values);
+        }
+      };
+      await write(versions, insertVersions);
+      await write(chunks, insertChunks);
+      await write(ops, insertOps);
+      await write(transitive, insertTransitive);
+      await write(placements, (p, space, part) => writePlacements(p, space, part, true));
+      for (const [t, list] of [["op_log", logged], ["active_undo", undo]] as const) {
+        for (let i = 0; i < list.length; i += 2000) {
+          await tx.query(
+            `insert into ${t} select * from jsonb_populate_recordset(null::${t}, $1::jsonb) on conflict do nothing`,
+            [JSON.stringify(list.slice(i, i + 2000))],
+          );
+        }
+      }
+    });
+    return (performance.now() - t0) / 1000;
   } finally {
     await b.release();
   }
@@ -210,6 +285,19 @@ md.push("### Apply throughput", table(applies.map((a) => ({
   "× one per op": oneByOne(a.backend) ? `${(a.opsPerSec / oneByOne(a.backend)!.opsPerSec).toFixed(1)}×` : "–",
   "same root vid as the hub": a.converged === null ? "– (prefix)" : a.converged ? "yes" : "NO",
 }))));
+const floors = applies.filter((a) => a.floorSeconds !== undefined);
+if (floors.length) {
+  md.push(
+    "The floor: the rows a catch-up added, written into a fresh copy of the device's space before the ops with the engine's own bulk statements (engine/row-writes.ts, 2,000 rows per statement, one transaction, triggers off) and no engine work. No replay can be faster than writing its rows.",
+    table(floors.map((a) => ({
+      backend: a.backend,
+      "floor seconds": a.floorSeconds!,
+      "floor ops/s": Math.round(a.ops / a.floorSeconds!),
+      "catch-up ops/s (pages of 500)": Math.round(a.opsPerSec),
+      "catch-up ÷ floor": `${(a.seconds / a.floorSeconds!).toFixed(1)}×`,
+    }))),
+  );
+}
 const rest = applies.find((a) => a.mode === "pages of 500" && a.backend === "pglite") ?? applies[0];
 if (rest) {
   md.push(
