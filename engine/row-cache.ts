@@ -1,6 +1,7 @@
 import { LRUCache } from "lru-cache";
 import type { Queryable } from "../storage/contract.js";
-import type { ChunkLoader, KidsNode } from "./children-tree.js";
+import { EMPTY, type ChunkLoader, type KidsNode } from "./children-tree.js";
+import { ZERO_STATS } from "./stats.js";
 import type { Props, Stats, VersionRow } from "./types.js";
 
 /**
@@ -43,8 +44,10 @@ interface ObjectiveRecord {
   pos: string | null;
   content: string;
   props: Props;
-  kids: KidsNode;
-  stats: Stats;
+  /** NULL for a leaf (migration 5). */
+  kids: KidsNode | null;
+  /** NULL for all-zero statistics (migration 5). */
+  stats: Stats | null;
   created_at: number;
   seq: number;
 }
@@ -57,8 +60,8 @@ function toRow(r: ObjectiveRecord): VersionRow {
     pos: r.pos,
     content: r.content,
     props: r.props,
-    kids: r.kids,
-    stats: r.stats,
+    kids: r.kids ?? EMPTY,
+    stats: r.stats ?? ZERO_STATS,
     createdAt: r.created_at,
     seq: r.seq,
   };

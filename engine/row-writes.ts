@@ -8,7 +8,7 @@
  */
 import type { Placement } from "./chains.js";
 import type { KidsNode } from "./children-tree.js";
-import type { Props, VersionRow } from "./types.js";
+import type { Props, Stats, VersionRow } from "./types.js";
 
 /** Adds a statement parameter and returns its placeholder (`$n`). */
 export type Param = (value: unknown) => string;
@@ -38,11 +38,21 @@ export interface OpRow {
 
 const rows = (p: Param, list: readonly (readonly unknown[])[]) => `jsonb_array_elements(${p(JSON.stringify(list))}::jsonb) r`;
 
+/** A leaf's children list is stored as NULL (migration 5; the row cache reads it back as `EMPTY`). */
+function kidsColumn(kids: KidsNode | null): KidsNode | null {
+  return kids === null || ("l" in kids && kids.l.length === 0) ? null : kids;
+}
+
+/** All-zero statistics (a leaf's) are stored as NULL (migration 5). */
+function statsColumn(stats: Stats | null): Stats | null {
+  return stats === null || (stats.descendants === 0 && stats.total === 0) ? null : stats;
+}
+
 /** Inserts version rows. */
 export function insertVersions(p: Param, space: string, list: readonly VersionRow[]): string {
   return `insert into objective (space_id, oid, vid, parent_oid, pos, content, props, kids, stats, created_at, seq)
      select ${space}, (r->>0)::uuid, r->>1, (r->>2)::uuid, r->>3, r->>4, r->5, r->6, r->7, (r->>8)::int8, (r->>9)::int8
-       from ${rows(p, list.map((v) => [v.oid, v.vid, v.parentOid, v.pos, v.content, v.props, v.kids, v.stats, v.createdAt, v.seq]))}`;
+       from ${rows(p, list.map((v) => [v.oid, v.vid, v.parentOid, v.pos, v.content, v.props, kidsColumn(v.kids), statsColumn(v.stats), v.createdAt, v.seq]))}`;
 }
 
 /** Inserts children-tree chunks (content-addressed: a chunk stored already is skipped). */

@@ -246,6 +246,17 @@ end $fn$`,
       "drop function logbook_op_logged()",
     ],
   },
+  {
+    version: 5,
+    name: "leaf versions store no children list and no statistics",
+    statements: () => [
+      // Most versions are leaves (every row of an imported outline but its parents): NULL kids and
+      // stats mean "no children" and all-zero statistics (engine/row-writes.ts writes them, the
+      // row cache reads them back), instead of the same two small jsonb documents per row.
+      "alter table objective alter column kids drop not null",
+      "alter table objective alter column stats drop not null",
+    ],
+  },
 ];
 
 /** The newest schema version this code knows. */
