@@ -37,22 +37,26 @@ function backendOf(options: GlobalOptions, env: NodeJS.ProcessEnv): { url: strin
   return { dir: dataDirOf(options, env) };
 }
 
-/** Opens the engine the options name (PGlite data dir by default, `--pg URL` for Postgres). */
-export async function openStore(options: GlobalOptions, env: NodeJS.ProcessEnv): Promise<{ engine: Engine; store: SpaceStore }> {
+/**
+ * Opens the engine the options name (PGlite data dir by default, `--pg URL` for Postgres).
+ * `bulk`: PGlite runs in a worker thread, so a long import's parsing and writing overlap.
+ */
+export async function openStore(options: GlobalOptions, env: NodeJS.ProcessEnv, bulk = false): Promise<{ engine: Engine; store: SpaceStore }> {
   const backend = backendOf(options, env);
   if ("url" in backend) {
     return { engine: await openEngine({ storage: postgres({ connectionString: backend.url }) }), store: serverStore(backend.url, env) };
   }
   await mkdir(backend.dir, { recursive: true });
-  return { engine: await openEngine({ storage: pglite({ dataDir: join(backend.dir, "pglite") }) }), store: fileStore(backend.dir) };
+  return { engine: await openEngine({ storage: pglite({ dataDir: join(backend.dir, "pglite"), worker: bulk }) }), store: fileStore(backend.dir) };
 }
 
 /**
  * Runs `fn` with an open engine and the default space, closing the engine after. `space`:
- * "existing" fails (exit 1) when there is none yet; "create" makes and remembers one.
+ * "existing" fails (exit 1) when there is none yet; "create" makes and remembers one. `bulk`: see
+ * `openStore`.
  */
-export async function withContext<T>(options: GlobalOptions, io: Io, space: "existing" | "create", fn: (ctx: Context) => Promise<T>): Promise<T> {
-  const { engine, store } = await openStore(options, io.env);
+export async function withContext<T>(options: GlobalOptions, io: Io, space: "existing" | "create", fn: (ctx: Context) => Promise<T>, bulk = false): Promise<T> {
+  const { engine, store } = await openStore(options, io.env, bulk);
   try {
     const record = await store.load();
     let spaceId = options.space ?? record.spaceId;

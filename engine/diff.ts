@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from "node:util";
 import type { Queryable } from "../storage/contract.js";
 import { allChildren, diffChildren, findChild, type ChunkLoader } from "./children-tree.js";
 import type { Core } from "./core.js";
@@ -115,8 +116,13 @@ async function indexIn(rows: Map<string, VersionRow>, place: Place, loader: Chun
   return (await findChild(parent.kids, place.pos, loader))!.index;
 }
 
+/**
+ * Whether two versions carry the same content and props. Props compare as JSON values, whatever
+ * their keys' order: a row read back from jsonb has its keys in jsonb's order, the same row from
+ * the cache in the order it was written.
+ */
 function sameFields(x: VersionRow, y: VersionRow): boolean {
-  return x.content === y.content && JSON.stringify(x.props) === JSON.stringify(y.props);
+  return x.content === y.content && isDeepStrictEqual(x.props, y.props);
 }
 
 async function describe(walk: Walk, a: VersionRow, b: VersionRow, loader: ChunkLoader): Promise<Change[]> {

@@ -147,11 +147,17 @@ export async function buildRows(
   let count = 0;
   let index = 0;
   const where = () => path.map((i, d) => (d === 0 ? `nodes[${i}]` : `.children[${i}]`)).join("");
+  // One run of rows is in flight while the next is built: on a backend whose database works on
+  // another thread (`pglite({ worker: true })`, a Postgres server) building and writing overlap.
+  let pending: Promise<void> = Promise.resolve();
   const write = async () => {
-    await checkFresh(ctx, unchecked);
+    await pending;
+    const fresh = checkFresh(ctx, unchecked);
     unchecked = [];
-    await spill(ctx);
-    options.onProgress?.(count);
+    const done = count;
+    pending = Promise.all([fresh, spill(ctx)]).then(() => options.onProgress?.(done));
+    // Seen by the next `await pending`; until then it must not count as unhandled.
+    pending.catch(() => {});
   };
 
   for await (const event of events) {
@@ -209,6 +215,7 @@ export async function buildRows(
       throw invalid(`import event ${index} must be of kind "open" or "close", got ${JSON.stringify((event as { kind?: unknown }).kind)}`);
     }
   }
+  await pending;
   if (stack.length > 0) throw invalid(`the import ended with ${stack.length} row(s) still open (${where()} and its ancestors)`);
   if (count === 0) throw invalid("the import needs at least one row, got none");
   await checkFresh(ctx, unchecked);

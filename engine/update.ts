@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from "node:util";
 import type { Core } from "./core.js";
 import { invalid } from "./errors.js";
 import { checkActive, toObjective } from "./objective.js";
@@ -38,7 +39,8 @@ export async function update(core: Core, spaceId: string, oid: string, patch: Pa
     const self = plan.get(oid)!;
     const props = propsPatch ? checkProps(merge(self.row.props, propsPatch), core.limits) : undefined;
     const sameContent = content === undefined || content === self.row.content;
-    const sameProps = props === undefined || JSON.stringify(props) === JSON.stringify(self.row.props);
+    // As JSON values: a row read back from jsonb holds its keys in another order than written.
+    const sameProps = props === undefined || isDeepStrictEqual(props, self.row.props);
     if (sameContent && sameProps) return toObjective(spaceId, self.row, chain);
     if (!sameContent) self.content = content!;
     if (!sameProps) self.props = props!;

@@ -207,20 +207,24 @@ function writeStatements(ctx: WriteCtx, from: number, to: number, withOp: boolea
 }
 
 /**
- * Writes the rows collected so far (not the op) and forgets them: a long write such as a streamed
- * import keeps its memory bounded. Every chunk collected must be final (reachable from a version
- * of this write), as an import's bottom-up chunks are; writes that edit chunks flush once at the end.
+ * Sends the rows collected so far (not the op) and forgets them at once: a long write such as a
+ * streamed import keeps its memory bounded, and may go on collecting while the returned promise
+ * (settled when storage has them) is pending; statements of one transaction run in the order sent.
+ * Every chunk collected must be final (reachable from a version of this write), as an import's
+ * bottom-up chunks are; writes that edit chunks flush once at the end.
  */
-export async function spill(ctx: WriteCtx): Promise<void> {
+export function spill(ctx: WriteCtx): Promise<void> {
   const largest = Math.max(ctx.versions.length, ctx.chunks.size, ctx.transitive.length, ctx.placements.size);
+  const sent: Promise<unknown>[] = [];
   for (let from = 0; from < largest; from += BATCH) {
     const { sql, values } = writeStatements(ctx, from, from + BATCH, false);
-    await ctx.tx.query(sql, values);
+    sent.push(ctx.tx.query(sql, values));
   }
   ctx.versions.length = 0;
   ctx.chunks.clear();
   ctx.transitive.length = 0;
   ctx.placements.clear();
+  return Promise.all(sent).then(() => undefined);
 }
 
 async function flush(ctx: WriteCtx): Promise<void> {

@@ -465,3 +465,48 @@ describe("pglite data directory", () => {
     }
   });
 });
+
+describe("pglite in a worker thread", () => {
+  it("writes, rolls back and streams imports like the in-thread backend, and the data dir opens in-thread", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "logbook-worker-"));
+    try {
+      let spaceId: string;
+      let top: string;
+      {
+        await using e = await openEngine({ storage: pglite({ dataDir: dir, worker: true }) });
+        spaceId = (await e.createSpace()).spaceId;
+        const doc = await e.createDocument(spaceId, { content: "Doc" });
+        await e.update(spaceId, doc.oid, { content: "Doc (edited)" });
+        // Rows flushed every 50 while the next run is built: several writes in flight in one transaction.
+        function* events(n: number): Generator<ImportEvent> {
+          yield { kind: "open", content: "Imported" };
+          for (let i = 0; i < n; i++) {
+            yield { kind: "open", content: `row ${i}`, props: { done: i % 2 === 0 } };
+            yield { kind: "close" };
+          }
+          yield { kind: "close" };
+        }
+        top = (await e.importStream(spaceId, events(1000), { parentOid: doc.oid, flushRows: 50 })).oids[0]!;
+        async function* failing(): AsyncGenerator<ImportEvent> {
+          yield* events(500);
+          throw Object.assign(new Error("cut off"), { code: "EMPTY" });
+        }
+        await expect(e.importStream(spaceId, failing(), { flushRows: 50 })).rejects.toMatchObject({ message: "cut off", code: "EMPTY" });
+        await expect(e.get(spaceId, "00000000-0000-7000-8000-000000000000")).rejects.toMatchObject({ code: "NOT_FOUND" });
+        expect((await e.get(spaceId, doc.oid)).stats).toMatchObject({ descendants: 1001, total: 1000, done: 500 });
+      }
+      const e = await openEngine({ storage: pglite({ dataDir: dir }) });
+      try {
+        expect((await e.get(spaceId, top)).stats.descendants).toBe(1000);
+        const rows = await e.children(spaceId, top, { offset: 998, limit: 5 });
+        expect(rows.map((r) => r.content)).toEqual(["row 998", "row 999"]);
+        const docs = (await e.history(spaceId, top)).ops.map((o) => o.kind);
+        expect(docs).toEqual(["import"]);
+      } finally {
+        await e.close();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -60,6 +60,6 @@ export function importCommand(program: Command, io: Io): void {
             c.dim(`next: logbook tree ${result.oid} --depth 2   ·   logbook view ${result.oid} --offset 0 --limit 20`),
           ].join("\n"),
         );
-      });
+      }, true);
     });
 }
