@@ -1,7 +1,7 @@
-import { isDeepStrictEqual } from "node:util";
 import type { Queryable } from "../storage/contract.js";
 import { allChildren, diffChildren, findChild, type ChunkLoader } from "./children-tree.js";
 import type { Core } from "./core.js";
+import { jsonEqual } from "./json-equal.js";
 import { notFound } from "./errors.js";
 import { chunkLoader, loadVersions } from "./row-cache.js";
 import type { Change, VersionRow } from "./types.js";
@@ -116,13 +116,9 @@ async function indexIn(rows: Map<string, VersionRow>, place: Place, loader: Chun
   return (await findChild(parent.kids, place.pos, loader))!.index;
 }
 
-/**
- * Whether two versions carry the same content and props. Props compare as JSON values, whatever
- * their keys' order: a row read back from jsonb has its keys in jsonb's order, the same row from
- * the cache in the order it was written.
- */
+/** Whether two versions carry the same content and props (compared as JSON values, see `jsonEqual`). */
 function sameFields(x: VersionRow, y: VersionRow): boolean {
-  return x.content === y.content && isDeepStrictEqual(x.props, y.props);
+  return x.content === y.content && jsonEqual(x.props, y.props);
 }
 
 async function describe(walk: Walk, a: VersionRow, b: VersionRow, loader: ChunkLoader): Promise<Change[]> {

@@ -1,5 +1,5 @@
-import { isDeepStrictEqual } from "node:util";
 import type { Core } from "./core.js";
+import { jsonEqual } from "./json-equal.js";
 import { invalid } from "./errors.js";
 import { checkActive, toObjective } from "./objective.js";
 import { planChains, promote } from "./promote.js";
@@ -39,8 +39,7 @@ export async function update(core: Core, spaceId: string, oid: string, patch: Pa
     const self = plan.get(oid)!;
     const props = propsPatch ? checkProps(merge(self.row.props, propsPatch), core.limits) : undefined;
     const sameContent = content === undefined || content === self.row.content;
-    // As JSON values: a row read back from jsonb holds its keys in another order than written.
-    const sameProps = props === undefined || isDeepStrictEqual(props, self.row.props);
+    const sameProps = props === undefined || jsonEqual(props, self.row.props);
     if (sameContent && sameProps) return toObjective(spaceId, self.row, chain);
     if (!sameContent) self.content = content!;
     if (!sameProps) self.props = props!;
