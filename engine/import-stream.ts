@@ -88,39 +88,36 @@ export async function importStream(
   const flushRows = options.flushRows ?? DEFAULT_FLUSH_ROWS;
   if (!Number.isInteger(flushRows) || flushRows < 1) throw invalid(`flushRows must be a positive integer, got ${flushRows}`);
   return runWrite(core, spaceId, parentOid === undefined ? [] : [parentOid], async (ctx, chains) => {
-    let tops: Tops = { next: () => null };
-    if (parentOid !== undefined) {
-      const plan = await planChains(ctx, [checkActive(chains.get(parentOid), spaceId, parentOid)]);
-      const change = plan.get(parentOid)!;
-      let key = await lastKey(ctx, change.row.kids);
-      tops = { parent: { change, plan }, next: () => (key = generateKeyBetween(key, null)) };
-    }
+    const tops = parentOid === undefined ? DOCUMENTS : await topsUnder(ctx, chains, parentOid);
     return buildRows(ctx, parentOid ?? null, tops, events, { flushRows, onProgress: options.onProgress });
   });
 }
 
-/** The position key of the last child, null when there are none. */
-async function lastKey(ctx: WriteCtx, kids: KidsNode): Promise<string | null> {
-  const n = countOf(kids);
-  if (n === 0) return null;
-  const [last] = await sliceChildren(kids, n - 1, 1, ctx.loader);
-  return last?.[2] ?? null;
-}
-
 /** Top-level keys for `n` rows inserted together at `index` of a parent's children. */
-export async function keysAt(ctx: WriteCtx, kids: KidsNode, index: number, n: number): Promise<string[]> {
+async function keysAt(ctx: WriteCtx, kids: KidsNode, index: number, n: number): Promise<string[]> {
   const around = await sliceChildren(kids, Math.max(0, index - 1), index === 0 ? 1 : 2, ctx.loader);
   const before = index === 0 ? null : (around[0]?.[2] ?? null);
   const after = index === 0 ? (around[0]?.[2] ?? null) : (around[1]?.[2] ?? null);
   return generateNKeysBetween(before, after, n);
 }
 
-/** Tops for `importTree`: `n` rows at `index` under a parent (the end when undefined). */
-export async function topsAt(ctx: WriteCtx, chains: Map<string, Placement[]>, parentOid: string, index: number | undefined, n: number): Promise<Tops> {
+/** Top-level rows that become documents. */
+export const DOCUMENTS: Tops = { next: () => null };
+
+/**
+ * Top-level rows under a parent: `count` rows at `index` (the end when omitted), or with no count
+ * (a stream, whose length is unknown) appended one after another behind the last child.
+ */
+export async function topsUnder(ctx: WriteCtx, chains: Map<string, Placement[]>, parentOid: string, count?: number, index?: number): Promise<Tops> {
   const plan = await planChains(ctx, [checkActive(chains.get(parentOid), ctx.spaceId, parentOid)]);
   const change = plan.get(parentOid)!;
-  const at = index === undefined ? countOf(change.row.kids) : checkIndex(index, countOf(change.row.kids));
-  const keys = await keysAt(ctx, change.row.kids, at, n);
+  const kids = change.row.kids;
+  const at = index === undefined ? countOf(kids) : checkIndex(index, countOf(kids));
+  if (count === undefined) {
+    let key = at === 0 ? null : ((await sliceChildren(kids, at - 1, 1, ctx.loader))[0]?.[2] ?? null);
+    return { parent: { change, plan }, next: () => (key = generateKeyBetween(key, null)) };
+  }
+  const keys = await keysAt(ctx, kids, at, count);
   let i = 0;
   return { parent: { change, plan }, next: () => keys[i++]! };
 }

@@ -1,6 +1,6 @@
 import type { Core } from "./core.js";
 import { EngineError } from "./errors.js";
-import { buildRows, DEFAULT_FLUSH_ROWS, topsAt, type ImportEvent, type ImportResultOids } from "./import-stream.js";
+import { buildRows, DEFAULT_FLUSH_ROWS, DOCUMENTS, topsUnder, type ImportEvent, type ImportResultOids } from "./import-stream.js";
 import type { Props } from "./types.js";
 import { checkId } from "./validate.js";
 import { runWrite } from "./write.js";
@@ -55,7 +55,7 @@ export async function importTree(core: Core, spaceId: string, options: ImportOpt
   const total = count(options.nodes ?? []);
   if (total === 0) throw new EngineError("INVALID_ARGUMENT", "importTree needs at least one node, got none");
   return runWrite(core, spaceId, parentOid === undefined ? [] : [parentOid], async (ctx, chains) => {
-    const tops = parentOid === undefined ? { next: () => null } : await topsAt(ctx, chains, parentOid, options.index, options.nodes.length);
+    const tops = parentOid === undefined ? DOCUMENTS : await topsUnder(ctx, chains, parentOid, options.nodes.length, options.index);
     const onProgress = options.onProgress;
     return buildRows(ctx, parentOid ?? null, tops, eventsOf(options.nodes), {
       flushRows: DEFAULT_FLUSH_ROWS,

@@ -1,4 +1,3 @@
-import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import { basename, extname } from "node:path";
 import type { Engine } from "../index.js";
@@ -6,7 +5,7 @@ import type { ImportLimits } from "./check-limits.js";
 import { detectFormat } from "./detect.js";
 import { importOutline, type ImportResult } from "./import-outline.js";
 import type { OutlineFormat } from "./outline.js";
-import { parseOutline } from "./read-outline.js";
+import { readOutline } from "./read-outline.js";
 
 /** How far an import has read its file. */
 export interface ImportProgress {
@@ -41,14 +40,8 @@ export async function importFile(engine: Engine, spaceId: string, path: string, 
   const format = options.format ?? (await detectFormat(path));
   const totalBytes = (await stat(path)).size;
   let bytes = 0;
-  async function* chunks(): AsyncGenerator<Uint8Array> {
-    for await (const chunk of createReadStream(path, { highWaterMark: 64 * 1024 })) {
-      bytes += (chunk as Buffer).length;
-      yield chunk as Buffer;
-    }
-  }
   const onProgress = options.onProgress;
-  const result = await importOutline(engine, spaceId, parseOutline(format, chunks(), path), {
+  const result = await importOutline(engine, spaceId, readOutline(path, format, path, (read) => (bytes = read)), {
     title: options.title ?? basename(path, extname(path)),
     file: path,
     ...(options.limits === undefined ? {} : { limits: options.limits }),

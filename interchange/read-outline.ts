@@ -10,9 +10,18 @@ export function parseOutline(format: OutlineFormat, input: AsyncIterable<Uint8Ar
   return format === "opml" ? parseOpml(text, file) : parseMarkdown(text, file);
 }
 
-/** Streams a file (64 KiB reads) into outline events. */
-export function readOutline(path: string, format: OutlineFormat, file = path): AsyncGenerator<OutlineEvent> {
-  return parseOutline(format, createReadStream(path, { highWaterMark: 64 * 1024 }), file);
+/** Streams a file (64 KiB reads) into outline events; `onRead` hears the bytes read so far. */
+export function readOutline(path: string, format: OutlineFormat, file = path, onRead?: (bytes: number) => void): AsyncGenerator<OutlineEvent> {
+  const stream = createReadStream(path, { highWaterMark: 64 * 1024 });
+  return parseOutline(format, onRead ? counted(stream, onRead) : stream, file);
+}
+
+async function* counted(chunks: AsyncIterable<Buffer>, onRead: (bytes: number) => void): AsyncGenerator<Buffer> {
+  let bytes = 0;
+  for await (const chunk of chunks) {
+    onRead((bytes += chunk.length));
+    yield chunk;
+  }
 }
 
 /** Outline events of a string, for tests and small inputs. */

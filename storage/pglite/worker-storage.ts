@@ -1,5 +1,6 @@
 import { Worker } from "node:worker_threads";
 import type { Queryable, Row, Storage } from "../contract.js";
+import { inTransaction } from "../in-transaction.js";
 import { wrapError } from "../wrap-error.js";
 
 interface Reply {
@@ -80,18 +81,7 @@ export async function workerStorage(dataDir: string | undefined): Promise<Storag
     kind: "pglite",
     ...q,
     transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
-      const run = turn.then(async () => {
-        await q.query("begin");
-        try {
-          const result = await fn(q);
-          await q.query("commit");
-          return result;
-        } catch (error) {
-          // What the callback throws passes through as it is (see the in-thread backend).
-          await q.query("rollback").catch(() => {});
-          throw error;
-        }
-      });
+      const run = turn.then(() => inTransaction(q, fn));
       turn = run.catch(() => {});
       return run;
     },

@@ -1,5 +1,6 @@
 import pg from "pg";
 import type { Queryable, Row, Storage, StorageConfig } from "../contract.js";
+import { inTransaction } from "../in-transaction.js";
 import { wrapError } from "../wrap-error.js";
 
 /** Options of the server backend. */
@@ -75,18 +76,8 @@ function postgresStorage(pool: pg.Pool): Storage {
       } catch (error) {
         throw wrapError(error, "connect");
       }
-      // What the callback throws passes through as it is (an error of the caller's own, such as a
-      // parse error of a streamed import, may carry a `code` that looks like a SQLSTATE); only
-      // errors of BEGIN and COMMIT themselves are wrapped (by `queryable`).
-      const q = queryable(client);
       try {
-        await q.query("begin");
-        const result = await fn(q);
-        await q.query("commit");
-        return result;
-      } catch (error) {
-        await client.query("rollback").catch(() => {});
-        throw error;
+        return await inTransaction(queryable(client), fn);
       } finally {
         client.release();
       }
