@@ -3,6 +3,8 @@
  * functions over a knex connection, a mail transport and rate limiters.
  */
 import type { Knex } from "knex";
+import { auditTrail } from "./audit.js";
+import type { AuditEntry, AuditQuery } from "./audit.js";
 import { changePassword } from "./change-password.js";
 import type { ChangePasswordInput } from "./change-password.js";
 import { resolveSettings } from "./config.js";
@@ -64,14 +66,14 @@ export interface Accounts extends AsyncDisposable {
   readonly signIn: (input: SignInInput) => Promise<SignInResult>;
   /** Resolves a session token to user, device and session. */
   readonly authenticate: (token: unknown) => Promise<Authenticated>;
-  /** Revokes a session token (idempotent). */
-  readonly signOut: (token: unknown) => Promise<void>;
+  /** Revokes a session token (idempotent); `ip` goes to the audit trail. */
+  readonly signOut: (token: unknown, ip?: string) => Promise<void>;
   /** Active devices of a user. */
   readonly listDevices: (userId: string) => Promise<readonly Device[]>;
   /** Renames a device of a user. */
   readonly renameDevice: (userId: string, deviceId: string, name: string) => Promise<Device>;
-  /** Revokes a device of a user and its sessions. */
-  readonly revokeDevice: (userId: string, deviceId: string) => Promise<void>;
+  /** Revokes a device of a user and its sessions; `ip` goes to the audit trail. */
+  readonly revokeDevice: (userId: string, deviceId: string, ip?: string) => Promise<void>;
   /** Mails a reset key; same answer whether or not the address exists. */
   readonly requestPasswordReset: (input: RequestPasswordResetInput) => Promise<void>;
   /** Redeems a reset key; revokes every session of the user. */
@@ -84,6 +86,14 @@ export interface Accounts extends AsyncDisposable {
   readonly findUserByEmail: (email: string) => Promise<User | undefined>;
   /** Administration: sets a user's state (disabling revokes all sessions). */
   readonly setUserState: (userId: string, state: UserState) => Promise<User>;
+  /** The audit trail (sign-ins and failures, sign-outs, resets, password changes, revocations), newest first. */
+  readonly auditTrail: (query?: AuditQuery) => Promise<readonly AuditEntry[]>;
+  /**
+   * Calls `listener(userId)` after sessions of that user were revoked through this instance
+   * (sign-out, sign-in replacing a device's session, device revoked, password reset or change,
+   * account disabled); the sync server re-checks that user's sockets. Returns the unsubscribe.
+   */
+  readonly onSessionsRevoked: (listener: (userId: string) => void) => () => void;
   /** Waits until every queued mail has been handed to the transport. */
   readonly drainMail: () => Promise<void>;
   /** Sends queued mail, closes the transport and (if opened here) the database. Idempotent. */
@@ -105,6 +115,16 @@ export async function openAccounts(options: AccountsOptions): Promise<Accounts> 
   }
   const settings = resolveSettings(options.settings);
   const mailer = createMailer(options.mail);
+  const listeners = new Set<(userId: string) => void>();
+  const revoked = (userId: string): void => {
+    for (const listener of listeners) {
+      try {
+        listener(userId);
+      } catch (error) {
+        console.error("accounts: a revocation listener failed:", error);
+      }
+    }
+  };
   const ctx: AccountsContext = {
     db,
     settings,
@@ -112,6 +132,7 @@ export async function openAccounts(options: AccountsOptions): Promise<Accounts> 
     mailer,
     limiters: options.rateLimiters ?? memoryRateLimiters(settings.limits),
     now: options.now ?? Date.now,
+    revoked,
   };
   let closing: Promise<void> | undefined;
   const open = <A extends unknown[], R>(fn: (c: AccountsContext, ...args: A) => Promise<R>) =>
@@ -144,6 +165,11 @@ export async function openAccounts(options: AccountsOptions): Promise<Accounts> 
     getUser: open(getUser),
     findUserByEmail: open(findUserByEmail),
     setUserState: open(setUserState),
+    auditTrail: open(auditTrail),
+    onSessionsRevoked(listener) {
+      listeners.add(listener);
+      return () => void listeners.delete(listener);
+    },
     drainMail: mailer.drain,
     close,
     [Symbol.asyncDispose]: close,

@@ -1,4 +1,5 @@
 /** Changing a password with either the old password or a reset key. */
+import { recordAudit } from "./audit.js";
 import type { AccountsContext } from "./context.js";
 import { AccountsError } from "./errors.js";
 import { TABLES } from "./migrations.js";
@@ -60,6 +61,8 @@ export async function changePassword(ctx: AccountsContext, input: ChangePassword
       const current = await trx<UserRow>(TABLES.users).where({ id: userId, password_hash: user.password_hash }).forUpdate().first();
       if (current === undefined) throw new AccountsError("CONFLICT", "the password changed concurrently; try again");
       await applyNewPassword(trx, userId, hash, ctx.now(), keep);
+      await recordAudit(ctx, { event: "password-changed", userId, ip }, trx);
     }),
   );
+  ctx.revoked(userId);
 }

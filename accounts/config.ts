@@ -60,13 +60,15 @@ export interface AccountsSettings {
   readonly password: PasswordPolicy;
   /** Lifetime of a session, ms. */
   readonly sessionTtlMs: number;
+  /** A session not used for this long is refused (idle timeout), ms. */
+  readonly sessionIdleMs: number;
   /** Lifetime of a verification code, ms. */
   readonly verificationTtlMs: number;
   /** Wrong codes allowed before a verification code is discarded. */
   readonly verificationMaxAttempts: number;
   /** Lifetime of a password-reset key, ms. */
   readonly resetTtlMs: number;
-  /** Minimum interval between two `last_seen_at` updates of a device, ms. */
+  /** Minimum interval between two `last_seen_at` updates of a device (and `last_used_at` of a session), ms. */
   readonly lastSeenResolutionMs: number;
   /** Rate limits. */
   readonly limits: RateLimits;
@@ -79,6 +81,7 @@ export const DEFAULT_SETTINGS: AccountsSettings = {
   argon2: OWASP_ARGON2,
   password: { minLength: 8, maxLength: 256 },
   sessionTtlMs: minutes(60 * 24 * 30),
+  sessionIdleMs: minutes(60 * 24 * 7),
   verificationTtlMs: minutes(30),
   verificationMaxAttempts: 5,
   resetTtlMs: minutes(60),
@@ -109,6 +112,7 @@ export function resolveSettings(override: AccountsSettingsOverride = {}): Accoun
     argon2: { ...d.argon2, ...override.argon2 },
     password: { ...d.password, ...override.password },
     sessionTtlMs: override.sessionTtlMs ?? d.sessionTtlMs,
+    sessionIdleMs: override.sessionIdleMs ?? d.sessionIdleMs,
     verificationTtlMs: override.verificationTtlMs ?? d.verificationTtlMs,
     verificationMaxAttempts: override.verificationMaxAttempts ?? d.verificationMaxAttempts,
     resetTtlMs: override.resetTtlMs ?? d.resetTtlMs,

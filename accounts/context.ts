@@ -1,4 +1,4 @@
-/** The shared state every flow receives: store, settings, hasher, mailer, limiters, clock. */
+/** The shared state every flow receives: store, settings, hasher, mailer, limiters, clock, revocation listeners. */
 import type { Knex } from "knex";
 import type { AccountsSettings } from "./config.js";
 import type { Mailer } from "./mail.js";
@@ -19,4 +19,6 @@ export interface AccountsContext {
   readonly limiters: RateLimiters;
   /** Current time in epoch ms (injectable for expiry tests). */
   readonly now: () => number;
+  /** Tells the listeners (the sync server's sockets) that sessions of `userId` were revoked; call after the commit. */
+  readonly revoked: (userId: string) => void;
 }

@@ -1,5 +1,6 @@
 /** Listing, renaming and revoking a user's devices. */
 import type { Knex } from "knex";
+import { recordAudit } from "./audit.js";
 import type { AccountsContext } from "./context.js";
 import { AccountsError, quoteValue } from "./errors.js";
 import { TABLES } from "./migrations.js";
@@ -45,7 +46,7 @@ export async function renameDevice(ctx: AccountsContext, userId: string, deviceI
 }
 
 /** Revokes one of the user's devices and every session on it. */
-export async function revokeDevice(ctx: AccountsContext, userId: string, deviceId: string): Promise<void> {
+export async function revokeDevice(ctx: AccountsContext, userId: string, deviceId: string, ip?: string): Promise<void> {
   const uid = parseId("userId", userId);
   const did = parseId("deviceId", deviceId);
   await guarded("revoking a device", () =>
@@ -53,6 +54,8 @@ export async function revokeDevice(ctx: AccountsContext, userId: string, deviceI
       await activeDevice(trx, uid, did);
       await trx(TABLES.devices).where({ id: did }).update({ revoked_at: ctx.now() });
       await trx(TABLES.sessions).where({ device_id: did }).update({ revoked: true });
+      await recordAudit(ctx, { event: "device-revoked", userId: uid, deviceId: did, ip }, trx);
     }),
   );
+  ctx.revoked(uid);
 }

@@ -1,9 +1,11 @@
 /** Public surface of the accounts library (users, devices, sessions; DESIGN.md §10). */
 export { openAccounts } from "./accounts.js";
 export type { Accounts, AccountsOptions } from "./accounts.js";
+export type { AuditEntry, AuditEvent, AuditQuery } from "./audit.js";
 export type { ChangePasswordInput } from "./change-password.js";
 export { DEFAULT_SETTINGS, OWASP_ARGON2, resolveSettings } from "./config.js";
 export type { AccountsSettings, AccountsSettingsOverride, Argon2Params, PasswordPolicy, RateBudget, RateLimits, RateRule } from "./config.js";
+export { commonPasswordCount, isCommonPassword } from "./common-passwords.js";
 export { AccountsError, isAccountsError } from "./errors.js";
 export type { AccountsErrorCode, AccountsErrorOptions } from "./errors.js";
 export type { MailConfig } from "./mail.js";

@@ -70,13 +70,18 @@ export function createMailer(config: MailConfig): Mailer {
   return { product: config.product ?? "Logbook", enqueue, drain, close };
 }
 
-/** The verification-code mail. */
-export function verificationMail(product: string, to: string, firstName: string, code: string, ttlMs: number): MailMessage {
+const hello = (firstName: string | undefined) => (firstName === undefined || firstName === "" ? "Hello," : `Hello ${firstName},`);
+
+/**
+ * The verification-code mail. It greets nobody by name: it goes to an address nobody has proven
+ * yet, so a name in it would be anyone's text in anyone's mailbox.
+ */
+export function verificationMail(product: string, to: string, code: string, ttlMs: number): MailMessage {
   return {
     to,
     subject: `${product}: your verification code`,
     text: [
-      `Hello ${firstName},`,
+      "Hello,",
       "",
       `Your ${product} verification code is:`,
       "",
@@ -87,13 +92,37 @@ export function verificationMail(product: string, to: string, firstName: string,
   };
 }
 
-/** The mail sent when someone signs up with an address that already has an account. */
+/**
+ * The mail sent when someone signs up again, with another password, for an address whose
+ * sign-up is still unverified. Neither password is trusted: the pending code and password are
+ * void, and the key sets the password of whoever reads this mailbox (and verifies the account).
+ */
+export function pendingAgainMail(product: string, to: string, key: string, ttlMs: number): MailMessage {
+  return {
+    to,
+    subject: `${product}: finish signing up`,
+    text: [
+      "Hello,",
+      "",
+      `Someone signed up for ${product} again with this address, with a different password, before it was verified.`,
+      "The earlier verification code and both passwords no longer work. If you are signing up, choose your password with a reset (it also verifies the address).",
+      "",
+      "Your password reset key is:",
+      "",
+      `    ${key}`,
+      "",
+      `It works once and expires in ${Math.round(ttlMs / 60_000)} minutes. If you did not sign up, ignore this message.`,
+    ].join("\n"),
+  };
+}
+
+/** The mail sent when someone signs up with an address that already has a verified account (greets its owner). */
 export function alreadyRegisteredMail(product: string, to: string, firstName: string): MailMessage {
   return {
     to,
     subject: `${product}: you already have an account`,
     text: [
-      `Hello ${firstName},`,
+      hello(firstName),
       "",
       `Someone tried to create a ${product} account with this address, which already has one.`,
       "If it was you, sign in instead, or reset your password. Otherwise ignore this message.",
@@ -101,13 +130,13 @@ export function alreadyRegisteredMail(product: string, to: string, firstName: st
   };
 }
 
-/** The password-reset mail carrying the single-use key. */
-export function resetMail(product: string, to: string, firstName: string, key: string, ttlMs: number): MailMessage {
+/** The password-reset mail carrying the single-use key; `firstName` only for a verified owner. */
+export function resetMail(product: string, to: string, firstName: string | undefined, key: string, ttlMs: number): MailMessage {
   return {
     to,
     subject: `${product}: reset your password`,
     text: [
-      `Hello ${firstName},`,
+      hello(firstName),
       "",
       "Your password reset key is:",
       "",

@@ -15,6 +15,7 @@ export const TABLES = {
   devices: "account_devices",
   sessions: "account_sessions",
   resets: "account_password_resets",
+  audit: "account_audit",
 } as const;
 
 type Migration = { readonly up: (db: Knex) => Promise<void>; readonly down: (db: Knex) => Promise<void> };
@@ -84,7 +85,37 @@ const initial: Migration = {
   },
 };
 
-const MIGRATIONS: ReadonlyMap<string, Migration> = new Map([["0001_accounts_initial", initial]]);
+/** The audit trail, and sessions' last use (idle timeout). */
+const auditAndIdle: Migration = {
+  async up(db) {
+    await db.schema.createTable(TABLES.audit, (t) => {
+      binaryStrings(db, t);
+      t.bigIncrements("id");
+      t.bigInteger("at").notNullable();
+      t.string("event", 32).notNullable();
+      // No foreign keys: the trail outlives the rows it names.
+      t.string("user_id", 36).nullable();
+      t.string("device_id", 36).nullable();
+      t.string("ip", 64).nullable();
+      t.index(["user_id", "id"], "account_audit_user_idx");
+    });
+    await db.schema.alterTable(TABLES.sessions, (t) => {
+      t.bigInteger("last_used_at").nullable();
+    });
+    await db(TABLES.sessions).update({ last_used_at: db.ref("created_at") });
+  },
+  async down(db) {
+    await db.schema.alterTable(TABLES.sessions, (t) => {
+      t.dropColumn("last_used_at");
+    });
+    await db.schema.dropTableIfExists(TABLES.audit);
+  },
+};
+
+const MIGRATIONS: ReadonlyMap<string, Migration> = new Map([
+  ["0001_accounts_initial", initial],
+  ["0002_accounts_audit_idle", auditAndIdle],
+]);
 
 /** A knex migration source serving the in-code migrations (no files on disk to locate). */
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -4,6 +4,7 @@
  * session of the user.
  */
 import type { Knex } from "knex";
+import { recordAudit } from "./audit.js";
 import type { AccountsContext } from "./context.js";
 import { AccountsError } from "./errors.js";
 import { resetMail } from "./mail.js";
@@ -52,9 +53,22 @@ export async function requestPasswordReset(ctx: AccountsContext, input: RequestP
   );
   if (user === undefined) return;
   await guarded("storing a reset key", () =>
-    ctx.db(TABLES.resets).insert({ id: newId(), user_id: user.id, key_hash: keyHash, created_at: now, expires_at: now + ctx.settings.resetTtlMs, used_at: null }),
+    ctx.db.transaction(async (trx) => {
+      await storeResetKey(trx, user.id, keyHash, now, ctx.settings.resetTtlMs);
+      await recordAudit(ctx, { event: "password-reset-requested", userId: user.id, ip }, trx);
+    }),
   );
-  ctx.mailer.enqueue(resetMail(ctx.mailer.product, user.email, user.first_name, key, ctx.settings.resetTtlMs));
+  ctx.mailer.enqueue(resetMail(ctx.mailer.product, user.email, greeting(user), key, ctx.settings.resetTtlMs));
+}
+
+/** The name a mail may greet with: only a verified owner's own; an unverified account's name is anyone's text. */
+export function greeting(user: Pick<UserRow, "state" | "first_name">): string | undefined {
+  return user.state === "verified" && user.first_name !== "" ? user.first_name : undefined;
+}
+
+/** Stores a reset key's digest for a user (inside the caller's transaction). */
+export async function storeResetKey(trx: Knex.Transaction, userId: string, keyHash: string, now: number, ttlMs: number): Promise<void> {
+  await trx(TABLES.resets).insert({ id: newId(), user_id: userId, key_hash: keyHash, created_at: now, expires_at: now + ttlMs, used_at: null });
 }
 
 /**
@@ -85,10 +99,12 @@ export async function resetPassword(ctx: AccountsContext, input: ResetPasswordIn
           .where({ id: user.id })
           .update({ state: "verified", verification_code_hash: null, verification_expires_at: null, verification_attempts: 0 });
       }
-      return user.email_normalized;
+      await recordAudit(ctx, { event: "password-reset", userId: user.id, ip }, trx);
+      return { emailKey: user.email_normalized, userId: user.id };
     }),
   );
-  await clearAttempts(ctx.limiters, "signIn", emailKey);
+  ctx.revoked(emailKey.userId);
+  await clearAttempts(ctx.limiters, "signIn", emailKey.emailKey);
 }
 
 /**

@@ -39,6 +39,7 @@ export interface SessionRow {
   readonly created_at: unknown;
   readonly expires_at: unknown;
   readonly revoked: unknown;
+  readonly last_used_at: unknown;
 }
 
 /** A row of `account_password_resets`. */

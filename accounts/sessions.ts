@@ -1,9 +1,10 @@
 /** Resolving a session token to its user and device, and signing out. */
+import { recordAudit } from "./audit.js";
 import type { AccountsContext } from "./context.js";
 import { AccountsError } from "./errors.js";
 import { TABLES } from "./migrations.js";
 import { bool, num, toDevice, toUser } from "./rows.js";
-import type { DeviceRow, UserRow } from "./rows.js";
+import type { DeviceRow, SessionRow, UserRow } from "./rows.js";
 import { digestSecret, looksLikeSecret } from "./secrets.js";
 import { guarded } from "./store.js";
 import type { Authenticated } from "./types.js";
@@ -12,8 +13,9 @@ const REFUSED = "session token is unknown, expired or revoked";
 
 /**
  * Returns the user, device and session a token belongs to. Refuses (`UNAUTHENTICATED`) a
- * malformed, unknown, expired or revoked token, a token of a revoked device, and a token of
- * an account that is no longer verified. Refreshes the device's `lastSeenAt`.
+ * malformed, unknown, expired, idle (unused for `sessionIdleMs`) or revoked token, a token of
+ * a revoked device, and a token of an account that is no longer verified. Refreshes the
+ * device's `lastSeenAt` and the session's last use.
  */
 export async function authenticate(ctx: AccountsContext, token: unknown): Promise<Authenticated> {
   if (typeof token !== "string" || !looksLikeSecret(token)) throw new AccountsError("UNAUTHENTICATED", REFUSED);
@@ -26,6 +28,8 @@ export async function authenticate(ctx: AccountsContext, token: unknown): Promis
         "s.id as session_id",
         "s.expires_at as session_expires_at",
         "s.revoked as session_revoked",
+        "s.last_used_at as session_last_used_at",
+        "s.created_at as session_created_at",
         "d.id as device_id",
         "d.name as device_name",
         "d.created_at as device_created_at",
@@ -39,6 +43,8 @@ export async function authenticate(ctx: AccountsContext, token: unknown): Promis
     throw new AccountsError("UNAUTHENTICATED", REFUSED);
   }
   if (num(row.session_expires_at) <= now) throw new AccountsError("UNAUTHENTICATED", REFUSED);
+  const lastUsed = num(row.session_last_used_at ?? row.session_created_at);
+  if (now - lastUsed >= ctx.settings.sessionIdleMs) throw new AccountsError("UNAUTHENTICATED", REFUSED);
   const user = row as UserRow;
   if (user.state !== "verified") throw new AccountsError("UNAUTHENTICATED", REFUSED);
   const device: DeviceRow = {
@@ -50,6 +56,9 @@ export async function authenticate(ctx: AccountsContext, token: unknown): Promis
     revoked_at: null,
   };
   const seen = await touchDevice(ctx, device, now);
+  if (now - lastUsed >= ctx.settings.lastSeenResolutionMs) {
+    await guarded("updating a session", () => ctx.db(TABLES.sessions).where({ id: row.session_id }).update({ last_used_at: now }));
+  }
   return { user: toUser(user), device: toDevice(seen), session: { id: row.session_id, expiresAt: num(row.session_expires_at) } };
 }
 
@@ -61,9 +70,17 @@ async function touchDevice(ctx: AccountsContext, device: DeviceRow, now: number)
 }
 
 /** Revokes the session of `token`. Idempotent: an unknown or malformed token is ignored. */
-export async function signOut(ctx: AccountsContext, token: unknown): Promise<void> {
+export async function signOut(ctx: AccountsContext, token: unknown, ip?: string): Promise<void> {
   if (typeof token !== "string" || !looksLikeSecret(token)) return;
-  await guarded("revoking a session", () =>
-    ctx.db(TABLES.sessions).where({ token_hash: digestSecret("session", token) }).update({ revoked: true }),
+  const where = { token_hash: digestSecret("session", token), revoked: false };
+  const session = await guarded("revoking a session", () =>
+    ctx.db.transaction(async (trx) => {
+      const row = await trx<SessionRow>(TABLES.sessions).where(where).forUpdate().first();
+      if (row === undefined) return undefined;
+      await trx(TABLES.sessions).where({ id: row.id }).update({ revoked: true });
+      await recordAudit(ctx, { event: "sign-out", userId: row.user_id, deviceId: row.device_id, ip }, trx);
+      return row;
+    }),
   );
+  if (session) ctx.revoked(session.user_id);
 }

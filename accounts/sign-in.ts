@@ -4,6 +4,7 @@
  */
 import type { Knex } from "knex";
 import argon2 from "argon2";
+import { recordAudit } from "./audit.js";
 import type { AccountsContext } from "./context.js";
 import { AccountsError } from "./errors.js";
 import { TABLES } from "./migrations.js";
@@ -49,9 +50,12 @@ export async function signIn(ctx: AccountsContext, input: SignInInput): Promise<
   );
   if (user === undefined) {
     await ctx.hasher.verifyDummy(password);
+    // Recorded like a wrong password (same write, same time), with no user to name.
+    await recordAudit(ctx, { event: "sign-in-failed", userId: null, ip });
     throw new AccountsError("INVALID_CREDENTIALS", WRONG_CREDENTIALS);
   }
   if (!(await ctx.hasher.verify(user.password_hash, password))) {
+    await recordAudit(ctx, { event: "sign-in-failed", userId: user.id, ip });
     throw new AccountsError("INVALID_CREDENTIALS", WRONG_CREDENTIALS);
   }
   if (user.state !== "verified") {
@@ -64,10 +68,10 @@ export async function signIn(ctx: AccountsContext, input: SignInInput): Promise<
   const now = ctx.now();
   const expiresAt = now + ctx.settings.sessionTtlMs;
   const sessionId = newId();
-  const device = await guarded("opening a session", () =>
+  const { device, replaced } = await guarded("opening a session", () =>
     ctx.db.transaction(async (trx) => {
       const row = await pickDevice(trx, user.id, deviceName, deviceId, now);
-      await trx(TABLES.sessions).where({ device_id: row.id, revoked: false }).update({ revoked: true });
+      const replaced = await trx(TABLES.sessions).where({ device_id: row.id, revoked: false }).update({ revoked: true });
       await trx(TABLES.sessions).insert({
         id: sessionId,
         user_id: user.id,
@@ -76,12 +80,15 @@ export async function signIn(ctx: AccountsContext, input: SignInInput): Promise<
         created_at: now,
         expires_at: expiresAt,
         revoked: false,
+        last_used_at: now,
       });
       await trx(TABLES.users).where({ id: user.id }).update({ last_login_at: now });
       await trx(TABLES.devices).where({ id: row.id }).update({ last_seen_at: now });
-      return { ...row, last_seen_at: now };
+      await recordAudit(ctx, { event: "sign-in", userId: user.id, deviceId: row.id, ip }, trx);
+      return { device: { ...row, last_seen_at: now }, replaced };
     }),
   );
+  if (replaced > 0) ctx.revoked(user.id);
   return {
     token,
     user: toUser({ ...user, last_login_at: now }),

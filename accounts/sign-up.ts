@@ -4,11 +4,12 @@
  */
 import type { AccountsContext } from "./context.js";
 import { TABLES } from "./migrations.js";
-import { alreadyRegisteredMail, verificationMail } from "./mail.js";
+import { alreadyRegisteredMail, pendingAgainMail, verificationMail } from "./mail.js";
+import { storeResetKey } from "./password-reset.js";
 import type { MailMessage } from "./mail.js";
 import { spendAttempt } from "./rate-limits.js";
 import type { UserRow } from "./rows.js";
-import { newId, newVerificationCode } from "./secrets.js";
+import { digestSecret, newId, newSecret, newVerificationCode } from "./secrets.js";
 import { guarded, isUniqueViolation } from "./store.js";
 import { parseEmail, parseIp, parseName, parseNewPassword } from "./validation.js";
 
@@ -33,11 +34,13 @@ export interface ResendVerificationInput {
 }
 
 /**
- * Creates an unverified account and mails a verification code. If the address is taken by
- * a verified account, mails its owner a notice instead; if it is taken by an unverified one,
- * that account's password and name are replaced and a new code is mailed (whoever proves the
- * mailbox owns the account; this defeats pre-registration squatting). Resolves the same way
- * in every case.
+ * Creates an unverified account and mails a verification code. If the address is taken by a
+ * verified account, mails its owner a notice instead. If it is taken by an unverified one, the
+ * same password again gets a fresh code; another password makes both unusable (the pending code
+ * is void, the password a random one, the name blank) and mails a reset key instead, so only whoever reads the
+ * mailbox sets the password: no pending-account takeover by a second sign-up, no squatting by a
+ * first one. No mail to an unverified address carries the name anybody typed. Resolves the same
+ * way in every case.
  */
 export async function signUp(ctx: AccountsContext, input: SignUpInput): Promise<void> {
   const email = parseEmail(input.email);
@@ -48,14 +51,13 @@ export async function signUp(ctx: AccountsContext, input: SignUpInput): Promise<
   const code = newVerificationCode();
   const [passwordHash, codeHash] = await Promise.all([ctx.hasher.hash(password), ctx.hasher.hash(code)]);
   const now = ctx.now();
-  const pending = {
-    password_hash: passwordHash,
-    first_name: firstName,
-    verification_code_hash: codeHash,
-    verification_expires_at: now + ctx.settings.verificationTtlMs,
-    verification_attempts: 0,
-    password_changed_at: now,
-  };
+  const ttl = ctx.settings.verificationTtlMs;
+  const pending = await guarded("reading a user", () =>
+    ctx.db<UserRow>(TABLES.users).where({ email_normalized: email.normalized, state: "unverified" }).first(),
+  );
+  // Checked outside the transaction (argon2 is slow); the update below only applies to the same row state.
+  const samePassword = pending !== undefined && (await ctx.hasher.verify(pending.password_hash, password));
+  const unusable = pending !== undefined && !samePassword ? await ctx.hasher.hash(newSecret()) : undefined;
   const mail = await guarded("signing up", () =>
     ctx.db.transaction(async (trx): Promise<MailMessage | undefined> => {
       const existing = await trx<UserRow>(TABLES.users).where({ email_normalized: email.normalized }).forUpdate().first();
@@ -68,18 +70,32 @@ export async function signUp(ctx: AccountsContext, input: SignUpInput): Promise<
             state: "unverified",
             created_at: now,
             last_login_at: null,
-            ...pending,
+            password_hash: passwordHash,
+            first_name: firstName,
+            verification_code_hash: codeHash,
+            verification_expires_at: now + ttl,
+            verification_attempts: 0,
+            password_changed_at: now,
           });
         } catch (error) {
           if (isUniqueViolation(error)) return undefined; // lost a race with a concurrent sign-up
           throw error;
         }
-        return verificationMail(ctx.mailer.product, email.address, firstName, code, ctx.settings.verificationTtlMs);
+        return verificationMail(ctx.mailer.product, email.address, code, ttl);
       }
       if (existing.state === "unverified") {
-        await trx(TABLES.users).where({ id: existing.id }).update({ email: email.address, ...pending });
-        await trx(TABLES.sessions).where({ user_id: existing.id }).update({ revoked: true });
-        return verificationMail(ctx.mailer.product, email.address, firstName, code, ctx.settings.verificationTtlMs);
+        // A sign-up that raced this one's first read: it stands, as when an insert loses a race.
+        if (existing.password_hash !== pending?.password_hash) return undefined;
+        if (samePassword) {
+          await trx(TABLES.users).where({ id: existing.id }).update({ verification_code_hash: codeHash, verification_expires_at: now + ttl, verification_attempts: 0 });
+          return verificationMail(ctx.mailer.product, existing.email, code, ttl);
+        }
+        await trx(TABLES.users)
+          .where({ id: existing.id })
+          .update({ password_hash: unusable, first_name: "", password_changed_at: now, verification_code_hash: null, verification_expires_at: null, verification_attempts: 0 });
+        const key = newSecret();
+        await storeResetKey(trx, existing.id, digestSecret("reset", key), now, ctx.settings.resetTtlMs);
+        return pendingAgainMail(ctx.mailer.product, existing.email, key, ctx.settings.resetTtlMs);
       }
       if (existing.state === "verified") return alreadyRegisteredMail(ctx.mailer.product, existing.email, existing.first_name);
       return undefined;
@@ -104,7 +120,7 @@ export async function resendVerification(ctx: AccountsContext, input: ResendVeri
       verification_expires_at: now + ctx.settings.verificationTtlMs,
       verification_attempts: 0,
     });
-    return verificationMail(ctx.mailer.product, user.email, user.first_name, code, ctx.settings.verificationTtlMs);
+    return verificationMail(ctx.mailer.product, user.email, code, ctx.settings.verificationTtlMs);
   });
   if (mail !== undefined) ctx.mailer.enqueue(mail);
 }

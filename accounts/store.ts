@@ -2,6 +2,8 @@
  * Opening the knex connection the accounts tables live in: PostgreSQL (via `pg`), PGlite
  * (embedded Postgres, via `knex-pglite`) or MariaDB/MySQL (via `mysql2`).
  */
+import { mkdirSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import knex from "knex";
 import type { Knex } from "knex";
 import ClientPgLite from "knex-pglite";
@@ -11,7 +13,7 @@ import { AccountsError } from "./errors.js";
 export type StoreConfig =
   /** A PostgreSQL server, e.g. `postgres://postgres@127.0.0.1:5432/app`. */
   | { readonly kind: "postgres"; readonly url: string }
-  /** Embedded PGlite; in memory unless `dataDir` is given. */
+  /** Embedded PGlite; in memory unless `dataDir` is given (created, with its parents, when missing). */
   | { readonly kind: "pglite"; readonly dataDir?: string }
   /** A MariaDB/MySQL server, e.g. `mysql://root@127.0.0.1:3306/app`. */
   | { readonly kind: "mariadb"; readonly url: string };
@@ -25,6 +27,8 @@ export function openStore(config: StoreConfig): Knex {
     case "postgres":
       return knex({ client: "pg", connection: config.url, pool: { min: 0, max: 10 } });
     case "pglite":
+      // PGlite creates its data directory but not the ones above it.
+      if (config.dataDir !== undefined && !config.dataDir.includes("://")) mkdirSync(dirname(resolve(config.dataDir)), { recursive: true });
       return knex({
         client: ClientPgLite,
         dialect: "postgres",

@@ -1,4 +1,5 @@
 /** Administrative reads and writes of users (not exposed over HTTP). */
+import { recordAudit } from "./audit.js";
 import type { AccountsContext } from "./context.js";
 import { AccountsError, quoteValue } from "./errors.js";
 import { TABLES } from "./migrations.js";
@@ -28,13 +29,16 @@ export async function findUserByEmail(ctx: AccountsContext, email: string): Prom
 export async function setUserState(ctx: AccountsContext, userId: string, state: UserState): Promise<User> {
   const id = parseId("userId", userId);
   if (!USER_STATES.includes(state)) throw new AccountsError("INVALID_ARGUMENT", `state ${quoteValue(String(state))} is not one of ${USER_STATES.join(", ")}`);
-  return guarded("changing a user's state", () =>
+  const user = await guarded("changing a user's state", () =>
     ctx.db.transaction(async (trx) => {
       const row = await trx<UserRow>(TABLES.users).where({ id }).forUpdate().first();
       if (row === undefined) throw new AccountsError("NOT_FOUND", `user ${id} does not exist`);
       await trx(TABLES.users).where({ id }).update({ state });
       if (state !== "verified") await trx(TABLES.sessions).where({ user_id: id }).update({ revoked: true });
+      await recordAudit(ctx, { event: "state-changed", userId: id }, trx);
       return toUser({ ...row, state });
     }),
   );
+  if (state !== "verified") ctx.revoked(id);
+  return user;
 }

@@ -2,6 +2,7 @@
  * Input validation and normalisation. Every function returns the cleaned value or throws
  * `AccountsError("INVALID_ARGUMENT")` naming the field (and quoting it, unless secret).
  */
+import { isCommonPassword } from "./common-passwords.js";
 import type { PasswordPolicy } from "./config.js";
 import { AccountsError, quoteValue } from "./errors.js";
 
@@ -56,11 +57,12 @@ export function parseEmail(value: unknown): EmailAddress {
   return { address, normalized: address.toLowerCase() };
 }
 
-/** Validates a new password against the policy; never quotes the value. */
+/** Validates a new password against the policy (length, not one of the most common passwords); never quotes the value. */
 export function parseNewPassword(value: unknown, policy: PasswordPolicy, field = "password"): string {
   const password = requireString(field, value);
   if (password.length < policy.minLength) fail(`${field} is too short (min ${policy.minLength} characters)`);
   if (password.length > policy.maxLength) fail(`${field} is too long (max ${policy.maxLength} characters)`);
+  if (isCommonPassword(password)) fail(`${field} is one of the most common passwords; choose another`);
   return password;
 }
 

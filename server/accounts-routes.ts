@@ -36,6 +36,11 @@ const deviceJson = (device: Device, current: Device | undefined) => ({ ...device
 export async function accountsRoutes(app: FastifyInstance, options: AccountsRoutesOptions): Promise<void> {
   const { accounts, authenticateRequest } = options;
   app.setErrorHandler(handleError);
+  // Answers carry sessions, tokens and personal data: no browser or proxy cache may keep them.
+  app.addHook("onSend", async (_request, reply, payload) => {
+    void reply.header("cache-control", "no-store");
+    return payload;
+  });
 
   app.post<{ Body: { email: string; password: string; firstName: string } }>(
     "/sign-up",
@@ -71,7 +76,7 @@ export async function accountsRoutes(app: FastifyInstance, options: AccountsRout
   );
 
   app.post("/sign-out", async (request, reply) => {
-    await accounts.signOut(sessionTokenFrom(request));
+    await accounts.signOut(sessionTokenFrom(request), request.ip);
     clearSessionCookie(reply);
     return reply.status(204).send();
   });
@@ -93,10 +98,33 @@ export async function accountsRoutes(app: FastifyInstance, options: AccountsRout
 
   app.delete<{ Params: { id: string } }>("/devices/:id", async (request, reply) => {
     const auth = await authenticateRequest(request);
-    await accounts.revokeDevice(auth.user.id, request.params.id);
+    await accounts.revokeDevice(auth.user.id, request.params.id, request.ip);
     if (request.params.id === auth.device.id) clearSessionCookie(reply);
     return reply.status(204).send();
   });
+
+  app.get<{ Querystring: { limit?: string; before?: string } }>(
+    "/audit",
+    {
+      schema: {
+        querystring: {
+          type: "object",
+          additionalProperties: false,
+          properties: { limit: { type: "string", pattern: "^[0-9]{1,4}$" }, before: { type: "string", pattern: "^[0-9]{1,16}$" } },
+        },
+      },
+    },
+    async (request) => {
+      const auth = await authenticateRequest(request);
+      const { limit, before } = request.query;
+      const events = await accounts.auditTrail({
+        userId: auth.user.id,
+        ...(limit === undefined ? {} : { limit: Number(limit) }),
+        ...(before === undefined ? {} : { beforeId: Number(before) }),
+      });
+      return { events };
+    },
+  );
 
   app.post<{ Body: { email: string } }>("/password-reset/request", { schema: bodyOf(["email"]) }, async (request, reply) => {
     await accounts.requestPasswordReset({ email: request.body.email, ip: request.ip });

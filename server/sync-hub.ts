@@ -1,14 +1,18 @@
 /**
  * The open sync sockets of one server: who they belong to, which spaces they listen to, and the
  * pokes sent to them. A socket keeps its session token so it can be re-checked: a revoked or
- * expired session closes its sockets (close code 4401), at once after a revocation through this
- * server and within `revalidateMs` otherwise.
+ * expired session closes its sockets (close code 4401), at once after a revocation of that user's
+ * sessions and within `revalidateMs` otherwise. Sockets are capped per user and in all, and pinged:
+ * one that misses a pong is dropped at the next ping.
  */
 import type { WebSocket } from "ws";
 import type { ServerMessage } from "../sync/protocol.js";
 
 /** WebSocket close code for a session that is no longer valid. */
 export const CLOSE_UNAUTHENTICATED = 4401;
+
+/** WebSocket close code for a socket over its user's cap (opened in a race past the 429 check). */
+export const CLOSE_TOO_MANY = 4429;
 
 interface Listener {
   readonly socket: WebSocket;
@@ -17,14 +21,28 @@ interface Listener {
   readonly spaces: ReadonlySet<string>;
 }
 
+/** Limits of a hub. */
+export interface SyncHubLimits {
+  /** Open sockets of one user. Default 16. */
+  readonly maxSocketsPerUser?: number;
+  /** Open sockets in all. Default 10000. */
+  readonly maxSockets?: number;
+}
+
 /** The registry of open sockets (see the module comment). */
 export interface SyncHub {
+  /** Why a new socket of `userId` may not open now (a cap is reached), or undefined. */
+  refusal(userId: string): { readonly code: "RATE_LIMITED" | "UNAVAILABLE"; readonly message: string } | undefined;
   /** Registers a socket; it is forgotten when it closes. */
   add(listener: Listener): void;
   /** Tells the owner's sockets listening to `spaceId` that ops up to `lastSeq` exist. */
   poke(spaceId: string, ownerUserId: string, lastSeq: number): void;
-  /** Re-checks every socket's session; closes those refused. */
+  /** Re-checks the sessions of one user's sockets (after a revocation); closes those refused. */
+  revalidateUser(userId: string): Promise<void>;
+  /** Re-checks every socket's session (expiry, idle time, revocations elsewhere); closes those refused. */
   revalidate(): Promise<void>;
+  /** Pings every socket; terminates those that did not answer the previous ping. */
+  ping(): void;
   /** Number of open sockets. */
   size(): number;
   /** Closes every socket (server shutdown). */
@@ -32,48 +50,95 @@ export interface SyncHub {
 }
 
 /** Creates a hub that checks sessions with `authenticate` (throws when refused). */
-export function createSyncHub(authenticate: (token: string) => Promise<unknown>): SyncHub {
-  const listeners = new Set<Listener>();
+export function createSyncHub(authenticate: (token: string) => Promise<unknown>, limits: SyncHubLimits = {}): SyncHub {
+  const maxPerUser = limits.maxSocketsPerUser ?? 16;
+  const maxAll = limits.maxSockets ?? 10_000;
+  const byUser = new Map<string, Set<Listener>>();
+  const alive = new WeakMap<WebSocket, boolean>();
+  let count = 0;
   const send = (socket: WebSocket, message: ServerMessage) => {
     if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(message));
   };
-  let checking: Promise<void> | undefined;
+  const forget = (l: Listener): boolean => {
+    const mine = byUser.get(l.userId);
+    if (!mine?.delete(l)) return false;
+    count--;
+    if (mine.size === 0) byUser.delete(l.userId);
+    return true;
+  };
+  const check = async (list: readonly Listener[]) => {
+    await Promise.all(
+      list.map(async (l) => {
+        try {
+          await authenticate(l.token);
+        } catch {
+          if (forget(l)) l.socket.close(CLOSE_UNAUTHENTICATED, "session revoked or expired");
+        }
+      }),
+    );
+  };
+  const refusal: SyncHub["refusal"] = (userId) => {
+    if ((byUser.get(userId)?.size ?? 0) >= maxPerUser) {
+      return { code: "RATE_LIMITED", message: `user ${userId} has ${maxPerUser} sync sockets open; close one first` };
+    }
+    if (count >= maxAll) return { code: "UNAVAILABLE", message: `the server has ${maxAll} sync sockets open; try again later` };
+    return undefined;
+  };
+  let checkingAll: Promise<void> | undefined;
   return {
+    refusal,
     add(listener) {
-      listeners.add(listener);
-      listener.socket.on("close", () => listeners.delete(listener));
+      // Upgrades racing past `refusal` are closed here: the caps hold exactly.
+      const over = refusal(listener.userId);
+      if (over) {
+        listener.socket.close(over.code === "RATE_LIMITED" ? CLOSE_TOO_MANY : 1013, over.message.slice(0, 120));
+        return;
+      }
+      const mine = byUser.get(listener.userId) ?? new Set<Listener>();
+      byUser.set(listener.userId, mine);
+      mine.add(listener);
+      count++;
+      alive.set(listener.socket, true);
+      listener.socket.on("pong", () => alive.set(listener.socket, true));
+      listener.socket.on("close", () => forget(listener));
       send(listener.socket, { type: "ready", spaces: [...listener.spaces] });
     },
     poke(spaceId, ownerUserId, lastSeq) {
-      for (const l of listeners) {
-        if (l.userId === ownerUserId && l.spaces.has(spaceId)) send(l.socket, { type: "poke", spaceId, lastSeq });
+      for (const l of byUser.get(ownerUserId) ?? []) {
+        if (l.spaces.has(spaceId)) send(l.socket, { type: "poke", spaceId, lastSeq });
       }
+    },
+    async revalidateUser(userId) {
+      await check([...(byUser.get(userId) ?? [])]);
     },
     async revalidate() {
-      // One check at a time; a request during a check waits for a fresh one.
-      while (checking) await checking;
-      checking = (async () => {
-        await Promise.all(
-          [...listeners].map(async (l) => {
-            try {
-              await authenticate(l.token);
-            } catch {
-              listeners.delete(l);
-              l.socket.close(CLOSE_UNAUTHENTICATED, "session revoked or expired");
-            }
-          }),
-        );
-      })();
+      // One full check at a time; a call during a check waits for it and starts a fresh one.
+      while (checkingAll) await checkingAll;
+      checkingAll = check([...byUser.values()].flatMap((set) => [...set]));
       try {
-        await checking;
+        await checkingAll;
       } finally {
-        checking = undefined;
+        checkingAll = undefined;
       }
     },
-    size: () => listeners.size,
+    ping() {
+      for (const set of byUser.values()) {
+        for (const l of [...set]) {
+          if (alive.get(l.socket) === false) {
+            forget(l);
+            l.socket.terminate();
+            continue;
+          }
+          alive.set(l.socket, false);
+          if (l.socket.readyState === l.socket.OPEN) l.socket.ping();
+        }
+      }
+    },
+    size: () => count,
     closeAll() {
-      for (const l of listeners) l.socket.close(1001, "server shutting down");
-      listeners.clear();
+      for (const set of byUser.values()) for (const l of set) l.socket.close(1001, "server shutting down");
+      byUser.clear();
+      count = 0;
     },
   };
 }

@@ -11,15 +11,17 @@ import type { Storage } from "../storage/contract.js";
 import {
   checkPullQuery,
   checkPushBatch,
+  isDeviceId,
   isSpaceId,
   LIMITS,
   SYNC_STATUS,
   SyncError,
+  type BindResult,
 } from "../sync/protocol.js";
 import { sessionTokenFrom } from "./cookies.js";
 import { handleError } from "./http-errors.js";
 import { createSyncHub, type SyncHub } from "./sync-hub.js";
-import { checkReader, migrateSyncStore, pullOps, pushOps, type SyncCaller } from "./sync-store.js";
+import { bindDevice, checkReader, DEFAULT_QUOTAS, migrateSyncStore, pullOps, pushOps, type SyncCaller, type SyncQuotas } from "./sync-store.js";
 
 declare module "fastify" {
   interface FastifyInstance {
@@ -34,8 +36,20 @@ export interface SyncPluginOptions {
   readonly storage: Storage;
   /** Clock in ms for clock-skew checks (tests). Default `Date.now`. */
   readonly now?: () => number;
-  /** How often open sockets re-check their session, in ms. Default 5000. */
+  /**
+   * How often every open socket re-checks its session (expiry, idle timeout, revocations made by
+   * another process), in ms. Revocations through this server's accounts close sockets at once.
+   * Default 30000.
+   */
   readonly revalidateMs?: number;
+  /** How often sockets are pinged, in ms; one that missed the previous pong is dropped. Default 30000. */
+  readonly pingMs?: number;
+  /** Open sockets per user; more are refused with 429 `RATE_LIMITED`. Default 16. */
+  readonly maxSocketsPerUser?: number;
+  /** Open sockets in all; more are refused with 503 `UNAVAILABLE`. Default 10000. */
+  readonly maxSockets?: number;
+  /** Per-user quotas (spaces, ops); a push past one gets 403 `QUOTA_EXCEEDED`. Default {@link DEFAULT_QUOTAS}. */
+  readonly quotas?: Partial<SyncQuotas>;
   /** URL prefix. Default `/sync`. */
   readonly routePrefix?: string;
 }
@@ -44,7 +58,7 @@ const caller = (auth: Authenticated): SyncCaller => ({ userId: auth.user.id, acc
 
 function spaceOf(request: FastifyRequest<{ Params: { space: string } }>): string {
   const space = request.params.space;
-  if (!isSpaceId(space)) throw new SyncError("BAD_BATCH", `space must be a UUID, got ${JSON.stringify(space)}`);
+  if (!isSpaceId(space)) throw new SyncError("BAD_BATCH", `space must be a UUID, got ${JSON.stringify(space).slice(0, 80)}`);
   return space.toLowerCase();
 }
 
@@ -69,19 +83,22 @@ const plugin: FastifyPluginAsync<SyncPluginOptions> = async (app: FastifyInstanc
   if (!app.hasDecorator("authenticateRequest")) throw new Error("register accountsPlugin before syncPlugin");
   const { storage } = options;
   const now = options.now ?? Date.now;
+  const quotas: SyncQuotas = { ...DEFAULT_QUOTAS, ...options.quotas };
   await migrateSyncStore(storage);
-  const hub = createSyncHub((token) => app.accounts.authenticate(token));
-  app.decorate("syncHub", hub);
-  const timer = setInterval(() => void hub.revalidate(), options.revalidateMs ?? 5000);
-  timer.unref();
-  app.addHook("onClose", async () => {
-    clearInterval(timer);
-    hub.closeAll();
+  const hub = createSyncHub((token) => app.accounts.authenticate(token), {
+    ...(options.maxSocketsPerUser === undefined ? {} : { maxSocketsPerUser: options.maxSocketsPerUser }),
+    ...(options.maxSockets === undefined ? {} : { maxSockets: options.maxSockets }),
   });
-  // A revocation through this server (sign-out, device revoked, password reset or change) closes
-  // the sockets it invalidates at once, not at the next periodic check.
-  app.addHook("onResponse", async (request) => {
-    if (request.method !== "GET" && request.url.startsWith("/accounts")) await hub.revalidate();
+  app.decorate("syncHub", hub);
+  const timers = [setInterval(() => void hub.revalidate(), options.revalidateMs ?? 30_000), setInterval(() => hub.ping(), options.pingMs ?? 30_000)];
+  for (const t of timers) t.unref();
+  // A revocation through this server's accounts (sign-out, device revoked, password reset or
+  // change, account disabled) closes that user's sockets at once; nobody else's are re-checked.
+  const unsubscribe = app.accounts.onSessionsRevoked((userId) => void hub.revalidateUser(userId));
+  app.addHook("onClose", async () => {
+    for (const t of timers) clearInterval(t);
+    unsubscribe();
+    hub.closeAll();
   });
   await app.register(websocket, { options: { maxPayload: 4096 } });
   const prefix = options.routePrefix ?? "/sync";
@@ -89,12 +106,17 @@ const plugin: FastifyPluginAsync<SyncPluginOptions> = async (app: FastifyInstanc
   await app.register(
     async (sync) => {
       sync.setErrorHandler(syncErrors);
+      // Answers carry a user's ops: no cache may keep them.
+      sync.addHook("onSend", async (_request, reply, payload) => {
+        void reply.header("cache-control", "no-store");
+        return payload;
+      });
 
       sync.post<{ Params: { space: string } }>("/:space/push", { bodyLimit: LIMITS.maxBatchBytes }, async (request) => {
         const auth = await app.authenticateRequest(request);
         const spaceId = spaceOf(request);
         const batch = checkPushBatch(request.body, now());
-        const result = await pushOps(storage, caller(auth), spaceId, batch, now());
+        const result = await pushOps(storage, caller(auth), spaceId, batch, now(), quotas);
         if (result.accepted > 0) hub.poke(spaceId, auth.user.id, result.lastSeq);
         return result;
       });
@@ -106,18 +128,31 @@ const plugin: FastifyPluginAsync<SyncPluginOptions> = async (app: FastifyInstanc
         return pullOps(storage, caller(auth), spaceId, after, limit);
       });
 
+      // A device signed in again after its accounts device was revoked takes its engine device back.
+      sync.post<{ Params: { device: string } }>("/devices/:device/bind", async (request): Promise<BindResult> => {
+        const auth = await app.authenticateRequest(request);
+        const device = request.params.device;
+        if (!isDeviceId(device)) throw new SyncError("BAD_BATCH", `device must be a device id, got ${JSON.stringify(device).slice(0, 80)}`);
+        const active = new Set((await app.accounts.listDevices(auth.user.id)).map((d) => d.id));
+        const result = await bindDevice(storage, caller(auth), device, active, now());
+        if (result.rebound) request.log.info({ device, accountDeviceId: result.accountDeviceId, userId: auth.user.id }, "engine device rebound");
+        return result;
+      });
+
       const sockets = new WeakMap<FastifyRequest, { auth: Authenticated; token: string; spaces: string[] }>();
       sync.get<{ Querystring: { spaces?: string } }>(
         "/ws",
         {
           websocket: true,
-          // Refused before the upgrade: a plain 401/403/400 answer, no socket.
+          // Refused before the upgrade: a plain 401/403/400/429 answer, no socket.
           preValidation: async (request) => {
             const auth = await app.authenticateRequest(request);
+            const over = hub.refusal(auth.user.id);
+            if (over) throw new SyncError(over.code, over.message);
             const spaces = (request.query.spaces ?? "").split(",").filter((s) => s !== "");
-            if (spaces.length === 0 || spaces.length > 100) throw new SyncError("BAD_BATCH", `spaces must list 1..100 space ids, got ${JSON.stringify(request.query.spaces ?? "")}`);
+            if (spaces.length === 0 || spaces.length > 100) throw new SyncError("BAD_BATCH", `spaces must list 1..100 space ids, got ${JSON.stringify(request.query.spaces ?? "").slice(0, 120)}`);
             for (const s of spaces) {
-              if (!isSpaceId(s)) throw new SyncError("BAD_BATCH", `space must be a UUID, got ${JSON.stringify(s)}`);
+              if (!isSpaceId(s)) throw new SyncError("BAD_BATCH", `space must be a UUID, got ${JSON.stringify(s).slice(0, 80)}`);
               await checkReader(storage, caller(auth), s.toLowerCase());
             }
             sockets.set(request, { auth, token: sessionTokenFrom(request)!, spaces: spaces.map((s) => s.toLowerCase()) });

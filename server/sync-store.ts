@@ -7,12 +7,29 @@
  *   so seqs are committed in order and a pull never skips a seq a slower push commits later.
  * - `sync_device`: each engine device id is bound, on its first push, to the accounts device of
  *   the session that pushed it; only that device's sessions may push its ops afterwards.
- * - `sync_op`: the ops, unique per (space, op id): a retried or duplicated push never doubles one.
+ * - `sync_op`: the ops, unique per (space, op id): a retried or duplicated push never doubles one;
+ *   `bytes` is each op's JSON size (pull pages are cut by it).
  */
 import type { Storage } from "../storage/contract.js";
-import { SyncError, type PullPage, type PushBatch, type PushResult, type WireOp } from "../sync/protocol.js";
+import { LIMITS, SyncError, type PullPage, type PushBatch, type PushResult, type WireOp } from "../sync/protocol.js";
 
 const LOCK = 7_420_114;
+
+/**
+ * Per-user limits of the sync store; a push past one is refused with `QUOTA_EXCEEDED` (403).
+ * Pushes to one space are checked one at a time (its row lock); concurrent pushes of one user to
+ * different spaces are not serialized (a per-user lock made pushes about 1.5x slower), so they can
+ * pass a quota by at most their own batches.
+ */
+export interface SyncQuotas {
+  /** Spaces a user may own. */
+  readonly spacesPerUser: number;
+  /** Ops a user's spaces may hold in all. */
+  readonly opsPerUser: number;
+}
+
+/** Default quotas: generous for one person's outlines, a ceiling for a hostile account. */
+export const DEFAULT_QUOTAS: SyncQuotas = { spacesPerUser: 1_000, opsPerUser: 5_000_000 };
 
 /** Creates the sync tables if missing (idempotent, under an advisory lock). */
 export async function migrateSyncStore(storage: Storage): Promise<void> {
@@ -26,6 +43,9 @@ export async function migrateSyncStore(storage: Storage): Promise<void> {
       space_id uuid not null, server_seq bigint not null, op_id text not null, device text not null, hlc text not null,
       op jsonb not null, received_at bigint not null,
       primary key (space_id, server_seq), unique (space_id, op_id))`);
+    // The stored size of each op, so a pull page is cut by bytes without serializing every row.
+    await tx.query("alter table sync_op add column if not exists bytes int");
+    await tx.query("create index if not exists sync_space_owner_idx on sync_space (owner_user_id)");
   });
 }
 
@@ -37,12 +57,34 @@ export interface SyncCaller {
 }
 
 /**
+ * The batch with every op's actor bound to the pushing user: an op without one gets the user's id,
+ * an op naming anyone else is `FORGED` (collaboration reads "who did this" from it).
+ */
+export function bindActors(batch: PushBatch, userId: string): PushBatch {
+  const ops = batch.ops.map((op, i) => {
+    if (op.actor === null) return { ...op, actor: userId };
+    if (op.actor !== userId) throw new SyncError("FORGED", `ops[${i}].actor ${JSON.stringify(op.actor)} is not the signed-in user ${userId}`);
+    return op;
+  });
+  return { device: batch.device, ops };
+}
+
+/**
  * Stores a checked batch: binds the engine device to the caller's accounts device on first use
  * (`FORGED` if it is bound to another), creates the space for the caller on first push
- * (`FORBIDDEN` if another user owns it), numbers the ops the space does not have yet. One
- * transaction: a refused batch changes nothing.
+ * (`FORBIDDEN` if another user owns it), binds each op's actor to the caller (`FORGED` if it
+ * names another), numbers the ops the space does not have yet (`QUOTA_EXCEEDED` past the
+ * caller's quotas). One transaction: a refused batch changes nothing.
  */
-export async function pushOps(storage: Storage, caller: SyncCaller, spaceId: string, batch: PushBatch, now: number): Promise<PushResult> {
+export async function pushOps(
+  storage: Storage,
+  caller: SyncCaller,
+  spaceId: string,
+  checked: PushBatch,
+  now: number,
+  quotas: SyncQuotas = DEFAULT_QUOTAS,
+): Promise<PushResult> {
+  const batch = bindActors(checked, caller.userId);
   return storage.transaction(async (tx) => {
     await tx.query(
       "insert into sync_device (device, account_device_id, user_id, bound_at) values ($1, $2, $3, $4) on conflict (device) do nothing",
@@ -50,37 +92,85 @@ export async function pushOps(storage: Storage, caller: SyncCaller, spaceId: str
     );
     const [bound] = await tx.query<{ account_device_id: string }>("select account_device_id from sync_device where device = $1", [batch.device]);
     if (bound?.account_device_id !== caller.accountDeviceId) {
-      throw new SyncError("FORGED", `device ${batch.device} belongs to another session's device; this session is device ${caller.accountDeviceId}`);
+      throw new SyncError(
+        "FORGED",
+        `device ${batch.device} belongs to another session's device; this session is device ${caller.accountDeviceId} (a device signed in again after a revocation: POST /sync/devices/${batch.device}/bind)`,
+      );
     }
-    await tx.query("insert into sync_space (space_id, owner_user_id, last_seq, created_at) values ($1, $2, 0, $3) on conflict (space_id) do nothing", [
+    const created = await tx.query("insert into sync_space (space_id, owner_user_id, last_seq, created_at) values ($1, $2, 0, $3) on conflict (space_id) do nothing returning space_id", [
       spaceId,
       caller.userId,
       now,
     ]);
-    // The row lock orders pushes to one space: seqs commit in the order they are assigned.
-    const [space] = await tx.query<{ owner_user_id: string; last_seq: number }>(
-      "select owner_user_id, last_seq from sync_space where space_id = $1 for update",
-      [spaceId],
+    // The row lock orders pushes to one space: seqs commit in the order they are assigned. The
+    // caller's usage (this space included) comes with it.
+    const [space] = await tx.query<{ owner_user_id: string; last_seq: number; spaces: number | string; ops: number | string }>(
+      `select owner_user_id, last_seq,
+              (select count(*) from sync_space u where u.owner_user_id = $2) as spaces,
+              (select coalesce(sum(last_seq), 0) from sync_space u where u.owner_user_id = $2) as ops
+         from sync_space where space_id = $1 for update`,
+      [spaceId, caller.userId],
     );
     if (space!.owner_user_id !== caller.userId) throw new SyncError("FORBIDDEN", `space ${spaceId} belongs to another user`);
+    const usage = { spaces: Number(space!.spaces), ops: Number(space!.ops) };
+    if (created.length > 0 && usage.spaces > quotas.spacesPerUser) {
+      throw new SyncError("QUOTA_EXCEEDED", `user ${caller.userId} owns ${usage.spaces - 1} spaces; the quota is ${quotas.spacesPerUser}`);
+    }
     const ids = batch.ops.map((op) => op.opId);
     const known = new Set(
       (await tx.query<{ op_id: string }>("select op_id from sync_op where space_id = $1 and op_id = any($2::text[])", [spaceId, ids])).map((r) => r.op_id),
     );
     const fresh = batch.ops.filter((op) => !known.has(op.opId));
+    if (fresh.length > 0 && usage.ops + fresh.length > quotas.opsPerUser) {
+      throw new SyncError("QUOTA_EXCEEDED", `user ${caller.userId} has ${usage.ops} ops stored; ${fresh.length} more would pass the quota of ${quotas.opsPerUser}`);
+    }
     let last = space!.last_seq;
     if (fresh.length > 0) {
       const first = last + 1;
       last += fresh.length;
       await tx.query(
-        `insert into sync_op (space_id, server_seq, op_id, device, hlc, op, received_at)
-           select $1, $2::int8 + t.i - 1, t.op_id, t.device, t.hlc, t.op::jsonb, $3
+        `insert into sync_op (space_id, server_seq, op_id, device, hlc, op, received_at, bytes)
+           select $1, $2::int8 + t.i - 1, t.op_id, t.device, t.hlc, t.op::jsonb, $3, octet_length(t.op)
              from unnest($4::text[], $5::text[], $6::text[], $7::text[]) with ordinality as t(op_id, device, hlc, op, i)`,
         [spaceId, first, now, fresh.map((o) => o.opId), fresh.map((o) => o.device), fresh.map((o) => o.hlc), fresh.map((o) => JSON.stringify(o))],
       );
       await tx.query("update sync_space set last_seq = $2 where space_id = $1", [spaceId, last]);
     }
     return { accepted: fresh.length, duplicates: batch.ops.length - fresh.length, lastSeq: last };
+  });
+}
+
+/**
+ * Binds an engine device to the caller's accounts device: when it is not bound yet, is bound to
+ * it already, or is bound to an accounts device of the same user that is no longer active
+ * (`activeDeviceIds`: the user's devices that are not revoked). How a device signed in again
+ * after its accounts device was revoked gets its offline ops uploaded. `FORGED` for another
+ * user's engine device; `CONFLICT` while the bound accounts device is still active (revoke it
+ * first, or sign in on it by id).
+ */
+export async function bindDevice(
+  storage: Storage,
+  caller: SyncCaller,
+  device: string,
+  activeDeviceIds: ReadonlySet<string>,
+  now: number,
+): Promise<{ readonly device: string; readonly accountDeviceId: string; readonly rebound: boolean }> {
+  return storage.transaction(async (tx) => {
+    const [bound] = await tx.query<{ account_device_id: string; user_id: string }>(
+      "select account_device_id, user_id from sync_device where device = $1 for update",
+      [device],
+    );
+    if (bound === undefined) {
+      await tx.query("insert into sync_device (device, account_device_id, user_id, bound_at) values ($1, $2, $3, $4)", [device, caller.accountDeviceId, caller.userId, now]);
+      return { device, accountDeviceId: caller.accountDeviceId, rebound: false };
+    }
+    if (bound.account_device_id === caller.accountDeviceId) return { device, accountDeviceId: caller.accountDeviceId, rebound: false };
+    if (bound.user_id !== caller.userId) throw new SyncError("FORGED", `device ${device} belongs to another user`);
+    if (activeDeviceIds.has(bound.account_device_id)) {
+      throw new SyncError("CONFLICT", `device ${device} is bound to accounts device ${bound.account_device_id}, which is still active: revoke it first, or sign in on it by id`);
+    }
+    await tx.query("update sync_device set account_device_id = $2, bound_at = $3 where device = $1", [device, caller.accountDeviceId, now]);
+    return { device, accountDeviceId: caller.accountDeviceId, rebound: true };
   });
 }
 
@@ -92,14 +182,42 @@ export async function checkReader(storage: Storage, caller: SyncCaller, spaceId:
   return true;
 }
 
-/** The ops of a space after server seq `after`, at most `limit`, oldest first. */
-export async function pullOps(storage: Storage, caller: SyncCaller, spaceId: string, after: number, limit: number): Promise<PullPage> {
-  if (!(await checkReader(storage, caller, spaceId))) return { ops: [], more: false, lastSeq: 0 };
-  const rows = await storage.query<{ server_seq: number; op: WireOp }>(
-    "select server_seq, op from sync_op where space_id = $1 and server_seq > $2 order by server_seq limit $3",
-    [spaceId, after, limit + 1],
+/**
+ * The ops of a space after server seq `after`, oldest first: at most `limit`, and at most
+ * `maxBytes` of stored op JSON (at least one op). `more` when ops follow the page. The sizes are
+ * read first (an index range, no op bodies), so a page of large ops never leaves the database.
+ */
+export async function pullOps(
+  storage: Storage,
+  caller: SyncCaller,
+  spaceId: string,
+  after: number,
+  limit: number,
+  maxBytes: number = LIMITS.maxPullBytes,
+): Promise<PullPage> {
+  const [space] = await storage.query<{ owner_user_id: string; last_seq: number }>("select owner_user_id, last_seq from sync_space where space_id = $1", [spaceId]);
+  if (!space) return { ops: [], more: false, lastSeq: 0 };
+  if (space.owner_user_id !== caller.userId) throw new SyncError("FORBIDDEN", `space ${spaceId} belongs to another user`);
+  const sizes = await storage.query<{ server_seq: number; bytes: number }>(
+    "select server_seq, coalesce(bytes, octet_length(op::text)) as bytes from sync_op where space_id = $1 and server_seq > $2 order by server_seq limit $3",
+    [spaceId, after, limit],
   );
-  const [space] = await storage.query<{ last_seq: number }>("select last_seq from sync_space where space_id = $1", [spaceId]);
-  const page = rows.slice(0, limit);
-  return { ops: page.map((r) => ({ ...r.op, serverSeq: r.server_seq })), more: rows.length > limit, lastSeq: space?.last_seq ?? 0 };
+  let upTo = after;
+  let total = 0;
+  for (const row of sizes) {
+    total += row.bytes;
+    if (total > maxBytes && upTo > after) break;
+    upTo = row.server_seq;
+  }
+  const rows =
+    upTo === after
+      ? []
+      : await storage.query<{ server_seq: number; op: WireOp }>(
+          "select server_seq, op from sync_op where space_id = $1 and server_seq > $2 and server_seq <= $3 order by server_seq",
+          [spaceId, after, upTo],
+        );
+  // Seqs are contiguous and committed in order (the push's row lock): ops follow iff the page ends
+  // before the last seq (read first; a push committed since is announced by its poke).
+  const lastSeq = Math.max(space.last_seq, upTo);
+  return { ops: rows.map((r) => ({ ...r.op, serverSeq: r.server_seq })), more: rows.length > 0 && upTo < lastSeq, lastSeq };
 }

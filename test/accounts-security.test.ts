@@ -4,7 +4,8 @@
  * limits, wrapped driver errors.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AccountsError, OWASP_ARGON2, hashParams, openAccounts, TABLES } from "../accounts/index.js";
+import argon2 from "argon2";
+import { AccountsError, OWASP_ARGON2, commonPasswordCount, hashParams, isCommonPassword, openAccounts, TABLES } from "../accounts/index.js";
 import type { Accounts, AccountsSettingsOverride } from "../accounts/index.js";
 import { codeIn, resetKeyIn, startMailServer } from "./helpers/accounts-smtp.js";
 import type { TestMailServer } from "./helpers/accounts-smtp.js";
@@ -213,6 +214,78 @@ describe.each(stores)("accounts security on $name", (store) => {
       for (let i = 0; i < 10; i++) tokens.add((await accounts.signIn({ email, password: PASSWORD, deviceName: `d${i}` })).token);
       expect(tokens.size).toBe(10);
       for (const token of tokens) expect(Buffer.from(token, "base64url")).toHaveLength(32);
+    });
+
+    it("refuses the most common passwords (a list of over 10,000) for new passwords, not at sign-in", async () => {
+      expect(commonPasswordCount()).toBeGreaterThan(10_000);
+      for (const common of ["password", "12345678", "QWERTYUIOP", "iloveyou"]) {
+        await rejectsWith(accounts.signUp({ email: uniqueEmail("common"), password: common, firstName: "C" }), "INVALID_ARGUMENT");
+      }
+      const email = uniqueEmail("common-change");
+      await createVerifiedUser(accounts, mail, email);
+      const { user } = await accounts.signIn({ email, password: PASSWORD, deviceName: "x" });
+      await rejectsWith(accounts.changePassword({ userId: user.id, oldPassword: PASSWORD, newPassword: "letmein1" }), "INVALID_ARGUMENT");
+      // A stored password that became "common" still signs in: the policy applies to new ones only.
+      expect(isCommonPassword("sunshine")).toBe(true);
+      await accounts.database(TABLES.users).where({ id: user.id }).update({ password_hash: await argon2.hash("sunshine") });
+      expect((await accounts.signIn({ email, password: "sunshine", deviceName: "x" })).user.id).toBe(user.id);
+    });
+
+    it("records sign-ins, failures, revocations, password changes and resets in the audit trail, without secrets", async () => {
+      const email = uniqueEmail("audit");
+      await createVerifiedUser(accounts, mail, email);
+      const ip = uniqueIp();
+      const a = await accounts.signIn({ email, password: PASSWORD, deviceName: "a", ip });
+      await rejectsWith(accounts.signIn({ email, password: "wrong password", deviceName: "a", ip }), "INVALID_CREDENTIALS");
+      const b = await accounts.signIn({ email, password: PASSWORD, deviceName: "b" });
+      await accounts.revokeDevice(a.user.id, b.device.id, ip);
+      await accounts.changePassword({ userId: a.user.id, oldPassword: PASSWORD, newPassword: "second passphrase", keepSessionId: a.session.id, ip });
+      await accounts.signOut(a.token, ip);
+      await accounts.signOut(a.token, ip); // idempotent: recorded once
+      await accounts.requestPasswordReset({ email, ip });
+      await accounts.resetPassword({ key: resetKeyIn(await mail.waitForMail(email, 2)), newPassword: "third passphrase", ip });
+      await accounts.setUserState(a.user.id, "disabled");
+      const trail = await accounts.auditTrail({ userId: a.user.id });
+      expect(trail.map((e) => e.event)).toEqual([
+        "state-changed",
+        "password-reset",
+        "password-reset-requested",
+        "sign-out",
+        "password-changed",
+        "device-revoked",
+        "sign-in",
+        "sign-in-failed",
+        "sign-in",
+      ]);
+      expect(trail.find((e) => e.event === "device-revoked")?.deviceId).toBe(b.device.id);
+      expect(trail.filter((e) => e.ip === ip).map((e) => e.event)).not.toContain("state-changed");
+      const older = await accounts.auditTrail({ userId: a.user.id, beforeId: trail[4]!.id, limit: 2 });
+      expect(older.map((e) => e.event)).toEqual(["device-revoked", "sign-in"]);
+      // A failed sign-in on an unknown address is recorded too (the same work as for a known one), naming nobody.
+      await rejectsWith(accounts.signIn({ email: uniqueEmail("audit-nobody"), password: "wrong password", deviceName: "a", ip }), "INVALID_CREDENTIALS");
+      expect((await accounts.auditTrail({ limit: 1 }))[0]).toMatchObject({ event: "sign-in-failed", userId: null, ip });
+      await rejectsWith(accounts.auditTrail({ limit: 0 }), "INVALID_ARGUMENT");
+    });
+
+    it("refuses a session idle for longer than sessionIdleMs and keeps a used one", async () => {
+      let offset = 0;
+      const idle = await openAccounts({
+        database: accounts.database,
+        mail: mail.mailConfig,
+        migrate: false,
+        settings: { ...FAST_SETTINGS, sessionIdleMs: 10_000, lastSeenResolutionMs: 100 },
+        now: () => Date.now() + offset,
+      });
+      extra.push(idle);
+      const email = uniqueEmail("idle");
+      await createVerifiedUser(accounts, mail, email);
+      const { token } = await idle.signIn({ email, password: PASSWORD, deviceName: "x" });
+      offset = 8_000;
+      await idle.authenticate(token);
+      offset = 16_000;
+      await idle.authenticate(token);
+      offset = 26_001;
+      await rejectsWith(idle.authenticate(token), "UNAUTHENTICATED");
     });
 
     it.skipIf(store.name === "pglite")("wraps driver errors as STORAGE with the cause", async () => {
