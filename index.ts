@@ -5,7 +5,7 @@
  * import { openEngine, pglite } from "logbook-engine";
  * await using engine = await openEngine({ storage: pglite({ dataDir: "./data" }) });
  */
-export { openEngine, type Engine, type EngineOptions } from "./engine/open-engine.js";
+export { openEngine, type Engine, type EngineOptions } from "./open-engine.js";
 export { EngineError, StorageError, type EngineErrorCode } from "./engine/errors.js";
 export { newOid } from "./engine/ids.js";
 export type { Change, Json, Objective, Op, OpKind, Page, Props, Stats, VersionRef } from "./engine/types.js";

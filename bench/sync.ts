@@ -28,10 +28,8 @@ import { serverThroughput, type ServerThroughput } from "./lib/sync-server-bench
 import { importCalls } from "./systems/engine.js";
 import { generateHistory, type Edit } from "./workload/history.js";
 import { generateOutline } from "./workload/outline.js";
-import type { Placement } from "../engine/chains.js";
-import type { KidsNode } from "../engine/children-tree.js";
-import { insertChunks, insertOps, insertTransitive, insertVersions, writePlacements, type OpRow, type TransitiveRow } from "../engine/row-writes.js";
-import type { Props, Stats, VersionRow } from "../engine/types.js";
+import type { StoredRow } from "../engine/format/rows.js";
+import { insertRows } from "../engine/write.js";
 
 const SIZE = 10_000;
 const OPS = quick ? 2_000 : 10_000;
@@ -149,51 +147,38 @@ function added(before: SpaceRows, after: SpaceRows): Record<string, Record<strin
 
 /**
  * The floor of a catch-up: the rows it added, written into a fresh copy of the space before the
- * ops with the engine's own bulk statements (engine/row-writes.ts; 2,000 rows per statement, one
- * transaction, triggers off) and no engine work at all. However fast a replay runs, it cannot beat
- * writing its rows.
+ * ops with bulk statements of 2,000 rows (one transaction) and no engine work at all: version
+ * rows as the engine writes them (engine/write.ts, bodies in one jsonb parameter), chunks, and op
+ * rows inserted whole (a catch-up stores them pending first, then marks them applied). However
+ * fast a replay runs, it cannot beat writing its rows.
  */
 async function rowFloor(kind: "pglite" | "postgres", before: SpaceRows, after: SpaceRows): Promise<number> {
   const rows = added(before, after);
   const b = (await openBench(kind))!;
   try {
     await restoreSpace(b.storage, before);
-    const str = (v: unknown) => (v === null || v === undefined ? null : String(v));
-    const versions: VersionRow[] = rows["objective"]!.map((r) => ({
-      oid: r["oid"] as string, vid: r["vid"] as string, parentOid: str(r["parent_oid"]), pos: str(r["pos"]), content: r["content"] as string,
-      props: r["props"] as Props, kids: r["kids"] as KidsNode, stats: r["stats"] as Stats, createdAt: Number(r["created_at"]), seq: Number(r["seq"]),
+    const hex = (v: unknown) => Buffer.from(String(v).slice(2), "hex");
+    const versions: StoredRow[] = rows["version"]!.map((r) => ({
+      oid: r["oid"] as string, seq: Number(r["seq"]), vseq: Number(r["vseq"]), parentOid: (r["parent_oid"] as string | null) ?? null,
+      pos: (r["pos"] as string | null) ?? null, flags: Number(r["flags"]), body: hex(r["body"]),
     }));
-    const chunks = rows["link"]!.map((r) => [r["chunk_id"] as string, r["node"] as KidsNode] as const);
-    const ops: OpRow[] = rows["op"]!.map((r) => ({
-      seq: Number(r["seq"]), opId: r["op_id"] as string, kind: r["kind"] as string, oid: r["oid"] as string, vidBefore: str(r["vid_before"]), vidAfter: str(r["vid_after"]),
-      at: Number(r["at"]), actor: str(r["actor"]), device: r["device"] as string, data: r["data"] as Props, hlc: r["hlc"] as string,
-    }));
-    const transitive: TransitiveRow[] = rows["op_transitive"]!.map((r) => ({ oid: r["oid"] as string, seq: Number(r["seq"]), vidBefore: str(r["vid_before"]), vidAfter: str(r["vid_after"]) }));
-    const placements: Placement[] = rows["active_version"]!.map((r) => ({ oid: r["oid"] as string, vid: r["vid"] as string, parentOid: str(r["parent_oid"]), pos: str(r["pos"]), isRoot: r["is_root"] === true, dirty: r["dirty"] === true }));
-    const logged = rows["op_log"]!;
-    const undo = rows["active_undo"]!;
     const t0 = performance.now();
     await b.storage.transaction(async (tx) => {
-      await tx.query("set local session_replication_role = replica");
       const spaceId = (JSON.parse(before["space"]!) as { space_id: string }[])[0]!.space_id;
-      const write = async <T>(list: readonly T[], sql: (p: (v: unknown) => string, space: string, part: readonly T[]) => string) => {
+      for (let i = 0; i < versions.length; i += 2000) {
+        const values: unknown[] = [];
+        const p = (v: unknown) => `$${values.push(v)}`;
+        // Segments the catch-up appended to exist already: they are rewritten whole (an upsert).
+        await tx.query(
+          `${insertRows(p, p(spaceId), versions.slice(i, i + 2000))}
+             on conflict (space_id, oid, seq) do update set body = excluded.body, vseq = excluded.vseq, parent_oid = excluded.parent_oid, pos = excluded.pos, flags = excluded.flags`,
+          values,
+        );
+      }
+      for (const t of ["chunk", "op", "document"] as const) {
+        const list = rows[t]!;
         for (let i = 0; i < list.length; i += 2000) {
-          const values: unknown[] = [];
-          const p = (v: unknown) => `$${values.push(v)}`;
-          await tx.query(sql(p, p(spaceId), list.slice(i, i + 2000)), values);
-        }
-      };
-      await write(versions, insertVersions);
-      await write(chunks, insertChunks);
-      await write(ops, insertOps);
-      await write(transitive, insertTransitive);
-      await write(placements, (p, space, part) => writePlacements(p, space, part, true));
-      for (const [t, list] of [["op_log", logged], ["active_undo", undo]] as const) {
-        for (let i = 0; i < list.length; i += 2000) {
-          await tx.query(
-            `insert into ${t} select * from jsonb_populate_recordset(null::${t}, $1::jsonb) on conflict do nothing`,
-            [JSON.stringify(list.slice(i, i + 2000))],
-          );
+          await tx.query(`insert into ${t} select * from jsonb_populate_recordset(null::${t}, $1::jsonb) on conflict do nothing`, [JSON.stringify(list.slice(i, i + 2000))]);
         }
       }
     });

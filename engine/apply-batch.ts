@@ -1,33 +1,56 @@
 /**
- * A page of replayed ops in one transaction (issue 8: a catch-up must apply thousands of ops a
- * second). Every op still runs the ordinary write path (create, update, move, remove, checkout) and
- * makes exactly the rows it would make alone: its own op row, versions, op_transitive rows and
- * `active_version` changes, with its own seq. What changes is where its reads come from and where
- * its rows go:
+ * A page of replayed ops in one transaction (a catch-up must apply thousands of ops a second).
+ * Every op still runs the ordinary write path (create, update, move, remove, checkout) and makes
+ * exactly the records it would make alone, with its own seq. What changes is where its reads come
+ * from and where its records go:
  *
- * - reads go through an in-memory overlay of the rows the page's earlier ops made (versions,
- *   chunks, `active_version` placements), then the row cache, then storage;
- * - the page starts with one lock of the space and a prefetch of every chain the ops start from
- *   (one recursive query, each shared ascendant read once) and of those chains' version rows and
- *   top-level chunks, so most ops read nothing from storage;
- * - rows are collected and written at the end in a few bulk statements (engine/row-writes.ts),
- *   not one round trip per op; `active_version` gets each objective's last placement.
+ * - reads go through what the page's earlier ops wrote (newest rows, versions, chunks, places,
+ *   lost lists, applied op ids), then the row cache, then storage;
+ * - the page starts with one lock of the space and a prefetch of every chain the ops start from,
+ *   so most ops read nothing from storage;
+ * - records are written at the end, ALL records of one objective in ONE row (engine/format/rows.ts):
+ *   a page of 500 ops over a 10,000-node outline writes ~4 rows per op instead of ~12.
  *
- * The result is the same as applying the ops one by one (test/apply-batch.test.ts compares every
- * table). One difference, by design: the undo images of `active_version` (`active_undo`, for
- * placing late ops) are per transaction, the state before the page; engine/clock-order.ts undoes a
- * page's ops together. Rows reach the cache only after commit.
+ * The result is the same as applying the ops one by one but for the packing of rows
+ * (test/apply-batch.test.ts compares the versions, ops and documents). Rows reach the cache only
+ * after commit.
  */
 import type { Queryable } from "../storage/contract.js";
-import { toPlacement, type Placement, type PlacementRecord } from "./chains.js";
-import { chunkId, keepReachable, type ChunkLoader, type KidsNode } from "./children-tree.js";
+import { loadHints, toHint, type Hint, type HintRecord, type Placement } from "./chains.js";
+import { keepReachable, type ChunkLoader, type KidsNode } from "./children-tree.js";
 import type { Core } from "./core.js";
 import { notFound } from "./errors.js";
+import { storedVidLookup } from "./find-version.js";
+import { chunkLoader, loadVersions } from "./format/row-cache.js";
+import type { SegmentWrites, Written } from "./format/rows.js";
 import { isUuid } from "./ids.js";
-import { chunkLoader, loadVersions, remember } from "./row-cache.js";
-import type { Props, VersionRow } from "./types.js";
-import { insertChunks, insertOps, insertTransitive, insertVersions, writePlacements, type OpRow, type TransitiveRow } from "./row-writes.js";
-import { checkReplay, type Origin, type PageWriter, type WriteCtx, type WriteOverlay } from "./write.js";
+import { forget } from "./known.js";
+import type { Candidate, Candidates } from "./locate.js";
+import type { VersionRow } from "./types.js";
+import type { ReplicaOp } from "./replicate.js";
+import { encodeOpData } from "./format/op-row.js";
+import {
+  checkReplay,
+  copyOpRows,
+  copyVersionRows,
+  opCopyRow,
+  insertChunks,
+  insertDocuments,
+  insertRows,
+  appendRows,
+  newCtx,
+  opRowOf,
+  rowsOf,
+  settleRows,
+  storageReader,
+  storedCandidates,
+  upsertOps,
+  type OpRow,
+  type Origin,
+  type PageWriter,
+  type WriteCtx,
+  type WriteReader,
+} from "./write.js";
 
 /** An op that was kept but not applied: its log entry gets a seq and why. */
 interface OutcomeRow {
@@ -45,23 +68,33 @@ interface PageState {
   /** The last seq handed out (the space's counter as op-by-op application would leave it). */
   seq: number;
   readonly base: ChunkLoader;
-  /** `active_version` as the page sees it: storage rows read so far, overwritten by the page's ops. */
-  readonly placements: Map<string, Placement>;
-  /** Oids known to have no `active_version` row in storage. */
+  /** Each objective's newest row as the page sees it: stored rows read so far, then its own records. */
+  readonly newest: Map<string, Hint>;
+  /** Oids known to have no stored row. */
   readonly absent: Set<string>;
   readonly pending: Map<string, VersionRow>;
-  readonly versions: VersionRow[];
+  readonly written: Written[];
   readonly chunks: Map<string, KidsNode>;
   readonly ops: OpRow[];
-  readonly applied: Set<string>;
-  readonly transitive: TransitiveRow[];
-  /** Each objective's last placement: the `active_version` rows to upsert. */
-  readonly active: Map<string, Placement>;
+  readonly applied: Map<string, number>;
+  readonly documents: { oid: string; seq: number }[];
+  /** Every record the page wrote, per objective, oldest first, as a newest-row hint with the record's seq. */
+  readonly history: Map<string, Recorded[]>;
+  /** Stored newest rows as of a past seq (reads of a version's tree), by that seq. */
+  readonly past: Map<number, Map<string, Hint>>;
+  readonly lost: Map<string, { oid: string; seq: number }[]>;
+  readonly restored: Map<string, number[]>;
+  readonly checkouts: number[];
   readonly outcomes: OutcomeRow[];
 }
 
+/** A newest-row hint as one of the page's records left it, with the record's seq. */
+type Recorded = Hint & { readonly at: number };
+
 /** A page as the code replaying ops sees it. */
 export interface Page {
+  /** The page's transaction (for checks under its lock). */
+  readonly tx: Queryable;
   /** Pass as `Origin.page`: the op runs inside this page. */
   readonly writer: PageWriter;
   /** Whether an op of this page wrote an op row (it changed something). */
@@ -70,138 +103,160 @@ export interface Page {
   outcome(opId: string, outcome: string, detail: string): void;
 }
 
-/** Reads storage rows of objectives the page has not seen yet: one statement per call. */
-async function loadRows(page: PageState, oids: readonly string[]): Promise<void> {
-  const want = [...new Set(oids.filter(isUuid).map((o) => o.toLowerCase()))].filter((o) => !page.placements.has(o) && !page.absent.has(o));
-  if (want.length === 0) return;
-  const rows = await page.tx.query<PlacementRecord & Record<string, unknown>>(
-    "select oid, vid, parent_oid, pos, is_root, dirty from active_version where space_id = $1 and oid = any($2::uuid[])",
-    [page.spaceId, want],
-  );
-  for (const r of rows) page.placements.set(r.oid, toPlacement(r));
-  for (const o of want) if (!page.placements.has(o)) page.absent.add(o);
-}
+const lower = (o: string) => (isUuid(o) ? o.toLowerCase() : o);
 
-/**
- * Reads the chains of `oids` from storage into the overlay, in one recursive query that reads each
- * shared ascendant once (`union`). A storage row of an objective the page has not touched is
- * current (every write of the page is still in memory), so it is taken unless the page holds one.
- */
-async function loadChainRows(page: PageState, oids: readonly string[]): Promise<void> {
-  // Stored uuids are lower case, as the write functions' checked ids are; anything else has no row.
+/** Reads the newest-row chains of objectives the page has not seen, in one statement. */
+async function loadNewest(page: PageState, oids: readonly string[]): Promise<void> {
+  const want = [...new Set(oids.map(lower))].filter((o) => isUuid(o) && !page.newest.has(o) && !page.absent.has(o));
   for (const o of oids) if (!isUuid(o)) page.absent.add(o);
-  const want = [...new Set(oids.filter(isUuid).map((o) => o.toLowerCase()))].filter((o) => !page.absent.has(o));
   if (want.length === 0) return;
-  const rows = await page.tx.query<PlacementRecord & Record<string, unknown>>(
-    `with recursive up(oid) as (
-       select s from unnest($2::uuid[]) as s
+  // Every objective up the chains once (`union` drops the shared ascendants), newest row each.
+  const rows = await page.tx.query<HintRecord & Record<string, unknown>>(
+    `with recursive up(oid, key, vseq, parent_oid, pos, flags) as (
+       select v.* from unnest($2::uuid[]) as s(oid)
+         cross join lateral (select v.oid, v.seq, v.vseq, v.parent_oid, v.pos, v.flags from version v where v.space_id = $1 and v.oid = s.oid order by v.seq desc limit 1) v
        union
-       select a.parent_oid from up join active_version a on a.space_id = $1 and a.oid = up.oid where a.parent_oid is not null)
-     select a.oid, a.vid, a.parent_oid, a.pos, a.is_root, a.dirty from up join active_version a on a.space_id = $1 and a.oid = up.oid`,
+       select v.* from up
+         cross join lateral (select v.oid, v.seq, v.vseq, v.parent_oid, v.pos, v.flags from version v where v.space_id = $1 and v.oid = up.parent_oid order by v.seq desc limit 1) v
+        where up.parent_oid is not null)
+     select oid, key, vseq, parent_oid, pos, flags from up`,
     [page.spaceId, want],
   );
-  for (const r of rows) if (!page.placements.has(r.oid)) page.placements.set(r.oid, toPlacement(r));
-  for (const o of want) if (!page.placements.has(o)) page.absent.add(o);
+  // A stored row of an objective the page has not written is its newest.
+  for (const r of rows) if (!page.newest.has(r.oid)) page.newest.set(r.oid, toHint(r));
+  for (const o of want) if (!page.newest.has(o)) page.absent.add(o);
 }
 
-/** The chains of `starts` as `logbook_chains` would return them after the page's earlier ops. */
-async function chainsOf(page: PageState, starts: readonly string[]): Promise<Map<string, Placement[]>> {
+/** The page's newest record of an objective as of a seq (undefined: none in the page). */
+function pageHint(page: PageState, oid: string, maxSeq: number): Hint | undefined {
+  const list = page.history.get(oid);
+  if (!list) return undefined;
+  for (let i = list.length - 1; i >= 0; i--) if (list[i]!.at <= maxSeq) return list[i];
+  return undefined;
+}
+
+/** Newest-row chains as of a past seq: the page's records first, then stored rows as of it. */
+async function hintsAsOf(page: PageState, starts: readonly string[], maxSeq: number): Promise<Map<string, Hint[]>> {
+  let stored = page.past.get(maxSeq);
+  if (!stored) page.past.set(maxSeq, (stored = new Map()));
+  const none = new Set<string>();
   for (;;) {
-    const out = new Map<string, Placement[]>();
+    const out = new Map<string, Hint[]>();
     const missing: string[] = [];
     for (const start of new Set(starts)) {
-      const chain: Placement[] = [];
-      for (let at: string | null = isUuid(start) ? start.toLowerCase() : start; at !== null && chain.length <= 100_000; ) {
-        const p = page.placements.get(at);
-        if (!p) {
-          if (!page.absent.has(at)) missing.push(at);
+      const chain: Hint[] = [];
+      for (let at: string | null = lower(start); at !== null && chain.length <= 100_000; ) {
+        const h: Hint | undefined = pageHint(page, at, maxSeq) ?? stored.get(at);
+        if (!h) {
+          if (!none.has(at) && isUuid(at)) missing.push(at);
           break;
         }
-        chain.push(p);
-        at = p.parentOid;
+        chain.push(h);
+        at = h.parentOid;
       }
-      if (chain.length > 0) out.set(start, chain);
+      out.set(start, chain);
     }
     if (missing.length === 0) return out;
-    await loadChainRows(page, missing);
+    const loaded = await loadHints(page.tx, page.spaceId, missing, maxSeq);
+    for (const chain of loaded.values()) for (const h of chain) if (!stored.has(h.oid)) stored.set(h.oid, h);
+    for (const o of missing) if (!stored.has(o)) none.add(o);
   }
 }
 
-function overlay(page: PageState): WriteOverlay {
+/** Newest-row chains as the page sees them. */
+async function hintsOf(page: PageState, starts: readonly string[]): Promise<Map<string, Hint[]>> {
+  for (;;) {
+    const out = new Map<string, Hint[]>();
+    const missing: string[] = [];
+    for (const start of new Set(starts)) {
+      const chain: Hint[] = [];
+      for (let at: string | null = lower(start); at !== null && chain.length <= 100_000; ) {
+        const h = page.newest.get(at);
+        if (!h) {
+          if (!page.absent.has(at)) missing.push(at);
+          break;
+        }
+        chain.push(h);
+        at = h.parentOid;
+      }
+      out.set(start, chain);
+    }
+    if (missing.length === 0) return out;
+    await loadNewest(page, missing);
+  }
+}
+
+function reader(page: PageState, loader: ChunkLoader): WriteReader {
+  const stored = storageReader(page.core, page.tx, page.spaceId, loader, new Map());
+  const vids = storedVidLookup(page.tx, page.spaceId);
   return {
+    loader,
     async versions(keys) {
       const out = new Map<string, VersionRow>();
-      const rest: (readonly [string, string])[] = [];
+      const rest: (readonly [string, number])[] = [];
       for (const k of keys) {
         const hit = page.pending.get(`${k[0]}|${k[1]}`);
         if (hit) out.set(`${k[0]}|${k[1]}`, hit);
         else rest.push(k);
       }
-      if (rest.length === 0) return out;
-      for (const [key, row] of await loadVersions(page.core.cache, page.tx, page.spaceId, rest)) out.set(key, row);
+      if (rest.length > 0) for (const [key, row] of await loadVersions(page.core.cache, page.tx, page.spaceId, rest)) out.set(key, row);
       return out;
     },
-    chains: (oids) => chainsOf(page, oids),
+    hints: (oids, maxSeq) => (maxSeq === undefined ? hintsOf(page, oids) : hintsAsOf(page, oids, maxSeq)),
+    async candidates(oid, maxSeq): Promise<Candidates> {
+      // The page's records (newest first, as of maxSeq) come before anything stored.
+      const mine = [...(page.history.get(oid) ?? [])].reverse().filter((h) => maxSeq === undefined || h.at <= maxSeq);
+      const theirs = await storedCandidates(page.tx, page.spaceId, oid, maxSeq);
+      const list: Candidate[] = [...mine.map((h) => ({ parentOid: h.parentOid, pos: h.pos })), ...theirs.list];
+      return mine[0] ? { newest: mine[0].vseq, newestRow: mine[0].key, list } : { newest: theirs.newest, newestRow: theirs.newestRow, list };
+    },
     async taken(oid) {
-      if (!page.placements.has(oid) && !page.absent.has(oid)) await loadRows(page, [oid]);
-      return page.placements.has(oid);
+      if (!page.newest.has(oid) && !page.absent.has(oid)) await loadNewest(page, [oid]);
+      return page.newest.has(oid);
     },
+    async departures(oid, after) {
+      return [...(await stored.departures(oid, after)), ...(page.lost.get(oid) ?? []).filter((d) => d.seq > after)];
+    },
+    async restoredSince(oid, after) {
+      return (page.restored.get(oid) ?? []).some((s) => s > after) || stored.restoredSince(oid, after);
+    },
+    async checkoutsSince(after) {
+      return page.checkouts.some((s) => s > after) || stored.checkoutsSince(after);
+    },
+    async opSeq(opId) {
+      return page.applied.get(opId) ?? vids.opSeq(opId);
+    },
+    alias: (vid) => vids.alias(vid),
   };
 }
 
-function newCtx(page: PageState, seq: number, origin: Origin): WriteCtx {
-  const chunks = new Map<string, KidsNode>();
-  return {
-    core: page.core,
-    tx: page.tx,
-    spaceId: page.spaceId,
-    seq,
-    opId: origin.opId,
-    now: origin.at,
-    actor: origin.actor,
-    device: origin.device,
-    hlc: origin.hlc ?? page.core.clock.now(),
-    versions: [],
-    chunks,
-    transitive: [],
-    placements: new Map(),
-    overlay: overlay(page),
-    loader: {
-      async getMany(ids) {
-        const missing = ids.filter((id) => !chunks.has(id) && !page.chunks.has(id));
-        const loaded = missing.length ? await page.base.getMany(missing) : [];
-        const byId = new Map(missing.map((id, i) => [id, loaded[i]!]));
-        return ids.map((id) => chunks.get(id) ?? page.chunks.get(id) ?? byId.get(id)!);
-      },
-    },
-    sink: {
-      put(node) {
-        const id = chunkId(node);
-        chunks.set(id, node);
-        return id;
-      },
-    },
-  };
+function append<T>(map: Map<string, T[]>, key: string, value: T): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
 }
 
-/** Takes a finished op's rows into the page. */
+/** Takes a finished op's records into the page. */
 function absorb(page: PageState, ctx: WriteCtx): void {
-  const op = ctx.op!;
   // As a single write stores them: only the chunks its final trees reach.
-  keepReachable(ctx.chunks, ctx.versions.map((v) => v.kids));
-  for (const v of ctx.versions) {
-    page.versions.push(v);
-    page.pending.set(`${v.oid}|${v.vid}`, v);
+  keepReachable(ctx.chunks, ctx.written.filter((w) => w.record.kind !== "mark").map((w) => w.version.kids));
+  for (const w of ctx.written) {
+    const r = w.record;
+    const v = w.version;
+    page.written.push(w);
+    if (r.kind !== "mark") page.pending.set(`${v.oid}|${v.seq}`, v);
+    const hint: Hint = { oid: v.oid, key: w.row, vseq: r.kind === "mark" ? r.vseq : v.seq, parentOid: v.parentOid, pos: v.pos, removed: r.kind === "mark" && r.removal };
+    page.newest.set(v.oid, hint);
+    page.absent.delete(v.oid);
+    append(page.history, v.oid, { ...hint, at: r.seq });
+    if (r.lost) for (const oid of r.lost) append(page.lost, v.oid, { oid, seq: r.seq });
+    if (w.restored) append(page.restored, v.oid, r.seq);
   }
   for (const [id, node] of ctx.chunks) if (!page.chunks.has(id)) page.chunks.set(id, node);
-  page.ops.push({ seq: ctx.seq, opId: ctx.opId, kind: op.kind, oid: op.oid, vidBefore: op.vidBefore, vidAfter: op.vidAfter, at: ctx.now, actor: ctx.actor, device: ctx.device, data: op.data, hlc: ctx.hlc });
-  page.applied.add(ctx.opId);
-  for (const t of ctx.transitive) page.transitive.push({ ...t, seq: ctx.seq });
-  for (const [oid, p] of ctx.placements) {
-    page.placements.set(oid, p);
-    page.absent.delete(oid);
-    page.active.set(oid, p);
-  }
+  page.ops.push(opRowOf(ctx));
+  page.applied.set(ctx.opId, ctx.seq);
+  for (const oid of ctx.documents) page.documents.push({ oid, seq: ctx.seq });
+  if (ctx.op!.kind === "checkout") page.checkouts.push(ctx.seq);
 }
 
 function writer(page: PageState): PageWriter {
@@ -212,8 +267,16 @@ function writer(page: PageState): PageWriter {
       // that throws is rolled back alone, seq included.
       const seq = ++page.seq;
       try {
-        const ctx = newCtx(page, seq, origin);
-        const value = await fn(ctx, await chainsOf(page, starts));
+        const base: ChunkLoader = {
+          async getMany(ids) {
+            const missing = ids.filter((id) => !page.chunks.has(id));
+            const loaded = missing.length ? await page.base.getMany(missing) : [];
+            const byId = new Map(missing.map((id, i) => [id, loaded[i]!]));
+            return ids.map((id) => page.chunks.get(id) ?? byId.get(id)!);
+          },
+        };
+        const ctx = newCtx(page.core, page.tx, page.spaceId, seq, (loader) => reader(page, loader), base, origin);
+        const value = await fn(ctx, await ctx.locate.chains(starts));
         checkReplay(ctx, origin);
         if (ctx.op) absorb(page, ctx);
         return value;
@@ -225,10 +288,10 @@ function writer(page: PageState): PageWriter {
   };
 }
 
-/** Reads, in three statements, what the page's ops will read: chains, their versions, top chunks. */
+/** Reads, in two statements, what the page's ops will read first: the chains and their versions. */
 async function prefetch(page: PageState, starts: readonly string[]): Promise<void> {
-  await loadChainRows(page, starts);
-  const keys = [...page.placements.values()].map((p) => [p.oid, p.vid] as const);
+  await loadNewest(page, starts);
+  const keys = [...page.newest.values()].map((h) => [h.oid, h.vseq] as const);
   const rows = await loadVersions(page.core.cache, page.tx, page.spaceId, keys);
   const refs = new Set<string>();
   for (const row of rows.values()) if ("i" in row.kids) for (const r of row.kids.i) refs.add(r[0]);
@@ -247,32 +310,6 @@ function slices<T>(rows: readonly T[]): T[][] {
 /** One data-modifying statement of the flush, given how to add a parameter (`$1` is the space). */
 type Write = (p: (value: unknown) => string) => string;
 
-const versionWrites = (page: PageState): Write[] => slices(page.versions).map((part) => (p) => insertVersions(p, "$1", part));
-const chunkWrites = (page: PageState): Write[] => slices([...page.chunks]).map((part) => (p) => insertChunks(p, "$1", part));
-const opWrites = (page: PageState): Write[] => slices(page.ops).map((part) => (p) => insertOps(p, "$1", part));
-const transitiveWrites = (page: PageState): Write[] => slices(page.transitive).map((part) => (p) => insertTransitive(p, "$1", part));
-
-const outcomeWrites = (page: PageState): Write[] =>
-  slices(page.outcomes).map((part) => (p) =>
-    `update op_log l set seq = t.seq, outcome = t.outcome, detail = t.detail
-       from unnest(${p(part.map((o) => o.opId))}::text[], ${p(part.map((o) => o.seq))}::int8[], ${p(part.map((o) => o.outcome))}::text[], ${p(part.map((o) => o.detail))}::text[]) as t(op_id, seq, outcome, detail)
-      where l.space_id = $1 and l.op_id = t.op_id`);
-
-/**
- * Each objective's last placement. The undo trigger on `active_version` logs each row's state
- * before the page, stamped with the space's seq (read when the trigger fires, after the statement):
- * set to the page's first op first, so undoing from any op of the page (engine/clock-order.ts undoes
- * a transaction's ops together) restores it.
- */
-const activeWrites = (page: PageState): Write[] => {
-  const first = page.ops[0];
-  if (!first || page.active.size === 0) return [];
-  return [
-    (p) => `update space set seq = ${p(first.seq)} where space_id = $1`,
-    ...slices([...page.active.values()]).map((part): Write => (p) => writePlacements(p, "$1", part, true)),
-  ];
-};
-
 /** Runs writes as one statement of data-modifying CTEs (one round trip), or one statement each. */
 async function run(tx: Queryable, space: string, writes: readonly Write[], together: boolean): Promise<void> {
   const groups = together ? [writes] : writes.map((w) => [w]);
@@ -286,16 +323,65 @@ async function run(tx: Queryable, space: string, writes: readonly Write[], toget
 }
 
 /**
- * Writes the page, each table's rows as one jsonb document per statement (engine/row-writes.ts).
- * A page whose tables each fit one statement (a live sync's few ops) is written in one round trip.
+ * Ops of a page that were not in the log yet (a catch-up in clock order): inserted whole, applied
+ * or with their outcome, instead of stored first and updated after.
  */
-async function flush(page: PageState, lockedSeq: number): Promise<void> {
-  const active = activeWrites(page);
-  const writes = [...versionWrites(page), ...chunkWrites(page), ...opWrites(page), ...transitiveWrites(page), ...outcomeWrites(page), ...active];
-  const small = [page.versions.length, page.chunks.size, page.ops.length, page.transitive.length, page.outcomes.length, page.active.size].every((n) => n <= ROWS);
+function freshOps(page: PageState, fresh: ReadonlyMap<string, ReplicaOp>): Write[] {
+  const applied: OpRow[] = page.ops.map((o) => {
+    const r = fresh.get(o.opId)!;
+    return { ...o, hlc: r.hlc, kind: r.kind, oid: r.oid, at: r.at, actor: r.actor, device: r.device, data: r.data, serverSeq: r.serverSeq ?? null };
+  });
+  const skipped = page.outcomes.map((o) => ({ o, r: fresh.get(o.opId)! }));
+  return [
+    ...slices(applied).map((part): Write => (p) => upsertOps(p, "$1", part, page.core, false)),
+    ...slices(skipped).map((part): Write => (p) =>
+      `insert into op (space_id, op_id, hlc, kind, oid, at, actor, device, data, seq, outcome, detail, server_seq)
+         select $1, r->>0, r->>1, r->>2, r->>3, (r->>4)::int8, r->>5, r->>6, decode(r->>7, 'base64'), (r->>8)::int8, r->>9, r->>10, (r->>11)::int8
+           from jsonb_array_elements(${p(JSON.stringify(part.map(({ o, r }) => [r.opId, r.hlc, r.kind, r.oid, r.at, r.actor, r.device, encodeOpData(r.data).toString("base64"), o.seq, o.outcome, o.detail, r.serverSeq ?? null])))}::jsonb) r`),
+  ];
+}
+
+/** Writes the page: its rows, chunks, ops, outcomes and documents, in as few statements as fit. */
+async function flush(page: PageState, { inserts: rows, appends }: SegmentWrites, fresh: ReadonlyMap<string, ReplicaOp> | undefined): Promise<void> {
+  const pulled = fresh ? [...fresh.values()].reduce((m, o) => Math.max(m, o.serverSeq ?? 0), 0) : 0;
+  // Where the backend copies rows in binary (PGlite), rows and fresh ops go that way.
+  const copy = page.tx.copyRows !== undefined;
+  if (copy) {
+    await Promise.all(copyVersionRows(page.tx, page.spaceId, rows));
+    if (fresh) {
+      const applied = page.ops.map((o) => {
+        const r = fresh.get(o.opId)!;
+        return opCopyRow(page.spaceId, { ...o, hlc: r.hlc, kind: r.kind, oid: r.oid, at: r.at, actor: r.actor, device: r.device, data: r.data, serverSeq: r.serverSeq ?? null }, page.core, "applied", null);
+      });
+      const skipped = page.outcomes.map((o) => {
+        const r = fresh.get(o.opId)!;
+        const row: OpRow = { opId: r.opId, hlc: r.hlc, kind: r.kind, oid: r.oid, at: r.at, actor: r.actor, device: r.device, data: r.data, seq: o.seq, vidBefore: null, vidAfter: null, touched: [], serverSeq: r.serverSeq ?? null };
+        return opCopyRow(page.spaceId, row, page.core, o.outcome, o.detail);
+      });
+      await copyOpRows(page.tx, [...applied, ...skipped]);
+    }
+  }
+  const writes: Write[] = [
+    ...(copy ? [] : slices(rows).map((part): Write => (p) => insertRows(p, "$1", part))),
+    ...slices(appends).map((part): Write => (p) => appendRows(p, "$1", part)),
+    ...slices([...page.chunks]).map((part): Write => (p) => insertChunks(p, "$1", part)),
+    ...(fresh
+      ? copy
+        ? []
+        : freshOps(page, fresh)
+      : [
+          ...slices(page.ops).map((part): Write => (p) => upsertOps(p, "$1", part, page.core, true)),
+          ...slices(page.outcomes).map((part): Write => (p) =>
+            `update op l set seq = t.seq, outcome = t.outcome, detail = t.detail
+               from unnest(${p(part.map((o) => o.opId))}::text[], ${p(part.map((o) => o.seq))}::int8[], ${p(part.map((o) => o.outcome))}::text[], ${p(part.map((o) => o.detail))}::text[]) as t(op_id, seq, outcome, detail)
+              where l.space_id = $1 and l.op_id = t.op_id`),
+        ]),
+    ...(page.documents.length > 0 ? [(p: (v: unknown) => string) => insertDocuments(p, "$1", page.documents)] : []),
+    // One update of the space row: two in one statement of CTEs would keep only one of them.
+    (p) => `update space set seq = greatest(seq, ${p(page.seq)})${pulled > 0 ? `, pulled = greatest(pulled, ${p(pulled)})` : ""} where space_id = $1`,
+  ];
+  const small = [copy ? 0 : rows.length, appends.length, page.chunks.size, page.ops.length, page.outcomes.length].every((n) => n <= ROWS);
   await run(page.tx, page.spaceId, writes, small);
-  const seq = active.length > 0 ? page.ops[0]!.seq : lockedSeq;
-  if (page.seq !== seq) await page.tx.query("update space set seq = $2 where space_id = $1", [page.spaceId, page.seq]);
 }
 
 /**
@@ -303,8 +389,16 @@ async function flush(page: PageState, lockedSeq: number): Promise<void> {
  * starting at `starts` will read, lets `body` apply the ops through `page.writer`, then writes every
  * row in bulk and commits. If `body` throws, nothing of the page is written.
  */
-export async function runPage<T>(core: Core, spaceId: string, starts: readonly string[], body: (page: Page) => Promise<T>): Promise<T> {
+export async function runPage<T>(
+  core: Core,
+  spaceId: string,
+  starts: readonly string[],
+  body: (page: Page) => Promise<T>,
+  fresh?: ReadonlyMap<string, ReplicaOp>,
+): Promise<T> {
   let done: PageState | undefined;
+  // Replayed ops change what this engine knew of the space's newest rows (engine/known.ts).
+  forget(core.known, spaceId);
   const value = await core.storage.transaction(async (tx) => {
     // Locks the space for the page, as `logbook_begin_write` does for one op.
     const [locked] = await tx.query<{ seq: number }>("update space set seq = seq where space_id = $1 returning seq", [spaceId]);
@@ -315,29 +409,37 @@ export async function runPage<T>(core: Core, spaceId: string, starts: readonly s
       spaceId,
       seq: locked.seq,
       base: chunkLoader(core.cache, tx, spaceId),
-      placements: new Map(),
+      newest: new Map(),
       absent: new Set(),
       pending: new Map(),
-      versions: [],
+      written: [],
       chunks: new Map(),
       ops: [],
-      applied: new Set(),
-      transitive: [],
-      active: new Map(),
+      applied: new Map(),
+      documents: [],
+      history: new Map(),
+      past: new Map(),
+      lost: new Map(),
+      restored: new Map(),
+      checkouts: [],
       outcomes: [],
     };
     await prefetch(page, starts);
     const result = await body({
+      tx,
       writer: writer(page),
       applied: (opId) => page.applied.has(opId),
       outcome(opId, outcome, detail) {
         page.outcomes.push({ opId, seq: ++page.seq, outcome, detail });
       },
     });
-    await flush(page, locked.seq);
+    const rows = rowsOf(page.written, core);
+    await flush(page, rows, fresh);
     done = page;
     return result;
   });
-  if (done) remember(core.cache, spaceId, done.versions, done.chunks);
+  if (done) settleRows(core, spaceId, done.written, done.chunks);
   return value;
 }
+
+export type { Origin, Placement };

@@ -1,64 +1,80 @@
+/**
+ * Where objectives are. There is no mutable index of the tree: every stored row of an objective
+ * records its place (parent and position key) after the row's last record, and its newest row is
+ * where it is, unless a checkout above it restored an older version. So finding an objective is
+ * a walk up its newest rows to a document root (one statement, `logbook_chains`), checked top-down:
+ * each parent's active version must link the child at that position (engine/locate.ts).
+ */
 import type { Queryable } from "../storage/contract.js";
+import { REMOVED } from "./format/rows.js";
 
-/** The mutable place of an objective: one `active_version` row. */
+/** One step of an objective's chain to its document root, as found. */
 export interface Placement {
   readonly oid: string;
-  readonly vid: string;
+  /** Seq of the version the parent links (the objective's active version). */
+  readonly seq: number;
+  /** The parent; null for a document root. */
   readonly parentOid: string | null;
   readonly pos: string | null;
-  readonly isRoot: boolean;
-  readonly dirty: boolean;
   /**
-   * Set by writes that know the objective has no `active_version` row yet (an import's new rows):
-   * written with a plain insert, which costs half an upsert's speculative insertion.
+   * The version current after the objective's newest stored record (its seq). A new version based
+   * on any other version is stored as an image, so delta chains stay one range of rows.
    */
-  readonly fresh?: boolean;
+  readonly latest: number | undefined;
+  /** Key of the objective's newest stored row (where a mark of this write goes). */
+  readonly latestRow?: number | undefined;
+  /** Rows of its subtree, itself included, as its parent's link counts them (unset for a top). */
+  readonly rows?: number;
 }
 
-/** An `active_version` row as storage returns it. */
-export interface PlacementRecord {
-  oid: string;
-  vid: string;
-  parent_oid: string | null;
-  pos: string | null;
-  is_root: boolean;
-  dirty: boolean;
+/** An objective's newest stored row, as the chain walk reads it. */
+export interface Hint {
+  readonly oid: string;
+  /** Key of the row (its first record's seq). */
+  readonly key: number;
+  /** The version current after the row's last record. */
+  readonly vseq: number;
+  readonly parentOid: string | null;
+  readonly pos: string | null;
+  /** Whether the row's last record removes the objective (for a document root: the document). */
+  readonly removed: boolean;
 }
 
-/** A stored `active_version` row as a `Placement`. */
-export const toPlacement = (r: PlacementRecord): Placement => ({ oid: r.oid, vid: r.vid, parentOid: r.parent_oid, pos: r.pos, isRoot: r.is_root, dirty: r.dirty });
-
-/** One row of `logbook_chains`: a placement, the objective its chain starts from and its depth there. */
-export interface ChainRecord extends PlacementRecord {
+/** A row of `logbook_chains`. */
+export interface HintRecord {
   start: string;
   d: number;
+  oid: string;
+  key: number;
+  vseq: number;
+  parent_oid: string | null;
+  pos: string | null;
+  flags: number;
+}
+
+/** A stored hint row as a `Hint`. */
+export const toHint = (r: HintRecord): Hint => ({ oid: r.oid, key: r.key, vseq: r.vseq, parentOid: r.parent_oid, pos: r.pos, removed: (r.flags & REMOVED) !== 0 });
+
+/** Groups `logbook_chains` rows by start, each chain in order `[self, parent, ..., top]`. */
+export function groupHints(rows: readonly HintRecord[]): Map<string, Hint[]> {
+  const out = new Map<string, Hint[]>();
+  for (const r of rows) {
+    let chain = out.get(r.start);
+    if (!chain) out.set(r.start, (chain = []));
+    chain.push(toHint(r));
+  }
+  return out;
 }
 
 /**
- * The chains from each objective up to its top (a document root, or a removed subtree's top),
- * in one recursive query: `[self, parent, ..., top]`. An oid never created has no chain.
+ * The newest-row chains of objectives up to their tops, in one statement; `maxSeq` reads them as
+ * they were after that seq (finding objectives in a past version). An oid with no row has no chain.
  */
-export async function loadChains(
-  q: Queryable,
-  spaceId: string,
-  oids: readonly string[],
-): Promise<Map<string, Placement[]>> {
-  const rows = await q.query<ChainRecord & Record<string, unknown>>("select * from logbook_chains($1, $2::uuid[])", [spaceId, [...new Set(oids)]]);
-  return groupChains(rows);
-}
-
-/** Groups chain rows (`start, d, …`, each chain in order) by their start. */
-export function groupChains(rows: readonly ChainRecord[]): Map<string, Placement[]> {
-  const chains = new Map<string, Placement[]>();
-  for (const r of rows) {
-    let chain = chains.get(r.start);
-    if (!chain) chains.set(r.start, (chain = []));
-    chain.push(toPlacement(r));
-  }
-  return chains;
-}
-
-/** Whether a chain ends at a live document root, i.e. the objective is in the active tree. */
-export function isActive(chain: readonly Placement[] | undefined): boolean {
-  return chain !== undefined && chain.length > 0 && chain[chain.length - 1]!.isRoot;
+export async function loadHints(q: Queryable, spaceId: string, oids: readonly string[], maxSeq?: number): Promise<Map<string, Hint[]>> {
+  const rows = await q.query<HintRecord & Record<string, unknown>>("select * from logbook_chains($1, $2::uuid[], $3)", [
+    spaceId,
+    [...new Set(oids)],
+    maxSeq ?? null,
+  ]);
+  return groupHints(rows);
 }

@@ -3,30 +3,31 @@
  * change nothing else, and stay editable.
  *
  * The version rows are already there, so the new state is the target version re-linked under the
- * objective's current parent (promotion, O(depth)). What costs more is keeping the mutable
- * `active_version` index exact: it is fixed only where the current and target subtrees differ,
- * found by walking both with equal vids pruned (O(changes since the target)). Three cases need care:
- * - an objective of the target that lives elsewhere now stays there: it is cut out of the target
- *   (new versions for its target ancestors, O(depth) each);
- * - an objective of the target that was removed since is re-attached; if its removed subtree is
- *   untouched (a clean detached top with the target's vid) its rows are reused as they are;
- * - objectives of the current subtree missing from the target are detached like a removal.
+ * objective's current parent: one new version of it and of each ascendant (O(depth)). Nothing
+ * below it is visited and no index is fixed, since there is none: an objective below is found
+ * through its parent's links (engine/locate.ts), which now are the target's.
+ *
+ * What needs care is the rule that a checkout never shows one objective in two places: an
+ * objective of the target that lives elsewhere now stays there, and is cut out of the restored
+ * subtree. Such objectives left the subtree since the target, and every way out is recorded in
+ * the `lost` lists of the records of the objectives they left (moves out, removals, and objectives
+ * a checkout brought back elsewhere), so the checkout reads only those: O(depth + departures).
+ * When the objective's own history since the target is not one line (a checkout above restored
+ * it), departures inside it may be unrecorded, and the two versions are compared instead
+ * (O(changes), pruned by equal links, the rare case).
  */
-import { isActive, type Placement } from "./chains.js";
-import { allChildren, diffChildren, type Entry } from "./children-tree.js";
+import type { Placement } from "./chains.js";
+import { allChildren, diffChildren } from "./children-tree.js";
 import type { Core } from "./core.js";
 import { notFound } from "./errors.js";
+import { seqOfVid } from "./find-version.js";
+import { cachedSeqOfVid } from "./format/row-cache.js";
+import { locator } from "./locate.js";
 import { checkActive, toObjective } from "./objective.js";
 import { planChains, promote, type Plan } from "./promote.js";
 import type { Objective, VersionRow } from "./types.js";
 import { checkId, checkVid } from "./validate.js";
-import { readChains, readVersions, runWrite, type WriteCtx, type Origin } from "./write.js";
-
-interface Place {
-  readonly parent: string | null;
-  readonly pos: string | null;
-  readonly vid: string;
-}
+import { isTaken, readVersions, runWrite, writeMark, type Origin, type WriteCtx } from "./write.js";
 
 /** Checks an objective's subtree out to one of its versions; returns the new active version. */
 export async function checkout(core: Core, spaceId: string, oid: string, vid: string, origin?: Origin): Promise<Objective> {
@@ -34,225 +35,137 @@ export async function checkout(core: Core, spaceId: string, oid: string, vid: st
   oid = checkId("oid", oid);
   vid = checkVid("vid", vid);
   return runWrite(core, spaceId, [oid], async (ctx, chains) => {
-    const chain = checkActive(chains.get(oid), spaceId, oid);
-    const current = chain[0]!;
-    const rows = await readVersions(ctx, [[oid, current.vid], [oid, vid]]);
-    const target = rows.get(`${oid}|${vid}`);
-    if (!target) throw notFound(`objective ${oid} has no version ${vid} in space ${spaceId}`);
+    const chain = await checkActive(chains.get(oid), spaceId, oid, (o) => isTaken(ctx, o));
     const plan = await planChains(ctx, [chain]);
-    if (vid === current.vid) return toObjective(spaceId, plan.get(oid)!.row, chain);
-    const result = await restore(ctx, oid, plan.get(oid)!.row, target, plan, chain.length - 1);
+    const self = plan.get(oid)!;
+    const seq = cachedSeqOfVid(ctx.core.cache, spaceId, oid, vid) ?? (await seqOfVid(ctx.reader, oid, vid));
+    const target = seq === undefined ? undefined : (await readVersions(ctx, [[oid, seq]])).get(`${oid}|${seq}`);
+    if (!target || target.vid !== vid) throw notFound(`objective ${oid} has no version ${vid} in space ${spaceId}`);
+    if (target.seq === self.row.seq) return toObjective(spaceId, self.row, chain);
+    self.replaceWith = target;
+    await restore(ctx, chain, self.row, target, plan);
     await promote(ctx, plan);
-    writePlacements(ctx, result);
-    const row = plan.get(oid)!.done!;
-    ctx.op = { kind: "checkout", oid, vidBefore: current.vid, vidAfter: row.vid, data: { target: vid } };
-    return toObjective(spaceId, row, [{ ...current, vid: row.vid }, ...chain.slice(1)]);
+    await writeNotes(ctx, noted.get(ctx) ?? []);
+    const row = self.done!;
+    ctx.op = { kind: "checkout", oid, vidBefore: self.row.vid, vidAfter: row.vid, data: { target: vid } };
+    return toObjective(spaceId, row, [{ ...chain[0]!, seq: row.seq }, ...chain.slice(1)]);
   }, origin);
 }
 
-interface Restore {
-  readonly root: string;
-  readonly cur: Map<string, Place>;
-  readonly tgt: Map<string, Place>;
-  readonly pruned: Set<string>;
-  /** Every known current parent pointer (from walked links and loaded chains). */
-  readonly parentOf: Map<string, string | null>;
-  /** Current rows of re-attached removed objectives. */
-  readonly previous: Map<string, Placement>;
-  /** Every `active_version` row loaded on the way. */
-  readonly known: Map<string, Placement>;
-  /** Rows of removed objectives left out of their restored parent: detached unless placed anew. */
-  readonly orphans: Map<string, Placement>;
+/**
+ * Decides what of the target stays where it is now (cut out of the restored subtree: new
+ * versions of its target ancestors join the plan) and what comes back from outside (noted).
+ */
+async function restore(ctx: WriteCtx, chain: readonly Placement[], current: VersionRow, target: VersionRow, plan: Plan): Promise<void> {
+  const root = current.oid;
+  const inTarget = locator(ctx.reader, { kind: "in", root: target });
+  // The fast path trusts the lost lists: the objective's own history since the target is one line.
+  const natural = process.env["SLOW_CHECKOUT"] ? false : chain[0]!.latest === current.seq && !(await ctx.reader.restoredSince(root, target.seq));
+  const seen = new Set<string>([root]);
+  let open = (await ctx.reader.departures(root, target.seq)).map((d) => d.oid);
+  if (!natural) open.push(...(await changedSince(ctx, current, target)));
+  const cuts: { oid: string; path: Placement[] }[] = [];
+  const notes = new Map<string, string[]>();
+  for (;;) {
+    const batch = [...new Set(open)].filter((o) => !seen.has(o));
+    open = [];
+    if (batch.length === 0) break;
+    for (const o of batch) seen.add(o);
+    const there = await inTarget.chains(batch);
+    const inT = batch.filter((o) => there.get(o));
+    const here = await ctx.locate.chains(inT);
+    for (const o of inT) {
+      const now = here.get(o);
+      if (now && !now.some((p) => p.oid === root)) {
+        cuts.push({ oid: o, path: there.get(o)! });
+        continue;
+      }
+      // It comes back with the target, and so does its target subtree but for what left it since.
+      open.push(...(await ctx.reader.departures(o, target.seq)).map((d) => d.oid));
+      if (!natural) open.push(...(await targetChildren(ctx, there.get(o)![0]!)));
+      if (!now) for (const p of await lastRegion(ctx, o, chain)) notes.set(p, [...(notes.get(p) ?? []), o]);
+    }
+  }
+  await cutOut(ctx, root, cuts, plan);
+  for (const [oid, lost] of notes) {
+    const c = plan.get(oid);
+    if (c) c.lost = [...(c.lost ?? []), ...lost];
+  }
+  noted.set(ctx, [...notes].filter(([oid]) => !plan.has(oid)));
 }
 
-async function restore(
-  ctx: WriteCtx,
-  root: string,
-  currentRow: VersionRow,
-  target: VersionRow,
-  plan: Plan,
-  rootDepth: number,
-): Promise<Restore> {
-  const r: Restore = { root, cur: new Map(), tgt: new Map(), pruned: new Set(), parentOf: new Map(), previous: new Map(), known: new Map(), orphans: new Map() };
-  const rowsT = new Map<string, VersionRow>([[root, target]]);
-  const matched = new Set<string>([root]);
-  const classified = new Set<string>();
-  let pairs: [string, string, string][] = [[root, currentRow.vid, target.vid]];
-  const added: string[] = [];
-  const put = (side: Map<string, Place>, parent: string, entries: readonly Entry[]) => {
-    for (const e of entries) {
-      side.set(e[0], { parent, pos: e[2], vid: e[1] });
-      if (side === r.cur) r.parentOf.set(e[0], parent);
-      added.push(e[0]);
-    }
-  };
-  const match = () => {
-    const next: [string, string, string][] = [];
-    for (const o of added.splice(0)) {
-      const c = r.cur.get(o);
-      const t = r.tgt.get(o);
-      if (!c || !t || matched.has(o)) continue;
-      matched.add(o);
-      if (c.vid !== t.vid) next.push([o, c.vid, t.vid]);
-    }
-    return next;
-  };
-  for (;;) {
-    while (pairs.length > 0) {
-      const rows = await readVersions(ctx, pairs.flatMap(([o, c, t]) => [[o, c] as const, [o, t] as const]));
-      for (const [o, c, t] of pairs) {
-        const rc = rows.get(`${o}|${c}`)!;
-        const rt = rows.get(`${o}|${t}`)!;
-        rowsT.set(o, rt);
-        const { onlyA, onlyB } = await diffChildren(rc.kids, rt.kids, ctx.loader);
-        put(r.cur, o, onlyA);
-        put(r.tgt, o, onlyB);
-      }
-      pairs = match();
-    }
-    // Target objectives not found in the walked part of the current subtree: ask the index.
-    const open = [...r.tgt.keys()].filter((o) => !r.cur.has(o) && !classified.has(o));
-    if (open.length === 0) break;
-    const chains = await readChains(ctx, open);
-    const expand: { oid: string; frozenVid: string; trusted: boolean }[] = [];
-    for (const o of open) {
-      classified.add(o);
-      const ch = chains.get(o);
-      if (!ch) throw new Error(`objective ${o} of version ${target.vid} has no active_version row`);
-      for (const p of ch) {
-        if (!r.parentOf.has(p.oid)) r.parentOf.set(p.oid, p.parentOid);
-        r.known.set(p.oid, p);
-      }
-      const self = ch[0]!;
-      const want = r.tgt.get(o)!;
-      if (ch.some((p) => p.oid === root)) {
-        // Inside the current subtree, under something the target lacks: pair it as usual.
-        r.cur.set(o, { parent: self.parentOid, pos: self.pos, vid: self.vid });
-        added.push(o);
-      } else if (isActive(ch)) {
-        r.pruned.add(o); // moved out since: it stays where it is now
-      } else {
-        r.previous.set(o, self);
-        // A removed subtree's rows are exact unless its top lost a member since (dirty).
-        const trusted = !ch[ch.length - 1]!.dirty;
-        const clean = ch.length === 1 && trusted && self.vid === want.vid;
-        if (!clean) expand.push({ oid: o, frozenVid: self.vid, trusted });
+/** Notes for objectives the checkout does not give a new version (marks, written after promotion). */
+const noted = new WeakMap<WriteCtx, [string, string[]][]>();
+
+/** The children of an objective in the target (the slow path lists restored subtrees whole). */
+async function targetChildren(ctx: WriteCtx, at: Placement): Promise<string[]> {
+  const row = (await readVersions(ctx, [[at.oid, at.seq]])).get(`${at.oid}|${at.seq}`)!;
+  return (await allChildren(row.kids, ctx.loader)).map((e) => e[0]);
+}
+
+/** Objectives of the target whose link differs in the current version (the slow path). */
+async function changedSince(ctx: WriteCtx, current: VersionRow, target: VersionRow): Promise<string[]> {
+  const out: string[] = [];
+  let pairs: [string, number, number][] = [[current.oid, current.seq, target.seq]];
+  while (pairs.length > 0) {
+    const rows = await readVersions(ctx, pairs.flatMap(([o, a, b]) => [[o, a] as const, [o, b] as const]));
+    const next: [string, number, number][] = [];
+    for (const [o, a, b] of pairs) {
+      const { onlyA, onlyB } = await diffChildren(rows.get(`${o}|${a}`)!.kids, rows.get(`${o}|${b}`)!.kids, ctx.loader);
+      const here = new Map(onlyA.map((e) => [e[0], e]));
+      for (const e of onlyB) {
+        const h = here.get(e[0]);
+        if (h && h[2] === e[2]) next.push([e[0], h[1], e[1]]);
+        else out.push(e[0]);
       }
     }
-    if (expand.length > 0) await expandRemoved(ctx, r, rowsT, expand, put);
-    pairs = match();
+    pairs = next;
   }
-  await prune(ctx, r, rowsT, plan, rootDepth, target);
-  return r;
+  return out;
 }
 
 /**
- * Brings back removed objectives whose frozen rows cannot be reused as they are. Trusted (clean
- * top): compare the frozen version with the target and recurse only where they differ. Untrusted:
- * list the whole target subtree. Either way, frozen children the target lacks are left detached.
+ * Where an objective that is not active now was last, outside the checked-out subtree: the
+ * objectives up its newest rows until the first one the checkout's chain shares (they lose it).
  */
-async function expandRemoved(
-  ctx: WriteCtx,
-  r: Restore,
-  rowsT: Map<string, VersionRow>,
-  expand: readonly { oid: string; frozenVid: string; trusted: boolean }[],
-  put: (side: Map<string, Place>, parent: string, entries: readonly Entry[]) => void,
-): Promise<void> {
-  const rows = await readVersions(ctx, expand.flatMap((x) => [[x.oid, r.tgt.get(x.oid)!.vid] as const, [x.oid, x.frozenVid] as const]));
-  const loose: { entry: Entry; parent: string; trusted: boolean }[] = [];
-  for (const x of expand) {
-    const target = rows.get(`${x.oid}|${r.tgt.get(x.oid)!.vid}`)!;
-    const frozen = rows.get(`${x.oid}|${x.frozenVid}`)!;
-    rowsT.set(x.oid, target);
-    let gone: Entry[];
-    if (x.trusted) {
-      const { onlyA, onlyB } = await diffChildren(frozen.kids, target.kids, ctx.loader);
-      put(r.tgt, x.oid, onlyB);
-      const kept = new Set(onlyB.map((e) => e[0]));
-      gone = onlyA.filter((e) => !kept.has(e[0]));
-    } else {
-      const wanted = await allChildren(target.kids, ctx.loader);
-      put(r.tgt, x.oid, wanted);
-      const kept = new Set(wanted.map((e) => e[0]));
-      gone = (await allChildren(frozen.kids, ctx.loader)).filter((e) => !kept.has(e[0]));
+async function lastRegion(ctx: WriteCtx, oid: string, chain: readonly Placement[]): Promise<string[]> {
+  const hints = (await ctx.reader.hints([oid], undefined)).get(oid) ?? [];
+  const shared = new Set(chain.map((p) => p.oid));
+  const out: string[] = [];
+  for (const h of hints.slice(1)) {
+    if (shared.has(h.oid)) return h.oid === chain[0]!.oid ? [] : out;
+    out.push(h.oid);
+  }
+  return out;
+}
+
+/** Adds new versions of the cut objectives' target ancestors (without them) to the plan. */
+async function cutOut(ctx: WriteCtx, root: string, cuts: readonly { oid: string; path: Placement[] }[], plan: Plan): Promise<void> {
+  const cutSet = new Set(cuts.map((c) => c.oid));
+  const outer = cuts.filter((c) => !c.path.slice(1).some((p) => p.oid !== root && cutSet.has(p.oid)));
+  if (outer.length === 0) return;
+  const want = outer.flatMap((c) => c.path.slice(0, -1).map((p) => [p.oid, p.seq] as const));
+  const rows = await readVersions(ctx, want);
+  const rootDepth = plan.get(root)!.depth;
+  for (const c of outer) {
+    // path: [cut, parent, ..., root] in the target's tree.
+    for (let i = 1; i < c.path.length - 1; i++) {
+      const p = c.path[i]!;
+      if (plan.has(p.oid)) continue;
+      const newest = (await ctx.reader.hints([p.oid], undefined)).get(p.oid)?.[0];
+      plan.set(p.oid, { at: { ...p, latest: newest?.vseq, latestRow: newest?.key }, row: rows.get(`${p.oid}|${p.seq}`)!, depth: rootDepth + (c.path.length - 1 - i), kidOps: [] });
     }
-    for (const entry of gone) loose.push({ entry, parent: x.oid, trusted: x.trusted });
-  }
-  if (loose.length === 0) return;
-  // Only rows that still hang under the restored parent are detached (a dirty subtree may have
-  // lost them to another place already).
-  const chains = await readChains(ctx, loose.map((l) => l.entry[0]));
-  for (const l of loose) {
-    const self = chains.get(l.entry[0])?.[0];
-    if (!self || self.parentOid !== l.parent) continue;
-    r.orphans.set(self.oid, { ...self, parentOid: null, pos: null, isRoot: false, dirty: self.dirty || !l.trusted });
-    r.parentOf.set(self.oid, l.parent);
+    const self = c.path[0]!;
+    const cutRow = rows.get(`${self.oid}|${self.seq}`)!;
+    plan.get(self.parentOid!)!.kidOps.push({ pos: self.pos!, entry: null, removed: cutRow, added: null });
   }
 }
 
-/** Cuts the objectives that live elsewhere now out of the target, promoting inside the target. */
-async function prune(
-  ctx: WriteCtx,
-  r: Restore,
-  rowsT: Map<string, VersionRow>,
-  plan: Plan,
-  rootDepth: number,
-  target: VersionRow,
-): Promise<void> {
-  plan.get(r.root)!.replaceWith = target;
-  const cut = [...r.pruned].filter((o) => !hasPrunedAncestor(r, o));
-  if (cut.length === 0) return;
-  const rows = await readVersions(ctx, cut.map((o) => [o, r.tgt.get(o)!.vid] as const));
-  const depthOf = (o: string): number => (o === r.root ? rootDepth : 1 + depthOf(r.tgt.get(o)!.parent!));
-  for (const o of cut) {
-    const place = r.tgt.get(o)!;
-    for (let y = place.parent!; y !== r.root && !plan.has(y); y = r.tgt.get(y)!.parent!) {
-      const t = r.tgt.get(y)!;
-      plan.set(y, {
-        at: { oid: y, vid: t.vid, parentOid: t.parent, pos: t.pos, isRoot: false, dirty: false },
-        row: rowsT.get(y)!,
-        depth: depthOf(y),
-        kidOps: [],
-      });
-    }
-    plan.get(place.parent!)!.kidOps.push({ pos: place.pos!, entry: null, removed: rows.get(`${o}|${place.vid}`)!, added: null });
-  }
-}
-
-function hasPrunedAncestor(r: Restore, o: string): boolean {
-  for (let p = r.tgt.get(o)?.parent; p && p !== r.root; p = r.tgt.get(p)?.parent) if (r.pruned.has(p)) return true;
-  return false;
-}
-
-/** Brings `active_version` in line with the restored subtree. */
-function writePlacements(ctx: WriteCtx, r: Restore): void {
-  const inFinal = (o: string) => o === r.root || (r.tgt.has(o) && !r.pruned.has(o) && !hasPrunedAncestor(r, o));
-  const dirtyTops = new Set<string>();
-  const detachedRows = new Map<string, Placement>();
-  // The top of the detached forest that still links `o` (its frozen copy is no longer exact).
-  const markDirty = (o: string) => {
-    let x = o;
-    for (let p = r.parentOf.get(x); p != null && !inFinal(p); p = r.parentOf.get(x)) x = p;
-    dirtyTops.add(x);
-  };
-  for (const [o, t] of r.tgt) {
-    if (!inFinal(o)) continue;
-    const before = r.cur.get(o) ?? r.previous.get(o);
-    const prevParent = r.cur.get(o)?.parent ?? r.previous.get(o)?.parentOid ?? null;
-    if (prevParent !== null && prevParent !== t.parent && !inFinal(prevParent)) markDirty(prevParent);
-    if (ctx.placements.has(o)) continue; // promoted: already written with its new vid
-    const unchanged = r.cur.has(o) && before && prevParent === t.parent && r.cur.get(o)!.pos === t.pos && before.vid === t.vid;
-    if (!unchanged) ctx.placements.set(o, { oid: o, vid: t.vid, parentOid: t.parent, pos: t.pos, isRoot: false, dirty: false });
-  }
-  for (const [o, c] of r.cur) {
-    if (inFinal(o) || c.parent === null || !inFinal(c.parent)) continue;
-    detachedRows.set(o, { oid: o, vid: c.vid, parentOid: null, pos: null, isRoot: false, dirty: false });
-  }
-  for (const [o, row] of r.orphans) if (!inFinal(o)) detachedRows.set(o, row);
-  for (const top of dirtyTops) {
-    const row = detachedRows.get(top) ?? r.known.get(top);
-    if (!row) throw new Error(`checkout lost track of the removed subtree above ${top}`);
-    if (!inFinal(top)) ctx.placements.set(top, { ...row, dirty: true });
-  }
-  for (const row of detachedRows.values()) if (!dirtyTops.has(row.oid)) ctx.placements.set(row.oid, row);
+/** Records, on objectives outside the checkout that last held a revived one, that it left them. */
+async function writeNotes(ctx: WriteCtx, marks: readonly [string, string[]][]): Promise<void> {
+  if (marks.length === 0) return;
+  const hints = await ctx.reader.hints(marks.map(([o]) => o), undefined);
+  const keys = marks.map(([o]) => [o, hints.get(o)![0]!.vseq] as const);
+  const rows = await readVersions(ctx, keys);
+  marks.forEach(([oid, lost], i) => writeMark(ctx, rows.get(`${oid}|${keys[i]![1]}`)!, false, hints.get(oid)![0]!.key, lost));
 }

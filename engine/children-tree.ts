@@ -1,15 +1,18 @@
 /**
  * The children list of a version, as a persistent counted B+tree ordered by position keys.
  *
- * A version row holds the root node inline; every other node is an immutable, content-addressed
+ * A version record holds the root node inline; every other node is an immutable, content-addressed
  * `link` row ("chunk") shared by all versions that contain it. Changing one child rewrites one leaf
  * and its inner ancestors: O(log fanout) chunks, never the whole list (DESIGN.md §2). Inner refs
  * carry child and row counts, so the view builder skips whole chunks by row count.
  */
-import { hashId } from "./ids.js";
+import { chunkBytes, chunkIdOf } from "./format/chunk.js";
 
-/** A link to a child version: `[oid, vid, pos, rows]`, rows = 1 + the child's descendants. */
-export type Entry = readonly [oid: string, vid: string, pos: string, rows: number];
+/**
+ * A link to a child version: `[oid, seq, pos, rows]`. `seq` is the local seq of the op that made
+ * the child's version (its storage key, engine/format/), rows = 1 + the child's descendants.
+ */
+export type Entry = readonly [oid: string, seq: number, pos: string, rows: number];
 /** A link to a chunk: `[chunkId, lowest pos, children count, rows]`. */
 export type ChunkRef = readonly [id: string, lo: string, count: number, rows: number];
 /** A tree node: a leaf of entries or an inner node of chunk refs. */
@@ -35,7 +38,7 @@ export const EMPTY: KidsNode = Object.freeze({ l: Object.freeze([]) as readonly 
 
 /** Content id of a chunk: equal chunks share one row. */
 export function chunkId(node: KidsNode): string {
-  return hashId(JSON.stringify(node));
+  return chunkIdOf(chunkBytes(node));
 }
 
 /** Number of children. */
@@ -167,6 +170,30 @@ export async function editChildren(
   let top = nodes[0]!;
   while ("i" in top && top.i.length === 1) top = await load(loader, top.i[0]![0]);
   return top;
+}
+
+/** The link at `pos` of a leaf root and its index (no chunk to read: no await). */
+export function findInLeaf(node: { readonly l: readonly Entry[] }, pos: string): { entry: Entry; index: number } | undefined {
+  const at = lowerBound(node.l, pos);
+  const entry = node.l[at];
+  return entry && entry[2] === pos ? { entry, index: at } : undefined;
+}
+
+/**
+ * `editChildren` of a leaf root that stays one leaf (no chunk to read or write: no await), or
+ * undefined when the edit splits it.
+ */
+export function editLeaf(node: { readonly l: readonly Entry[] }, pos: string, entry: Entry | null): KidsNode | undefined {
+  const entries = node.l.slice();
+  const at = lowerBound(entries, pos);
+  const hit = entries[at]?.[2] === pos;
+  if (entry === null) {
+    if (!hit) throw new Error(`children tree: no link at pos ${pos}`);
+    entries.splice(at, 1);
+  } else if (hit) entries[at] = entry;
+  else entries.splice(at, 0, entry);
+  if (entries.length > MAX_LINKS) return undefined;
+  return entries.length === 0 ? EMPTY : { l: entries };
 }
 
 /** The link at `pos` and its index, or undefined. */

@@ -14,9 +14,16 @@
  */
 import type { Core } from "./core.js";
 import { invalid } from "./errors.js";
-import type { Props } from "./types.js";
+import { ensureDevices } from "./format/devices.js";
+import { decodeOpData, decodeTouched, encodeOpData } from "./format/op-row.js";
+import { cutBody } from "./format/rows.js";
+import { loadVersions } from "./format/row-cache.js";
+import type { VersionRecord } from "./format/record.js";
+import type { Queryable } from "../storage/contract.js";
+import { isOpId } from "./ids.js";
+import { forget } from "./known.js";
 import { checkId, checkLimit } from "./validate.js";
-import { isHlc } from "../sync/hlc.js";
+import { isHlc } from "./hlc.js";
 import { replayInOrder, replayOneByOne, type ApplyOptions, type ReplicaOp } from "./replicate.js";
 
 /** Ops per page while re-applying pending ops. */
@@ -30,7 +37,7 @@ interface LogRecord {
   at: number;
   actor: string | null;
   device: string;
-  data: Props;
+  data: Uint8Array;
   seq: number | null;
   outcome: string | null;
   detail: string | null;
@@ -45,7 +52,7 @@ const toOp = (r: LogRecord): ReplicaOp => ({
   at: r.at,
   actor: r.actor,
   device: r.device,
-  data: r.data,
+  data: decodeOpData(r.data),
   ...(r.server_seq === null ? {} : { serverSeq: r.server_seq }),
 });
 
@@ -62,6 +69,9 @@ export function checkReplicaOp(op: unknown, where = "op"): ReplicaOp {
   text("kind", 64);
   text("oid", 200);
   text("device", 200);
+  if (!isOpId(o["opId"]) || !(o["opId"] as string).startsWith(`${o["device"] as string}.`)) {
+    throw invalid(`${where}.opId must be <device uuid>.<counter> with the op's device, got ${JSON.stringify(o["opId"])}`);
+  }
   if (!isHlc(o["hlc"])) throw invalid(`${where}.hlc must be a hybrid logical clock, got ${JSON.stringify(o["hlc"])}`);
   if (!Number.isSafeInteger(o["at"])) throw invalid(`${where}.at must be an integer (ms), got ${JSON.stringify(o["at"])}`);
   if (o["actor"] !== null && typeof o["actor"] !== "string") throw invalid(`${where}.actor must be a string or null, got ${JSON.stringify(o["actor"])}`);
@@ -82,29 +92,22 @@ export function checkReplicaOp(op: unknown, where = "op"): ReplicaOp {
 export async function storeOps(core: Core, spaceId: string, ops: readonly ReplicaOp[]): Promise<number> {
   ops.forEach((op, i) => checkReplicaOp(op, `ops[${i}]`));
   if (ops.length === 0) return 0;
+  // Device numbers first, committed on their own (engine/format/devices.ts).
+  await ensureDevices(core.cache.devices, core.storage, ops.map((o) => o.device));
   const rows = await core.storage.transaction(async (tx) => {
     const space = await tx.query("select 1 from space where space_id = $1", [spaceId]);
     if (space.length === 0) throw invalid(`space ${spaceId} does not exist here; createSpace({ spaceId }) makes a replica`);
-    return tx.query<{ op_id: string; fresh: boolean }>(
-      `insert into op_log (space_id, op_id, hlc, kind, oid, at, actor, device, data, server_seq)
-         select $1, t.op_id, t.hlc, t.kind, t.oid, t.at, t.actor, t.device, t.data::jsonb, t.server_seq
-           from unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::int8[], $7::text[], $8::text[], $9::text[], $10::int8[])
-             as t(op_id, hlc, kind, oid, at, actor, device, data, server_seq)
-       on conflict (space_id, op_id) do update set server_seq = coalesce(op_log.server_seq, excluded.server_seq)
+    const stored = await tx.query<{ op_id: string; fresh: boolean }>(
+      `insert into op (space_id, op_id, hlc, kind, oid, at, actor, device, data, server_seq)
+         select $1, r->>0, r->>1, r->>2, r->>3, (r->>4)::int8, r->>5, r->>6, decode(r->>7, 'base64'), (r->>8)::int8
+           from jsonb_array_elements($2::jsonb) r
+       on conflict (space_id, op_id) do update set server_seq = coalesce(op.server_seq, excluded.server_seq)
        returning op_id, (xmax = 0) as fresh`,
-      [
-        spaceId,
-        ops.map((o) => o.opId),
-        ops.map((o) => o.hlc),
-        ops.map((o) => o.kind),
-        ops.map((o) => o.oid),
-        ops.map((o) => o.at),
-        ops.map((o) => o.actor),
-        ops.map((o) => o.device),
-        ops.map((o) => JSON.stringify(o.data)),
-        ops.map((o) => o.serverSeq ?? null),
-      ],
+      [spaceId, JSON.stringify(ops.map((o) => [o.opId, o.hlc, o.kind, o.oid, o.at, o.actor, o.device, encodeOpData(o.data).toString("base64"), o.serverSeq ?? null]))],
     );
+    const pulled = ops.reduce((m, o) => Math.max(m, o.serverSeq ?? 0), 0);
+    if (pulled > 0) await tx.query("update space set pulled = greatest(pulled, $2) where space_id = $1", [spaceId, pulled]);
+    return stored;
   });
   for (const op of ops) core.clock.receive(op.hlc);
   return rows.filter((r) => r.fresh).length;
@@ -129,17 +132,17 @@ async function settleNow(core: Core, spaceId: string, pageSize: number): Promise
   let undone = 0;
   for (;;) {
     const [first] = await core.storage.query<{ hlc: string }>(
-      "select hlc from op_log where space_id = $1 and seq is null order by hlc, op_id limit 1",
+      "select hlc from op where space_id = $1 and seq is null order by hlc, op_id limit 1",
       [spaceId],
     );
     if (!first) return undone;
     const [last] = await core.storage.query<{ hlc: string }>(
-      "select hlc from op_log where space_id = $1 and seq is not null order by seq desc limit 1",
+      "select hlc from op where space_id = $1 and seq is not null order by seq desc limit 1",
       [spaceId],
     );
     if (last && last.hlc > first.hlc) undone += await undoAfter(core, spaceId, first.hlc);
     const page = await core.storage.query<LogRecord & Record<string, unknown>>(
-      `select op_id, hlc, kind, oid, at, actor, device, data, seq, outcome, detail, server_seq from op_log
+      `select op_id, hlc, kind, oid, at, actor, device, data, seq, outcome, detail, server_seq from op
         where space_id = $1 and seq is null order by hlc, op_id limit $2`,
       [spaceId, pageSize],
     );
@@ -149,61 +152,89 @@ async function settleNow(core: Core, spaceId: string, pageSize: number): Promise
 }
 
 /**
- * Undoes every applied op whose clock is after `hlc`, in one transaction: deletes the version rows,
- * transitive rows and op rows they wrote, restores `active_version` from the before-images, and
- * marks their log entries pending again. An applied `import` (not replayable) is a barrier: ops
- * before it stay, and a late op older than it is applied after it (documented in docs/sync.md).
+ * Undoes every applied op whose clock is after `hlc`, in one transaction: deletes the records they
+ * wrote (found through each op's touched list; there is no mutable index to restore, the newest
+ * records are the index), their documents, and marks their log entries pending again. An applied
+ * `import` (not replayable) is a barrier: ops before it stay, and a late op older than it is
+ * applied after it (documented in docs/sync.md).
  */
 async function undoAfter(core: Core, spaceId: string, hlc: string): Promise<number> {
+  forget(core.known, spaceId);
   const count = await core.storage.transaction(async (tx) => {
     // Lock the space as every write does, so no write interleaves with the undo.
     await tx.query("select seq from space where space_id = $1 for update", [spaceId]);
     const [from] = await tx.query<{ s: number | null; barrier: number | null }>(
       `select min(seq) as s, max(seq) filter (where kind = 'import' and outcome = 'applied') as barrier
-         from op_log where space_id = $1 and seq is not null and hlc > $2`,
+         from op where space_id = $1 and seq is not null and hlc > $2`,
       [spaceId, hlc],
     );
     if (!from || from.s === null) return 0;
-    // Ops materialized by one transaction share before-images: undo from its first op.
-    const [whole] = await tx.query<{ s: number | null }>(
-      `select min(seq) as s from op_log where space_id = $1 and seq is not null
-          and tx in (select tx from op_log where space_id = $1 and seq >= $2 and tx is not null)`,
-      [spaceId, from.s],
-    );
-    const first = Math.min(from.s, whole?.s ?? from.s);
-    const s = from.barrier === null ? first : Math.max(first, from.barrier + 1);
-    const undo = `select distinct on (oid) oid, existed, vid, parent_oid, pos, is_root, dirty from active_undo
-                   where space_id = $1 and seq >= $2 order by oid, seq`;
-    await tx.query(
-      `update active_version a set vid = u.vid, parent_oid = u.parent_oid, pos = u.pos, is_root = u.is_root, dirty = u.dirty
-         from (${undo}) u where a.space_id = $1 and a.oid = u.oid and u.existed`,
-      [spaceId, s],
-    );
-    await tx.query(`delete from active_version a using (${undo}) u where a.space_id = $1 and a.oid = u.oid and not u.existed`, [spaceId, s]);
-    // Objectives created after the checkpoint (their op_transitive creation row has no vid before).
-    await tx.query(
-      `delete from active_version a using op_transitive t
-        where t.space_id = $1 and t.seq >= $2 and t.vid_before is null and a.space_id = $1 and a.oid = t.oid`,
-      [spaceId, s],
-    );
-    // After the restore: its own before-images (logged by the trigger) go too.
-    await tx.query("delete from active_undo where space_id = $1 and seq >= $2", [spaceId, s]);
-    await tx.query(
-      `delete from objective o using op_transitive t
-        where t.space_id = $1 and t.seq >= $2 and o.space_id = $1 and o.oid = t.oid and o.vid = t.vid_after and o.seq = t.seq`,
-      [spaceId, s],
-    );
-    await tx.query("delete from op_transitive where space_id = $1 and seq >= $2", [spaceId, s]);
-    await tx.query("delete from op where space_id = $1 and seq >= $2", [spaceId, s]);
+    const s = from.barrier === null ? from.s : Math.max(from.s, from.barrier + 1);
+    const ops = await tx.query<{ touched: Uint8Array | null }>("select touched from op where space_id = $1 and seq >= $2", [spaceId, s]);
+    const oids = [...new Set(ops.flatMap((o) => decodeTouched(o.touched)))];
+    await cutRows(core, tx, spaceId, oids, s);
+    await tx.query("delete from document where space_id = $1 and seq >= $2", [spaceId, s]);
     const reset = await tx.query(
-      "update op_log set seq = null, outcome = null, detail = null, tx = null where space_id = $1 and seq >= $2 returning op_id",
+      "update op set seq = null, outcome = null, detail = null, vids = null, touched = null where space_id = $1 and seq >= $2 returning op_id",
       [spaceId, s],
     );
     return reset.length;
   });
-  // Re-applied ops may make a version with a known (oid, vid) but another place: drop cached rows.
+  // Versions re-applied ops make may reuse no key, but rows changed: drop what the cache holds.
   if (count > 0) core.cache.lru.clear();
   return count;
+}
+
+/**
+ * Deletes the records of `oids` from seq `s` on: rows that start at or after it go, the segment
+ * straddling it (records before and after `s`) is cut back to its records before `s`, with the
+ * columns of its new last record.
+ */
+async function cutRows(core: Core, tx: Queryable, spaceId: string, oids: readonly string[], s: number): Promise<void> {
+  if (oids.length === 0) return;
+  await tx.query("delete from version where space_id = $1 and oid = any($2::uuid[]) and seq >= $3", [spaceId, oids, s]);
+  const rows = await tx.query<StoredVersionRow>(
+    `select v.oid, v.seq, v.body from unnest($2::uuid[]) as o(oid)
+       cross join lateral (select t.oid, t.seq, t.body, t.vseq from version t where t.space_id = $1 and t.oid = o.oid order by t.seq desc limit 1) v`,
+    [spaceId, oids],
+  );
+  const cuts: { oid: string; seq: number; body: Uint8Array; last: VersionRecord }[] = [];
+  for (const r of rows) {
+    const kept = cutBody(r.body, s);
+    if (!kept) throw new Error(`undo: row ${r.oid}@${r.seq} has no record before seq ${s}`);
+    if (kept.cut) cuts.push({ oid: r.oid, seq: r.seq, body: kept.body, last: kept.last });
+  }
+  if (cuts.length === 0) return;
+  const vseqOf = (r: VersionRecord) => (r.kind === "mark" ? r.vseq : r.seq);
+  const versions = await loadVersions(core.cache, tx, spaceId, cuts.map((c) => [c.oid, vseqOf(c.last)] as const));
+  const placeOf = (c: (typeof cuts)[number]) => {
+    const v = versions.get(`${c.oid}|${vseqOf(c.last)}`);
+    if (!v) throw new Error(`undo: version ${c.oid}@${vseqOf(c.last)} is missing`);
+    return v;
+  };
+  await tx.query(
+    `update version v set body = decode(t.body, 'base64'), vseq = t.vseq, parent_oid = t.parent_oid, pos = t.pos,
+            flags = (v.flags & 7::int2) | (case when t.removed then 8 else 0 end)::int2
+       from unnest($2::uuid[], $3::int8[], $4::text[], $5::int8[], $6::uuid[], $7::text[], $8::bool[]) as t(oid, seq, body, vseq, parent_oid, pos, removed)
+      where v.space_id = $1 and v.oid = t.oid and v.seq = t.seq`,
+    [
+      spaceId,
+      cuts.map((c) => c.oid),
+      cuts.map((c) => c.seq),
+      cuts.map((c) => Buffer.from(c.body).toString("base64")),
+      cuts.map((c) => vseqOf(c.last)),
+      cuts.map((c) => placeOf(c).parentOid),
+      cuts.map((c) => placeOf(c).pos),
+      cuts.map((c) => c.last.kind === "mark" && c.last.removal),
+    ],
+  );
+}
+
+interface StoredVersionRow {
+  oid: string;
+  seq: number;
+  body: Uint8Array;
+  [key: string]: unknown;
 }
 
 /**
@@ -218,10 +249,11 @@ export async function markOutcome(
   detail: string,
   options: { readonly onlyIfPending?: boolean } = {},
 ): Promise<void> {
+  forget(core.known, spaceId);
   await core.storage.query(
-    `with pending as (select 1 from op_log where space_id = $1 and op_id = $2 and seq is null),
+    `with pending as (select 1 from op where space_id = $1 and op_id = $2 and seq is null),
           bump as (update space set seq = seq + 1 where space_id = $1 and (not $5 or exists (select 1 from pending)) returning seq)
-     update op_log set seq = bump.seq, outcome = $3, detail = $4, tx = txid_current() from bump where op_log.space_id = $1 and op_log.op_id = $2`,
+     update op set seq = bump.seq, outcome = $3, detail = $4 from bump where op.space_id = $1 and op.op_id = $2`,
     [spaceId, opId, outcome, detail, options.onlyIfPending === true],
   );
 }
@@ -246,7 +278,7 @@ export async function conflicts(
   spaceId = checkId("spaceId", spaceId);
   const limit = checkLimit(options.limit, 100, 10_000);
   const rows = await core.storage.query<LogRecord & Record<string, unknown>>(
-    `select op_id, hlc, kind, oid, outcome, detail from op_log
+    `select op_id, hlc, kind, oid, outcome, detail from op
       where space_id = $1 and seq is not null and outcome <> 'applied' and hlc < $2 order by hlc desc limit $3`,
     [spaceId, options.before ?? "~", limit],
   );
@@ -265,7 +297,7 @@ export async function logSince(
   spaceId = checkId("spaceId", spaceId);
   const limit = checkLimit(options.limit, 1000, 10_000);
   const rows = await core.storage.query<LogRecord & Record<string, unknown>>(
-    `select op_id, hlc, kind, oid, at, actor, device, data, seq, outcome, detail, server_seq from op_log
+    `select op_id, hlc, kind, oid, at, actor, device, data, seq, outcome, detail, server_seq from op
       where space_id = $1 and hlc > $2 and ($3::text is null or device = $3) order by hlc, op_id limit $4`,
     [spaceId, options.afterHlc ?? "", options.device ?? null, limit],
   );
@@ -275,12 +307,15 @@ export async function logSince(
 /** The highest server seq among the ops pulled from a sync server (0: none): where the next pull starts. */
 export async function pullCursor(core: Core, spaceId: string): Promise<number> {
   spaceId = checkId("spaceId", spaceId);
-  const [row] = await core.storage.query<{ c: number | null }>("select max(server_seq) as c from op_log where space_id = $1", [spaceId]);
+  const [row] = await core.storage.query<{ c: number | null }>("select pulled as c from space where space_id = $1", [spaceId]);
   return row?.c ?? 0;
 }
 
 /** The newest clock reading stored on this database, so a reopened engine's clock never goes back. */
 export async function newestHlc(core: Pick<Core, "storage">): Promise<string | undefined> {
-  const [row] = await core.storage.query<{ h: string | null }>("select max(hlc) as h from op_log");
+  // Per space through the (space_id, hlc) index: a handful of spaces, one index probe each.
+  const [row] = await core.storage.query<{ h: string | null }>(
+    "select max((select max(o.hlc) from op o where o.space_id = s.space_id)) as h from space s",
+  );
   return row?.h ?? undefined;
 }

@@ -1,7 +1,8 @@
 import type { Storage } from "../storage/contract.js";
-import type { HlcClock } from "../sync/hlc.js";
-import type { RowCache } from "./row-cache.js";
+import type { HlcClock } from "./hlc.js";
+import type { RowCache } from "./format/row-cache.js";
 import type { Limits } from "./validate.js";
+import type { Known } from "./known.js";
 
 /** What every engine operation works with: plain data, shared by the operation modules. */
 export interface Core {
@@ -16,4 +17,6 @@ export interface Core {
   readonly now: () => number;
   /** This device's hybrid logical clock: stamps every local op, and follows every op received. */
   readonly clock: HlcClock;
+  /** What this engine knows each space's newest rows to be, for one-round-trip writes. */
+  readonly known: Known;
 }

@@ -1,13 +1,13 @@
 import { EMPTY, countOf } from "./children-tree.js";
 import type { Core } from "./core.js";
 import { EngineError } from "./errors.js";
-import { newOid, versionId } from "./ids.js";
+import { newOid } from "./ids.js";
 import { checkActive, toObjective } from "./objective.js";
 import { entryOf, freePosition, planChains, positionAt, promote } from "./promote.js";
 import { ZERO_STATS } from "./stats.js";
-import type { Objective, Props, VersionRow } from "./types.js";
+import type { Objective, Props } from "./types.js";
 import { checkContent, checkId, checkIndex, checkProps } from "./validate.js";
-import { isTaken, runWrite, type Origin, type WriteCtx } from "./write.js";
+import { isTaken, runWrite, writeVersion, type Origin, type WriteCtx } from "./write.js";
 
 /** Input of `createDocument`. */
 export interface NewDocument {
@@ -45,21 +45,6 @@ async function freshOid(ctx: WriteCtx, wanted: string | undefined): Promise<stri
   return oid;
 }
 
-function newRow(ctx: WriteCtx, oid: string, parentOid: string | null, pos: string | null, content: string, props: Props): VersionRow {
-  return {
-    oid,
-    vid: versionId(oid, ctx.opId, null),
-    parentOid,
-    pos,
-    content,
-    props,
-    kids: EMPTY,
-    stats: ZERO_STATS,
-    createdAt: ctx.now,
-    seq: ctx.seq,
-  };
-}
-
 /** Creates a document: a new top-level objective, its own root. */
 export async function createDocument(core: Core, spaceId: string, input: NewDocument, origin?: Origin): Promise<Objective> {
   spaceId = checkId("spaceId", spaceId);
@@ -67,12 +52,10 @@ export async function createDocument(core: Core, spaceId: string, input: NewDocu
   const props = checkProps(input.props ?? {}, core.limits);
   return runWrite(core, spaceId, [], async (ctx) => {
     const oid = await freshOid(ctx, input.oid);
-    const row = newRow(ctx, oid, null, null, content, props);
-    ctx.versions.push(row);
-    ctx.transitive.push({ oid, vidBefore: null, vidAfter: row.vid });
-    ctx.placements.set(oid, { oid, vid: row.vid, parentOid: null, pos: null, isRoot: true, dirty: false });
+    const row = writeVersion(ctx, oid, null, { parentOid: null, pos: null, content, props, kids: EMPTY, stats: ZERO_STATS }, undefined);
+    ctx.documents.push(oid);
     ctx.op = { kind: "createDocument", oid, vidBefore: null, vidAfter: row.vid, data: { content, props } };
-    return toObjective(spaceId, row, [ctx.placements.get(oid)!]);
+    return toObjective(spaceId, row, [{ oid, seq: row.seq, parentOid: null, pos: null, latest: row.seq }]);
   }, origin);
 }
 
@@ -88,7 +71,7 @@ export async function create(
   const content = checkContent(input.content, core.limits);
   const props = checkProps(input.props ?? {}, core.limits);
   return runWrite(core, spaceId, [parentOid], async (ctx, chains) => {
-    const chain = checkActive(chains.get(parentOid), spaceId, parentOid);
+    const chain = await checkActive(chains.get(parentOid), spaceId, parentOid, (o) => isTaken(ctx, o));
     const plan = await planChains(ctx, [chain]);
     const parent = plan.get(parentOid)!;
     const count = countOf(parent.row.kids);
@@ -96,14 +79,10 @@ export async function create(
     const oid = await freshOid(ctx, input.oid);
     // A replayed op brings its position; a concurrent insert may have taken it: step past it.
     const pos = input.pos === undefined ? await positionAt(ctx, parent.row.kids, index) : await freePosition(ctx, parent.row.kids, input.pos, oid);
-    const row = newRow(ctx, oid, parentOid, pos, content, props);
-    ctx.versions.push(row);
-    ctx.transitive.push({ oid, vidBefore: null, vidAfter: row.vid });
-    const placement = { oid, vid: row.vid, parentOid, pos, isRoot: false, dirty: false };
-    ctx.placements.set(oid, placement);
+    const row = writeVersion(ctx, oid, null, { parentOid, pos, content, props, kids: EMPTY, stats: ZERO_STATS }, undefined);
     parent.kidOps.push({ pos, entry: entryOf(row, pos), removed: null, added: row });
     await promote(ctx, plan);
     ctx.op = { kind: "create", oid, vidBefore: null, vidAfter: row.vid, data: { parentOid, index, pos, content, props } };
-    return toObjective(spaceId, row, [placement, ...chain]);
+    return toObjective(spaceId, row, [{ oid, seq: row.seq, parentOid, pos, latest: row.seq }, ...chain]);
   }, origin);
 }

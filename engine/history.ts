@@ -1,5 +1,10 @@
 import type { Core } from "./core.js";
 import { invalid, notFound } from "./errors.js";
+import { loadDevices } from "./format/devices.js";
+import { decodeOpData, decodeOpVids, opVidDevices } from "./format/op-row.js";
+import { vidText } from "./format/row-cache.js";
+import type { VersionRecord } from "./format/record.js";
+import { decodeBody } from "./format/rows.js";
 import type { Op, OpKind, Page, Props, VersionRef } from "./types.js";
 import { checkId, checkLimit } from "./validate.js";
 
@@ -8,14 +13,11 @@ interface OpRecord {
   op_id: string;
   kind: OpKind;
   oid: string;
-  vid_before: string | null;
-  vid_after: string | null;
   at: number;
   actor: string | null;
   device: string;
-  data: Props;
-  t_before: string | null;
-  t_after: string | null;
+  data: Uint8Array;
+  vids: Uint8Array | null;
 }
 
 function parseCursor(cursor: string | undefined): number {
@@ -25,53 +27,72 @@ function parseCursor(cursor: string | undefined): number {
   return n;
 }
 
-async function page(core: Core, spaceId: string, oid: string, options: Page, onlyNewVersions: boolean) {
+/**
+ * The records of an objective before `before`, newest first, and the ops that wrote them: index
+ * range scans of its rows (segments of records), newest first, as many as the page needs.
+ */
+async function page(core: Core, spaceId: string, oid: string, options: Page, onlyVersions: boolean) {
   spaceId = checkId("spaceId", spaceId);
   oid = checkId("oid", oid);
   const limit = checkLimit(options.limit, 50, 1000);
   const before = parseCursor(options.cursor);
-  // One index range scan of op_transitive (space, oid, seq): O(page), whatever the history size.
-  const rows = await core.storage.query<OpRecord & Record<string, unknown>>(
-    `select o.seq, o.op_id, o.kind, o.oid, o.vid_before, o.vid_after, o.at, o.actor, o.device, o.data,
-            t.vid_before as t_before, t.vid_after as t_after
-       from op_transitive t join op o on o.space_id = t.space_id and o.seq = t.seq
-      where t.space_id = $1 and t.oid = $2 and t.seq < $3
-        ${onlyNewVersions ? "and t.vid_after is distinct from t.vid_before" : ""}
-      order by t.seq desc limit $4`,
-    [spaceId, oid, before, limit + 1],
-  );
-  if (rows.length === 0 && options.cursor === undefined) {
-    const known = await core.storage.query("select 1 from active_version where space_id = $1 and oid = $2", [spaceId, oid]);
-    if (known.length === 0) throw notFound(`objective ${oid} does not exist in space ${spaceId}`);
+  // Rows are segments of records (newest row first); read a few at a time until the page is full.
+  const all: VersionRecord[] = [];
+  let below = before;
+  let batch = 4;
+  for (;;) {
+    const rows = await core.storage.query<{ seq: number; body: Uint8Array }>(
+      "select seq, body from version where space_id = $1 and oid = $2 and seq < $3 order by seq desc limit $4",
+      [spaceId, oid, below, batch],
+    );
+    core.cache.rowsRead += rows.length;
+    if (rows.length === 0 && below === before && options.cursor === undefined) throw notFound(`objective ${oid} does not exist in space ${spaceId}`);
+    for (const r of rows) for (const x of decodeBody(r.body).reverse()) if (x.seq < before) all.push(x);
+    const have = onlyVersions ? all.filter((r) => r.kind !== "mark").length : all.length;
+    if (rows.length < batch || have > limit) break;
+    below = rows[rows.length - 1]!.seq;
+    batch = Math.min(batch * 2, limit + 1);
   }
-  const more = rows.length > limit;
-  const list = more ? rows.slice(0, limit) : rows;
-  return { list, next: more ? String(list[list.length - 1]!.seq) : undefined };
+  const bySeq = new Map(all.map((r) => [r.seq, r]));
+  const picked = all.filter((r) => !onlyVersions || r.kind !== "mark").slice(0, limit + 1);
+  const more = picked.length > limit;
+  const list = more ? picked.slice(0, limit) : picked;
+  const ops = await core.storage.query<OpRecord & Record<string, unknown>>(
+    "select seq, op_id, kind, oid, at, actor, device, data, vids from op where space_id = $1 and seq = any($2::int8[])",
+    [spaceId, list.map((r) => r.seq)],
+  );
+  const devices = new Set<number>(ops.flatMap((o) => opVidDevices(o.vids)));
+  for (const r of all) if (r.kind !== "mark" && typeof r.vid !== "string") devices.add(r.vid.dev);
+  await loadDevices(core.cache.devices, core.storage, devices);
+  return { list, bySeq, ops: new Map(ops.map((o) => [o.seq, o])), next: more ? String(list[list.length - 1]!.seq) : undefined };
 }
 
 /**
- * Ops that changed an objective or anything below it (via op_transitive), newest first, paged.
+ * Ops that changed an objective or anything below it (every op that wrote a record of it), newest
+ * first, paged.
  *
  * @example
  * let cursor: string | undefined;
  * do { const page = await engine.history(s, oid, { cursor }); show(page.ops); cursor = page.next } while (cursor);
  */
 export async function history(core: Core, spaceId: string, oid: string, options: Page = {}): Promise<{ ops: Op[]; next?: string }> {
-  const { list, next } = await page(core, spaceId, oid, options, false);
-  const ops = list.map(
-    (r): Op => ({
-      opId: r.op_id,
-      seq: r.seq,
-      kind: r.kind,
-      oid: r.oid,
-      vidBefore: r.vid_before,
-      vidAfter: r.vid_after,
-      at: r.at,
-      ...(r.actor === null ? {} : { actor: r.actor }),
-      device: r.device,
-      data: r.data,
-    }),
-  );
+  const { list, ops: byOp, next } = await page(core, spaceId, oid, options, false);
+  const ops = list.map((r): Op => {
+    const o = byOp.get(r.seq)!;
+    const vids = decodeOpVids(o.vids, core.cache.devices);
+    return {
+      opId: o.op_id,
+      seq: o.seq,
+      kind: o.kind,
+      oid: o.oid,
+      vidBefore: vids.before,
+      vidAfter: vids.after,
+      at: o.at,
+      ...(o.actor === null ? {} : { actor: o.actor }),
+      device: o.device,
+      data: decodeOpData(o.data) as Props,
+    };
+  });
   return next === undefined ? { ops } : { ops, next };
 }
 
@@ -82,17 +103,29 @@ export async function versions(
   oid: string,
   options: Page = {},
 ): Promise<{ versions: VersionRef[]; next?: string }> {
-  const { list, next } = await page(core, spaceId, oid, options, true);
-  const refs = list.map(
-    (r): VersionRef => ({
-      vid: r.t_after!,
-      vidBefore: r.t_before,
-      seq: r.seq,
-      at: r.at,
-      opId: r.op_id,
-      kind: r.kind,
-      causeOid: r.oid,
-    }),
-  );
+  const { list, bySeq, ops, next } = await page(core, spaceId, oid, options, true);
+  const devices = core.cache.devices;
+  const baseOf = async (r: VersionRecord): Promise<string | null> => {
+    if (r.kind === "mark") return null;
+    if (r.base === null) return null;
+    const b = bySeq.get(r.base);
+    if (b && b.kind !== "mark") return vidText(devices, b.vid);
+    // A restored base outside the page: read its record.
+    const [row] = await core.storage.query<{ body: Uint8Array }>(
+      "select body from version where space_id = $1 and oid = $2 and seq <= $3 order by seq desc limit 1",
+      [spaceId, oid, r.base],
+    );
+    core.cache.rowsRead += row ? 1 : 0;
+    const found = row ? decodeBody(row.body).find((x) => x.seq === r.base) : undefined;
+    if (!found || found.kind === "mark") return null;
+    await loadDevices(devices, core.storage, typeof found.vid === "string" ? [] : [found.vid.dev]);
+    return vidText(devices, found.vid);
+  };
+  const refs: VersionRef[] = [];
+  for (const r of list) {
+    if (r.kind === "mark") continue;
+    const o = ops.get(r.seq)!;
+    refs.push({ vid: vidText(devices, r.vid), vidBefore: await baseOf(r), seq: r.seq, at: o.at, opId: o.op_id, kind: o.kind, causeOid: o.oid });
+  }
   return next === undefined ? { versions: refs } : { versions: refs, next };
 }

@@ -43,11 +43,37 @@ export function hashId(text: string): string {
 }
 
 /**
- * The deterministic version id (DESIGN.md §1): the hash of the objective, the op that made the
- * version and the version it replaces. Same ops in the same order give the same vids everywhere.
+ * The deterministic version id (DESIGN.md §1), named after the op that made it:
+ * `<hash>.<device>.<counter>`, where `hash` is 96 bits of sha256 over the objective, the op and
+ * the version it replaces (16 base64url characters), and `device.counter` is the op id with the
+ * device's uuid as 22 base64url characters. The hash chains every version to its whole history,
+ * so equal `(oid, vid)` means an equal subtree on every device; the op part lets storage find the
+ * version through the op (`op_id` is indexed anyway) with no index of vids of its own.
+ *
+ * @example
+ * versionId(oid, "0193a2b4-5c6d-7e8f-9a0b-1c2d3e4f5a6b.42", previous) // "q3Xk0pLx9Wm0AgZ1.AZOitFxtfo-aCxwtPk9aaw.42"
  */
 export function versionId(oid: string, opId: string, previousVid: string | null): string {
-  return hashId(`v1\u0000${oid}\u0000${opId}\u0000${previousVid ?? ""}`);
+  const h = hash("sha256", `v1\u0000${oid}\u0000${opId}\u0000${previousVid ?? ""}`, "base64url").slice(0, 16);
+  const dot = opId.lastIndexOf(".");
+  const device = opId.slice(0, dot);
+  if (dot < 0 || !isUuid(device)) throw new Error(`op id ${opId} is not <device uuid>.<counter>`);
+  return `${h}.${Buffer.from(device.replace(/-/g, ""), "hex").toString("base64url")}.${opId.slice(dot + 1)}`;
+}
+
+/**
+ * The parts of `versionId` for many versions of one op: the op's part of the vid once, then only
+ * the hash per version. Returns the vid and its hash bytes (what version records store).
+ */
+export function vidMaker(opId: string): (oid: string, previousVid: string | null) => { vid: string; h: Buffer } {
+  const dot = opId.lastIndexOf(".");
+  const device = opId.slice(0, dot);
+  if (dot < 0 || !isUuid(device)) throw new Error(`op id ${opId} is not <device uuid>.<counter>`);
+  const tail = `.${Buffer.from(device.replace(/-/g, ""), "hex").toString("base64url")}.${opId.slice(dot + 1)}`;
+  return (oid, previousVid) => {
+    const h = (hash("sha256", `v1\u0000${oid}\u0000${opId}\u0000${previousVid ?? ""}`, "buffer") as unknown as Buffer).subarray(0, 12);
+    return { vid: `${h.toString("base64url")}${tail}`, h };
+  };
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -57,9 +83,19 @@ export function isUuid(value: unknown): value is string {
   return typeof value === "string" && UUID.test(value);
 }
 
-const VID = /^[A-Za-z0-9_-]{22}$/;
+/** A vid named after its op (schema 6 on). */
+export const VID = /^([A-Za-z0-9_-]{16})\.([A-Za-z0-9_-]{22})\.(\d{1,15})$/;
+/** A vid made before schema 6: 22 base64url characters of hash, still readable after the upgrade. */
+export const LEGACY_VID = /^[A-Za-z0-9_-]{22}$/;
 
 /** Whether `value` has the shape of a vid. */
 export function isVid(value: unknown): value is string {
-  return typeof value === "string" && VID.test(value);
+  return typeof value === "string" && (VID.test(value) || LEGACY_VID.test(value));
+}
+
+/** Whether an op id has the shape every op id has: `<device uuid>.<counter>`. */
+export function isOpId(value: unknown): value is string {
+  if (typeof value !== "string") return false;
+  const dot = value.lastIndexOf(".");
+  return dot === 36 && isUuid(value.slice(0, dot)) && /^\d{1,15}$/.test(value.slice(dot + 1));
 }

@@ -3,14 +3,14 @@ import { countOf, EMPTY, sliceChildren, type KidsNode } from "./children-tree.js
 import type { Placement } from "./chains.js";
 import type { Core } from "./core.js";
 import { EngineError, invalid } from "./errors.js";
-import { newOid, versionId } from "./ids.js";
+import { newOid } from "./ids.js";
 import { kidsBuilder, type KidsBuilder } from "./kids-builder.js";
 import { checkActive } from "./objective.js";
 import { entryOf, planChains, promote, type NodeChange, type Plan } from "./promote.js";
 import { contribution, percent } from "./stats.js";
-import type { Props, VersionRow } from "./types.js";
+import type { Props } from "./types.js";
 import { checkContent, checkId, checkIndex, checkProps } from "./validate.js";
-import { runWrite, spill, type WriteCtx } from "./write.js";
+import { isTaken, runWrite, spill, writeVersion, type WriteCtx } from "./write.js";
 
 /**
  * One event of an outline streamed into `importStream`, in document order: `open` starts a row
@@ -90,7 +90,7 @@ export async function importStream(
   return runWrite(core, spaceId, parentOid === undefined ? [] : [parentOid], async (ctx, chains) => {
     const tops = parentOid === undefined ? DOCUMENTS : await topsUnder(ctx, chains, parentOid);
     return buildRows(ctx, parentOid ?? null, tops, events, { flushRows, onProgress: options.onProgress });
-  });
+  }, undefined, { once: true });
 }
 
 /** Top-level keys for `n` rows inserted together at `index` of a parent's children. */
@@ -108,8 +108,8 @@ export const DOCUMENTS: Tops = { next: () => null };
  * Top-level rows under a parent: `count` rows at `index` (the end when omitted), or with no count
  * (a stream, whose length is unknown) appended one after another behind the last child.
  */
-export async function topsUnder(ctx: WriteCtx, chains: Map<string, Placement[]>, parentOid: string, count?: number, index?: number): Promise<Tops> {
-  const plan = await planChains(ctx, [checkActive(chains.get(parentOid), ctx.spaceId, parentOid)]);
+export async function topsUnder(ctx: WriteCtx, chains: Map<string, Placement[] | undefined>, parentOid: string, count?: number, index?: number): Promise<Tops> {
+  const plan = await planChains(ctx, [await checkActive(chains.get(parentOid), ctx.spaceId, parentOid, (o) => isTaken(ctx, o))]);
   const change = plan.get(parentOid)!;
   const kids = change.row.kids;
   const at = index === undefined ? countOf(kids) : checkIndex(index, countOf(kids));
@@ -181,21 +181,15 @@ export async function buildRows(
       if (!frame) throw invalid(`import event ${index} closes a row, but none is open`);
       path.pop();
       const parent = stack[stack.length - 1];
-      const row: VersionRow = {
-        oid: frame.oid,
-        vid: versionId(frame.oid, ctx.opId, null),
+      const row = writeVersion(ctx, frame.oid, null, {
         parentOid: parent ? parent.oid : parentOid,
         pos: frame.pos,
         content: frame.content,
         props: frame.props,
         kids: frame.kids?.finish() ?? EMPTY,
         stats: { descendants: frame.descendants, total: frame.total, done: frame.done, percent: percent(frame.done, frame.total) },
-        createdAt: ctx.now,
-        seq: ctx.seq,
-      };
-      ctx.versions.push(row);
-      ctx.transitive.push({ oid: row.oid, vidBefore: null, vidAfter: row.vid });
-      ctx.placements.set(row.oid, { oid: row.oid, vid: row.vid, parentOid: row.parentOid, pos: row.pos, isRoot: row.parentOid === null, dirty: false, fresh: true });
+      }, undefined);
+      if (row.parentOid === null) ctx.documents.push(row.oid);
       count++;
       if (parent) {
         (parent.kids ??= kidsBuilder(ctx.sink)).push(entryOf(row, row.pos!));
@@ -207,7 +201,7 @@ export async function buildRows(
         topOids.push(row.oid);
         tops.parent?.change.kidOps.push({ pos: row.pos!, entry: entryOf(row, row.pos!), removed: null, added: row });
       }
-      if (ctx.versions.length >= options.flushRows) await write();
+      if (ctx.written.length >= options.flushRows) await write();
     } else {
       throw invalid(`import event ${index} must be of kind "open" or "close", got ${JSON.stringify((event as { kind?: unknown }).kind)}`);
     }
@@ -231,7 +225,7 @@ export async function buildRows(
 async function checkFresh(ctx: WriteCtx, oids: readonly string[]): Promise<void> {
   for (let i = 0; i < oids.length; i += 10_000) {
     const taken = await ctx.tx.query<{ oid: string }>(
-      "select oid from active_version where space_id = $1 and oid = any($2::uuid[]) limit 1",
+      "select oid from version where space_id = $1 and oid = any($2::uuid[]) limit 1",
       [ctx.spaceId, oids.slice(i, i + 10_000)],
     );
     if (taken[0]) throw new EngineError("CONFLICT", `objective ${taken[0].oid} already exists in space ${ctx.spaceId}`);

@@ -61,5 +61,5 @@ export async function importTree(core: Core, spaceId: string, options: ImportOpt
       flushRows: DEFAULT_FLUSH_ROWS,
       onProgress: onProgress && ((done: number) => onProgress(done, total)),
     });
-  });
+  }, undefined, { once: true });
 }

@@ -5,7 +5,7 @@ import { checkActive, toObjective } from "./objective.js";
 import { freePosition, planChains, positionAt, promote } from "./promote.js";
 import type { Objective } from "./types.js";
 import { checkId, checkIndex } from "./validate.js";
-import { runWrite, type Origin } from "./write.js";
+import { isTaken, runWrite, type Origin } from "./write.js";
 
 /** Where to move an objective: a new parent and an index among its children (the end if omitted). */
 export interface Destination {
@@ -29,10 +29,10 @@ export async function move(
   oid = checkId("oid", oid);
   const parentOid = checkId("parentOid", to?.parentOid);
   return runWrite(core, spaceId, [oid, parentOid], async (ctx, chains) => {
-    const chain = checkActive(chains.get(oid), spaceId, oid);
+    const chain = await checkActive(chains.get(oid), spaceId, oid, (o) => isTaken(ctx, o));
     const self = chain[0]!;
-    if (self.isRoot) throw invalid(`objective ${oid} is a document root and cannot be moved`);
-    const target = checkActive(chains.get(parentOid), spaceId, parentOid);
+    if (self.parentOid === null) throw invalid(`objective ${oid} is a document root and cannot be moved`);
+    const target = await checkActive(chains.get(parentOid), spaceId, parentOid, (o) => isTaken(ctx, o));
     if (target.some((p) => p.oid === oid)) {
       throw new EngineError("CYCLE", `cannot move ${oid} under ${parentOid}: that is inside its own subtree`);
     }
@@ -48,6 +48,10 @@ export async function move(
     if (same && pos === self.pos) return toObjective(spaceId, plan.get(oid)!.row, chain);
     const node = plan.get(oid)!;
     node.moveTo = { parentOid, pos };
+    // The source side loses it: a later checkout of any of these to an earlier version must know
+    // that the objective lives elsewhere now (engine/checkout.ts).
+    const kept = new Set(target.map((p) => p.oid));
+    for (const p of chain.slice(1)) if (!kept.has(p.oid)) plan.get(p.oid)!.lost = [oid];
     await promote(ctx, plan, [oid]);
     const row = node.done!;
     ctx.op = {
@@ -57,6 +61,6 @@ export async function move(
       vidAfter: row.vid,
       data: { fromParent: self.parentOid, fromPos: self.pos, toParent: parentOid, toPos: pos, index },
     };
-    return toObjective(spaceId, row, [{ ...self, vid: row.vid, parentOid, pos }, ...target]);
+    return toObjective(spaceId, row, [{ ...self, seq: row.seq, parentOid, pos }, ...target]);
   }, origin);
 }

@@ -1,10 +1,14 @@
 import type { Queryable } from "../storage/contract.js";
-import { isActive, loadChains, type Placement } from "./chains.js";
+import { loadHints, type Placement } from "./chains.js";
 import { countOf } from "./children-tree.js";
+import type { Core } from "./core.js";
 import { notFound } from "./errors.js";
+import { chunkLoader, loadVersions } from "./format/row-cache.js";
+import { locator, type LocateEnv } from "./locate.js";
 import type { Objective, VersionRow } from "./types.js";
+import { storedCandidates } from "./write.js";
 
-/** The API's view of a version row; `chain` (active versions only) adds depth and path. */
+/** The API's view of a version; `chain` (active versions only) adds depth and path. */
 export function toObjective(spaceId: string, row: VersionRow, chain?: readonly Placement[]): Objective {
   const base = {
     spaceId,
@@ -21,14 +25,28 @@ export function toObjective(spaceId: string, row: VersionRow, chain?: readonly P
   return { ...base, depth: chain.length - 1, path: chain.slice(1).map((p) => p.oid).reverse() };
 }
 
-/** The chain of an objective in the active tree, or NOT_FOUND naming it (and why). */
-export async function activeChain(q: Queryable, spaceId: string, oid: string): Promise<Placement[]> {
-  return checkActive((await loadChains(q, spaceId, [oid])).get(oid), spaceId, oid);
+/** What a read locates through: storage (outside any transaction) and the cache. */
+export function readEnv(core: Core, spaceId: string, q: Queryable = core.storage): LocateEnv {
+  return {
+    loader: chunkLoader(core.cache, q, spaceId),
+    versions: (keys) => loadVersions(core.cache, q, spaceId, keys),
+    hints: (oids, maxSeq) => loadHints(q, spaceId, oids, maxSeq),
+    candidates: (oid, maxSeq) => storedCandidates(q, spaceId, oid, maxSeq),
+  };
 }
 
-/** The chain itself if the objective is in the active tree, else NOT_FOUND naming it (and why). */
-export function checkActive(chain: Placement[] | undefined, spaceId: string, oid: string): Placement[] {
-  if (!chain) throw notFound(`objective ${oid} does not exist in space ${spaceId}`);
-  if (!isActive(chain)) throw notFound(`objective ${oid} was removed from the active tree of space ${spaceId}`);
-  return chain;
+/** The chain of an objective in the active tree, or NOT_FOUND naming it (and why). */
+export async function activeChain(core: Core, spaceId: string, oid: string): Promise<Placement[]> {
+  const chain = (await locator(readEnv(core, spaceId), { kind: "active" }).chains([oid])).get(oid);
+  return checkActive(chain, spaceId, oid, async (o) => (await core.storage.query("select 1 from version where space_id = $1 and oid = $2 limit 1", [spaceId, o])).length > 0);
+}
+
+/**
+ * The chain itself if the objective is in the active tree, else NOT_FOUND naming it and saying
+ * whether it never existed or left the active tree.
+ */
+export async function checkActive(chain: Placement[] | undefined, spaceId: string, oid: string, taken: (oid: string) => Promise<boolean>): Promise<Placement[]> {
+  if (chain) return chain;
+  if (!(await taken(oid))) throw notFound(`objective ${oid} does not exist in space ${spaceId}`);
+  throw notFound(`objective ${oid} was removed from the active tree of space ${spaceId}`);
 }

@@ -1,15 +1,15 @@
 /**
  * Path copying (DESIGN.md §2): a change makes a new version of the changed objective and of every
  * ascendant up to its top. Each new parent version re-links the new child and shares all other
- * links (and untouched chunks) with the version it replaces.
+ * links (and untouched chunks) with the version it replaces; its record (engine/format/) is
+ * usually a delta of one link and the statistics.
  */
 import { generateKeyBetween } from "fractional-indexing";
 import type { Placement } from "./chains.js";
-import { countOf, editChildren, findChild, sliceChildren, type Entry, type KidsNode } from "./children-tree.js";
-import { versionId } from "./ids.js";
+import { countOf, editChildren, editLeaf, findChild, sliceChildren, type Entry, type KidsNode } from "./children-tree.js";
 import { adjustStats } from "./stats.js";
 import type { Props, VersionRow } from "./types.js";
-import { readVersions, type WriteCtx } from "./write.js";
+import { readVersions, writeVersion, type WriteCtx } from "./write.js";
 
 /** A change to one link of a parent: put `entry` at `pos` (or delete it), with the child versions. */
 export interface KidOp {
@@ -30,22 +30,24 @@ export interface NodeChange {
   replaceWith?: VersionRow;
   moveTo?: { readonly parentOid: string; readonly pos: string };
   readonly kidOps: KidOp[];
+  /** Objectives that leave this objective's subtree by this write (its record lists them). */
+  lost?: string[];
   done?: VersionRow;
 }
 
 /** The objectives a write touches, by oid. */
 export type Plan = Map<string, NodeChange>;
 
-/** Registers every objective of the chains (from `loadChains`) with its current version row. */
+/** Registers every objective of the chains (from `readChains`) with its current version. */
 export async function planChains(ctx: WriteCtx, chains: readonly (readonly Placement[])[], plan: Plan = new Map()): Promise<Plan> {
-  const want: [string, string][] = [];
-  for (const chain of chains) for (const p of chain) if (!plan.has(p.oid)) want.push([p.oid, p.vid]);
+  const want: [string, number][] = [];
+  for (const chain of chains) for (const p of chain) if (!plan.has(p.oid)) want.push([p.oid, p.seq]);
   const rows = await readVersions(ctx, want);
   for (const chain of chains) {
     chain.forEach((p, i) => {
       if (plan.has(p.oid)) return;
-      const row = rows.get(`${p.oid}|${p.vid}`);
-      if (!row) throw new Error(`version ${p.oid}@${p.vid} of active_version is missing`);
+      const row = rows.get(`${p.oid}|${p.seq}`);
+      if (!row) throw new Error(`version ${p.oid}@${p.seq} is missing`);
       plan.set(p.oid, { at: p, row, depth: chain.length - 1 - i, kidOps: [] });
     });
   }
@@ -54,48 +56,47 @@ export async function planChains(ctx: WriteCtx, chains: readonly (readonly Place
 
 /** The link entry of a version at a position. */
 export function entryOf(row: VersionRow, pos: string): Entry {
-  return [row.oid, row.vid, pos, 1 + row.stats.descendants];
+  return [row.oid, row.seq, pos, 1 + row.stats.descendants];
 }
 
 function pending(c: NodeChange): boolean {
   return c.done === undefined && (c.kidOps.length > 0 || c.content !== undefined || c.props !== undefined || c.moveTo !== undefined || c.replaceWith !== undefined);
 }
 
+function parentOf(plan: Plan, p: string): NodeChange {
+  const parent = plan.get(p);
+  if (!parent || parent.done) throw new Error(`promotion reached ${p} out of order`);
+  return parent;
+}
+
 async function apply(ctx: WriteCtx, plan: Plan, oid: string, c: NodeChange): Promise<void> {
   const source = c.replaceWith ?? c.row;
   let kids: KidsNode = source.kids;
-  for (const op of c.kidOps) kids = await editChildren(kids, op.pos, op.entry, ctx.loader, ctx.sink);
-  const removed = c.kidOps.flatMap((op) => (op.removed ? [op.removed] : []));
-  const added = c.kidOps.flatMap((op) => (op.added ? [op.added] : []));
-  const vid = versionId(oid, ctx.opId, c.row.vid);
+  const removed: VersionRow[] = [];
+  const added: VersionRow[] = [];
+  for (const op of c.kidOps) {
+    // A leaf root that stays a leaf (most objectives) is edited without awaiting anything.
+    kids = ("l" in kids ? editLeaf(kids, op.pos, op.entry) : undefined) ?? (await editChildren(kids, op.pos, op.entry, ctx.loader, ctx.sink));
+    if (op.removed) removed.push(op.removed);
+    if (op.added) added.push(op.added);
+  }
   const parentOid = c.moveTo ? c.moveTo.parentOid : c.at.parentOid;
   const pos = c.moveTo ? c.moveTo.pos : c.at.pos;
-  const row: VersionRow = {
-    oid,
-    vid,
+  const state = {
     parentOid,
     pos,
     content: c.content ?? source.content,
     props: c.props ?? source.props,
     kids,
     stats: adjustStats(source.stats, removed, added),
-    createdAt: ctx.now,
-    seq: ctx.seq,
   };
+  const row = writeVersion(ctx, oid, c.row, state, c.at, c.lost);
   c.done = row;
-  ctx.versions.push(row);
-  ctx.transitive.push({ oid, vidBefore: c.row.vid, vidAfter: vid });
-  ctx.placements.set(oid, { oid, vid, parentOid, pos, isRoot: c.at.isRoot, dirty: c.at.dirty });
-  const parentOf = (p: string) => {
-    const parent = plan.get(p);
-    if (!parent || parent.done) throw new Error(`promotion reached ${p} out of order`);
-    return parent;
-  };
   if (c.moveTo) {
-    if (c.at.parentOid) parentOf(c.at.parentOid).kidOps.push({ pos: c.at.pos!, entry: null, removed: c.row, added: null });
-    parentOf(c.moveTo.parentOid).kidOps.push({ pos: c.moveTo.pos, entry: entryOf(row, c.moveTo.pos), removed: null, added: row });
+    if (c.at.parentOid) parentOf(plan, c.at.parentOid).kidOps.push({ pos: c.at.pos!, entry: null, removed: c.row, added: null });
+    parentOf(plan, c.moveTo.parentOid).kidOps.push({ pos: c.moveTo.pos, entry: entryOf(row, c.moveTo.pos), removed: null, added: row });
   } else if (c.at.parentOid) {
-    parentOf(c.at.parentOid).kidOps.push({ pos: c.at.pos!, entry: entryOf(row, c.at.pos!), removed: c.row, added: row });
+    parentOf(plan, c.at.parentOid).kidOps.push({ pos: c.at.pos!, entry: entryOf(row, c.at.pos!), removed: c.row, added: row });
   }
 }
 

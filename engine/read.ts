@@ -1,8 +1,10 @@
 import { countOf, sliceChildren } from "./children-tree.js";
 import type { Core } from "./core.js";
 import { notFound } from "./errors.js";
+import { seqOfVid, storedVidLookup } from "./find-version.js";
+import { cachedSeqOfVid, chunkLoader, loadVersion, loadVersions, rememberVid } from "./format/row-cache.js";
 import { activeChain, toObjective } from "./objective.js";
-import { chunkLoader, loadVersion, loadVersions } from "./row-cache.js";
+import type { Placement } from "./chains.js";
 import type { Objective, VersionRow } from "./types.js";
 import { checkId, checkLimit, checkOffset, checkVid } from "./validate.js";
 
@@ -11,16 +13,24 @@ export interface At {
   readonly vid?: string;
 }
 
-async function versionOrActive(core: Core, spaceId: string, oid: string, vid: string | undefined) {
+/** A version of an objective by its vid, or NOT_FOUND naming both. */
+export async function versionByVid(core: Core, spaceId: string, oid: string, vid: string): Promise<VersionRow> {
+  const seq = cachedSeqOfVid(core.cache, spaceId, oid, vid) ?? (await seqOfVid(storedVidLookup(core.storage, spaceId), oid, vid));
+  const row = seq === undefined ? undefined : await loadVersion(core.cache, core.storage, spaceId, oid, seq);
+  if (!row || row.vid !== vid) throw notFound(`objective ${oid} has no version ${vid} in space ${spaceId}`);
+  rememberVid(core.cache, spaceId, row);
+  return row;
+}
+
+/** The active version of an objective (with its chain), or the version `vid`. */
+export async function versionOrActive(core: Core, spaceId: string, oid: string, vid: string | undefined): Promise<{ row: VersionRow; chain: Placement[] | undefined }> {
   if (vid === undefined) {
-    const chain = await activeChain(core.storage, spaceId, oid);
-    const row = await loadVersion(core.cache, core.storage, spaceId, oid, chain[0]!.vid);
-    if (!row) throw new Error(`active version ${oid}@${chain[0]!.vid} is missing`);
+    const chain = await activeChain(core, spaceId, oid);
+    const row = await loadVersion(core.cache, core.storage, spaceId, oid, chain[0]!.seq);
+    if (!row) throw new Error(`active version ${oid}@${chain[0]!.seq} is missing`);
     return { row, chain };
   }
-  const row = await loadVersion(core.cache, core.storage, spaceId, oid, checkVid("vid", vid));
-  if (!row) throw notFound(`objective ${oid} has no version ${vid} in space ${spaceId}`);
-  return { row, chain: undefined };
+  return { row: await versionByVid(core, spaceId, oid, checkVid("vid", vid)), chain: undefined };
 }
 
 /** The active version of an objective (with depth and path), or the version `vid`. */

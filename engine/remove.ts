@@ -2,7 +2,7 @@ import type { Core } from "./core.js";
 import { checkActive } from "./objective.js";
 import { planChains, promote } from "./promote.js";
 import { checkId } from "./validate.js";
-import { runWrite, type Origin } from "./write.js";
+import { isTaken, runWrite, writeMark, type Origin } from "./write.js";
 
 /**
  * Removes an active objective and its subtree from the active tree (a document root removes the
@@ -13,22 +13,19 @@ export async function remove(core: Core, spaceId: string, oid: string, origin?: 
   spaceId = checkId("spaceId", spaceId);
   oid = checkId("oid", oid);
   await runWrite(core, spaceId, [oid], async (ctx, chains) => {
-    const chain = checkActive(chains.get(oid), spaceId, oid);
+    const chain = await checkActive(chains.get(oid), spaceId, oid, (o) => isTaken(ctx, o));
     const self = chain[0]!;
     const plan = await planChains(ctx, [chain]);
     const node = plan.get(oid)!;
-    node.done = node.row; // the removed objective keeps its version; only its parent changes
-    if (self.parentOid) {
-      plan.get(self.parentOid)!.kidOps.push({ pos: self.pos!, entry: null, removed: node.row, added: null });
-    }
-    // Detached: its subtree's rows stay as they are, a consistent frozen copy a checkout can reuse.
-    ctx.placements.set(oid, { ...self, parentOid: null, pos: null, isRoot: false, dirty: false });
-    ctx.transitive.push({ oid, vidBefore: self.vid, vidAfter: self.vid });
+    node.done = node.row; // the removed objective keeps its version; only its ascendants change
+    writeMark(ctx, node.row, true, self.latestRow);
+    if (self.parentOid) plan.get(self.parentOid)!.kidOps.push({ pos: self.pos!, entry: null, removed: node.row, added: null });
+    for (const p of chain.slice(1)) plan.get(p.oid)!.lost = [oid];
     await promote(ctx, plan);
     ctx.op = {
       kind: "remove",
       oid,
-      vidBefore: self.vid,
+      vidBefore: node.row.vid,
       vidAfter: null,
       data: { fromParent: self.parentOid, fromPos: self.pos },
     };

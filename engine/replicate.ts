@@ -8,7 +8,8 @@
  * that already sit at the end of the clock order.
  */
 import { checkout } from "./checkout.js";
-import { markOutcome, settle, storeOps } from "./clock-order.js";
+import { checkReplicaOp, markOutcome, settle, storeOps } from "./clock-order.js";
+import { ensureDevices } from "./format/devices.js";
 import type { Core } from "./core.js";
 import { create, createDocument } from "./create.js";
 import { EngineError, invalid } from "./errors.js";
@@ -19,6 +20,8 @@ import { update } from "./update.js";
 import { checkId, checkLimit } from "./validate.js";
 import type { Origin, PageWriter } from "./write.js";
 import { runPage } from "./apply-batch.js";
+import { loadDevices } from "./format/devices.js";
+import { decodeOpData, decodeOpVids, opVidDevices } from "./format/op-row.js";
 
 /** One op as devices exchange it. */
 export interface ReplicaOp {
@@ -51,8 +54,8 @@ interface OpRecord {
   at: number;
   actor: string | null;
   device: string;
-  data: Props;
-  vid_after: string | null;
+  data: Uint8Array;
+  vids: Uint8Array | null;
 }
 
 /** The space's ops after local sequence `after`, oldest first; `next` continues the listing. */
@@ -66,14 +69,25 @@ export async function opsSince(
   if (!Number.isSafeInteger(after) || after < 0) throw invalid(`after must be a non-negative integer, got ${after}`);
   const limit = checkLimit(options.limit, 1000, 10_000);
   const rows = await core.storage.query<OpRecord & Record<string, unknown>>(
-    `select seq, op_id, kind, oid, hlc, at, actor, device, data, vid_after from op
-      where space_id = $1 and seq > $2 order by seq limit $3`,
+    `select seq, op_id, kind, oid, hlc, at, actor, device, data, vids from op
+      where space_id = $1 and seq > $2 and outcome = 'applied' order by seq limit $3`,
     [spaceId, after, limit + 1],
   );
   const more = rows.length > limit;
   const page = more ? rows.slice(0, limit) : rows;
+  await loadDevices(core.cache.devices, core.storage, page.flatMap((r) => opVidDevices(r.vids)));
   const ops = page.map(
-    (r): ReplicaOp => ({ opId: r.op_id, kind: r.kind, oid: r.oid, hlc: r.hlc, at: r.at, actor: r.actor, device: r.device, data: r.data, vidAfter: r.vid_after }),
+    (r): ReplicaOp => ({
+      opId: r.op_id,
+      kind: r.kind,
+      oid: r.oid,
+      hlc: r.hlc,
+      at: r.at,
+      actor: r.actor,
+      device: r.device,
+      data: decodeOpData(r.data),
+      vidAfter: decodeOpVids(r.vids, core.cache.devices).after,
+    }),
   );
   return more ? { ops, next: page[page.length - 1]!.seq } : { ops };
 }
@@ -149,10 +163,19 @@ function startsOf(ops: readonly ReplicaOp[]): string[] {
  * error that is no merge rule (storage, a bug) rolls the page back, and the page is replayed op by
  * op, which commits the ops before the failing one and throws its error.
  */
-export async function replayInOrder(core: Core, spaceId: string, ops: readonly ReplicaOp[]): Promise<void> {
+export async function replayInOrder(core: Core, spaceId: string, ops: readonly ReplicaOp[], fresh?: ReadonlyMap<string, ReplicaOp>): Promise<void> {
   if (ops.length === 0) return;
   try {
     await runPage(core, spaceId, startsOf(ops), async (page) => {
+      if (fresh) {
+        // Not in the log yet: they must still sort after everything applied (checked under the lock).
+        const [state] = await page.tx.query<{ last: string | null; pending: boolean }>(
+          `select (select hlc from op where space_id = $1 and seq is not null order by seq desc limit 1) as last,
+                  exists (select 1 from op where space_id = $1 and seq is null) as pending`,
+          [spaceId],
+        );
+        if (state!.pending || (state!.last !== null && state!.last >= ops[0]!.hlc)) throw new NotInOrder();
+      }
       for (const op of ops) {
         if (!REPLAYABLE_KINDS.has(op.kind)) {
           page.outcome(op.opId, "unknown-kind", `op kind ${JSON.stringify(op.kind)} is not known to this engine`);
@@ -167,10 +190,47 @@ export async function replayInOrder(core: Core, spaceId: string, ops: readonly R
         }
         if (!page.applied(op.opId)) page.outcome(op.opId, "noop", "the op changed nothing here");
       }
-    });
-  } catch {
+    }, fresh);
+  } catch (error) {
+    if (fresh) throw error;
     await replayOneByOne(core, spaceId, ops);
   }
+}
+
+/** A catch-up page that no longer sorts after everything applied: it goes through the log. */
+class NotInOrder extends Error {}
+
+/**
+ * Applies ops that sort after everything applied here, none of them known yet (a device catching
+ * up, the common case): each page stores and applies its ops in one transaction, every op row
+ * written once. Undefined when the ops do not qualify; then they are stored and settled.
+ */
+async function catchUp(core: Core, spaceId: string, ops: readonly ReplicaOp[], pageSize: number): Promise<number | undefined> {
+  const byId = new Map<string, ReplicaOp>();
+  for (const op of ops) if (!byId.has(op.opId)) byId.set(op.opId, op);
+  const sorted = [...byId.values()].sort((a, b) => (a.hlc < b.hlc ? -1 : a.hlc > b.hlc ? 1 : a.opId < b.opId ? -1 : 1));
+  if (sorted.length === 0) return undefined;
+  const [state] = await core.storage.query<{ space: boolean; known: boolean }>(
+    `select exists (select 1 from space where space_id = $1) as space,
+            exists (select 1 from op where space_id = $1 and op_id = any($2::text[])) as known`,
+    [spaceId, sorted.map((o) => o.opId)],
+  );
+  if (!state!.space || state!.known) return undefined;
+  await ensureDevices(core.cache.devices, core.storage, sorted.map((o) => o.device));
+  // Local ops made meanwhile must sort after these.
+  for (const op of sorted) core.clock.receive(op.hlc);
+  for (let i = 0; i < sorted.length; i += pageSize) {
+    const part = sorted.slice(i, i + pageSize);
+    try {
+      await replayInOrder(core, spaceId, part, new Map(part.map((o) => [o.opId, o])));
+    } catch (error) {
+      if (!(error instanceof NotInOrder)) throw error;
+      await storeOps(core, spaceId, sorted.slice(i));
+      await settle(core, spaceId, { pageSize });
+      break;
+    }
+  }
+  return sorted.length;
 }
 
 /** `replayInOrder` one transaction per op: the reference the batched page must equal, and its fallback. */
@@ -218,6 +278,11 @@ export async function applyOps(
   const size = options.pageSize;
   if (size !== undefined && (!Number.isInteger(size) || size < 1 || size > 10_000)) {
     throw invalid(`pageSize must be an integer from 1 to 10000, got ${JSON.stringify(size)}`);
+  }
+  ops.forEach((op, i) => checkReplicaOp(op, `ops[${i}]`));
+  if (size !== 1) {
+    const applied = await catchUp(core, spaceId, ops, size ?? 500);
+    if (applied !== undefined) return { applied, skipped: ops.length - applied, rebuilt: 0 };
   }
   const stored = await storeOps(core, spaceId, ops);
   const rebuilt = await settle(core, spaceId, options);

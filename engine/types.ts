@@ -41,7 +41,22 @@ export interface Objective {
   readonly path?: readonly string[];
 }
 
-/** A stored version row (internal). */
+/**
+ * How a stored version reaches its full image (engine/format/): the delta records since the last
+ * image, which decide whether the next version is stored as a delta or as an image.
+ */
+export interface Chain {
+  /** Deltas since the image (0: the version is an image). */
+  readonly depth: number;
+  /** Bytes of those deltas. */
+  readonly bytes: number;
+  /** Bytes of the image record. */
+  readonly imageBytes: number;
+  /** Key (seq) of the row (segment) holding the image and every delta after it. */
+  readonly imageRow: number;
+}
+
+/** One version of an objective, resolved from its records (internal). */
 export interface VersionRow {
   readonly oid: string;
   readonly vid: string;
@@ -53,7 +68,9 @@ export interface VersionRow {
   readonly kids: KidsNode;
   readonly stats: Stats;
   readonly createdAt: number;
+  /** Local seq of the op that made it: with the oid, the version's storage key. */
   readonly seq: number;
+  readonly chain: Chain;
 }
 
 /** The kinds of change an op records. */

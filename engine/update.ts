@@ -5,7 +5,7 @@ import { checkActive, toObjective } from "./objective.js";
 import { planChains, promote } from "./promote.js";
 import type { Json, Objective, Props } from "./types.js";
 import { checkContent, checkId, checkProps } from "./validate.js";
-import { runWrite, type Origin } from "./write.js";
+import { isTaken, runWrite, type Origin } from "./write.js";
 
 /** A partial change of an objective's own fields. */
 export interface Patch {
@@ -34,7 +34,7 @@ export async function update(core: Core, spaceId: string, oid: string, patch: Pa
   const content = patch.content === undefined ? undefined : checkContent(patch.content, core.limits);
   const propsPatch = patch.props === undefined ? undefined : checkProps(patch.props, core.limits);
   return runWrite(core, spaceId, [oid], async (ctx, chains) => {
-    const chain = checkActive(chains.get(oid), spaceId, oid);
+    const chain = await checkActive(chains.get(oid), spaceId, oid, (o) => isTaken(ctx, o));
     const plan = await planChains(ctx, [chain]);
     const self = plan.get(oid)!;
     const props = propsPatch ? checkProps(merge(self.row.props, propsPatch), core.limits) : undefined;
@@ -52,6 +52,6 @@ export async function update(core: Core, spaceId: string, oid: string, patch: Pa
       vidAfter: row.vid,
       data: { ...(sameContent ? {} : { content: content! }), ...(sameProps ? {} : { props: propsPatch! }) },
     };
-    return toObjective(spaceId, row, [{ ...chain[0]!, vid: row.vid }, ...chain.slice(1)]);
+    return toObjective(spaceId, row, [{ ...chain[0]!, seq: row.seq }, ...chain.slice(1)]);
   }, origin);
 }

@@ -1,12 +1,20 @@
-import type { Queryable } from "../storage/contract.js";
-import { groupChains, loadChains, type ChainRecord, type Placement } from "./chains.js";
+import type { CopyColumn, Queryable } from "../storage/contract.js";
+import { groupHints, loadHints, type Hint, type HintRecord, type Placement } from "./chains.js";
 import { chunkId, keepReachable, type ChunkLoader, type ChunkSink, type KidsNode } from "./children-tree.js";
 import type { Core } from "./core.js";
 import { EngineError, notFound } from "./errors.js";
-import { chunkLoader, loadVersions, remember } from "./row-cache.js";
-import { insertChunks, insertOps, insertTransitive, insertVersions, writePlacements } from "./row-writes.js";
+import { chunkBytes } from "./format/chunk.js";
+import { encodeOpData, encodeOpVids, encodeTouched } from "./format/op-row.js";
+import { cachedChunk, cachedVersion, chunkLoader, loadVersions, remember } from "./format/row-cache.js";
+import { forget, knownChains, learn } from "./known.js";
+import { decodeBody, segmentWrites, type Appended, type SegmentWrites, type StoredRow, type Written } from "./format/rows.js";
+import { versionRecord } from "./format/version-record.js";
+import type { State } from "./format/record.js";
+import { vidMaker } from "./ids.js";
+import { deviceNo } from "./format/devices.js";
+import { candidatesOf, locator, type Candidates, type LocateEnv, type Locator } from "./locate.js";
 import type { OpKind, Props, VersionRow } from "./types.js";
-
+import { storedVidLookup, type VidLookup } from "./find-version.js";
 
 /**
  * Who made an op elsewhere: replaying another device's op keeps its id, time, actor and device,
@@ -17,7 +25,7 @@ export interface Origin {
   readonly at: number;
   readonly actor: string | null;
   readonly device: string;
-  /** The op's hybrid logical clock (sync/hlc.ts), kept as made. */
+  /** The op's hybrid logical clock (engine/hlc.ts), kept as made. */
   readonly hlc?: string;
   /**
    * The vid the op made where it was made: a different result rolls the replay back. Omitted by
@@ -33,18 +41,19 @@ export interface Origin {
 
 /** Where a replayed op runs when it is part of a page (engine/apply-batch.ts). */
 export interface PageWriter {
-  write<T>(spaceId: string, starts: readonly string[], fn: (ctx: WriteCtx, chains: Map<string, Placement[]>) => Promise<T>, origin: Origin): Promise<T>;
+  write<T>(spaceId: string, starts: readonly string[], fn: (ctx: WriteCtx, chains: Map<string, Placement[] | undefined>) => Promise<T>, origin: Origin): Promise<T>;
 }
 
-/**
- * The reads of a write inside a page of ops: rows written by the page's earlier ops (not yet in
- * storage) first, then cache and storage.
- */
-export interface WriteOverlay {
-  versions(keys: readonly (readonly [string, string])[]): Promise<Map<string, VersionRow>>;
-  chains(oids: readonly string[]): Promise<Map<string, Placement[]>>;
-  /** Whether an objective has an `active_version` row (is or was in the tree). */
+/** What a write reads: storage inside its transaction, or a page's unwritten rows first. */
+export interface WriteReader extends LocateEnv, VidLookup {
+  /** Whether an objective has any stored record (exists, active or not). */
   taken(oid: string): Promise<boolean>;
+  /** Objectives that left `oid`'s subtree after `after` (records' lost lists), with each one's seq. */
+  departures(oid: string, after: number): Promise<{ oid: string; seq: number }[]>;
+  /** Whether a record of `oid` after `after` builds on an older version than its newest then. */
+  restoredSince(oid: string, after: number): Promise<boolean>;
+  /** Whether any checkout op was applied after `after`. */
+  checkoutsSince(after: number): Promise<boolean>;
 }
 
 /** One write transaction: the op being made and every row it will write. */
@@ -60,34 +69,80 @@ export interface WriteCtx {
   readonly device: string;
   /** The op's hybrid logical clock: its place in the order every device applies ops in. */
   readonly hlc: string;
-  readonly versions: VersionRow[];
+  /** Records this write makes, in order (engine/format/). */
+  readonly written: Written[];
   readonly chunks: Map<string, KidsNode>;
-  readonly transitive: { oid: string; vidBefore: string | null; vidAfter: string | null }[];
-  /** `active_version` rows to write (upserted). */
-  readonly placements: Map<string, Placement>;
+  /** Document roots this write creates. */
+  readonly documents: string[];
   /** Chunks of this transaction first, then cache and storage. */
   readonly loader: ChunkLoader;
   readonly sink: ChunkSink;
+  readonly reader: WriteReader;
+  /** Finds objectives in the active tree as this write sees it. */
+  readonly locate: Locator;
+  /** Makes the vids of this op's versions (engine/ids.ts). */
+  readonly vids: (oid: string, previousVid: string | null) => { vid: string; h: Buffer };
+  /** The op's device number and counter, as version records name the op. */
+  readonly deviceNo: number;
+  readonly counter: number;
   op?: { kind: OpKind; oid: string; vidBefore: string | null; vidAfter: string | null; data: Props };
-  /** Set inside a page of ops: reads go through the page's unwritten rows first. */
-  readonly overlay?: WriteOverlay;
 }
 
-/** Version rows for a write: the page's unwritten rows, cache, then storage (inside the transaction). */
-export function readVersions(ctx: WriteCtx, keys: readonly (readonly [string, string])[]) {
-  return ctx.overlay ? ctx.overlay.versions(keys) : loadVersions(ctx.core.cache, ctx.tx, ctx.spaceId, keys);
+/** Versions for a write: the page's unwritten ones, cache, then storage (inside the transaction). */
+export function readVersions(ctx: WriteCtx, keys: readonly (readonly [string, number])[]): Promise<Map<string, VersionRow>> {
+  return ctx.reader.versions(keys);
 }
 
-/** Chains of objectives up to their tops as this write sees them (see `loadChains`). */
-export function readChains(ctx: WriteCtx, oids: readonly string[]): Promise<Map<string, Placement[]>> {
-  return ctx.overlay ? ctx.overlay.chains(oids) : loadChains(ctx.tx, ctx.spaceId, oids);
+/** Chains of objectives up to their document roots as this write sees them (undefined: not active). */
+export function readChains(ctx: WriteCtx, oids: readonly string[]): Promise<Map<string, Placement[] | undefined>> {
+  return ctx.locate.chains(oids);
 }
 
-/** Whether an objective already has an `active_version` row, as this write sees it. */
-export async function isTaken(ctx: WriteCtx, oid: string): Promise<boolean> {
-  if (ctx.overlay) return ctx.overlay.taken(oid);
-  const rows = await ctx.tx.query("select 1 from active_version where space_id = $1 and oid = $2", [ctx.spaceId, oid]);
-  return rows.length > 0;
+/** Whether an objective already exists (has any record), as this write sees it. */
+export function isTaken(ctx: WriteCtx, oid: string): Promise<boolean> {
+  return ctx.reader.taken(oid);
+}
+
+/**
+ * Records a new version of an objective: based on `base` (null: it is created) with `state`, at
+ * the place `at` says it has (its `latest` decides whether the record may be a delta).
+ */
+export function writeVersion(ctx: WriteCtx, oid: string, base: VersionRow | null, state: State, at: Newest | undefined, lost?: readonly string[]): VersionRow {
+  const { vid, h } = ctx.vids(oid, base?.vid ?? null);
+  const stored = { h, dev: ctx.deviceNo, counter: ctx.counter };
+  const latest = at?.latest;
+  const { record, chain, bytes } = versionRecord(ctx.core.cache.devices, {
+    oid, seq: ctx.seq, vid: stored, at: ctx.now, base, state, latest, latestRow: at?.latestRow, ...(lost && lost.length > 0 ? { lost } : {}),
+  });
+  const version: VersionRow = { oid, vid, seq: ctx.seq, createdAt: ctx.now, ...state, chain };
+  ctx.written.push({
+    record,
+    version,
+    bytes,
+    row: chain.imageRow,
+    moved: base !== null && (base.parentOid !== state.parentOid || base.pos !== state.pos),
+    restored: base !== null && latest !== base.seq,
+  });
+  return version;
+}
+
+/** What a write knows of an objective's newest stored row (engine/chains.ts `Placement`). */
+export interface Newest {
+  /** The version current after its newest record. */
+  readonly latest: number | undefined;
+  /** The key of its newest row. */
+  readonly latestRow?: number | undefined;
+}
+
+/**
+ * Records that this op touched an objective without a new version: its removal (history lists it),
+ * or a note that objectives left its subtree (`lost`, read by later checkouts). A mark goes to the
+ * objective's newest row (`latestRow`).
+ */
+export function writeMark(ctx: WriteCtx, version: VersionRow, removal: boolean, latestRow: number | undefined, lost?: readonly string[]): void {
+  if (latestRow === undefined) throw new Error(`mark of ${version.oid} at seq ${ctx.seq}: its newest row is unknown`);
+  const record = { kind: "mark" as const, seq: ctx.seq, vseq: version.seq, removal, ...(lost && lost.length > 0 ? { lost } : {}) };
+  ctx.written.push({ record, version, bytes: undefined, row: latestRow, moved: false, restored: false });
 }
 
 /**
@@ -103,135 +158,463 @@ export function checkReplay(ctx: WriteCtx, origin: Origin | undefined): void {
   }
 }
 
+/** Candidate places of an objective from storage (engine/locate.ts), with its newest version. */
+export async function storedCandidates(q: Queryable, spaceId: string, oid: string, maxSeq: number | undefined): Promise<Candidates> {
+  const rows = await q.query<{ seq: number; vseq: number; parent_oid: string | null; pos: string | null; flags: number; body: Uint8Array }>(
+    // The newest row (as of maxSeq: the segment holding it), every row that moved it, and its first.
+    `(select seq, vseq, parent_oid, pos, flags, body from version where space_id = $1 and oid = $2 and ($3::int8 is null or seq <= $3) order by seq desc limit 1)
+     union all
+     (select seq, vseq, parent_oid, pos, flags, body from version where space_id = $1 and oid = $2 and flags & 1 <> 0 order by seq desc)
+     union all
+     (select seq, vseq, parent_oid, pos, flags, body from version where space_id = $1 and oid = $2 order by seq limit 1)`,
+    [spaceId, oid, maxSeq ?? null],
+  );
+  return candidatesOf(rows, maxSeq);
+}
+
+/** Departures from the lost lists of an objective's records after a seq (the segment holding it included). */
+export async function storedDepartures(q: Queryable, spaceId: string, oid: string, after: number): Promise<{ oid: string; seq: number }[]> {
+  const rows = await q.query<{ body: Uint8Array }>(
+    `select body from (select body, flags from version where space_id = $1 and oid = $2 and seq <= $3 order by seq desc limit 1) t where flags & 2 <> 0
+     union all
+     (select body from version where space_id = $1 and oid = $2 and flags & 2 <> 0 and seq > $3 order by seq)`,
+    [spaceId, oid, after],
+  );
+  const out: { oid: string; seq: number }[] = [];
+  for (const row of rows) for (const r of decodeBody(row.body)) if (r.seq > after && r.lost) for (const o of r.lost) out.push({ oid: o, seq: r.seq });
+  return out;
+}
+
+/** The reader of a write on its own: storage inside the transaction, through the cache. */
+export function storageReader(core: Core, tx: Queryable, spaceId: string, loader: ChunkLoader, seeded: Map<string, Hint[]>): WriteReader {
+  return {
+    ...storedVidLookup(tx, spaceId),
+    loader,
+    versions: (keys) => loadVersions(core.cache, tx, spaceId, keys),
+    async hints(oids, maxSeq) {
+      if (maxSeq === undefined && oids.every((o) => seeded.has(o))) return new Map(oids.map((o) => [o, seeded.get(o)!]));
+      return loadHints(tx, spaceId, oids, maxSeq);
+    },
+    candidates: (oid, maxSeq) => storedCandidates(tx, spaceId, oid, maxSeq),
+    async taken(oid) {
+      return (await tx.query("select 1 from version where space_id = $1 and oid = $2 limit 1", [spaceId, oid])).length > 0;
+    },
+    departures: (oid, after) => storedDepartures(tx, spaceId, oid, after),
+    async restoredSince(oid, after) {
+      return (await tx.query("select 1 from version where space_id = $1 and oid = $2 and flags & 4 <> 0 and seq > $3 limit 1", [spaceId, oid, after])).length > 0;
+    },
+    async checkoutsSince(after) {
+      return (await tx.query("select 1 from op where space_id = $1 and kind = 'checkout' and seq is not null and seq > $2 limit 1", [spaceId, after])).length > 0;
+    },
+  };
+}
+
+/** A write context over a reader (its own transaction, or one op of a page). */
+export function newCtx(core: Core, tx: Queryable, spaceId: string, seq: number, reader: (loader: ChunkLoader) => WriteReader, base: ChunkLoader, origin: Origin | undefined): WriteCtx {
+  const chunks = new Map<string, KidsNode>();
+  const loader: ChunkLoader = {
+    async getMany(ids) {
+      const missing = ids.filter((id) => !chunks.has(id));
+      const loaded = missing.length ? await base.getMany(missing) : [];
+      const byId = new Map(missing.map((id, i) => [id, loaded[i]!]));
+      return ids.map((id) => chunks.get(id) ?? byId.get(id)!);
+    },
+  };
+  const r = reader(loader);
+  const opId = origin?.opId ?? `${core.deviceId}.${seq}`;
+  const device = origin?.device ?? core.deviceId;
+  return {
+    core,
+    tx,
+    spaceId,
+    seq,
+    opId,
+    vids: vidMaker(opId),
+    deviceNo: deviceNo(core.cache.devices, device),
+    counter: Number(opId.slice(opId.lastIndexOf(".") + 1)),
+    now: origin?.at ?? core.now(),
+    actor: origin ? origin.actor : (core.actor ?? null),
+    device,
+    hlc: origin?.hlc ?? core.clock.now(),
+    written: [],
+    chunks,
+    documents: [],
+    loader,
+    sink: {
+      put(node) {
+        const id = chunkId(node);
+        chunks.set(id, node);
+        return id;
+      },
+    },
+    reader: r,
+    locate: locator(r, { kind: "active" }),
+  };
+}
+
 /**
  * Runs one change as one transaction. The first statement bumps the space's sequence, which
  * both numbers the op and locks the space: writers to one space serialize (no lost update), and
  * every read after it sees the latest committed tree. Rows are cached only after commit.
+ * `once`: `fn` must run at most once (an import reads its events as it goes).
  */
 export async function runWrite<T>(
   core: Core,
   spaceId: string,
   starts: readonly string[],
-  fn: (ctx: WriteCtx, chains: Map<string, Placement[]>) => Promise<T>,
+  fn: (ctx: WriteCtx, chains: Map<string, Placement[] | undefined>) => Promise<T>,
   origin?: Origin,
+  options: { readonly once?: boolean } = {},
 ): Promise<T> {
   if (origin?.page) return origin.page.write(spaceId, starts, fn, origin);
-  let written: WriteCtx | undefined;
+  // A write built from memory may start over the long way: not one that consumes its input once.
+  if (!origin && !options.once) {
+    const fast = await optimistic(core, spaceId, starts, fn);
+    if (fast) return fast.value;
+  }
+  let written: { ctx: WriteCtx; read: Hint[] } | undefined;
   const result = await core.storage.transaction(async (tx) => {
     // One round trip: lock the space, number the op, read the chains the op starts from.
-    const rows = await tx.query<{ seq: number; start: string | null } & ChainRecord & Record<string, unknown>>(
+    const rows = await tx.query<{ seq: number } & HintRecord & Record<string, unknown>>(
       "select * from logbook_begin_write($1, $2::uuid[])",
       [spaceId, [...new Set(starts)]],
     );
     if (!rows[0]) throw notFound(`space ${spaceId} does not exist`);
-    const seq = rows[0].seq;
-    const chains = groupChains(rows.slice(1) as ChainRecord[]);
-    const chunks = new Map<string, KidsNode>();
-    const base = chunkLoader(core.cache, tx, spaceId);
-    const ctx: WriteCtx = {
-      core,
-      tx,
-      spaceId,
-      seq,
-      opId: origin?.opId ?? `${core.deviceId}.${seq}`,
-      now: origin?.at ?? core.now(),
-      actor: origin ? origin.actor : (core.actor ?? null),
-      device: origin?.device ?? core.deviceId,
-      hlc: origin?.hlc ?? core.clock.now(),
-      versions: [],
-      chunks,
-      transitive: [],
-      placements: new Map(),
-      loader: {
-        async getMany(ids) {
-          const missing = ids.filter((id) => !chunks.has(id));
-          const loaded = missing.length ? await base.getMany(missing) : [];
-          const byId = new Map(missing.map((id, i) => [id, loaded[i]!]));
-          return ids.map((id) => chunks.get(id) ?? byId.get(id)!);
-        },
-      },
-      sink: {
-        put(node) {
-          const id = chunkId(node);
-          chunks.set(id, node);
-          return id;
-        },
-      },
-    };
+    const seeded = groupHints(rows.slice(1));
+    for (const s of starts) if (!seeded.has(s)) seeded.set(s, []);
+    const ctx = newCtx(core, tx, spaceId, rows[0].seq, (loader) => storageReader(core, tx, spaceId, loader, seeded), chunkLoader(core.cache, tx, spaceId), origin);
+    const chains = await ctx.locate.chains(starts);
     const value = await fn(ctx, chains);
     checkReplay(ctx, origin);
-    if (ctx.op) {
-      await flush(ctx);
-      written = ctx;
-    }
+    if (ctx.op) await flush(ctx, origin !== undefined);
+    written = { ctx, read: [...seeded.values()].flat() };
     return value;
   });
-  if (written) remember(core.cache, spaceId, written.versions, written.chunks);
+  if (written) {
+    const { ctx, read } = written;
+    if (ctx.op) settleRows(core, spaceId, ctx.written, ctx.chunks);
+    if (ctx.op?.kind === "import" || spilledOids(ctx).length > 0) forget(core.known, spaceId);
+    else learn(core.known, spaceId, ctx.seq, read, ctx.op ? madeHints(ctx.written) : []);
+  }
   return result;
 }
 
-/** Rows per bulk statement: keeps parameter arrays small for big imports. */
+/** Thrown inside a write built from memory when it would have to read storage: it runs the long way. */
+class NeedsStorage extends Error {}
+
+const refuse = (): never => {
+  throw new NeedsStorage("not known in memory");
+};
+
+/** A reader that answers from memory only (known newest rows, cached versions and chunks). */
+function memoryReader(core: Core, spaceId: string, loader: ChunkLoader): WriteReader {
+  return {
+    loader,
+    async versions(keys) {
+      const out = new Map<string, VersionRow>();
+      for (const [oid, seq] of keys) out.set(`${oid}|${seq}`, cachedVersion(core.cache, spaceId, oid, seq) ?? refuse());
+      return out;
+    },
+    async hints(oids, maxSeq) {
+      if (maxSeq !== undefined) return refuse();
+      return knownChains(core.known, spaceId, oids) ?? refuse();
+    },
+    candidates: refuse,
+    taken: refuse,
+    departures: refuse,
+    restoredSince: refuse,
+    checkoutsSince: refuse,
+    opSeq: refuse,
+    alias: refuse,
+  };
+}
+
+/** The newest-row hints of the rows a write made. */
+function madeHints(written: readonly Written[]): Hint[] {
+  const last = new Map<string, Written>();
+  for (const w of written) last.set(w.version.oid, w);
+  return [...last.values()].map((w) => {
+    const r = w.record;
+    return { oid: w.version.oid, key: w.row, vseq: r.kind === "mark" ? r.vseq : w.version.seq, parentOid: w.version.parentOid, pos: w.version.pos, removed: r.kind === "mark" && r.removal };
+  });
+}
+
+/**
+ * A local write built entirely from what this engine knows (engine/known.ts) and sent as ONE
+ * statement: the space's counter moves only if it is still the one this engine saw, and every
+ * insert is guarded by that move. Undefined when something was not known in memory, or another
+ * engine wrote first: then the write runs the long way.
+ */
+async function optimistic<T>(
+  core: Core,
+  spaceId: string,
+  starts: readonly string[],
+  fn: (ctx: WriteCtx, chains: Map<string, Placement[] | undefined>) => Promise<T>,
+): Promise<{ value: T } | undefined> {
+  const k = core.known.get(spaceId);
+  if (!k || !knownChains(core.known, spaceId, starts)) return undefined;
+  const seq = k.seq + 1;
+  const cachedOnly: ChunkLoader = {
+    async getMany(ids) {
+      return ids.map((id) => cachedChunk(core.cache, spaceId, id) ?? refuse());
+    },
+  };
+  const refusing: Queryable = { query: async () => refuse() };
+  const ctx = newCtx(core, refusing, spaceId, seq, (loader) => memoryReader(core, spaceId, loader), cachedOnly, undefined);
+  let value: T;
+  try {
+    value = await fn(ctx, await ctx.locate.chains(starts));
+  } catch (error) {
+    if (error instanceof NeedsStorage) return undefined;
+    throw error;
+  }
+  if (!ctx.op) return { value };
+  keepReachable(ctx.chunks, ctx.written.filter((w) => w.record.kind !== "mark").map((w) => w.version.kids));
+  const rows = rowsOf(ctx.written, core);
+  if (rows.inserts.length + rows.appends.length > BATCH || ctx.chunks.size > BATCH) return undefined;
+  const { values, p } = params();
+  const space = p(spaceId);
+  const guard = "exists (select 1 from bump)";
+  const parts = [`bump as (update space set seq = seq + 1 where space_id = ${space} and seq = ${p(k.seq)} returning seq)`];
+  if (rows.inserts.length > 0) parts.push(`w0 as (${insertRows(p, space, rows.inserts, guard)})`);
+  if (rows.appends.length > 0) parts.push(`w4 as (${appendRows(p, space, rows.appends, guard)})`);
+  if (ctx.chunks.size > 0) parts.push(`w1 as (${insertChunks(p, space, [...ctx.chunks], guard)})`);
+  parts.push(`w2 as (${upsertOps(p, space, [opRowOf(ctx)], core, false, guard)})`);
+  if (ctx.documents.length > 0) parts.push(`w3 as (${insertDocuments(p, space, ctx.documents.map((oid) => ({ oid, seq })), guard)})`);
+  const done = await core.storage.query<{ seq: number }>(`with ${parts.join(",\n")} select seq from bump`, values);
+  if (done.length === 0) {
+    // Another engine wrote to this space: what this one knows is stale.
+    forget(core.known, spaceId);
+    return undefined;
+  }
+  settleRows(core, spaceId, ctx.written, ctx.chunks);
+  learn(core.known, spaceId, seq, [], madeHints(ctx.written));
+  return { value };
+}
+
+/** Groups a transaction's records into new rows and records appended to stored ones. */
+export function rowsOf(written: readonly Written[], core: Core): SegmentWrites {
+  return segmentWrites(written, core.cache.devices);
+}
+
+/**
+ * After commit: the newest version of each objective goes into the cache (a page's intermediate
+ * versions are rarely read again, and caching them all would push out what is).
+ */
+export function settleRows(core: Core, spaceId: string, written: readonly Written[], chunks: ReadonlyMap<string, KidsNode>): void {
+  const newest = new Map<string, VersionRow>();
+  for (const w of written) {
+    if (w.record.kind === "mark") continue;
+    newest.set(w.version.oid, w.version);
+  }
+  remember(core.cache, spaceId, newest.values(), chunks);
+}
+
+/** Rows per bulk statement: keeps parameters small for big imports. */
 const BATCH = 5000;
 
 /** Collects `$n` parameters for one statement. */
-function params() {
+export function params() {
   const values: unknown[] = [];
   return { values, p: (value: unknown) => `$${values.push(value)}` };
 }
 
+const list = (p: (v: unknown) => string, rows: readonly (readonly unknown[])[]) => `jsonb_array_elements(${p(JSON.stringify(rows))}::jsonb) r`;
+
+/** Inserts stored version rows (bodies travel as base64 inside one jsonb parameter). */
+export function insertRows(p: (v: unknown) => string, space: string, rows: readonly StoredRow[], guard = "true"): string {
+  return `insert into version (space_id, oid, seq, vseq, parent_oid, pos, flags, body)
+     select ${space}, (r->>0)::uuid, (r->>1)::int8, (r->>2)::int8, (r->>3)::uuid, r->>4, (r->>5)::int2, decode(r->>6, 'base64')
+       from ${list(p, rows.map((r) => [r.oid, r.seq, r.vseq, r.parentOid, r.pos, r.flags, r.body.toString("base64")]))} where ${guard}`;
+}
+
 /**
- * The inserts of one op as data-modifying CTEs of ONE statement: a single round trip for the
- * whole write (an edit at depth 10 would otherwise pay five). How the rows travel: row-writes.ts.
+ * Appends records to stored rows (segments): the body grows, the columns take the place and
+ * version after the new last record, flags gain the new records' and REMOVED follows the last.
  */
-function writeStatements(ctx: WriteCtx, from: number, to: number, withOp: boolean): { sql: string; values: unknown[] } {
+export function appendRows(p: (v: unknown) => string, space: string, rows: readonly Appended[], guard = "true"): string {
+  return `update version v set body = v.body || decode(r->>6, 'base64'), vseq = (r->>2)::int8, parent_oid = (r->>3)::uuid, pos = r->>4,
+       flags = ((v.flags | (r->>5)::int2) & 7::int2) | (case when (r->>7)::bool then 8 else 0 end)::int2
+     from ${list(p, rows.map((r) => [r.oid, r.seq, r.vseq, r.parentOid, r.pos, r.flags, r.body.toString("base64"), r.removed]))}
+     where v.space_id = ${space} and v.oid = (r->>0)::uuid and v.seq = (r->>1)::int8 and ${guard}`;
+}
+
+const VERSION_COLUMNS: readonly CopyColumn[] = [
+  { name: "space_id", type: "uuid" },
+  { name: "oid", type: "uuid" },
+  { name: "seq", type: "int8" },
+  { name: "vseq", type: "int8" },
+  { name: "parent_oid", type: "uuid" },
+  { name: "pos", type: "text" },
+  { name: "flags", type: "int2" },
+  { name: "body", type: "bytea" },
+];
+
+/**
+ * Writes stored version rows in bulk: binary COPY where the backend has it (PGlite), else one
+ * INSERT per 5,000 rows. Returns the statements' promises (sent in order, one transaction).
+ */
+export function copyVersionRows(tx: Queryable, spaceId: string, rows: readonly StoredRow[]): Promise<unknown>[] {
+  if (rows.length === 0) return [];
+  if (tx.copyRows) return [tx.copyRows("version", VERSION_COLUMNS, rows.map((r) => [spaceId, r.oid, r.seq, r.vseq, r.parentOid, r.pos, r.flags, r.body]))];
+  const sent: Promise<unknown>[] = [];
+  for (let from = 0; from < rows.length; from += BATCH) {
+    const { values, p } = params();
+    sent.push(tx.query(insertRows(p, p(spaceId), rows.slice(from, from + BATCH)), values));
+  }
+  return sent;
+}
+
+const OP_COLUMNS: readonly CopyColumn[] = ["space_id", "op_id", "hlc", "kind", "oid", "at", "actor", "device", "data", "seq", "outcome", "detail", "server_seq", "vids", "touched"].map(
+  (name): CopyColumn => ({ name, type: name === "space_id" ? "uuid" : ["at", "seq", "server_seq"].includes(name) ? "int8" : ["data", "vids", "touched"].includes(name) ? "bytea" : "text" }),
+);
+
+/** The fields of a new op row in `OP_COLUMNS` order. */
+export function opCopyRow(spaceId: string, o: OpRow, core: Core, outcome: string, detail: string | null): unknown[] {
+  return [
+    spaceId, o.opId, o.hlc, o.kind, o.oid, o.at, o.actor, o.device, encodeOpData(o.data), o.seq, outcome, detail, o.serverSeq ?? null,
+    outcome === "applied" ? encodeOpVids(o.vidBefore, o.vidAfter, core.cache.devices) : null,
+    outcome === "applied" ? encodeTouched(o.touched) : null,
+  ];
+}
+
+/** Inserts new op rows (not in the log yet): binary COPY where the backend has it. */
+export function copyOpRows(tx: Queryable, rows: readonly unknown[][]): Promise<unknown> | undefined {
+  return tx.copyRows && rows.length > 0 ? tx.copyRows("op", OP_COLUMNS, rows) : undefined;
+}
+
+/** Inserts chunks (content-addressed: a chunk stored already is skipped). */
+export function insertChunks(p: (v: unknown) => string, space: string, chunks: readonly (readonly [string, KidsNode])[], guard = "true"): string {
+  return `insert into chunk (space_id, chunk_id, node)
+     select ${space}, decode(r->>0, 'base64'), decode(r->>1, 'base64') from ${list(p, chunks.map(([id, node]) => [Buffer.from(id, "base64url").toString("base64"), chunkBytes(node).toString("base64")]))}
+     where ${guard} on conflict do nothing`;
+}
+
+/** One op row as a write stores it. */
+export interface OpRow {
+  readonly opId: string;
+  readonly hlc: string;
+  readonly kind: string;
+  readonly oid: string;
+  readonly at: number;
+  readonly actor: string | null;
+  readonly device: string;
+  readonly data: Props;
+  readonly seq: number;
+  readonly vidBefore: string | null;
+  readonly vidAfter: string | null;
+  readonly touched: readonly string[];
+  /** The sync server's number, for an op pulled from one (stored with it). */
+  readonly serverSeq?: number | null;
+}
+
+/** The op row of a write context. */
+export function opRowOf(ctx: WriteCtx): OpRow {
+  const op = ctx.op!;
+  return {
+    opId: ctx.opId,
+    hlc: ctx.hlc,
+    kind: op.kind,
+    oid: op.oid,
+    at: ctx.now,
+    actor: ctx.actor,
+    device: ctx.device,
+    data: op.data,
+    seq: ctx.seq,
+    vidBefore: op.vidBefore,
+    vidAfter: op.vidAfter,
+    touched: [...new Set([...spilledOids(ctx), ...ctx.written.map((w) => w.version.oid)])],
+  };
+}
+
+/**
+ * Inserts op rows as applied; `known` ops (replayed from the log, where they wait with no seq) are
+ * updated in place instead.
+ */
+export function upsertOps(p: (v: unknown) => string, space: string, ops: readonly OpRow[], core: Core, known: boolean, guard = "true"): string {
+  const rows = ops.map((o) => [
+    o.opId,
+    o.hlc,
+    o.kind,
+    o.oid,
+    o.at,
+    o.actor,
+    o.device,
+    encodeOpData(o.data).toString("base64"),
+    o.seq,
+    encodeOpVids(o.vidBefore, o.vidAfter, core.cache.devices).toString("base64"),
+    encodeTouched(o.touched).toString("base64"),
+    o.serverSeq ?? null,
+  ]);
+  return `insert into op (space_id, op_id, hlc, kind, oid, at, actor, device, data, seq, outcome, vids, touched, server_seq)
+     select ${space}, r->>0, r->>1, r->>2, r->>3, (r->>4)::int8, r->>5, r->>6, decode(r->>7, 'base64'), (r->>8)::int8, 'applied',
+            decode(r->>9, 'base64'), decode(r->>10, 'base64'), (r->>11)::int8
+       from ${list(p, rows)} where ${guard}` +
+    (known
+      ? `
+     on conflict (space_id, op_id) do update set seq = excluded.seq, outcome = 'applied', detail = null, vids = excluded.vids, touched = excluded.touched`
+      : "");
+}
+
+/** Inserts document rows. */
+export function insertDocuments(p: (v: unknown) => string, space: string, docs: readonly { oid: string; seq: number }[], guard = "true"): string {
+  return `insert into document (space_id, oid, seq) select ${space}, (r->>0)::uuid, (r->>1)::int8 from ${list(p, docs.map((d) => [d.oid, d.seq]))} where ${guard}`;
+}
+
+/**
+ * The rows of one op as data-modifying CTEs of ONE statement: a single round trip for the whole
+ * write (an edit at depth 10 would otherwise pay several).
+ */
+function writeStatement(ctx: WriteCtx, rows: readonly StoredRow[], appends: readonly Appended[], chunks: readonly (readonly [string, KidsNode])[], withOp: boolean, replayed: boolean): { sql: string; values: unknown[] } {
   const { values, p } = params();
   const space = p(ctx.spaceId);
   const parts: string[] = [];
-  const v = ctx.versions.slice(from, to);
-  if (v.length > 0) parts.push(insertVersions(p, space, v));
-  const chunks = [...ctx.chunks].slice(from, to);
+  if (rows.length > 0) parts.push(insertRows(p, space, rows));
+  if (appends.length > 0) parts.push(appendRows(p, space, appends));
   if (chunks.length > 0) parts.push(insertChunks(p, space, chunks));
-  const op = ctx.op;
-  if (withOp && op) {
-    parts.push(insertOps(p, space, [{ seq: ctx.seq, opId: ctx.opId, kind: op.kind, oid: op.oid, vidBefore: op.vidBefore, vidAfter: op.vidAfter, at: ctx.now, actor: ctx.actor, device: ctx.device, data: op.data, hlc: ctx.hlc }]));
+  if (withOp) {
+    parts.push(upsertOps(p, space, [opRowOf(ctx)], ctx.core, replayed));
+    if (ctx.documents.length > 0) parts.push(insertDocuments(p, space, ctx.documents.map((oid) => ({ oid, seq: ctx.seq }))));
   }
-  const t = ctx.transitive.slice(from, to);
-  if (t.length > 0) parts.push(insertTransitive(p, space, t.map((r) => ({ ...r, seq: ctx.seq }))));
-  const a = [...ctx.placements.values()].slice(from, to);
-  const fresh = a.filter((r) => r.fresh === true);
-  const known = a.filter((r) => r.fresh !== true);
-  if (fresh.length > 0) parts.push(writePlacements(p, space, fresh, false));
-  if (known.length > 0) parts.push(writePlacements(p, space, known, true));
-  const sql = parts.map((part, k) => `w${k} as (${part})`).join(",\n");
-  return { sql: `with ${sql} select 1`, values };
+  return { sql: `with ${parts.map((part, k) => `w${k} as (${part})`).join(",\n")} select 1`, values };
 }
 
 /**
- * Sends the rows collected so far (not the op) and forgets them at once: a long write such as a
- * streamed import keeps its memory bounded, and may go on collecting while the returned promise
- * (settled when storage has them) is pending; statements of one transaction run in the order sent.
- * Every chunk collected must be final (reachable from a version of this write), as an import's
- * bottom-up chunks are; writes that edit chunks flush once at the end.
+ * Sends the records collected so far (not the op) and forgets them, so a long write such as a
+ * streamed import keeps its memory bounded; the returned promise settles when storage has them
+ * (statements of one transaction run in the order sent). Every chunk collected must be final.
+ * Records of one objective must all be in one spill (an import's rows are written once each).
  */
 export function spill(ctx: WriteCtx): Promise<void> {
-  const largest = Math.max(ctx.versions.length, ctx.chunks.size, ctx.transitive.length, ctx.placements.size);
-  const sent: Promise<unknown>[] = [];
-  for (let from = 0; from < largest; from += BATCH) {
-    const { sql, values } = writeStatements(ctx, from, from + BATCH, false);
-    sent.push(ctx.tx.query(sql, values));
+  const { inserts, appends } = rowsOf(ctx.written, ctx.core);
+  if (appends.length > 0) throw new Error("a spilled write appends to no stored row (an import writes each objective once)");
+  const chunks = [...ctx.chunks];
+  const sent: Promise<unknown>[] = copyVersionRows(ctx.tx, ctx.spaceId, inserts);
+  for (let from = 0; from < chunks.length; from += BATCH) {
+    const { values, p } = params();
+    sent.push(ctx.tx.query(insertChunks(p, p(ctx.spaceId), chunks.slice(from, from + BATCH)), values));
   }
-  ctx.versions.length = 0;
+  spilled.set(ctx, (spilled.get(ctx) ?? []).concat(inserts.map((row) => row.oid)));
+  ctx.written.length = 0;
   ctx.chunks.clear();
-  ctx.transitive.length = 0;
-  ctx.placements.clear();
   return Promise.all(sent).then(() => undefined);
 }
 
-async function flush(ctx: WriteCtx): Promise<void> {
-  keepReachable(ctx.chunks, ctx.versions.map((v) => v.kids));
-  const largest = Math.max(ctx.versions.length, ctx.chunks.size, ctx.transitive.length, ctx.placements.size, 1);
+/** Objectives whose rows a write spilled already (they still count as touched by its op). */
+const spilled = new WeakMap<WriteCtx, string[]>();
+
+/** Objectives a write spilled before its end. */
+export function spilledOids(ctx: WriteCtx): readonly string[] {
+  return spilled.get(ctx) ?? [];
+}
+
+async function flush(ctx: WriteCtx, replayed: boolean): Promise<void> {
+  keepReachable(ctx.chunks, ctx.written.filter((w) => w.record.kind !== "mark").map((w) => w.version.kids));
+  const { inserts, appends } = rowsOf(ctx.written, ctx.core);
+  const chunks = [...ctx.chunks];
+  const largest = Math.max(inserts.length, appends.length, chunks.length, 1);
   for (let from = 0; from < largest; from += BATCH) {
-    const { sql, values } = writeStatements(ctx, from, from + BATCH, from === 0);
+    const { sql, values } = writeStatement(ctx, inserts.slice(from, from + BATCH), appends.slice(from, from + BATCH), chunks.slice(from, from + BATCH), from === 0, replayed);
     await ctx.tx.query(sql, values);
   }
 }

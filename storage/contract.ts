@@ -6,6 +6,10 @@
  * (ids and counters stay far below 2^53), jsonb as parsed values.
  */
 
+import type { CopyColumn } from "./copy-binary.js";
+
+export type { CopyColumn, CopyType } from "./copy-binary.js";
+
 /** One result row: column name to value. */
 export type Row = Record<string, unknown>;
 
@@ -13,6 +17,11 @@ export type Row = Record<string, unknown>;
 export interface Queryable {
   /** Runs one statement and returns its rows. Errors are `StorageError`s. */
   query<R extends Row = Row>(sql: string, params?: readonly unknown[]): Promise<R[]>;
+  /**
+   * Bulk-inserts plain rows into one table in PostgreSQL's binary COPY format (storage/copy-binary.ts),
+   * where the backend does it faster than an INSERT; absent otherwise (then callers insert).
+   */
+  copyRows?(table: string, columns: readonly CopyColumn[], rows: readonly (readonly unknown[])[]): Promise<void>;
 }
 
 /** An open database, owned by one engine. */

@@ -1,16 +1,31 @@
-import { EngineError } from "../engine/errors.js";
-import type { Storage } from "./contract.js";
+import { EngineError } from "./errors.js";
+import type { Queryable, Storage } from "./contract.js";
 import { latestVersion, migrations } from "./migrations.js";
 
 // Any constant works; it only has to be the same for every engine on one database.
 const MIGRATION_LOCK = 7_420_113;
+
+/** A data conversion of a migration (see `Migration.data`), given the migration's transaction. */
+export type DataStep = (tx: Queryable, progress: (message: string) => void) => Promise<void>;
+
+/** Options of `migrate`. */
+export interface MigrateOptions {
+  /** The data conversions migrations name, by name (the engine passes its own). */
+  readonly data?: Readonly<Record<string, DataStep>>;
+  /** Stop at this version instead of the newest (tests of an upgrade). */
+  readonly to?: number;
+  /** Told what a long migration is doing. */
+  readonly onProgress?: (message: string) => void;
+}
 
 /**
  * Brings the schema to `latestVersion`, one transaction per migration, under an advisory lock so
  * engines opening the same database at once do not race. A database newer than the code is
  * refused with `SCHEMA_TOO_NEW` before anything is touched.
  */
-export async function migrate(storage: Storage): Promise<{ from: number; to: number }> {
+export async function migrate(storage: Storage, options: MigrateOptions = {}): Promise<{ from: number; to: number }> {
+  const target = options.to ?? latestVersion;
+  const progress = options.onProgress ?? (() => {});
   return storage.transaction(async (tx) => {
     await tx.query("select pg_advisory_xact_lock($1)", [MIGRATION_LOCK]);
     await tx.query("create table if not exists meta (key text primary key, value text not null)");
@@ -23,15 +38,22 @@ export async function migrate(storage: Storage): Promise<{ from: number; to: num
       );
     }
     for (const migration of migrations) {
-      if (migration.version <= from) continue;
+      if (migration.version <= from || migration.version > target) continue;
+      if (from > 0) progress(`migrating the schema to version ${migration.version}: ${migration.name}`);
       for (const statement of migration.statements()) await tx.query(statement);
+      if (migration.data !== undefined) {
+        const step = options.data?.[migration.data];
+        if (!step) throw new Error(`migration ${migration.version} needs the data step ${migration.data}, which the caller did not pass`);
+        await step(tx, progress);
+      }
+      for (const statement of migration.finally?.() ?? []) await tx.query(statement);
     }
-    if (from < latestVersion) {
+    if (from < target) {
       await tx.query(
         "insert into meta (key, value) values ('schema_version', $1) on conflict (key) do update set value = excluded.value",
-        [String(latestVersion)],
+        [String(target)],
       );
     }
-    return { from, to: Math.max(from, latestVersion) };
+    return { from, to: Math.max(from, target) };
   });
 }

@@ -6,6 +6,13 @@ export interface Migration {
   readonly version: number;
   readonly name: string;
   readonly statements: () => string[];
+  /**
+   * A data conversion that SQL alone cannot do, run after `statements` and before `finally`, in
+   * the same transaction. Storage does not know how (the engine's stored format is the engine's):
+   * the caller of `migrate` passes it by this name.
+   */
+  readonly data?: string;
+  readonly finally?: () => string[];
 }
 
 function ddl(build: (schema: Knex.SchemaBuilder) => Knex.SchemaBuilder): string[] {
@@ -255,6 +262,92 @@ end $fn$`,
       // row cache reads them back), instead of the same two small jsonb documents per row.
       "alter table objective alter column kids drop not null",
       "alter table objective alter column stats drop not null",
+    ],
+  },
+  {
+    version: 6,
+    name: "compact history: version records (images and deltas) in binary, no mutable tree index, one op table",
+    statements: () => [
+      // Devices by a small number: every version record names the op that made it (device + counter).
+      "create table device (no int4 generated always as identity primary key, id uuid not null unique)",
+      // Segments of version records (engine/format/rows.ts): an image and the deltas and marks after
+      // it, appended in place; replaces objective, op_transitive and active_version. Room is left in
+      // each page so an append stays on its page (a HOT update: no index entry, pruned in place),
+      // and bodies stay inline (compressed if need be) rather than rewritten to TOAST on each append.
+      `create table version (
+         space_id uuid not null, oid uuid not null, seq int8 not null, vseq int8 not null, parent_oid uuid, pos text,
+         flags int2 not null, body bytea not null,
+         primary key (space_id, oid, seq)) with (fillfactor = 80)`,
+      "alter table version alter column body set storage main",
+      "create index version_moved on version (space_id, oid, seq) where flags & 1 <> 0",
+      "create index version_lost on version (space_id, oid, seq) where flags & 2 <> 0",
+      "create index version_restored on version (space_id, oid, seq) where flags & 4 <> 0",
+      // Content-addressed nodes of wide children lists, in binary (was link).
+      "create table chunk (space_id uuid not null, chunk_id bytea not null, node bytea not null, primary key (space_id, chunk_id))",
+      // One row per op the device knows (was op and op_log): pending (seq null) or materialized.
+      `create table op_v6 (
+         space_id uuid not null, op_id text not null, hlc text not null, kind text not null, oid text not null,
+         at int8 not null, actor text, device text not null, data bytea not null,
+         seq int8, outcome text, detail text, server_seq int8, vids bytea, touched bytea,
+         primary key (space_id, op_id))`,
+      "create table document (space_id uuid not null, oid uuid not null, seq int8 not null, primary key (space_id, oid))",
+      // Vids made before this schema (hash only, no op in them) stay readable.
+      "create table version_alias (space_id uuid not null, vid text not null, oid uuid not null, seq int8 not null, primary key (space_id, vid))",
+      "alter table space add column pulled int8 not null default 0",
+    ],
+    data: "v6-records",
+    finally: () => [
+      "drop trigger if exists op_logged on op",
+      "drop trigger if exists active_version_undo on active_version",
+      "drop function if exists logbook_begin_write(uuid, uuid[])",
+      "drop function if exists logbook_chains(uuid, uuid[])",
+      "drop function if exists logbook_ops_logged()",
+      "drop function if exists logbook_active_undo()",
+      "drop function if exists logbook_active_undo_update()",
+      "drop table objective, op_transitive, active_version, active_undo, op_log, op, link",
+      "alter table op_v6 rename to op",
+      "alter index op_v6_pkey rename to op_pkey",
+      "create unique index op_by_seq on op (space_id, seq) where seq is not null",
+      "create index op_by_hlc on op (space_id, hlc)",
+      "create index op_pending on op (space_id, hlc) where seq is null",
+      "create index op_checkouts on op (space_id, seq) where kind = 'checkout' and seq is not null",
+      // The newest row of each objective up its parents, per start (as of p_max when given). A loop
+      // of point reads in plpgsql keeps its plans cached per session.
+      `create function logbook_chains(p_space uuid, p_starts uuid[], p_max int8)
+  returns table (start uuid, d int, oid uuid, key int8, vseq int8, parent_oid uuid, pos text, flags int2)
+  language plpgsql stable as $fn$
+#variable_conflict use_column
+declare
+  s uuid; cur uuid; r record; n int;
+begin
+  foreach s in array p_starts loop
+    cur := s; n := 0;
+    loop
+      select v.seq, v.vseq, v.parent_oid, v.pos, v.flags into r from version v
+        where v.space_id = p_space and v.oid = cur and (p_max is null or v.seq <= p_max)
+        order by v.seq desc limit 1;
+      exit when not found;
+      start := s; d := n; oid := cur; key := r.seq; vseq := r.vseq; parent_oid := r.parent_oid; pos := r.pos; flags := r.flags;
+      return next;
+      cur := r.parent_oid; n := n + 1;
+      exit when cur is null or n > 100000;
+    end loop;
+  end loop;
+end $fn$`,
+      // A write's first round trip: bump the space's op counter (which locks the space), then read
+      // the chains. Volatile, so the reads take a snapshot after the lock: no lost update.
+      `create function logbook_begin_write(p_space uuid, p_starts uuid[])
+  returns table (seq int8, start uuid, d int, oid uuid, key int8, vseq int8, parent_oid uuid, pos text, flags int2)
+  language plpgsql volatile as $fn$
+declare
+  v_seq int8;
+begin
+  update space set seq = space.seq + 1 where space_id = p_space returning space.seq into v_seq;
+  if v_seq is null then return; end if;
+  seq := v_seq;
+  return next;
+  return query select v_seq, c.* from logbook_chains(p_space, p_starts, null) c;
+end $fn$`,
     ],
   },
 ];

@@ -1,4 +1,4 @@
-import { EngineError, StorageError } from "../engine/errors.js";
+import { EngineError, StorageError } from "./errors.js";
 
 const SQLSTATE = /^[0-9A-Z]{5}$/;
 

@@ -5,7 +5,7 @@
  */
 import type { ReplicaOp } from "../engine/replicate.js";
 import type { Props } from "../engine/types.js";
-import { checkDrift, decodeHlc, HlcError, MAX_DRIFT_MS } from "./hlc.js";
+import { checkDrift, decodeHlc, HlcError, MAX_DRIFT_MS } from "../engine/hlc.js";
 
 /**
  * One op on the wire: exactly what `engine.logSince` returns and `engine.applyOps` takes, without
@@ -55,6 +55,10 @@ export const LIMITS = {
   /** Ops per pull page. */
   maxPullLimit: 1000,
   defaultPullLimit: 500,
+  /** Bytes of the ops of one pull page (their stored JSON); a page stops before it would pass them and says `more`. */
+  maxPullBytes: 1024 * 1024,
+  /** Nesting of objects and arrays in one op (its data, props). */
+  maxOpDepth: 64,
 } as const;
 
 /** String codes of sync errors; each has one HTTP status. */
@@ -65,6 +69,9 @@ export type SyncErrorCode =
   | "FORGED"
   | "FORBIDDEN"
   | "UNAUTHENTICATED"
+  | "CONFLICT"
+  | "QUOTA_EXCEEDED"
+  | "RATE_LIMITED"
   | "UNAVAILABLE";
 
 /** HTTP status of each code. */
@@ -75,6 +82,9 @@ export const SYNC_STATUS: { readonly [C in SyncErrorCode]: number } = {
   FORGED: 403,
   FORBIDDEN: 403,
   UNAUTHENTICATED: 401,
+  CONFLICT: 409,
+  QUOTA_EXCEEDED: 403,
+  RATE_LIMITED: 429,
   UNAVAILABLE: 503,
 };
 
@@ -93,6 +103,19 @@ export class SyncError extends Error {
 const ID = /^[A-Za-z0-9_-]{1,64}$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** Whether `value` is an engine device id (what ops carry in `device`). */
+export function isDeviceId(value: unknown): value is string {
+  return typeof value === "string" && ID.test(value);
+}
+
+/** `POST /sync/devices/:device/bind` answer: the engine device is now bound to this session's accounts device. */
+export interface BindResult {
+  readonly device: string;
+  readonly accountDeviceId: string;
+  /** It was bound to another (revoked) accounts device of the same user before. */
+  readonly rebound: boolean;
+}
+
 /** Whether `value` is a space id (a UUID). */
 export function isSpaceId(value: unknown): value is string {
   return typeof value === "string" && UUID.test(value);
@@ -104,9 +127,41 @@ const show = (v: unknown) => {
   return text === undefined ? String(v) : text.length > 80 ? `${text.slice(0, 77)}...` : text;
 };
 
+// A NUL, or half of a surrogate pair: text Postgres cannot store (in text or jsonb).
+const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+function checkText(text: string, where: string): void {
+  const m = UNSTORABLE.exec(text);
+  if (!m) return;
+  const what = m[0] === "\u0000" ? "a NUL character" : `an unpaired surrogate (\\u${m[0].charCodeAt(0).toString(16)})`;
+  throw bad(`${where} contains ${what} at index ${m.index}; text must be NUL-free, well-formed Unicode`);
+}
+
+const field = (where: string, key: string) => (/^[A-Za-z_$][\w$]*$/.test(key) ? `${where}.${key}` : `${where}[${JSON.stringify(key)}]`);
+
+/**
+ * Walks every string (keys too) and every nested object of an op: refuses text the database
+ * cannot store and nesting deeper than `LIMITS.maxOpDepth`, before anything serializes it
+ * (a JSON.stringify of 5,000 nested arrays overflows the stack).
+ */
+function checkStorable(value: unknown, where: string, depth: number): void {
+  if (typeof value === "string") return checkText(value, where);
+  if (value === null || typeof value !== "object") return;
+  if (depth >= LIMITS.maxOpDepth) throw bad(`${where} nests deeper than ${LIMITS.maxOpDepth} levels`);
+  if (Array.isArray(value)) {
+    value.forEach((item, i) => checkStorable(item, `${where}[${i}]`, depth + 1));
+    return;
+  }
+  for (const [key, item] of Object.entries(value)) {
+    checkText(key, `${where} key ${show(key)}`);
+    checkStorable(item, field(where, key), depth + 1);
+  }
+}
+
 /** Checks one op's fields; `BAD_BATCH` names the field and value. */
 export function checkWireOp(value: unknown, where: string): WireOp {
   if (value === null || typeof value !== "object" || Array.isArray(value)) throw bad(`${where} must be an object, got ${show(value)}`);
+  checkStorable(value, where, 0);
   const o = value as Record<string, unknown>;
   for (const key of ["opId", "kind", "oid", "hlc", "device"] as const) {
     const v = o[key];
@@ -167,9 +222,11 @@ export function checkPushBatch(value: unknown, nowMs: number, maxDriftMs = MAX_D
 
 /** Parses the pull query: `after` ≥ 0 and `limit` within 1..maxPullLimit. */
 export function checkPullQuery(after: unknown, limit: unknown): { after: number; limit: number } {
-  const a = after === undefined ? 0 : Number(after);
+  // Digits only: Number() would take "", " ", "1e3" and "0x10" as numbers.
+  const int = (v: unknown) => (typeof v === "string" && /^\d{1,16}$/.test(v) ? Number(v) : typeof v === "number" ? v : NaN);
+  const a = after === undefined ? 0 : int(after);
   if (!Number.isSafeInteger(a) || a < 0) throw bad(`after must be a non-negative integer, got ${show(after)}`);
-  const l = limit === undefined ? LIMITS.defaultPullLimit : Number(limit);
+  const l = limit === undefined ? LIMITS.defaultPullLimit : int(limit);
   if (!Number.isSafeInteger(l) || l < 1 || l > LIMITS.maxPullLimit) throw bad(`limit must be an integer in 1..${LIMITS.maxPullLimit}, got ${show(limit)}`);
   return { after: a, limit: l };
 }

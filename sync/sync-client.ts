@@ -6,7 +6,7 @@
  * them by clock. The pull cursor is the highest server seq stored in the engine's op log, written
  * in the same transaction as the ops, so a client killed at any point resumes where it was.
  */
-import type { Engine } from "../engine/open-engine.js";
+import type { Engine } from "../open-engine.js";
 import { SyncError, type WireOp } from "./protocol.js";
 import type { SyncTransport } from "./transport.js";
 
@@ -45,12 +45,18 @@ export interface SyncClient {
   stop(): Promise<void>;
   /** Tells the background loop that local edits wait to be pushed. */
   changed(): void;
+  /**
+   * Takes this engine's device back after its accounts device was revoked (or replaced by a new
+   * sign-in): binds it to the session's accounts device, so its ops, offline edits included, can
+   * be pushed again instead of being refused as `FORGED`. Call it with a transport of the new
+   * session, after a `FORGED` refusal; `CONFLICT` while the old accounts device is still active.
+   */
+  rebind(): Promise<void>;
   /** `offline` after a failure until the next successful round; `refused` when the session was refused. */
   readonly status: "stopped" | "connecting" | "online" | "offline" | "refused";
 }
 
-const FATAL = new Set(["UNAUTHENTICATED", "FORBIDDEN", "FORGED"]);
-
+const FATAL = new Set(["UNAUTHENTICATED", "FORBIDDEN", "FORGED", "QUOTA_EXCEEDED"]);
 
 /**
  * Creates a sync client for one space of an engine (the space must exist: `createSpace({ spaceId })`
@@ -206,6 +212,11 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
     },
     changed() {
       wake?.();
+    },
+    async rebind() {
+      if (!transport.bind) throw new SyncError("BAD_BATCH", "this transport cannot bind devices");
+      await transport.bind(engine.deviceId);
+      if (status === "refused") status = "stopped";
     },
     get status() {
       return status;

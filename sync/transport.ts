@@ -3,7 +3,7 @@
  * tests put `faultyTransport` in between to drop, duplicate, delay and reorder deliveries.
  */
 import WebSocket from "ws";
-import { SyncError, type PullPage, type PushBatch, type PushResult, type ServerMessage, type SyncErrorCode } from "./protocol.js";
+import { SyncError, type BindResult, type PullPage, type PushBatch, type PushResult, type ServerMessage, type SyncErrorCode } from "./protocol.js";
 
 /** Handlers of a poke socket. */
 export interface ListenHandlers {
@@ -19,6 +19,11 @@ export interface SyncTransport {
   pull(spaceId: string, after: number, limit: number): Promise<PullPage>;
   /** Opens a socket that pokes on new ops of the spaces; resolves once it is open. */
   listen(spaceIds: readonly string[], handlers: ListenHandlers): Promise<{ close(): void }>;
+  /**
+   * Binds an engine device to this session's accounts device (after the one it was bound to was
+   * revoked). Optional: transports without it cannot rebind.
+   */
+  bind?(device: string): Promise<BindResult>;
 }
 
 /** Options of {@link httpTransport}. */
@@ -33,7 +38,18 @@ export interface HttpTransportOptions {
   readonly timeoutMs?: number;
 }
 
-const CODES = new Set<SyncErrorCode>(["BAD_BATCH", "TOO_LARGE", "CLOCK_SKEW", "FORGED", "FORBIDDEN", "UNAUTHENTICATED", "UNAVAILABLE"]);
+const CODES = new Set<SyncErrorCode>([
+  "BAD_BATCH",
+  "TOO_LARGE",
+  "CLOCK_SKEW",
+  "FORGED",
+  "FORBIDDEN",
+  "UNAUTHENTICATED",
+  "CONFLICT",
+  "QUOTA_EXCEEDED",
+  "RATE_LIMITED",
+  "UNAVAILABLE",
+]);
 
 async function failure(response: Response): Promise<SyncError> {
   let body: { error?: { code?: string; message?: string } } = {};
@@ -49,6 +65,7 @@ async function failure(response: Response): Promise<SyncError> {
   if (code !== undefined && CODES.has(code as SyncErrorCode)) return new SyncError(code as SyncErrorCode, message);
   if (response.status === 403) return new SyncError("FORBIDDEN", message);
   if (response.status === 413) return new SyncError("TOO_LARGE", message);
+  if (response.status === 429) return new SyncError("RATE_LIMITED", message);
   return new SyncError("BAD_BATCH", `${code ?? response.status}: ${message}`);
 }
 
@@ -80,6 +97,7 @@ export function httpTransport(options: HttpTransportOptions): SyncTransport {
     push: (spaceId, batch) =>
       call(`${base}/${spaceId}/push`, { method: "POST", headers: { ...headers, "content-type": "application/json" }, body: JSON.stringify(batch) }),
     pull: (spaceId, after, limit) => call(`${base}/${spaceId}/pull?after=${after}&limit=${limit}`, { headers }),
+    bind: (device) => call(`${base}/devices/${encodeURIComponent(device)}/bind`, { method: "POST", headers }),
     listen: (spaceIds, handlers) =>
       new Promise((resolve, reject) => {
         const url = `${base.replace(/^http/, "ws")}/ws?spaces=${spaceIds.join(",")}`;
@@ -88,7 +106,10 @@ export function httpTransport(options: HttpTransportOptions): SyncTransport {
         socket.on("unexpected-response", (_request, response) => {
           const status = response.statusCode ?? 0;
           reject(
-            new SyncError(status === 401 ? "UNAUTHENTICATED" : status === 403 ? "FORBIDDEN" : status >= 500 ? "UNAVAILABLE" : "BAD_BATCH", `socket refused: HTTP ${status}`),
+            new SyncError(
+              status === 401 ? "UNAUTHENTICATED" : status === 403 ? "FORBIDDEN" : status === 429 ? "RATE_LIMITED" : status >= 500 ? "UNAVAILABLE" : "BAD_BATCH",
+              `socket refused: HTTP ${status}`,
+            ),
           );
           socket.terminate();
         });
@@ -192,5 +213,12 @@ export function faultyTransport(inner: SyncTransport, faults: Faults, random: ()
       while (pending.size > 0) await Promise.all([...pending]);
     },
   };
+  if (inner.bind) {
+    const bind = inner.bind.bind(inner);
+    t.bind = async (device) => {
+      if (t.offline) throw lost("offline");
+      return bind(device);
+    };
+  }
   return t;
 }

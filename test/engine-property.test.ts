@@ -3,7 +3,8 @@
  * that must fail) against the in-memory reference model of test/model/outline-model.ts. After each
  * step: the whole active tree of every document (order, content, props, parent, stats, childCount)
  * and which vids changed; at the end of a sequence: get() and children() at every remembered
- * (oid, vid), and diff between random remembered version pairs. LOGBOOK_PROPERTY_RUNS sets the
+ * (oid, vid), with the row cache and again from storage alone (each version resolved from its
+ * image and deltas), and diff between random remembered version pairs. LOGBOOK_PROPERTY_RUNS sets the
  * number of sequences per backend (default 200).
  */
 import fc from "fast-check";
@@ -405,6 +406,9 @@ async function runSequence(engine: Engine, seq: Sequence): Promise<void> {
       const op = resolve(h.model, g, h.recent);
       if (op) await h.run(op);
     }
+    await h.verifyPast();
+    // Again from storage alone: every version resolved from its image and deltas (engine/format/).
+    engine.clearCache();
     await h.verifyPast();
     const remembered = h.model.remembered();
     for (const [i, [which, x, y]] of seq.diffs.entries()) {

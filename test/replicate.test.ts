@@ -81,6 +81,20 @@ describe.each(await usableBackends())("replication on $name", (backend) => {
     );
   });
 
+  it("a catch-up moves the pull cursor to the last server seq it applied, in a page or op by op", async () => {
+    const { spaceId: s } = await a.engine.createSpace();
+    await b.engine.createSpace({ spaceId: s });
+    const doc = await a.engine.createDocument(s, { content: "cursor" });
+    for (let i = 0; i < 30; i++) await a.engine.create(s, { parentOid: doc.oid, index: 0, content: `row ${i}` });
+    const ops = (await allOps(a.engine, s)).map((op, i) => ({ ...op, serverSeq: 100 + i }));
+    // The first 20 arrive as a fresh catch-up (one page), the rest after one was already known.
+    expect((await b.engine.applyOps(s, ops.slice(0, 20))).applied).toBe(20);
+    expect(await b.engine.pullCursor(s)).toBe(119);
+    expect((await b.engine.applyOps(s, ops.slice(19), { pageSize: 1 })).applied).toBe(11);
+    expect(await b.engine.pullCursor(s)).toBe(100 + ops.length - 1);
+    expect((await b.engine.get(s, doc.oid)).vid).toBe((await a.engine.get(s, doc.oid)).vid);
+  });
+
   it("devices that edited concurrently converge whatever order the ops arrive in (late ops rebuild)", async () => {
     const runs = Math.max(10, Number(process.env["LOGBOOK_PROPERTY_RUNS"] ?? 200) >> 4);
     await fc.assert(

@@ -4,71 +4,20 @@
  * a device process is SIGKILLed in the middle of applying pulled pages and restarted on its PGlite
  * data dir — it resumes from its cursor and ends with the same tree as the device that made it.
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openAccounts } from "../accounts/index.js";
 import { openEngine, pglite, type Engine } from "../index.js";
 import { createSyncClient, httpTransport, SyncError, type SyncTransport } from "../sync/index.js";
 import { FAST_SETTINGS, PASSWORD } from "./helpers/accounts-fixtures.js";
 import { backends, postgresUnavailable, throwawayDatabase, type Fresh } from "./helpers/backends.js";
+import { run, type Proc } from "./helpers/server-process.js";
 import { memoryMail, verifiedUser } from "./helpers/sync-fixtures.js";
 
-const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const noPostgres = await postgresUnavailable();
 if (noPostgres) console.warn(`[logbook tests] skipping the sync crash tests: ${noPostgres}`);
-
-interface Proc {
-  readonly child: ChildProcess;
-  readonly lines: string[];
-  readonly exited: Promise<number | null>;
-  /** Resolves with the first stdout line matching `pattern`. */
-  line(pattern: RegExp): Promise<RegExpExecArray>;
-}
-
-function run(script: string, args: readonly string[], env: Record<string, string> = {}): Proc {
-  const child = spawn(process.execPath, ["--import", "tsx", join(root, script), ...args], {
-    cwd: root,
-    env: { ...process.env, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  const lines: string[] = [];
-  const waiters: { pattern: RegExp; resolve: (m: RegExpExecArray) => void }[] = [];
-  let stderr = "";
-  let buffer = "";
-  child.stdout!.setEncoding("utf8").on("data", (d: string) => {
-    buffer += d;
-    const parts = buffer.split("\n");
-    buffer = parts.pop()!;
-    for (const l of parts) {
-      lines.push(l);
-      for (const w of [...waiters]) {
-        const m = w.pattern.exec(l);
-        if (m) {
-          waiters.splice(waiters.indexOf(w), 1);
-          w.resolve(m);
-        }
-      }
-    }
-  });
-  child.stderr!.setEncoding("utf8").on("data", (d: string) => (stderr += d));
-  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-  return {
-    child,
-    lines,
-    exited,
-    line: (pattern) =>
-      new Promise((resolve, reject) => {
-        const seen = lines.map((l) => pattern.exec(l)).find((m) => m);
-        if (seen) return resolve(seen);
-        waiters.push({ pattern, resolve });
-        void exited.then((code) => reject(new Error(`${script} exited (${code}) before printing ${pattern}: ${stderr.slice(-2000)}`)));
-      }),
-  };
-}
 
 describe.skipIf(noPostgres !== undefined)("sync crashes", () => {
   let db: { url: string; drop: () => Promise<void> };

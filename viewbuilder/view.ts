@@ -8,11 +8,11 @@
  * rows and one batch of chunks. Whole subtrees and chunks before the offset are skipped by their
  * counts, so a window costs O(depth × log fanout + limit) rows and about one round trip per level.
  */
-import { activeChain } from "../engine/objective.js";
+import { versionOrActive } from "../engine/read.js";
 import { countOf, rowsBefore, rowsOf, type Entry, type KidsNode } from "../engine/children-tree.js";
 import type { Core } from "../engine/core.js";
 import { notFound } from "../engine/errors.js";
-import { chunkLoader, loadVersion, loadVersions } from "../engine/row-cache.js";
+import { chunkLoader, loadVersions } from "../engine/format/row-cache.js";
 import type { Props, Stats, VersionRow } from "../engine/types.js";
 import { checkId, checkLimit, checkOffset, checkVid } from "../engine/validate.js";
 import { foldsOf } from "./folds.js";
@@ -64,27 +64,14 @@ async function openTree(core: Core, spaceId: string, rootOid: string, options: V
   spaceId = checkId("spaceId", spaceId);
   rootOid = checkId("oid", rootOid);
   const q = core.storage;
-  let root: VersionRow | undefined;
-  let active = false;
-  if (options.vid === undefined) {
-    // A document root answers with one point read; a zoomed-in objective needs its chain.
-    const self = await q.query<{ vid: string; is_root: boolean }>(
-      "select vid, is_root from active_version where space_id = $1 and oid = $2",
-      [spaceId, rootOid],
-    );
-    const vid = self[0]?.is_root ? self[0].vid : (await activeChain(q, spaceId, rootOid))[0]!.vid;
-    root = await loadVersion(core.cache, q, spaceId, rootOid, vid);
-    active = true;
-  } else {
-    root = await loadVersion(core.cache, q, spaceId, rootOid, checkVid("vid", options.vid));
-    if (!root) throw notFound(`objective ${rootOid} has no version ${options.vid} in space ${spaceId}`);
-  }
+  // The active version (a document root: its newest row; zoomed in: through its chain), or a past one.
+  const { row: root } = await versionOrActive(core, spaceId, rootOid, options.vid === undefined ? undefined : checkVid("vid", options.vid));
   const folded = new Set<string>();
   for (const oid of options.folded ?? []) folded.add(checkId("folded oid", oid));
   if (options.user !== undefined) for (const oid of await foldsOf(core, spaceId, options.user)) folded.add(oid);
-  const ref: TreeRef = { q, cache: core.cache, spaceId, loader: chunkLoader(core.cache, q, spaceId), root: root!, active };
-  const vis = visibility(root!.oid, await locate(ref, [...folded]));
-  return { ...ref, vis, total: rowsOf(root!.kids) - (vis.hiddenBelow.get(root!.oid) ?? 0) };
+  const ref: TreeRef = { core, q, cache: core.cache, spaceId, loader: chunkLoader(core.cache, q, spaceId), root };
+  const vis = visibility(root.oid, await locate(ref, [...folded]));
+  return { ...ref, vis, total: rowsOf(root.kids) - (vis.hiddenBelow.get(root.oid) ?? 0) };
 }
 
 function open(tree: Tree, it: Extract<Item, { t: "kids" }>): Item[] {
@@ -208,12 +195,11 @@ export async function rowIndex(core: Core, spaceId: string, rootOid: string, oid
   if (!found) return -1;
   if (found.path.slice(0, -1).some((step) => tree.vis.folded.has(step.oid))) return -1;
   const parents = [tree.root.oid, ...found.path.slice(0, -1).map((s) => s.oid)];
-  const located = await locate(tree, parents.slice(1));
-  const vids = new Map([[tree.root.oid, tree.root.vid], ...[...located].map(([o, l]) => [o, l.vid] as const)]);
-  const rows = await loadVersions(tree.cache, tree.q, tree.spaceId, parents.map((p) => [p, vids.get(p)!] as const));
+  const seqs = new Map<string, number>([[tree.root.oid, tree.root.seq], ...found.path.map((p) => [p.oid, p.seq] as const)]);
+  const rows = await loadVersions(tree.cache, tree.q, tree.spaceId, parents.map((p) => [p, seqs.get(p)!] as const));
   let index = found.path.length - 1; // each ascendant row comes before it
   for (let i = 0; i < found.path.length; i++) {
-    const parent = rows.get(`${parents[i]}|${vids.get(parents[i]!)}`)!;
+    const parent = rows.get(`${parents[i]}|${seqs.get(parents[i]!)}`)!;
     const pos = found.path[i]!.pos;
     index += (await rowsBefore(parent.kids, pos, tree.loader)) - hiddenBefore(tree.vis, parents[i]!, pos);
   }

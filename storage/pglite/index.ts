@@ -1,6 +1,7 @@
 import { PGlite, types } from "@electric-sql/pglite";
 import type { Queryable, Row, Storage, StorageConfig } from "../contract.js";
 import { wrapError, wrapTransactionError } from "../wrap-error.js";
+import { encodeCopyBinary } from "../copy-binary.js";
 import { workerStorage } from "./worker-storage.js";
 
 /** Options of the embedded backend. */
@@ -74,6 +75,15 @@ function queryable(db: Pick<PGlite, "query">): Queryable {
     async query<R extends Row = Row>(sql: string, params: readonly unknown[] = []): Promise<R[]> {
       try {
         return (await db.query<R>(sql, params as unknown[])).rows;
+      } catch (error) {
+        throw wrapError(error, sql);
+      }
+    },
+    async copyRows(table, columns, rows) {
+      if (rows.length === 0) return;
+      const sql = `copy ${table} (${columns.map((c) => c.name).join(", ")}) from '/dev/blob' with (format binary)`;
+      try {
+        await db.query(sql, [], { blob: new Blob([encodeCopyBinary(columns, rows)]) });
       } catch (error) {
         throw wrapError(error, sql);
       }

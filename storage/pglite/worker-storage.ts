@@ -1,6 +1,7 @@
 import { Worker } from "node:worker_threads";
 import type { Queryable, Row, Storage } from "../contract.js";
 import { inTransaction } from "../in-transaction.js";
+import { encodeCopyBinary } from "../copy-binary.js";
 import { wrapError } from "../wrap-error.js";
 
 interface Reply {
@@ -58,17 +59,26 @@ export async function workerStorage(dataDir: string | undefined): Promise<Storag
     else w.resolve(m.rows ?? []);
   });
   let next = 0;
-  const call = (op: "query" | "close", sql?: string, params?: readonly unknown[]) =>
+  const call = (op: "query" | "close", sql?: string, params?: readonly unknown[], blob?: Uint8Array) =>
     new Promise<Row[]>((resolve, reject) => {
       if (failed) return reject(failed);
       const id = ++next;
       waiting.set(id, { resolve, reject });
-      worker.postMessage({ id, op, sql, params });
+      worker.postMessage({ id, op, sql, params, blob });
     });
   const q: Queryable = {
     async query<R extends Row = Row>(sql: string, params: readonly unknown[] = []): Promise<R[]> {
       try {
         return (await call("query", sql, params)) as R[];
+      } catch (error) {
+        throw wrapError(error, sql);
+      }
+    },
+    async copyRows(table, columns, rows) {
+      if (rows.length === 0) return;
+      const sql = `copy ${table} (${columns.map((c) => c.name).join(", ")}) from '/dev/blob' with (format binary)`;
+      try {
+        await call("query", sql, [], encodeCopyBinary(columns, rows));
       } catch (error) {
         throw wrapError(error, sql);
       }

@@ -14,7 +14,10 @@ let chain = Promise.resolve();
 parentPort.on("message", (m) => {
   chain = chain.then(async () => {
     try {
-      if (m.op === "query") parentPort.postMessage({ id: m.id, rows: (await db.query(m.sql, m.params)).rows });
+      if (m.op === "query") {
+        const options = m.blob ? { blob: new Blob([m.blob]) } : undefined;
+        parentPort.postMessage({ id: m.id, rows: (await db.query(m.sql, m.params, options)).rows });
+      }
       else if (m.op === "close") {
         await db.close();
         parentPort.postMessage({ id: m.id, rows: [] });

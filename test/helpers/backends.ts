@@ -5,6 +5,7 @@
  */
 import pg from "pg";
 import { openEngine, pglite, postgres, type Engine, type EngineOptions } from "../../index.js";
+import { DATA_STEPS } from "../../open-engine.js";
 import { dumpPglite } from "../../storage/pglite/index.js";
 import { migrate } from "../../storage/migrate.js";
 import type { Row } from "../../storage/contract.js";
@@ -17,7 +18,7 @@ let template: Promise<Blob> | undefined;
 async function pgliteTemplate(): Promise<Blob> {
   template ??= (async () => {
     const storage = await pglite().open();
-    await migrate(storage);
+    await migrate(storage, { data: DATA_STEPS });
     const dump = await dumpPglite(storage);
     await storage.close();
     return dump;

@@ -32,7 +32,7 @@ async function pgliteTarget(dir: string): Promise<Target> {
       await engine.close();
       const { PGlite } = await import("@electric-sql/pglite");
       const db = await PGlite.create({ dataDir: join(data, "pglite") });
-      const n = (await db.query<{ n: number }>("select count(*)::int as n from objective")).rows[0]!.n;
+      const n = (await db.query<{ n: number }>("select count(*)::int as n from version")).rows[0]!.n;
       await db.close();
       return n;
     },
@@ -48,7 +48,7 @@ async function postgresTarget(): Promise<Target> {
     async rows() {
       const storage = await postgres({ connectionString: db.url, max: 1 }).open();
       try {
-        return Number((await storage.query<{ n: number }>("select count(*) as n from objective"))[0]!.n);
+        return Number((await storage.query<{ n: number }>("select count(*) as n from version"))[0]!.n);
       } finally {
         await storage.close();
       }

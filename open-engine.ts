@@ -1,27 +1,30 @@
-import type { Storage, StorageConfig } from "../storage/contract.js";
-import { migrate } from "../storage/migrate.js";
-import { checkout } from "./checkout.js";
-import type { Core } from "./core.js";
-import { create, createDocument, createSpace, type NewDocument, type NewObjective } from "./create.js";
-import { diff } from "./diff.js";
-import { EngineError } from "./errors.js";
-import { history, versions } from "./history.js";
-import { importTree, type ImportOptions, type TreeInput } from "./import-tree.js";
-import { importStream, type ImportEvent, type ImportStreamOptions } from "./import-stream.js";
-import { newOid } from "./ids.js";
-import { move, type Destination } from "./move.js";
-import { children, get, type At, type ChildrenOptions } from "./read.js";
-import { remove } from "./remove.js";
-import { applyOps, opsSince, type ApplyOptions, type ReplicaOp } from "./replicate.js";
-import { conflicts, logSince, newestHlc, pullCursor, settle, type ConflictEvent } from "./clock-order.js";
-import { createHlcClock } from "../sync/hlc.js";
-import { createRowCache } from "./row-cache.js";
-import type { Change, Objective, Op, Page, VersionRef } from "./types.js";
+import type { Storage, StorageConfig } from "./storage/contract.js";
+import { migrate } from "./storage/migrate.js";
+import { checkout } from "./engine/checkout.js";
+import type { Core } from "./engine/core.js";
+import { create, createDocument, createSpace, type NewDocument, type NewObjective } from "./engine/create.js";
+import { diff } from "./engine/diff.js";
+import { EngineError } from "./engine/errors.js";
+import { history, versions } from "./engine/history.js";
+import { importTree, type ImportOptions, type TreeInput } from "./engine/import-tree.js";
+import { importStream, type ImportEvent, type ImportStreamOptions } from "./engine/import-stream.js";
+import { newOid } from "./engine/ids.js";
+import { move, type Destination } from "./engine/move.js";
+import { children, get, type At, type ChildrenOptions } from "./engine/read.js";
+import { remove } from "./engine/remove.js";
+import { applyOps, opsSince, type ApplyOptions, type ReplicaOp } from "./engine/replicate.js";
+import { conflicts, logSince, newestHlc, pullCursor, settle, type ConflictEvent } from "./engine/clock-order.js";
+import { createHlcClock } from "./engine/hlc.js";
+import { createRowCache } from "./engine/format/row-cache.js";
+import { ensureDevices } from "./engine/format/devices.js";
+import { createKnown } from "./engine/known.js";
+import { upgradeToRecords } from "./engine/format/upgrade-v6.js";
+import type { Change, Objective, Op, Page, VersionRef } from "./engine/types.js";
 export type { ImportOptions, TreeInput };
-import { update, type Patch } from "./update.js";
-import { DEFAULT_LIMITS, type Limits } from "./validate.js";
-import { foldsOf, setFolded } from "../viewbuilder/folds.js";
-import { rowIndex, scrollTo, view, type View, type ViewOptions } from "../viewbuilder/view.js";
+import { update, type Patch } from "./engine/update.js";
+import { DEFAULT_LIMITS, type Limits } from "./engine/validate.js";
+import { foldsOf, setFolded } from "./viewbuilder/folds.js";
+import { rowIndex, scrollTo, view, type View, type ViewOptions } from "./viewbuilder/view.js";
 
 /** Options of `openEngine`. */
 export interface EngineOptions {
@@ -34,7 +37,12 @@ export interface EngineOptions {
   readonly limits?: Partial<Limits>;
   /** The clock (ms); for tests. */
   readonly now?: () => number;
+  /** Told what a long schema migration is doing (upgrading a big database takes a while). */
+  readonly onProgress?: (message: string) => void;
 }
+
+/** The data conversions of schema migrations (engine/format/upgrade-v6.ts): what `migrate` needs. */
+export const DATA_STEPS = { "v6-records": upgradeToRecords } as const;
 
 /** The engine: the API outliner apps embed (see API.md). Every method is one transaction or a read. */
 export interface Engine extends AsyncDisposable {
@@ -112,7 +120,7 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
   const storage = await options.storage.open();
   let core: Core;
   try {
-    await migrate(storage);
+    await migrate(storage, { data: DATA_STEPS, ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
     const deviceId = await deviceIdOf(storage);
     const after = await newestHlc({ storage });
     core = {
@@ -123,8 +131,10 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
       actor: options.actor,
       now: options.now ?? Date.now,
       // Replicas must converge, so a received clock is never refused here (the server refuses skew).
+      known: createKnown(),
       clock: createHlcClock({ device: deviceId, wallClock: options.now ?? Date.now, maxDriftMs: Infinity, ...(after ? { after } : {}) }),
     };
+    await ensureDevices(core.cache.devices, storage, [deviceId]);
   } catch (error) {
     await storage.close();
     throw error;

@@ -1,0 +1,134 @@
+/**
+ * Stored rows of the `version` table. A row is a SEGMENT: an image record and the records after it
+ * (deltas against the version before them, marks), until the next image starts a new row. So any
+ * version is one row, read with one index probe (the objective's row with the greatest key not
+ * after its seq) and resolved in memory; a new delta is appended to the newest row in place. The
+ * columns are what queries look at without decoding:
+ *
+ *   seq        the first record's seq (the primary key is `(space_id, oid, seq)`)
+ *   vseq       the version current after the last record (the last version record's seq, or
+ *              the version a mark kept)
+ *   parent_oid, pos  the objective's place after the last record: where to look for it first
+ *   flags      MOVED (a record changed its place: older places are candidates when looking for
+ *              it), LOST (a record lists objectives that left its subtree: checkout reads them),
+ *              RESTORED (a record builds on an older version than the newest: a checkout above
+ *              restored it) and REMOVED (the last record removes the objective)
+ *   body       the records (engine/format/record.ts), concatenated
+ */
+import type { VersionRow } from "../types.js";
+import { unpackEach } from "./codec.js";
+import type { Devices } from "./devices.js";
+import { decodeRecord, encodeRecord, type NewRecord, type VersionRecord } from "./record.js";
+
+/** A record's place changed: its older places are where a checkout may have restored it. */
+export const MOVED = 1;
+/** Its records list objectives that left the subtree (moves out, removals). */
+export const LOST = 2;
+/** A record is based on an older version than the objective's newest (a checkout above restored it). */
+export const RESTORED = 4;
+/** Its last record removes the objective from its parent (for a document root: the document). */
+export const REMOVED = 8;
+
+/** A new row of the `version` table (a segment starting with an image). */
+export interface StoredRow {
+  readonly oid: string;
+  readonly seq: number;
+  readonly vseq: number;
+  readonly parentOid: string | null;
+  readonly pos: string | null;
+  readonly flags: number;
+  readonly body: Buffer;
+}
+
+/** Records appended to an objective's newest stored row (its segment keyed `seq`). */
+export interface Appended {
+  readonly oid: string;
+  readonly seq: number;
+  readonly vseq: number;
+  readonly parentOid: string | null;
+  readonly pos: string | null;
+  /** Flags to set; REMOVED is set or cleared by `removed`. */
+  readonly flags: number;
+  readonly removed: boolean;
+  readonly body: Buffer;
+}
+
+/** One record a transaction writes, with the version it made (or, for a mark, kept). */
+export interface Written {
+  readonly record: NewRecord;
+  readonly version: VersionRow;
+  /** The record encoded already (version records are, to weigh image against delta). */
+  readonly bytes: Buffer | undefined;
+  /** The key of the row (segment) it goes to: its own seq for an image, else the newest row's. */
+  readonly row: number;
+  /** Whether the record changed the objective's place (create excluded). */
+  readonly moved: boolean;
+  /** Whether the record builds on an older version than the objective's newest. */
+  readonly restored: boolean;
+}
+
+/** What a transaction writes to the `version` table: new segments and records appended to stored ones. */
+export interface SegmentWrites {
+  readonly inserts: StoredRow[];
+  readonly appends: Appended[];
+}
+
+/** Groups a transaction's records (in seq order) into new rows and appends. */
+export function segmentWrites(written: readonly Written[], devices: Devices): SegmentWrites {
+  const groups = new Map<string, Written[]>();
+  for (const w of written) {
+    const key = `${w.version.oid}|${w.row}`;
+    const list = groups.get(key);
+    if (list) list.push(w);
+    else groups.set(key, [w]);
+  }
+  const out: SegmentWrites = { inserts: [], appends: [] };
+  for (const list of groups.values()) {
+    const first = list[0]!;
+    const last = list[list.length - 1]!;
+    let flags = 0;
+    for (const w of list) {
+      if (w.moved) flags |= MOVED;
+      if (w.restored) flags |= RESTORED;
+      if (w.record.lost && w.record.lost.length > 0) flags |= LOST;
+    }
+    const removed = last.record.kind === "mark" && last.record.removal;
+    const common = {
+      oid: first.version.oid,
+      seq: first.row,
+      vseq: last.record.kind === "mark" ? last.record.vseq : last.record.seq,
+      parentOid: last.version.parentOid,
+      pos: last.version.pos,
+      body: Buffer.concat(list.map((w) => w.bytes ?? encodeRecord(w.record, devices))),
+    };
+    if (first.record.kind === "image" && first.record.seq === first.row) out.inserts.push({ ...common, flags: flags | (removed ? REMOVED : 0) });
+    else out.appends.push({ ...common, flags, removed });
+  }
+  return out;
+}
+
+/** The records of a stored row body. */
+export function decodeBody(body: Uint8Array): VersionRecord[] {
+  const out: VersionRecord[] = [];
+  unpackEach(body, (value, start, end) => out.push(decodeRecord(value, end - start)));
+  return out;
+}
+
+/**
+ * A stored row cut before `seq` (undoing the ops from `seq` on): the bytes of its records before
+ * it and the last of them; undefined when no record of it is before `seq`, the row itself when
+ * none is at or after it.
+ */
+export function cutBody(body: Uint8Array, seq: number): { body: Uint8Array; last: VersionRecord; cut: boolean } | undefined {
+  let end = 0;
+  let last: VersionRecord | undefined;
+  let cut = false;
+  unpackEach(body, (value, start, stop) => {
+    const r = decodeRecord(value, stop - start);
+    if (r.seq < seq) {
+      end = stop;
+      last = r;
+    } else cut = true;
+  });
+  return last ? { body: body.subarray(0, end), last, cut } : undefined;
+}

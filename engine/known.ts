@@ -1,0 +1,63 @@
+/**
+ * What this engine knows of each space as of its counter: the newest row of every objective its
+ * own writes read or made. A write whose reads are all known, and whose versions and chunks are all
+ * cached, needs no read at all: it is built in memory and sent as ONE statement that bumps the
+ * space's counter only if it still is what this engine saw, and inserts the rows only if it did
+ * (engine/write.ts). On one embedded database (PGlite) that is every edit after the first; another
+ * engine writing to the same database makes the statement write nothing, and the write runs again
+ * the long way (lock, read, write).
+ */
+import type { Hint } from "./chains.js";
+
+/** One space's known newest rows, exact as of `seq`. */
+export interface SpaceKnowledge {
+  seq: number;
+  readonly hints: Map<string, Hint>;
+}
+
+/** Per space. */
+export type Known = Map<string, SpaceKnowledge>;
+
+/** Most objectives remembered per space; past it the knowledge restarts (it is only a shortcut). */
+const MAX_HINTS = 200_000;
+
+/** Creates the (empty) knowledge of an engine. */
+export function createKnown(): Known {
+  return new Map();
+}
+
+/**
+ * Records what a committed write at `seq` read (`read`: newest rows as of `seq - 1`) and made
+ * (`made`: the rows it wrote). Knowledge from before `seq - 1` is kept only if nobody else wrote in
+ * between (then the space's counter was `seq - 1` when this write read it).
+ */
+export function learn(known: Known, spaceId: string, seq: number, read: Iterable<Hint>, made: Iterable<Hint>): void {
+  let k = known.get(spaceId);
+  if (!k || k.seq !== seq - 1 || k.hints.size > MAX_HINTS) known.set(spaceId, (k = { seq, hints: new Map() }));
+  k.seq = seq;
+  for (const h of read) k.hints.set(h.oid, h);
+  for (const h of made) k.hints.set(h.oid, h);
+}
+
+/** Forgets a space (a page of replayed ops, an undo, an import: writes this cache does not follow). */
+export function forget(known: Known, spaceId: string): void {
+  known.delete(spaceId);
+}
+
+/** The known newest-row chains of objectives up to their tops, or undefined if any step is unknown. */
+export function knownChains(known: Known, spaceId: string, oids: readonly string[]): Map<string, Hint[]> | undefined {
+  const k = known.get(spaceId);
+  if (!k) return undefined;
+  const out = new Map<string, Hint[]>();
+  for (const oid of oids) {
+    const chain: Hint[] = [];
+    for (let at: string | null = oid; at !== null; ) {
+      const h = k.hints.get(at);
+      if (!h || chain.length > 10_000) return undefined;
+      chain.push(h);
+      at = h.parentOid;
+    }
+    out.set(oid, chain);
+  }
+  return out;
+}

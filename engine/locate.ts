@@ -1,0 +1,182 @@
+/**
+ * Finding an objective in the active tree, or in the tree of one version (DESIGN.md §3).
+ *
+ * An objective is active with version `v` exactly when its parent's active version links it at
+ * its position: the tree is what the links say, top down. The newest stored row of each
+ * objective names a parent and position (engine/chains.ts), and almost always that is where it
+ * is: one walk up the newest rows, then one check of each link top-down. A checkout above it may
+ * have restored an older version in which it sits elsewhere (or not at all): then its other
+ * places are the candidates (every row that moved it, and its first), each checked the same way
+ * (the parent found recursively). Sound and complete, since every version it can have records the
+ * place every tree that links that version gives it; usually the first candidate wins.
+ */
+import { findChild, findInLeaf, type ChunkLoader } from "./children-tree.js";
+import type { Hint, Placement } from "./chains.js";
+import { decodeBody } from "./format/rows.js";
+import type { VersionRow } from "./types.js";
+
+/** A place an objective had. */
+export interface Candidate {
+  readonly parentOid: string | null;
+  readonly pos: string | null;
+}
+
+/** The places an objective had, newest first, and the version current after its newest record. */
+export interface Candidates {
+  readonly newest: number | undefined;
+  /** The key of its newest row. */
+  readonly newestRow?: number | undefined;
+  readonly list: readonly Candidate[];
+}
+
+/** What locating reads, from storage or from a page of unwritten ops. */
+export interface LocateEnv {
+  readonly loader: ChunkLoader;
+  versions(keys: readonly (readonly [string, number])[]): Promise<Map<string, VersionRow>>;
+  /** Newest-row chains (see `loadHints`), as of `maxSeq` when given. */
+  hints(oids: readonly string[], maxSeq: number | undefined): Promise<Map<string, Hint[]>>;
+  /** Every place the objective had (newest first), as of `maxSeq` when given. */
+  candidates(oid: string, maxSeq: number | undefined): Promise<Candidates>;
+}
+
+/** Where to look: the active tree, or the tree of one version (of any objective). */
+export type Scope = { readonly kind: "active" } | { readonly kind: "in"; readonly root: VersionRow };
+
+async function version(env: LocateEnv, oid: string, seq: number): Promise<VersionRow> {
+  const v = (await env.versions([[oid, seq]])).get(`${oid}|${seq}`);
+  if (!v) throw new Error(`version ${oid}@${seq} is missing`);
+  return v;
+}
+
+/** The candidate places of an objective from its stored rows (columns and, for moved rows, records). */
+export function candidatesOf(rows: readonly { seq: number; vseq: number; parent_oid: string | null; pos: string | null; flags: number; body: Uint8Array | null }[], maxSeq: number | undefined): Candidates {
+  const out: Candidate[] = [];
+  const seen = new Set<string>();
+  const add = (parentOid: string | null, pos: string | null) => {
+    const key = `${parentOid}|${pos}`;
+    if (seen.has(key)) return;
+    seen.add(key);
+    out.push({ parentOid, pos });
+  };
+  for (const row of rows) {
+    if (maxSeq === undefined || row.seq <= maxSeq) add(row.parent_oid, row.pos);
+    if (row.body) {
+      const records = decodeBody(row.body).reverse();
+      for (const r of records) {
+        if (maxSeq !== undefined && r.seq > maxSeq) continue;
+        if (r.kind === "image") add(r.state.parentOid, r.state.pos);
+        else if (r.kind === "delta" && r.delta.parentOid !== undefined) add(r.delta.parentOid, r.delta.pos ?? null);
+      }
+    }
+  }
+  const top = rows[0] && (maxSeq === undefined || rows[0].seq <= maxSeq) ? rows[0] : undefined;
+  return { newest: top?.vseq ?? undefined, newestRow: top?.seq, list: out };
+}
+
+/**
+ * A locator for one scope: `chain(oid)` is the objective's chain `[self, parent, ..., top]` with
+ * the versions the links give, or undefined when it is not in the scope's tree. Results are
+ * memoized for the locator's life (one read or one write).
+ */
+export function locator(env: LocateEnv, scope: Scope) {
+  const maxSeq = scope.kind === "in" ? scope.root.seq : undefined;
+  const memo = new Map<string, Placement[] | undefined>();
+  const busy = new Set<string>();
+  let cycles = 0;
+
+  const top = (oid: string): Placement[] | undefined =>
+    scope.kind === "in" && oid === scope.root.oid ? [{ oid, seq: scope.root.seq, parentOid: scope.root.parentOid, pos: scope.root.pos, latest: undefined }] : undefined;
+
+  /** Checks a hinted chain top-down; undefined at the first link that does not hold. */
+  async function verify(hints: readonly Hint[]): Promise<Placement[] | undefined> {
+    // In a version's tree the walk must reach the scope's root; in the active tree a document root.
+    const stop = scope.kind === "in" ? hints.findIndex((h) => h.oid === scope.root.oid) : hints.length - 1;
+    if (stop < 0) return undefined;
+    const head = hints[stop]!;
+    let chain: Placement[];
+    if (scope.kind === "in") chain = top(head.oid)!;
+    else {
+      if (head.parentOid !== null || head.removed) return undefined;
+      chain = [{ oid: head.oid, seq: head.vseq, parentOid: null, pos: null, latest: head.vseq, latestRow: head.key }];
+    }
+    memo.set(head.oid, chain);
+    const keys = hints.slice(0, stop).map((h) => [h.oid, h.vseq] as const);
+    const rows = await env.versions([[chain[0]!.oid, chain[0]!.seq], ...keys]);
+    let parent = rows.get(`${chain[0]!.oid}|${chain[0]!.seq}`) ?? (await version(env, chain[0]!.oid, chain[0]!.seq));
+    for (let i = stop - 1; i >= 0; i--) {
+      const h = hints[i]!;
+      if (h.pos === null) return undefined;
+      const hit = "l" in parent.kids ? findInLeaf(parent.kids, h.pos) : await findChild(parent.kids, h.pos, env.loader);
+      if (!hit || hit.entry[0] !== h.oid) return undefined;
+      const seq = hit.entry[1];
+      chain = [{ oid: h.oid, seq, parentOid: parent.oid, pos: h.pos, latest: h.vseq, latestRow: h.key, rows: hit.entry[3] }, ...chain];
+      memo.set(h.oid, chain);
+      parent = rows.get(`${h.oid}|${seq}`) ?? (await version(env, h.oid, seq));
+    }
+    return chain;
+  }
+
+  /** Resolves an objective through its candidate places (the slow path, after a checkout). */
+  async function resolve(oid: string): Promise<Placement[] | undefined> {
+    if (memo.has(oid)) return memo.get(oid);
+    const fixed = top(oid);
+    if (fixed) return fixed;
+    if (busy.has(oid)) {
+      cycles++;
+      return undefined;
+    }
+    busy.add(oid);
+    const before = cycles;
+    let found: Placement[] | undefined;
+    try {
+      const { newest: latest, newestRow: latestRow, list } = await env.candidates(oid, maxSeq);
+      for (const c of list) {
+        if (c.parentOid === null) {
+          if (scope.kind === "in") continue;
+          const h = (await env.hints([oid], undefined)).get(oid)?.[0];
+          if (h && h.parentOid === null && !h.removed) {
+            found = [{ oid, seq: h.vseq, parentOid: null, pos: null, latest: h.vseq, latestRow: h.key }];
+            break;
+          }
+          continue;
+        }
+        const up = await resolve(c.parentOid);
+        if (!up || c.pos === null) continue;
+        const parent = await version(env, up[0]!.oid, up[0]!.seq);
+        const hit = await findChild(parent.kids, c.pos, env.loader);
+        if (hit && hit.entry[0] === oid) {
+          found = [{ oid, seq: hit.entry[1], parentOid: c.parentOid, pos: c.pos, latest, latestRow, rows: hit.entry[3] }, ...up];
+          break;
+        }
+      }
+    } finally {
+      busy.delete(oid);
+    }
+    if (found || cycles === before) memo.set(oid, found);
+    return found;
+  }
+
+  return {
+    /** Chains of many objectives: one hint walk for all, then the slow path only where needed. */
+    async chains(oids: readonly string[]): Promise<Map<string, Placement[] | undefined>> {
+      const out = new Map<string, Placement[] | undefined>();
+      const want = [...new Set(oids)].filter((o) => {
+        if (memo.has(o)) out.set(o, memo.get(o));
+        return !memo.has(o);
+      });
+      if (want.length === 0) return out;
+      const hints = await env.hints(want, maxSeq);
+      for (const oid of want) {
+        const h = hints.get(oid);
+        // No newest row (as of maxSeq) may still mean records inside a row packed past it: the
+        // candidates read such rows whole.
+        const fast = h && h.length > 0 ? await verify(h) : top(oid);
+        out.set(oid, fast ?? (await resolve(oid)));
+      }
+      return out;
+    },
+  };
+}
+
+/** A locator's type. */
+export type Locator = ReturnType<typeof locator>;
