@@ -363,7 +363,6 @@ async function flush(page: PageState, { inserts: rows, appends }: SegmentWrites,
   }
   const writes: Write[] = [
     ...(copy ? [] : slices(rows).map((part): Write => (p) => insertRows(p, "$1", part))),
-    ...slices(appends).map((part): Write => (p) => appendRows(p, "$1", part)),
     ...slices([...page.chunks]).map((part): Write => (p) => insertChunks(p, "$1", part)),
     ...(fresh
       ? copy
@@ -380,7 +379,12 @@ async function flush(page: PageState, { inserts: rows, appends }: SegmentWrites,
     // One update of the space row: two in one statement of CTEs would keep only one of them.
     (p) => `update space set seq = greatest(seq, ${p(page.seq)})${pulled > 0 ? `, pulled = greatest(pulled, ${p(pulled)})` : ""} where space_id = $1`,
   ];
-  const small = [copy ? 0 : rows.length, appends.length, page.chunks.size, page.ops.length, page.outcomes.length].every((n) => n <= ROWS);
+  // Appends are a SELECT of logbook_append: a statement of their own, not a CTE nobody reads.
+  for (const part of slices(appends)) {
+    const values: unknown[] = [page.spaceId];
+    await page.tx.query(appendRows((v) => `$${values.push(v)}`, "$1", part), values);
+  }
+  const small = [copy ? 0 : rows.length, page.chunks.size, page.ops.length, page.outcomes.length].every((n) => n <= ROWS);
   await run(page.tx, page.spaceId, writes, small);
 }
 

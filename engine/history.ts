@@ -39,7 +39,9 @@ async function page(core: Core, spaceId: string, oid: string, options: Page, onl
   // Rows are segments of records (newest row first); read a few at a time until the page is full.
   const all: VersionRecord[] = [];
   let below = before;
-  let batch = 4;
+  // A segment holds ~5 versions of a small objective (its deltas outgrow twice its image) and up to
+  // 17 of a large one: a quarter of the page in rows is usually one read.
+  let batch = Math.ceil((limit + 1) / 4);
   for (;;) {
     const rows = await core.storage.query<{ seq: number; body: Uint8Array }>(
       "select seq, body from version where space_id = $1 and oid = $2 and seq < $3 order by seq desc limit $4",

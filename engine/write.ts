@@ -381,7 +381,7 @@ async function optimistic<T>(
   if (ctx.chunks.size > 0) parts.push(`w1 as (${insertChunks(p, space, [...ctx.chunks], guard)})`);
   parts.push(`w2 as (${upsertOps(p, space, [opRowOf(ctx)], core, false, guard)})`);
   if (ctx.documents.length > 0) parts.push(`w3 as (${insertDocuments(p, space, ctx.documents.map((oid) => ({ oid, seq })), guard)})`);
-  const done = await core.storage.query<{ seq: number }>(`with ${parts.join(",\n")} select seq from bump`, values);
+  const done = await core.storage.query<{ seq: number }>(`with ${parts.join(",\n")} ${appended(rows.appends.length > 0 ? "w4" : undefined, "seq from bump")}`, values);
   if (done.length === 0) {
     // Another engine wrote to this space: what this one knows is stale.
     forget(core.known, spaceId);
@@ -431,13 +431,17 @@ export function insertRows(p: (v: unknown) => string, space: string, rows: reado
 /**
  * Appends records to stored rows (segments): the body grows, the columns take the place and
  * version after the new last record, flags gain the new records' and REMOVED follows the last.
+ * A SELECT (of `logbook_append`, one primary-key update per row): as a CTE it runs only where the
+ * statement reads it (`appended`).
  */
 export function appendRows(p: (v: unknown) => string, space: string, rows: readonly Appended[], guard = "true"): string {
-  return `update version v set body = v.body || decode(r->>6, 'base64'), vseq = (r->>2)::int8, parent_oid = (r->>3)::uuid, pos = r->>4,
-       flags = ((v.flags | (r->>5)::int2) & 7::int2) | (case when (r->>7)::bool then 8 else 0 end)::int2
-     from ${list(p, rows.map((r) => [r.oid, r.seq, r.vseq, r.parentOid, r.pos, r.flags, r.body.toString("base64"), r.removed]))}
-     where v.space_id = ${space} and v.oid = (r->>0)::uuid and v.seq = (r->>1)::int8 and ${guard}`;
+  const col = (f: (r: Appended) => unknown) => p(rows.map(f));
+  return `select logbook_append(${space}, ${col((r) => r.oid)}::uuid[], ${col((r) => r.seq)}::int8[], ${col((r) => r.vseq)}::int8[], ${col((r) => r.parentOid)}::uuid[],
+       ${col((r) => r.pos)}::text[], ${col((r) => r.flags)}::int2[], ${col((r) => r.removed)}::bool[], ${col((r) => r.body.toString("base64"))}::text[]) as n where ${guard}`;
 }
+
+/** The final SELECT of a statement of CTEs, reading the append CTE `name` so that it runs. */
+const appended = (name: string | undefined, columns: string) => (name ? `select ${columns}, (select n from ${name}) as appended` : `select ${columns}`);
 
 const VERSION_COLUMNS: readonly CopyColumn[] = [
   { name: "space_id", type: "uuid" },
@@ -569,14 +573,14 @@ function writeStatement(ctx: WriteCtx, rows: readonly StoredRow[], appends: read
   const { values, p } = params();
   const space = p(ctx.spaceId);
   const parts: string[] = [];
-  if (rows.length > 0) parts.push(insertRows(p, space, rows));
   if (appends.length > 0) parts.push(appendRows(p, space, appends));
+  if (rows.length > 0) parts.push(insertRows(p, space, rows));
   if (chunks.length > 0) parts.push(insertChunks(p, space, chunks));
   if (withOp) {
     parts.push(upsertOps(p, space, [opRowOf(ctx)], ctx.core, replayed));
     if (ctx.documents.length > 0) parts.push(insertDocuments(p, space, ctx.documents.map((oid) => ({ oid, seq: ctx.seq }))));
   }
-  return { sql: `with ${parts.map((part, k) => `w${k} as (${part})`).join(",\n")} select 1`, values };
+  return { sql: `with ${parts.map((part, k) => `w${k} as (${part})`).join(",\n")} ${appended(appends.length > 0 ? "w0" : undefined, "1")}`, values };
 }
 
 /**

@@ -334,6 +334,23 @@ begin
     end loop;
   end loop;
 end $fn$`,
+      // Records appended to stored rows (segments), one primary-key update each: a join of the
+      // new records with the table may be planned as a scan of it, which costs what the table holds.
+      `create function logbook_append(p_space uuid, p_oid uuid[], p_seq int8[], p_vseq int8[], p_parent uuid[], p_pos text[], p_flags int2[], p_removed bool[], p_body text[])
+  returns int language plpgsql volatile as $fn$
+declare
+  i int;
+begin
+  for i in 1 .. coalesce(array_length(p_oid, 1), 0) loop
+    update version set body = body || decode(p_body[i], 'base64'), vseq = p_vseq[i], parent_oid = p_parent[i], pos = p_pos[i],
+        flags = ((flags | p_flags[i]) & 7::int2) | (case when p_removed[i] then 8 else 0 end)::int2
+      where space_id = p_space and oid = p_oid[i] and seq = p_seq[i];
+    if not found then
+      raise exception 'no version row %@% to append records to', p_oid[i], p_seq[i] using errcode = 'P0002';
+    end if;
+  end loop;
+  return coalesce(array_length(p_oid, 1), 0);
+end $fn$`,
       // A write's first round trip: bump the space's op counter (which locks the space), then read
       // the chains. Volatile, so the reads take a snapshot after the lock: no lost update.
       `create function logbook_begin_write(p_space uuid, p_starts uuid[])
