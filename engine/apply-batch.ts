@@ -16,7 +16,7 @@
  * after commit.
  */
 import type { Queryable } from "../storage/contract.js";
-import { loadHints, toHint, type Hint, type HintRecord, type Placement } from "./chains.js";
+import { loadExactHints, loadHints, toHint, type Hint, type HintRecord, type Placement } from "./chains.js";
 import { keepReachable, type ChunkLoader, type KidsNode } from "./children-tree.js";
 import type { Core } from "./core.js";
 import { notFound } from "./errors.js";
@@ -83,6 +83,7 @@ interface PageState {
   /** Stored newest rows as of a past seq (reads of a version's tree), by that seq. */
   readonly past: Map<number, Map<string, Hint>>;
   readonly lost: Map<string, { oid: string; seq: number }[]>;
+  readonly gained: Map<string, { oid: string; seq: number }[]>;
   readonly restored: Map<string, number[]>;
   readonly checkouts: number[];
   readonly outcomes: OutcomeRow[];
@@ -203,6 +204,18 @@ function reader(page: PageState, loader: ChunkLoader): WriteReader {
       return out;
     },
     hints: (oids, maxSeq) => (maxSeq === undefined ? hintsOf(page, oids) : hintsAsOf(page, oids, maxSeq)),
+    async exactHints(oids, maxSeq) {
+      // The page's own records are exact already; the rest from storage.
+      const out = new Map<string, Hint>();
+      const rest: string[] = [];
+      for (const o of oids) {
+        const h = pageHint(page, lower(o), maxSeq);
+        if (h) out.set(o, h);
+        else if (isUuid(o)) rest.push(o);
+      }
+      if (rest.length > 0) for (const [o, h] of await loadExactHints(page.tx, page.spaceId, rest, maxSeq)) out.set(o, h);
+      return out;
+    },
     async candidates(oid, maxSeq): Promise<Candidates> {
       // The page's records (newest first, as of maxSeq) come before anything stored.
       const mine = [...(page.history.get(oid) ?? [])].reverse().filter((h) => maxSeq === undefined || h.at <= maxSeq);
@@ -214,8 +227,15 @@ function reader(page: PageState, loader: ChunkLoader): WriteReader {
       if (!page.newest.has(oid) && !page.absent.has(oid)) await loadNewest(page, [oid]);
       return page.newest.has(oid);
     },
-    async departures(oid, after) {
-      return [...(await stored.departures(oid, after)), ...(page.lost.get(oid) ?? []).filter((d) => d.seq > after)];
+    async departures(oids, after) {
+      const out = await stored.departures(oids, after);
+      for (const oid of oids) out.set(oid, [...(out.get(oid) ?? []), ...(page.lost.get(oid) ?? []).filter((d) => d.seq > after)]);
+      return out;
+    },
+    async gains(oids, after) {
+      const out = await stored.gains(oids, after);
+      for (const oid of oids) out.set(oid, [...(out.get(oid) ?? []), ...(page.gained.get(oid) ?? []).filter((d) => d.seq > after)]);
+      return out;
     },
     async restoredSince(oid, after) {
       return (page.restored.get(oid) ?? []).some((s) => s > after) || stored.restoredSince(oid, after);
@@ -250,6 +270,7 @@ function absorb(page: PageState, ctx: WriteCtx): void {
     page.absent.delete(v.oid);
     append(page.history, v.oid, { ...hint, at: r.seq });
     if (r.lost) for (const oid of r.lost) append(page.lost, v.oid, { oid, seq: r.seq });
+    if (r.gained) for (const oid of r.gained) append(page.gained, v.oid, { oid, seq: r.seq });
     if (w.restored) append(page.restored, v.oid, r.seq);
   }
   for (const [id, node] of ctx.chunks) if (!page.chunks.has(id)) page.chunks.set(id, node);
@@ -424,6 +445,7 @@ export async function runPage<T>(
       history: new Map(),
       past: new Map(),
       lost: new Map(),
+      gained: new Map(),
       restored: new Map(),
       checkouts: [],
       outcomes: [],

@@ -6,7 +6,7 @@
  * each parent's active version must link the child at that position (engine/locate.ts).
  */
 import type { Queryable } from "../storage/contract.js";
-import { REMOVED } from "./format/rows.js";
+import { decodeBody, REMOVED } from "./format/rows.js";
 
 /** One step of an objective's chain to its document root, as found. */
 export interface Placement {
@@ -55,13 +55,23 @@ export interface HintRecord {
 /** A stored hint row as a `Hint`. */
 export const toHint = (r: HintRecord): Hint => ({ oid: r.oid, key: r.key, vseq: r.vseq, parentOid: r.parent_oid, pos: r.pos, removed: (r.flags & REMOVED) !== 0 });
 
-/** Groups `logbook_chains` rows by start, each chain in order `[self, parent, ..., top]`. */
-export function groupHints(rows: readonly HintRecord[]): Map<string, Hint[]> {
+/**
+ * The chains `[self, parent, ..., top]` of `starts` from `logbook_chains` rows, which list each
+ * objective once (chains that meet share their rest). A start with no row has an empty chain.
+ */
+export function groupHints(rows: readonly HintRecord[], starts: readonly string[]): Map<string, Hint[]> {
+  const byOid = new Map<string, Hint>();
+  for (const r of rows) byOid.set(r.oid, toHint(r));
   const out = new Map<string, Hint[]>();
-  for (const r of rows) {
-    let chain = out.get(r.start);
-    if (!chain) out.set(r.start, (chain = []));
-    chain.push(toHint(r));
+  for (const start of starts) {
+    const chain: Hint[] = [];
+    for (let at: string | null = start.toLowerCase(); at !== null && chain.length <= 100_000; ) {
+      const h = byOid.get(at);
+      if (!h) break;
+      chain.push(h);
+      at = h.parentOid;
+    }
+    if (chain.length > 0) out.set(start, chain);
   }
   return out;
 }
@@ -71,10 +81,40 @@ export function groupHints(rows: readonly HintRecord[]): Map<string, Hint[]> {
  * they were after that seq (finding objectives in a past version). An oid with no row has no chain.
  */
 export async function loadHints(q: Queryable, spaceId: string, oids: readonly string[], maxSeq?: number): Promise<Map<string, Hint[]>> {
-  const rows = await q.query<HintRecord & Record<string, unknown>>("select * from logbook_chains($1, $2::uuid[], $3)", [
-    spaceId,
-    [...new Set(oids)],
-    maxSeq ?? null,
-  ]);
-  return groupHints(rows);
+  const starts = [...new Set(oids)];
+  const rows = await q.query<HintRecord & Record<string, unknown>>("select * from logbook_chains($1, $2::uuid[], $3)", [spaceId, starts, maxSeq ?? null]);
+  return groupHints(rows, starts);
+}
+
+/**
+ * Each objective's place as of `maxSeq`, exactly: the segment holding that time is read whole and
+ * its records up to `maxSeq` replayed (a segment's columns describe its end, which may be later).
+ * One statement for all of them; one level of the walk up (the caller asks again for the parents).
+ */
+export async function loadExactHints(q: Queryable, spaceId: string, oids: readonly string[], maxSeq: number): Promise<Map<string, Hint>> {
+  const rows = await q.query<{ oid: string; seq: number; body: Uint8Array }>(
+    `select k.oid, v.seq, v.body from unnest($2::uuid[]) as k(oid)
+       cross join lateral (select t.seq, t.body from version t where t.space_id = $1 and t.oid = k.oid and t.seq <= $3 order by t.seq desc limit 1) v`,
+    [spaceId, [...new Set(oids)], maxSeq],
+  );
+  const out = new Map<string, Hint>();
+  for (const row of rows) {
+    const h = hintAsOf(row.oid, row.seq, row.body, maxSeq);
+    if (h) out.set(row.oid, h);
+  }
+  return out;
+}
+
+/** The newest-row hint of one segment as of `maxSeq` (its records up to it replayed). */
+export function hintAsOf(oid: string, key: number, body: Uint8Array, maxSeq: number): Hint | undefined {
+  let h: Hint | undefined;
+  for (const r of decodeBody(body)) {
+    if (r.seq > maxSeq) break;
+    if (r.kind === "image") h = { oid, key, vseq: r.seq, parentOid: r.state.parentOid, pos: r.state.pos, removed: false };
+    else if (r.kind === "delta" && h) {
+      const d = r.delta;
+      h = { oid, key, vseq: r.seq, parentOid: d.parentOid !== undefined ? d.parentOid : h.parentOid, pos: d.pos !== undefined ? d.pos : h.pos, removed: false };
+    } else if (r.kind === "mark" && h) h = { ...h, vseq: r.vseq, removed: r.removal };
+  }
+  return h;
 }

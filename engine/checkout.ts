@@ -9,14 +9,16 @@
  *
  * What needs care is the rule that a checkout never shows one objective in two places: an
  * objective of the target that lives elsewhere now stays there, and is cut out of the restored
- * subtree. Such objectives left the subtree since the target, and every way out is recorded in
- * the `lost` lists of the records of the objectives they left (moves out, removals, and objectives
- * a checkout brought back elsewhere), so the checkout reads only those: O(depth + departures).
+ * subtree. Such objectives left the subtree since the target, on their own or inside another
+ * objective that left: every way out is recorded in the `lost` lists of the records of the
+ * objectives they left (moves out, removals, and objectives a checkout brought back elsewhere),
+ * and every way into an objective by a move in its `gained` list, so the checkout reads only
+ * those: O(depth + departures).
  * When the objective's own history since the target is not one line (a checkout above restored
  * it), departures inside it may be unrecorded, and the two versions are compared instead
  * (O(changes), pruned by equal links, the rare case).
  */
-import type { Placement } from "./chains.js";
+import type { Hint, Placement } from "./chains.js";
 import { allChildren, diffChildren } from "./children-tree.js";
 import type { Core } from "./core.js";
 import { notFound } from "./errors.js";
@@ -62,7 +64,7 @@ async function restore(ctx: WriteCtx, chain: readonly Placement[], current: Vers
   // The fast path trusts the lost lists: the objective's own history since the target is one line.
   const natural = process.env["SLOW_CHECKOUT"] ? false : chain[0]!.latest === current.seq && !(await ctx.reader.restoredSince(root, target.seq));
   const seen = new Set<string>([root]);
-  let open = (await ctx.reader.departures(root, target.seq)).map((d) => d.oid);
+  let open = ((await ctx.reader.departures([root], target.seq)).get(root) ?? []).map((d) => d.oid);
   if (!natural) open.push(...(await changedSince(ctx, current, target)));
   const cuts: { oid: string; path: Placement[] }[] = [];
   const notes = new Map<string, string[]>();
@@ -71,20 +73,28 @@ async function restore(ctx: WriteCtx, chain: readonly Placement[], current: Vers
     open = [];
     if (batch.length === 0) break;
     for (const o of batch) seen.add(o);
-    const there = await inTarget.chains(batch);
-    const inT = batch.filter((o) => there.get(o));
-    const here = await ctx.locate.chains(inT);
-    for (const o of inT) {
-      const now = here.get(o);
-      if (now && !now.some((p) => p.oid === root)) {
-        cuts.push({ oid: o, path: there.get(o)! });
-        continue;
-      }
-      // It comes back with the target, and so does its target subtree but for what left it since.
-      open.push(...(await ctx.reader.departures(o, target.seq)).map((d) => d.oid));
+    // Where each one is now decides what the target's copy of it needs: one active elsewhere is
+    // cut out (if the target has it), one active nowhere comes back (noted where it was last, if
+    // that is outside), one inside stays the target's. Only the first two need the target's tree.
+    const here = await ctx.locate.chains(batch);
+    const outside = new Set(batch.filter((o) => here.get(o)?.every((p) => p.oid !== root)));
+    const gone = batch.filter((o) => !here.get(o));
+    const regions = await lastRegions(ctx, gone, chain);
+    const noting = gone.filter((o) => (regions.get(o) ?? []).length > 0);
+    const there = await inTarget.chains(natural ? [...outside, ...noting] : batch);
+    for (const o of outside) if (there.get(o)) cuts.push({ oid: o, path: there.get(o)! });
+    // What moved into those since the target left with them (if the target has it under the root).
+    const gained = await ctx.reader.gains([...outside], target.seq);
+    for (const o of outside) open.push(...(gained.get(o) ?? []).map((d) => d.oid));
+    // What comes back brings its target subtree but for what left it since (read for any that
+    // might be in the target: a superset costs a lookup, never a wrong tree).
+    const back = batch.filter((o) => !outside.has(o) && (natural || there.get(o)));
+    const departed = await ctx.reader.departures(back, target.seq);
+    for (const o of back) {
+      open.push(...(departed.get(o) ?? []).map((d) => d.oid));
       if (!natural) open.push(...(await targetChildren(ctx, there.get(o)![0]!)));
-      if (!now) for (const p of await lastRegion(ctx, o, chain)) notes.set(p, [...(notes.get(p) ?? []), o]);
     }
+    for (const o of noting) if (there.get(o)) for (const p of regions.get(o)!) notes.set(p, [...(notes.get(p) ?? []), o]);
   }
   await cutOut(ctx, root, cuts, plan);
   for (const [oid, lost] of notes) {
@@ -125,16 +135,25 @@ async function changedSince(ctx: WriteCtx, current: VersionRow, target: VersionR
 }
 
 /**
- * Where an objective that is not active now was last, outside the checked-out subtree: the
- * objectives up its newest rows until the first one the checkout's chain shares (they lose it).
+ * Where objectives that are not active now were last, outside the checked-out subtree: the
+ * objectives up each one's newest rows until the first one the checkout's chain shares (they lose
+ * it). One hint walk for all of them.
  */
-async function lastRegion(ctx: WriteCtx, oid: string, chain: readonly Placement[]): Promise<string[]> {
-  const hints = (await ctx.reader.hints([oid], undefined)).get(oid) ?? [];
+async function lastRegions(ctx: WriteCtx, oids: readonly string[], chain: readonly Placement[]): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>();
+  if (oids.length === 0) return out;
+  const hints = await ctx.reader.hints(oids, undefined);
   const shared = new Set(chain.map((p) => p.oid));
-  const out: string[] = [];
-  for (const h of hints.slice(1)) {
-    if (shared.has(h.oid)) return h.oid === chain[0]!.oid ? [] : out;
-    out.push(h.oid);
+  for (const oid of oids) {
+    let region: string[] = [];
+    for (const h of (hints.get(oid) ?? []).slice(1)) {
+      if (shared.has(h.oid)) {
+        if (h.oid === chain[0]!.oid) region = [];
+        break;
+      }
+      region.push(h.oid);
+    }
+    out.set(oid, region);
   }
   return out;
 }
@@ -147,12 +166,15 @@ async function cutOut(ctx: WriteCtx, root: string, cuts: readonly { oid: string;
   const want = outer.flatMap((c) => c.path.slice(0, -1).map((p) => [p.oid, p.seq] as const));
   const rows = await readVersions(ctx, want);
   const rootDepth = plan.get(root)!.depth;
+  // The newest rows of every target ancestor that joins the plan, in one walk.
+  const joining = [...new Set(outer.flatMap((c) => c.path.slice(1, -1).map((p) => p.oid)))].filter((o) => !plan.has(o));
+  const newestOf = joining.length > 0 ? await ctx.reader.hints(joining, undefined) : new Map<string, Hint[]>();
   for (const c of outer) {
     // path: [cut, parent, ..., root] in the target's tree.
     for (let i = 1; i < c.path.length - 1; i++) {
       const p = c.path[i]!;
       if (plan.has(p.oid)) continue;
-      const newest = (await ctx.reader.hints([p.oid], undefined)).get(p.oid)?.[0];
+      const newest = newestOf.get(p.oid)?.[0];
       plan.set(p.oid, { at: { ...p, latest: newest?.vseq, latestRow: newest?.key }, row: rows.get(`${p.oid}|${p.seq}`)!, depth: rootDepth + (c.path.length - 1 - i), kidOps: [] });
     }
     const self = c.path[0]!;

@@ -37,6 +37,8 @@ export interface LocateEnv {
   hints(oids: readonly string[], maxSeq: number | undefined): Promise<Map<string, Hint[]>>;
   /** Every place the objective had (newest first), as of `maxSeq` when given. */
   candidates(oid: string, maxSeq: number | undefined): Promise<Candidates>;
+  /** Each objective's exact newest-row hint as of `maxSeq` (one level; see `loadExactHints`). */
+  exactHints?(oids: readonly string[], maxSeq: number): Promise<Map<string, Hint>>;
 }
 
 /** Where to look: the active tree, or the tree of one version (of any objective). */
@@ -61,12 +63,19 @@ export function candidatesOf(rows: readonly { seq: number; vseq: number; parent_
   for (const row of rows) {
     if (maxSeq === undefined || row.seq <= maxSeq) add(row.parent_oid, row.pos);
     if (row.body) {
-      const records = decodeBody(row.body).reverse();
-      for (const r of records) {
-        if (maxSeq !== undefined && r.seq > maxSeq) continue;
-        if (r.kind === "image") add(r.state.parentOid, r.state.pos);
-        else if (r.kind === "delta" && r.delta.parentOid !== undefined) add(r.delta.parentOid, r.delta.pos ?? null);
+      // A segment starts with an image: replay it forward (a delta names only the fields it
+      // changes: a move may keep the position key, a reorder the parent), newest place first.
+      const places: Candidate[] = [];
+      let at: Candidate | undefined;
+      for (const r of decodeBody(row.body)) {
+        if (maxSeq !== undefined && r.seq > maxSeq) break;
+        if (r.kind === "image") at = { parentOid: r.state.parentOid, pos: r.state.pos };
+        else if (r.kind === "delta" && at && (r.delta.parentOid !== undefined || r.delta.pos !== undefined)) {
+          at = { parentOid: r.delta.parentOid !== undefined ? r.delta.parentOid : at.parentOid, pos: r.delta.pos !== undefined ? r.delta.pos : at.pos };
+        } else continue;
+        places.push(at);
       }
+      for (const c of places.reverse()) add(c.parentOid, c.pos);
     }
   }
   const top = rows[0] && (maxSeq === undefined || rows[0].seq <= maxSeq) ? rows[0] : undefined;
@@ -114,6 +123,33 @@ export function locator(env: LocateEnv, scope: Scope) {
       parent = rows.get(`${h.oid}|${seq}`) ?? (await version(env, h.oid, seq));
     }
     return chain;
+  }
+
+  /** Exact hint chains as of maxSeq, up to the scope's root (or a top), one statement per level. */
+  async function exactChains(oids: readonly string[], at: number): Promise<Map<string, Hint[]>> {
+    const byOid = new Map<string, Hint | null>();
+    let frontier = [...new Set(oids)];
+    while (frontier.length > 0) {
+      const got = await env.exactHints!(frontier, at);
+      const next = new Set<string>();
+      for (const o of frontier) {
+        const h = got.get(o) ?? null;
+        byOid.set(o, h);
+        const stop = scope.kind === "in" && o === scope.root.oid;
+        if (h && h.parentOid !== null && !stop && !byOid.has(h.parentOid)) next.add(h.parentOid);
+      }
+      frontier = [...next];
+    }
+    const out = new Map<string, Hint[]>();
+    for (const oid of oids) {
+      const chain: Hint[] = [];
+      for (let h = byOid.get(oid); h && chain.length <= 100_000; h = h.parentOid === null ? undefined : byOid.get(h.parentOid)) {
+        chain.push(h);
+        if (scope.kind === "in" && h.oid === scope.root.oid) break;
+      }
+      out.set(oid, chain);
+    }
+    return out;
   }
 
   /** Resolves an objective through its candidate places (the slow path, after a checkout). */
@@ -166,12 +202,27 @@ export function locator(env: LocateEnv, scope: Scope) {
       });
       if (want.length === 0) return out;
       const hints = await env.hints(want, maxSeq);
+      const failed: string[] = [];
       for (const oid of want) {
         const h = hints.get(oid);
-        // No newest row (as of maxSeq) may still mean records inside a row packed past it: the
-        // candidates read such rows whole.
-        const fast = h && h.length > 0 ? await verify(h) : top(oid);
-        out.set(oid, fast ?? (await resolve(oid)));
+        if (!h || h.length === 0) {
+          // No row (as of maxSeq): a row's key is its first record's seq, so the objective did not
+          // exist then (or at all), and no tree of that time links it.
+          const fixed = top(oid);
+          memo.set(oid, fixed);
+          out.set(oid, fixed);
+          continue;
+        }
+        const found = await verify(h);
+        if (found) out.set(oid, found);
+        else failed.push(oid);
+      }
+      // In a past tree the hints come from segments' ends, which may be later than maxSeq: walk
+      // those that failed again with exact places (a level per statement, all of them at once).
+      const exact = maxSeq !== undefined && failed.length > 0 && env.exactHints ? await exactChains(failed, maxSeq) : undefined;
+      for (const oid of failed) {
+        const h = exact?.get(oid);
+        out.set(oid, (h && h.length > 0 ? await verify(h) : undefined) ?? (await resolve(oid)));
       }
       return out;
     },

@@ -52,6 +52,10 @@ export async function move(
     // that the objective lives elsewhere now (engine/checkout.ts).
     const kept = new Set(target.map((p) => p.oid));
     for (const p of chain.slice(1)) if (!kept.has(p.oid)) plan.get(p.oid)!.lost = [oid];
+    // The destination side gains it: if one of these leaves a subtree later, a checkout of that
+    // subtree must know the objective left with it.
+    const source = new Set(chain.slice(1).map((p) => p.oid));
+    for (const p of target) if (!source.has(p.oid)) plan.get(p.oid)!.gained = [oid];
     await promote(ctx, plan, [oid]);
     const row = node.done!;
     ctx.op = {

@@ -1,5 +1,5 @@
 import type { Queryable } from "../storage/contract.js";
-import { loadHints, type Placement } from "./chains.js";
+import { loadExactHints, loadHints, type Placement } from "./chains.js";
 import { countOf } from "./children-tree.js";
 import type { Core } from "./core.js";
 import { notFound } from "./errors.js";
@@ -32,6 +32,7 @@ export function readEnv(core: Core, spaceId: string, q: Queryable = core.storage
     versions: (keys) => loadVersions(core.cache, q, spaceId, keys),
     hints: (oids, maxSeq) => loadHints(q, spaceId, oids, maxSeq),
     candidates: (oid, maxSeq) => storedCandidates(q, spaceId, oid, maxSeq),
+    exactHints: (oids, maxSeq) => loadExactHints(q, spaceId, oids, maxSeq),
   };
 }
 

@@ -32,6 +32,8 @@ export interface NodeChange {
   readonly kidOps: KidOp[];
   /** Objectives that leave this objective's subtree by this write (its record lists them). */
   lost?: string[];
+  /** Objectives that entered its subtree by this op (a move's destination side). */
+  gained?: string[];
   done?: VersionRow;
 }
 
@@ -90,7 +92,7 @@ async function apply(ctx: WriteCtx, plan: Plan, oid: string, c: NodeChange): Pro
     kids,
     stats: adjustStats(source.stats, removed, added),
   };
-  const row = writeVersion(ctx, oid, c.row, state, c.at, c.lost);
+  const row = writeVersion(ctx, oid, c.row, state, c.at, c.lost, c.gained);
   c.done = row;
   if (c.moveTo) {
     if (c.at.parentOid) parentOf(plan, c.at.parentOid).kidOps.push({ pos: c.at.pos!, entry: null, removed: c.row, added: null });

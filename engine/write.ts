@@ -1,5 +1,5 @@
 import type { CopyColumn, Queryable } from "../storage/contract.js";
-import { groupHints, loadHints, type Hint, type HintRecord, type Placement } from "./chains.js";
+import { groupHints, loadExactHints, loadHints, type Hint, type HintRecord, type Placement } from "./chains.js";
 import { chunkId, keepReachable, type ChunkLoader, type ChunkSink, type KidsNode } from "./children-tree.js";
 import type { Core } from "./core.js";
 import { EngineError, notFound } from "./errors.js";
@@ -49,7 +49,9 @@ export interface WriteReader extends LocateEnv, VidLookup {
   /** Whether an objective has any stored record (exists, active or not). */
   taken(oid: string): Promise<boolean>;
   /** Objectives that left `oid`'s subtree after `after` (records' lost lists), with each one's seq. */
-  departures(oid: string, after: number): Promise<{ oid: string; seq: number }[]>;
+  departures(oids: readonly string[], after: number): Promise<Map<string, { oid: string; seq: number }[]>>;
+  /** Objectives that entered `oids`' subtrees by a move after `after` (records' gained lists). */
+  gains(oids: readonly string[], after: number): Promise<Map<string, { oid: string; seq: number }[]>>;
   /** Whether a record of `oid` after `after` builds on an older version than its newest then. */
   restoredSince(oid: string, after: number): Promise<boolean>;
   /** Whether any checkout op was applied after `after`. */
@@ -107,12 +109,12 @@ export function isTaken(ctx: WriteCtx, oid: string): Promise<boolean> {
  * Records a new version of an objective: based on `base` (null: it is created) with `state`, at
  * the place `at` says it has (its `latest` decides whether the record may be a delta).
  */
-export function writeVersion(ctx: WriteCtx, oid: string, base: VersionRow | null, state: State, at: Newest | undefined, lost?: readonly string[]): VersionRow {
+export function writeVersion(ctx: WriteCtx, oid: string, base: VersionRow | null, state: State, at: Newest | undefined, lost?: readonly string[], gained?: readonly string[]): VersionRow {
   const { vid, h } = ctx.vids(oid, base?.vid ?? null);
   const stored = { h, dev: ctx.deviceNo, counter: ctx.counter };
   const latest = at?.latest;
   const { record, chain, bytes } = versionRecord(ctx.core.cache.devices, {
-    oid, seq: ctx.seq, vid: stored, at: ctx.now, base, state, latest, latestRow: at?.latestRow, ...(lost && lost.length > 0 ? { lost } : {}),
+    oid, seq: ctx.seq, vid: stored, at: ctx.now, base, state, latest, latestRow: at?.latestRow, ...(lost && lost.length > 0 ? { lost } : {}), ...(gained && gained.length > 0 ? { gained } : {}),
   });
   const version: VersionRow = { oid, vid, seq: ctx.seq, createdAt: ctx.now, ...state, chain };
   ctx.written.push({
@@ -172,16 +174,33 @@ export async function storedCandidates(q: Queryable, spaceId: string, oid: strin
   return candidatesOf(rows, maxSeq);
 }
 
-/** Departures from the lost lists of an objective's records after a seq (the segment holding it included). */
-export async function storedDepartures(q: Queryable, spaceId: string, oid: string, after: number): Promise<{ oid: string; seq: number }[]> {
-  const rows = await q.query<{ body: Uint8Array }>(
-    `select body from (select body, flags from version where space_id = $1 and oid = $2 and seq <= $3 order by seq desc limit 1) t where flags & 2 <> 0
-     union all
-     (select body from version where space_id = $1 and oid = $2 and flags & 2 <> 0 and seq > $3 order by seq)`,
-    [spaceId, oid, after],
+/** An objective listed by a record (that left or entered a subtree) and the record's seq. */
+export interface Listed {
+  readonly oid: string;
+  readonly seq: number;
+}
+
+/**
+ * The lost or gained lists of objectives' records after a seq (the segment holding it included),
+ * in one statement for all of them.
+ */
+export async function storedLists(q: Queryable, spaceId: string, oids: readonly string[], after: number, which: "lost" | "gained"): Promise<Map<string, Listed[]>> {
+  const out = new Map<string, Listed[]>(oids.map((o) => [o, []]));
+  if (oids.length === 0) return out;
+  const rows = await q.query<{ oid: string; body: Uint8Array }>(
+    `select k.oid, v.body from unnest($2::uuid[]) as k(oid)
+       cross join lateral (
+         (select t.body, t.flags from version t where t.space_id = $1 and t.oid = k.oid and t.seq <= $3 order by t.seq desc limit 1)
+         union all
+         (select t.body, t.flags from version t where t.space_id = $1 and t.oid = k.oid and t.flags & 2 <> 0 and t.seq > $3 order by t.seq)) v
+      where v.flags & 2 <> 0`,
+    [spaceId, [...oids], after],
   );
-  const out: { oid: string; seq: number }[] = [];
-  for (const row of rows) for (const r of decodeBody(row.body)) if (r.seq > after && r.lost) for (const o of r.lost) out.push({ oid: o, seq: r.seq });
+  for (const row of rows) {
+    const list = out.get(row.oid) ?? [];
+    for (const r of decodeBody(row.body)) if (r.seq > after) for (const o of r[which] ?? []) list.push({ oid: o, seq: r.seq });
+    out.set(row.oid, list);
+  }
   return out;
 }
 
@@ -196,10 +215,12 @@ export function storageReader(core: Core, tx: Queryable, spaceId: string, loader
       return loadHints(tx, spaceId, oids, maxSeq);
     },
     candidates: (oid, maxSeq) => storedCandidates(tx, spaceId, oid, maxSeq),
+    exactHints: (oids, maxSeq) => loadExactHints(tx, spaceId, oids, maxSeq),
     async taken(oid) {
       return (await tx.query("select 1 from version where space_id = $1 and oid = $2 limit 1", [spaceId, oid])).length > 0;
     },
-    departures: (oid, after) => storedDepartures(tx, spaceId, oid, after),
+    departures: (oids, after) => storedLists(tx, spaceId, oids, after, "lost"),
+    gains: (oids, after) => storedLists(tx, spaceId, oids, after, "gained"),
     async restoredSince(oid, after) {
       return (await tx.query("select 1 from version where space_id = $1 and oid = $2 and flags & 4 <> 0 and seq > $3 limit 1", [spaceId, oid, after])).length > 0;
     },
@@ -280,7 +301,7 @@ export async function runWrite<T>(
       [spaceId, [...new Set(starts)]],
     );
     if (!rows[0]) throw notFound(`space ${spaceId} does not exist`);
-    const seeded = groupHints(rows.slice(1));
+    const seeded = groupHints(rows.slice(1), [...new Set(starts)]);
     for (const s of starts) if (!seeded.has(s)) seeded.set(s, []);
     const ctx = newCtx(core, tx, spaceId, rows[0].seq, (loader) => storageReader(core, tx, spaceId, loader, seeded), chunkLoader(core.cache, tx, spaceId), origin);
     const chains = await ctx.locate.chains(starts);
@@ -322,6 +343,7 @@ function memoryReader(core: Core, spaceId: string, loader: ChunkLoader): WriteRe
     candidates: refuse,
     taken: refuse,
     departures: refuse,
+    gains: refuse,
     restoredSince: refuse,
     checkoutsSince: refuse,
     opSeq: refuse,

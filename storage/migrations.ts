@@ -311,22 +311,25 @@ end $fn$`,
       "create index op_by_hlc on op (space_id, hlc)",
       "create index op_pending on op (space_id, hlc) where seq is null",
       "create index op_checkouts on op (space_id, seq) where kind = 'checkout' and seq is not null",
-      // The newest row of each objective up its parents, per start (as of p_max when given). A loop
-      // of point reads in plpgsql keeps its plans cached per session.
+      // The newest row of each objective up its parents, from each start (as of p_max when given),
+      // each objective once. A loop of point reads in plpgsql keeps its plans cached per session.
       `create function logbook_chains(p_space uuid, p_starts uuid[], p_max int8)
   returns table (start uuid, d int, oid uuid, key int8, vseq int8, parent_oid uuid, pos text, flags int2)
   language plpgsql stable as $fn$
 #variable_conflict use_column
 declare
-  s uuid; cur uuid; r record; n int;
+  s uuid; cur uuid; r record; n int; seen uuid[] := '{}';
 begin
   foreach s in array p_starts loop
     cur := s; n := 0;
     loop
+      -- Each objective once per call: chains that meet share the rest (the caller joins them).
+      exit when cur = any(seen);
       select v.seq, v.vseq, v.parent_oid, v.pos, v.flags into r from version v
         where v.space_id = p_space and v.oid = cur and (p_max is null or v.seq <= p_max)
         order by v.seq desc limit 1;
       exit when not found;
+      seen := seen || cur;
       start := s; d := n; oid := cur; key := r.seq; vseq := r.vseq; parent_oid := r.parent_oid; pos := r.pos; flags := r.flags;
       return next;
       cur := r.parent_oid; n := n + 1;

@@ -204,6 +204,35 @@ describe.each(await usableBackends())("engine on $name", (backend) => {
     expect((await e.get(s, a1.oid)).parentOid).toBe(b.oid);
   });
 
+  it("a checkout leaves out what moved elsewhere since, also inside another objective, or with the same position key", async () => {
+    const { spaceId: s } = await e.createSpace();
+    const d0 = await e.createDocument(s, { content: "d0" });
+    const d1 = await e.createDocument(s, { content: "d1" });
+    const n2 = await e.create(s, { parentOid: d0.oid, index: 0, content: "n2" });
+    const n3 = await e.create(s, { parentOid: d0.oid, index: 0, content: "n3" });
+    const both = (await e.get(s, d0.oid)).vid; // d0: n3, n2
+    await e.move(s, n3.oid, { parentOid: n2.oid, index: 0 }); // inside d0 still
+    await e.move(s, n2.oid, { parentOid: d1.oid, index: 0 }); // n3 leaves d0 inside n2
+    await e.checkout(s, d0.oid, both);
+    // Both live in d1 now: the checkout of d0 shows neither, and d1 is untouched.
+    expect(await e.children(s, d0.oid)).toEqual([]);
+    expect((await e.children(s, d1.oid)).map((o) => o.oid)).toEqual([n2.oid]);
+    expect((await e.children(s, n2.oid)).map((o) => o.oid)).toEqual([n3.oid]);
+    expect((await e.get(s, n3.oid)).path).toEqual([d1.oid, n2.oid]);
+
+    // A move that keeps the position key (the first child of another parent): found after a checkout.
+    const a = await e.create(s, { parentOid: d1.oid, index: 0, content: "a" });
+    await e.move(s, a.oid, { parentOid: d0.oid, index: 0 });
+    const withA = (await e.get(s, d0.oid)).vid;
+    const b = await e.create(s, { parentOid: d0.oid, content: "b" });
+    await e.move(s, a.oid, { parentOid: d0.oid, index: 1 }); // after b
+    await e.checkout(s, d0.oid, withA);
+    expect((await e.children(s, d0.oid)).map((o) => o.oid)).toEqual([a.oid]);
+    await e.move(s, a.oid, { parentOid: d1.oid, index: 0 });
+    expect((await e.get(s, a.oid)).path).toEqual([d1.oid]);
+    expect(b.oid).toBeDefined();
+  });
+
   it("brings a removed subtree back with a checkout of its parent, and undoes the checkout", async () => {
     const { s, doc, a, a1 } = await outline();
     await e.create(s, { parentOid: a1.oid, content: "A1a" });

@@ -5,13 +5,14 @@
  * splice of its root node's items). A MARK records an op that touched the objective without
  * making a version (a removal), so that history lists it. Records are MessagePack arrays:
  *
- *   image  [0, seq, vid, at, base, parent, pos, content, props, kids, stats, lost?]
- *   delta  [1, seq, vid, at, base, mask, ...changed fields in image order, lost?]
- *   mark   [2, seq, vseq]
+ *   image  [0, seq, vid, at, base, parent, pos, content, props, kids, stats, lost?, gained?]
+ *   delta  [1, seq, vid, at, base, mask, ...changed fields in image order, lost?, gained?]
+ *   mark   [2, seq, vseq, removal, lost?]
  *
  * `vid` is `[hash (12 bytes), device number, counter]` (engine/ids.ts) or, for versions made
  * before schema 6, the old vid text. `lost` lists the objectives that left this objective's
- * subtree by this op (moves out, removals): checkout reads it to find what lives elsewhere now.
+ * subtree by this op (moves out, removals), `gained` (null `lost` when only it is there) those
+ * that entered it by a move: checkout reads both to find what lives elsewhere now.
  */
 import type { ChunkRef, Entry, KidsNode } from "../children-tree.js";
 import { EMPTY } from "../children-tree.js";
@@ -51,15 +52,15 @@ export type StoredVid = { readonly h: Uint8Array; readonly dev: number; readonly
 
 /** A decoded record. `size` is its encoded length (the revlog rule counts bytes). */
 export type VersionRecord =
-  | { readonly kind: "image"; readonly seq: number; readonly vid: StoredVid; readonly at: number; readonly base: number | null; readonly state: State; readonly lost?: readonly string[]; readonly size: number }
-  | { readonly kind: "delta"; readonly seq: number; readonly vid: StoredVid; readonly at: number; readonly base: number; readonly delta: Delta; readonly lost?: readonly string[]; readonly size: number }
-  | { readonly kind: "mark"; readonly seq: number; readonly vseq: number; readonly removal: boolean; readonly lost?: readonly string[]; readonly size: number };
+  | { readonly kind: "image"; readonly seq: number; readonly vid: StoredVid; readonly at: number; readonly base: number | null; readonly state: State; readonly lost?: readonly string[]; readonly gained?: readonly string[]; readonly size: number }
+  | { readonly kind: "delta"; readonly seq: number; readonly vid: StoredVid; readonly at: number; readonly base: number; readonly delta: Delta; readonly lost?: readonly string[]; readonly gained?: readonly string[]; readonly size: number }
+  | { readonly kind: "mark"; readonly seq: number; readonly vseq: number; readonly removal: boolean; readonly lost?: readonly string[]; readonly gained?: readonly string[]; readonly size: number };
 
 /** The record of a version about to be written (its vid as text, or as the parts records store). */
 export type NewRecord =
-  | { readonly kind: "image"; readonly seq: number; readonly vid: string | StoredVid; readonly at: number; readonly base: number | null; readonly state: State; readonly lost?: readonly string[] }
-  | { readonly kind: "delta"; readonly seq: number; readonly vid: string | StoredVid; readonly at: number; readonly base: number; readonly delta: Delta; readonly lost?: readonly string[] }
-  | { readonly kind: "mark"; readonly seq: number; readonly vseq: number; readonly removal: boolean; readonly lost?: readonly string[] };
+  | { readonly kind: "image"; readonly seq: number; readonly vid: string | StoredVid; readonly at: number; readonly base: number | null; readonly state: State; readonly lost?: readonly string[]; readonly gained?: readonly string[] }
+  | { readonly kind: "delta"; readonly seq: number; readonly vid: string | StoredVid; readonly at: number; readonly base: number; readonly delta: Delta; readonly lost?: readonly string[]; readonly gained?: readonly string[] }
+  | { readonly kind: "mark"; readonly seq: number; readonly vseq: number; readonly removal: boolean; readonly lost?: readonly string[]; readonly gained?: readonly string[] };
 
 const FIELDS = ["parentOid", "pos", "content", "props", "kids", "stats"] as const;
 
@@ -164,7 +165,10 @@ function patchIn(v: unknown): KidsPatch {
 
 /** Encodes a record (devices named by the op ids in vids must be numbered already). */
 export function encodeRecord(r: NewRecord, devices: Devices): Buffer {
-  const lost = r.lost && r.lost.length > 0 ? [r.lost.map(uuidBytes)] : [];
+  const hasGained = r.gained !== undefined && r.gained.length > 0;
+  const lostList = r.lost && r.lost.length > 0 ? r.lost.map(uuidBytes) : null;
+  // Trailing lists: [lost] or [lost | null, gained]; none when both are empty.
+  const lost = hasGained ? [lostList, r.gained!.map(uuidBytes)] : lostList ? [lostList] : [];
   // The encoder's buffers are never written again once handed out: no copy needed.
   if (r.kind === "mark") return pack([2, r.seq, r.vseq, r.removal ? 1 : 0, ...lost]);
   if (r.kind === "image") {
@@ -190,8 +194,13 @@ export function decodeRecord(value: unknown, size: number): VersionRecord {
   const a = value as unknown[];
   const kind = a[0] as number;
   const lostAt = kind === 2 ? 4 : kind === 0 ? 11 : 6 + popcount(a[5] as number);
-  const lost = a.length > lostAt ? (a[lostAt] as Uint8Array[]).map(uuidText) : undefined;
-  if (kind === 2) return { kind: "mark", seq: a[1] as number, vseq: a[2] as number, removal: a[3] === 1, ...(lost ? { lost } : {}), size };
+  const lostList = a.length > lostAt ? (a[lostAt] as Uint8Array[] | null) : null;
+  const gainedList = a.length > lostAt + 1 ? (a[lostAt + 1] as Uint8Array[]) : null;
+  const lost = {
+    ...(lostList ? { lost: lostList.map(uuidText) } : {}),
+    ...(gainedList ? { gained: gainedList.map(uuidText) } : {}),
+  };
+  if (kind === 2) return { kind: "mark", seq: a[1] as number, vseq: a[2] as number, removal: a[3] === 1, ...lost, size };
   if (kind === 0) {
     const state: State = {
       parentOid: idIn(a[5]),
@@ -201,7 +210,7 @@ export function decodeRecord(value: unknown, size: number): VersionRecord {
       kids: kidsIn(a[9]),
       stats: statsIn(a[10]),
     };
-    return { kind: "image", seq: a[1] as number, vid: vidIn(a[2]), at: a[3] as number, base: a[4] as number | null, state, ...(lost ? { lost } : {}), size };
+    return { kind: "image", seq: a[1] as number, vid: vidIn(a[2]), at: a[3] as number, base: a[4] as number | null, state, ...lost, size };
   }
   const mask = a[5] as number;
   const d: { -readonly [K in keyof Delta]: Delta[K] } = {};
@@ -216,7 +225,7 @@ export function decodeRecord(value: unknown, size: number): VersionRecord {
     else if (f === "kids") d.kids = patchIn(v);
     else d.stats = statsIn(v);
   });
-  return { kind: "delta", seq: a[1] as number, vid: vidIn(a[2]), at: a[3] as number, base: a[4] as number, delta: d, ...(lost ? { lost } : {}), size };
+  return { kind: "delta", seq: a[1] as number, vid: vidIn(a[2]), at: a[3] as number, base: a[4] as number, delta: d, ...lost, size };
 }
 
 function popcount(n: number): number {

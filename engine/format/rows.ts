@@ -22,7 +22,7 @@ import { decodeRecord, encodeRecord, type NewRecord, type VersionRecord } from "
 
 /** A record's place changed: its older places are where a checkout may have restored it. */
 export const MOVED = 1;
-/** Its records list objectives that left the subtree (moves out, removals). */
+/** Its records list objectives that left the subtree (moves out, removals) or entered it by a move. */
 export const LOST = 2;
 /** A record is based on an older version than the objective's newest (a checkout above restored it). */
 export const RESTORED = 4;
@@ -90,7 +90,7 @@ export function segmentWrites(written: readonly Written[], devices: Devices): Se
     for (const w of list) {
       if (w.moved) flags |= MOVED;
       if (w.restored) flags |= RESTORED;
-      if (w.record.lost && w.record.lost.length > 0) flags |= LOST;
+      if ((w.record.lost && w.record.lost.length > 0) || (w.record.gained && w.record.gained.length > 0)) flags |= LOST;
     }
     const removed = last.record.kind === "mark" && last.record.removal;
     const common = {

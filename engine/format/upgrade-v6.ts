@@ -126,12 +126,14 @@ async function space(tx: Queryable, spaceId: string, devices: ReturnType<typeof 
       const op = opBySeq.get(seq);
       // Objectives that left this one's subtree by this op (a superset for moves: both sides).
       const lost = op && (op.kind === "move" || op.kind === "remove") && op.oid !== oid ? [op.oid] : undefined;
+      // And those that entered it by a move (a superset too: both sides).
+      const gained = op && op.kind === "move" && op.oid !== oid ? [op.oid] : undefined;
       if (s.v) {
         const v = s.v;
         const state = { parentOid: v.parent_oid, pos: v.pos, content: v.content, props: v.props, kids: kidsOf(v.kids), stats: v.stats ?? ZERO_STATS };
         const before = s.t?.vid_before ?? null;
         const base = before === null ? null : (seqOf.get(`${oid}|${before}`) ?? null);
-        const record: NewRecord = { kind: "image", seq, vid: v.vid, at: v.created_at, base, state, ...(lost ? { lost } : {}) };
+        const record: NewRecord = { kind: "image", seq, vid: v.vid, at: v.created_at, base, state, ...(lost ? { lost } : {}), ...(gained ? { gained } : {}) };
         const version: VersionRow = { oid, vid: v.vid, seq, createdAt: v.created_at, ...state, chain: { depth: 0, bytes: 0, imageBytes: 0, imageRow: seq } };
         const moved = last !== undefined && (last.parentOid !== state.parentOid || last.pos !== state.pos);
         const restored = base !== null && last !== undefined && base !== last.seq;
@@ -140,7 +142,7 @@ async function space(tx: Queryable, spaceId: string, devices: ReturnType<typeof 
         last = version;
       } else if (last) {
         // No version: a removal (or an op that kept this objective's version), in the last segment.
-        const record: NewRecord = { kind: "mark", seq, vseq: last.seq, removal: op?.kind === "remove" && op.oid === oid, ...(lost ? { lost } : {}) };
+        const record: NewRecord = { kind: "mark", seq, vseq: last.seq, removal: op?.kind === "remove" && op.oid === oid, ...(lost ? { lost } : {}), ...(gained ? { gained } : {}) };
         written.push({ record, version: last, bytes: undefined, row: last.chain.imageRow, moved: false, restored: false });
       }
     }

@@ -29,11 +29,12 @@ export interface NewVersion {
   /** Key of the objective's newest stored row (undefined: unknown). */
   readonly latestRow: number | undefined;
   readonly lost?: readonly string[];
+  readonly gained?: readonly string[];
 }
 
 /** The record of a new version, its chain, and its encoded bytes. */
 export function versionRecord(devices: Devices, v: NewVersion): { record: NewRecord; chain: Chain; bytes: Buffer } {
-  const lost = v.lost && v.lost.length > 0 ? { lost: v.lost } : {};
+  const lost = { ...(v.lost && v.lost.length > 0 ? { lost: v.lost } : {}), ...(v.gained && v.gained.length > 0 ? { gained: v.gained } : {}) };
   const base = v.base;
   // A delta goes to the newest row, so its base must be the newest version AND be in that row (a
   // removal mark can name an older, restored version as the one it kept).
