@@ -232,6 +232,16 @@ function reader(page: PageState, loader: ChunkLoader): WriteReader {
       for (const oid of oids) out.set(oid, [...(out.get(oid) ?? []), ...(page.lost.get(oid) ?? []).filter((d) => d.seq > after)]);
       return out;
     },
+    async existedAt(oids, seq) {
+      const out = new Set<string>();
+      const rest: string[] = [];
+      for (const o of oids) {
+        if (pageHint(page, lower(o), seq)) out.add(o);
+        else rest.push(o);
+      }
+      for (const o of await stored.existedAt(rest, seq)) out.add(o);
+      return out;
+    },
     async gains(oids, after) {
       const out = await stored.gains(oids, after);
       for (const oid of oids) out.set(oid, [...(out.get(oid) ?? []), ...(page.gained.get(oid) ?? []).filter((d) => d.seq > after)]);

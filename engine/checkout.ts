@@ -69,10 +69,17 @@ async function restore(ctx: WriteCtx, chain: readonly Placement[], current: Vers
   const cuts: { oid: string; path: Placement[] }[] = [];
   const notes = new Map<string, string[]>();
   for (;;) {
-    const batch = [...new Set(open)].filter((o) => !seen.has(o));
+    const listed = [...new Set(open)].filter((o) => !seen.has(o));
     open = [];
-    if (batch.length === 0) break;
-    for (const o of batch) seen.add(o);
+    if (listed.length === 0) break;
+    for (const o of listed) seen.add(o);
+    // What did not exist at the target is not in it: one probe each, no walk. What moved into it
+    // since may be (and may need a cut or a note), so its gained list is read.
+    const existed = await ctx.reader.existedAt(listed, target.seq);
+    const later = listed.filter((o) => !existed.has(o));
+    if (later.length > 0) for (const list of (await ctx.reader.gains(later, target.seq)).values()) open.push(...list.map((d) => d.oid));
+    const batch = listed.filter((o) => existed.has(o));
+    if (batch.length === 0) continue;
     // Where each one is now decides what the target's copy of it needs: one active elsewhere is
     // cut out (if the target has it), one active nowhere comes back (noted where it was last, if
     // that is outside), one inside stays the target's. Only the first two need the target's tree.

@@ -39,6 +39,10 @@ export interface LocateEnv {
   candidates(oid: string, maxSeq: number | undefined): Promise<Candidates>;
   /** Each objective's exact newest-row hint as of `maxSeq` (one level; see `loadExactHints`). */
   exactHints?(oids: readonly string[], maxSeq: number): Promise<Map<string, Hint>>;
+  /** Whether any checkout op was applied after `after`. */
+  checkoutsSince?(after: number): Promise<boolean>;
+  /** `candidates` of many objectives at once (a prefetch before resolving them). */
+  candidatesMany?(oids: readonly string[], maxSeq: number | undefined): Promise<Map<string, Candidates>>;
 }
 
 /** Where to look: the active tree, or the tree of one version (of any objective). */
@@ -91,6 +95,7 @@ export function locator(env: LocateEnv, scope: Scope) {
   const maxSeq = scope.kind === "in" ? scope.root.seq : undefined;
   const memo = new Map<string, Placement[] | undefined>();
   const busy = new Set<string>();
+  const prefetched = new Map<string, Candidates>();
   let cycles = 0;
 
   const top = (oid: string): Placement[] | undefined =>
@@ -165,7 +170,7 @@ export function locator(env: LocateEnv, scope: Scope) {
     const before = cycles;
     let found: Placement[] | undefined;
     try {
-      const { newest: latest, newestRow: latestRow, list } = await env.candidates(oid, maxSeq);
+      const { newest: latest, newestRow: latestRow, list } = prefetched.get(oid) ?? (await env.candidates(oid, maxSeq));
       for (const c of list) {
         if (c.parentOid === null) {
           if (scope.kind === "in") continue;
@@ -217,9 +222,23 @@ export function locator(env: LocateEnv, scope: Scope) {
         if (found) out.set(oid, found);
         else failed.push(oid);
       }
+      // Only a checkout above an objective makes its newest row stale: with none since the oldest
+      // row of the failed chains, they are not in the active tree (removed, or under a removal).
+      if (scope.kind === "active" && failed.length > 0 && env.checkoutsSince) {
+        const since = Math.min(...failed.flatMap((o) => hints.get(o)!.map((h) => h.key)));
+        if (!(await env.checkoutsSince(since))) {
+          for (const oid of failed) {
+            memo.set(oid, undefined);
+            out.set(oid, undefined);
+          }
+          return out;
+        }
+      }
       // In a past tree the hints come from segments' ends, which may be later than maxSeq: walk
       // those that failed again with exact places (a level per statement, all of them at once).
       const exact = maxSeq !== undefined && failed.length > 0 && env.exactHints ? await exactChains(failed, maxSeq) : undefined;
+      const slow = failed.filter((oid) => !prefetched.has(oid) && !(exact?.get(oid)?.length));
+      if (slow.length > 1 && env.candidatesMany) for (const [oid, c] of await env.candidatesMany(slow, maxSeq)) prefetched.set(oid, c);
       for (const oid of failed) {
         const h = exact?.get(oid);
         out.set(oid, (h && h.length > 0 ? await verify(h) : undefined) ?? (await resolve(oid)));

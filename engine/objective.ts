@@ -6,7 +6,7 @@ import { notFound } from "./errors.js";
 import { chunkLoader, loadVersions } from "./format/row-cache.js";
 import { locator, type LocateEnv } from "./locate.js";
 import type { Objective, VersionRow } from "./types.js";
-import { storedCandidates } from "./write.js";
+import { storedCandidates, storedCandidatesMany } from "./write.js";
 
 /** The API's view of a version; `chain` (active versions only) adds depth and path. */
 export function toObjective(spaceId: string, row: VersionRow, chain?: readonly Placement[]): Objective {
@@ -32,7 +32,11 @@ export function readEnv(core: Core, spaceId: string, q: Queryable = core.storage
     versions: (keys) => loadVersions(core.cache, q, spaceId, keys),
     hints: (oids, maxSeq) => loadHints(q, spaceId, oids, maxSeq),
     candidates: (oid, maxSeq) => storedCandidates(q, spaceId, oid, maxSeq),
+    candidatesMany: (oids, maxSeq) => storedCandidatesMany(q, spaceId, oids, maxSeq),
     exactHints: (oids, maxSeq) => loadExactHints(q, spaceId, oids, maxSeq),
+    async checkoutsSince(after) {
+      return (await q.query("select 1 from op where space_id = $1 and kind = 'checkout' and seq is not null and seq > $2 limit 1", [spaceId, after])).length > 0;
+    },
   };
 }
 

@@ -54,8 +54,9 @@ export interface WriteReader extends LocateEnv, VidLookup {
   gains(oids: readonly string[], after: number): Promise<Map<string, { oid: string; seq: number }[]>>;
   /** Whether a record of `oid` after `after` builds on an older version than its newest then. */
   restoredSince(oid: string, after: number): Promise<boolean>;
-  /** Whether any checkout op was applied after `after`. */
   checkoutsSince(after: number): Promise<boolean>;
+  /** Which of `oids` had a record at or before `seq` (existed then). */
+  existedAt(oids: readonly string[], seq: number): Promise<Set<string>>;
 }
 
 /** One write transaction: the op being made and every row it will write. */
@@ -160,6 +161,24 @@ export function checkReplay(ctx: WriteCtx, origin: Origin | undefined): void {
   }
 }
 
+/** Candidate places of many objectives from storage, in one statement (see `storedCandidates`). */
+export async function storedCandidatesMany(q: Queryable, spaceId: string, oids: readonly string[], maxSeq: number | undefined): Promise<Map<string, Candidates>> {
+  type Row = { oid: string; seq: number; vseq: number; parent_oid: string | null; pos: string | null; flags: number; body: Uint8Array };
+  const rows = await q.query<Row>(
+    `select k.oid, v.* from unnest($2::uuid[]) with ordinality as k(oid, n)
+       cross join lateral (
+         (select seq, vseq, parent_oid, pos, flags, body from version where space_id = $1 and oid = k.oid and ($3::int8 is null or seq <= $3) order by seq desc limit 1)
+         union all
+         (select seq, vseq, parent_oid, pos, flags, body from version where space_id = $1 and oid = k.oid and flags & 1 <> 0 order by seq desc)
+         union all
+         (select seq, vseq, parent_oid, pos, flags, body from version where space_id = $1 and oid = k.oid order by seq limit 1)) v`,
+    [spaceId, [...new Set(oids)], maxSeq ?? null],
+  );
+  const byOid = new Map<string, Row[]>(oids.map((o) => [o, []]));
+  for (const r of rows) byOid.get(r.oid)?.push(r);
+  return new Map([...byOid].map(([oid, list]) => [oid, candidatesOf(list, maxSeq)]));
+}
+
 /** Candidate places of an objective from storage (engine/locate.ts), with its newest version. */
 export async function storedCandidates(q: Queryable, spaceId: string, oid: string, maxSeq: number | undefined): Promise<Candidates> {
   const rows = await q.query<{ seq: number; vseq: number; parent_oid: string | null; pos: string | null; flags: number; body: Uint8Array }>(
@@ -204,6 +223,16 @@ export async function storedLists(q: Queryable, spaceId: string, oids: readonly 
   return out;
 }
 
+/** Which of `oids` had a record at or before `seq`, in one statement. */
+export async function storedExistedAt(q: Queryable, spaceId: string, oids: readonly string[], seq: number): Promise<Set<string>> {
+  if (oids.length === 0) return new Set();
+  const rows = await q.query<{ oid: string }>(
+    "select k.oid from unnest($2::uuid[]) as k(oid) where exists (select 1 from version t where t.space_id = $1 and t.oid = k.oid and t.seq <= $3)",
+    [spaceId, [...oids], seq],
+  );
+  return new Set(rows.map((r) => r.oid));
+}
+
 /** The reader of a write on its own: storage inside the transaction, through the cache. */
 export function storageReader(core: Core, tx: Queryable, spaceId: string, loader: ChunkLoader, seeded: Map<string, Hint[]>): WriteReader {
   return {
@@ -211,16 +240,31 @@ export function storageReader(core: Core, tx: Queryable, spaceId: string, loader
     loader,
     versions: (keys) => loadVersions(core.cache, tx, spaceId, keys),
     async hints(oids, maxSeq) {
-      if (maxSeq === undefined && oids.every((o) => seeded.has(o))) return new Map(oids.map((o) => [o, seeded.get(o)!]));
-      return loadHints(tx, spaceId, oids, maxSeq);
+      if (maxSeq !== undefined) return loadHints(tx, spaceId, oids, maxSeq);
+      // Storage does not change during a write (its rows go out at the end): every chain read is
+      // kept, and so is the chain of each objective on it (its suffix).
+      const missing = oids.filter((o) => !seeded.has(o));
+      if (missing.length > 0) {
+        const loaded = await loadHints(tx, spaceId, missing, undefined);
+        for (const o of missing) {
+          const chain = loaded.get(o) ?? [];
+          seeded.set(o, chain);
+          chain.forEach((h, i) => {
+            if (!seeded.has(h.oid)) seeded.set(h.oid, chain.slice(i));
+          });
+        }
+      }
+      return new Map(oids.map((o) => [o, seeded.get(o)!]));
     },
     candidates: (oid, maxSeq) => storedCandidates(tx, spaceId, oid, maxSeq),
+    candidatesMany: (oids, maxSeq) => storedCandidatesMany(tx, spaceId, oids, maxSeq),
     exactHints: (oids, maxSeq) => loadExactHints(tx, spaceId, oids, maxSeq),
     async taken(oid) {
       return (await tx.query("select 1 from version where space_id = $1 and oid = $2 limit 1", [spaceId, oid])).length > 0;
     },
     departures: (oids, after) => storedLists(tx, spaceId, oids, after, "lost"),
     gains: (oids, after) => storedLists(tx, spaceId, oids, after, "gained"),
+    existedAt: (oids, seq) => storedExistedAt(tx, spaceId, oids, seq),
     async restoredSince(oid, after) {
       return (await tx.query("select 1 from version where space_id = $1 and oid = $2 and flags & 4 <> 0 and seq > $3 limit 1", [spaceId, oid, after])).length > 0;
     },
@@ -344,6 +388,7 @@ function memoryReader(core: Core, spaceId: string, loader: ChunkLoader): WriteRe
     taken: refuse,
     departures: refuse,
     gains: refuse,
+    existedAt: refuse,
     restoredSince: refuse,
     checkoutsSince: refuse,
     opSeq: refuse,
