@@ -120,14 +120,7 @@ async function editNode(
   sink: ChunkSink,
 ): Promise<KidsNode[]> {
   if ("l" in node) {
-    const entries = node.l.slice();
-    const at = lowerBound(entries, pos);
-    const hit = entries[at]?.[2] === pos;
-    if (entry === null) {
-      if (!hit) throw new Error(`children tree: no link at pos ${pos}`);
-      entries.splice(at, 1);
-    } else if (hit) entries[at] = entry;
-    else entries.splice(at, 0, entry);
+    const entries = spliceLinks(node.l, pos, entry);
     return split(entries).map((part) => make("l", part));
   }
   const refs = node.i.slice();
@@ -179,12 +172,9 @@ export function findInLeaf(node: { readonly l: readonly Entry[] }, pos: string):
   return entry && entry[2] === pos ? { entry, index: at } : undefined;
 }
 
-/**
- * `editChildren` of a leaf root that stays one leaf (no chunk to read or write: no await), or
- * undefined when the edit splits it.
- */
-export function editLeaf(node: { readonly l: readonly Entry[] }, pos: string, entry: Entry | null): KidsNode | undefined {
-  const entries = node.l.slice();
+/** A leaf's links with the one at `pos` replaced, inserted or (entry null) removed, in key order. */
+function spliceLinks(links: readonly Entry[], pos: string, entry: Entry | null): Entry[] {
+  const entries = links.slice();
   const at = lowerBound(entries, pos);
   const hit = entries[at]?.[2] === pos;
   if (entry === null) {
@@ -192,6 +182,15 @@ export function editLeaf(node: { readonly l: readonly Entry[] }, pos: string, en
     entries.splice(at, 1);
   } else if (hit) entries[at] = entry;
   else entries.splice(at, 0, entry);
+  return entries;
+}
+
+/**
+ * `editChildren` of a leaf root that stays one leaf (no chunk to read or write: no await), or
+ * undefined when the edit splits it.
+ */
+export function editLeaf(node: { readonly l: readonly Entry[] }, pos: string, entry: Entry | null): KidsNode | undefined {
+  const entries = spliceLinks(node.l, pos, entry);
   if (entries.length > MAX_LINKS) return undefined;
   return entries.length === 0 ? EMPTY : { l: entries };
 }

@@ -161,7 +161,10 @@ export function checkReplay(ctx: WriteCtx, origin: Origin | undefined): void {
   }
 }
 
-/** Candidate places of many objectives from storage, in one statement (see `storedCandidates`). */
+/**
+ * Candidate places of many objectives from storage, in one statement: per objective its newest
+ * row (as of maxSeq: the segment holding it), every row that moved it, and its first.
+ */
 export async function storedCandidatesMany(q: Queryable, spaceId: string, oids: readonly string[], maxSeq: number | undefined): Promise<Map<string, Candidates>> {
   type Row = { oid: string; seq: number; vseq: number; parent_oid: string | null; pos: string | null; flags: number; body: Uint8Array };
   const rows = await q.query<Row>(
@@ -174,23 +177,14 @@ export async function storedCandidatesMany(q: Queryable, spaceId: string, oids: 
          (select seq, vseq, parent_oid, pos, flags, body from version where space_id = $1 and oid = k.oid order by seq limit 1)) v`,
     [spaceId, [...new Set(oids)], maxSeq ?? null],
   );
-  const byOid = new Map<string, Row[]>(oids.map((o) => [o, []]));
+  const byOid = new Map<string, Row[]>(oids.map((o) => [o.toLowerCase(), []]));
   for (const r of rows) byOid.get(r.oid)?.push(r);
-  return new Map([...byOid].map(([oid, list]) => [oid, candidatesOf(list, maxSeq)]));
+  return new Map(oids.map((oid) => [oid, candidatesOf(byOid.get(oid.toLowerCase())!, maxSeq)]));
 }
 
 /** Candidate places of an objective from storage (engine/locate.ts), with its newest version. */
 export async function storedCandidates(q: Queryable, spaceId: string, oid: string, maxSeq: number | undefined): Promise<Candidates> {
-  const rows = await q.query<{ seq: number; vseq: number; parent_oid: string | null; pos: string | null; flags: number; body: Uint8Array }>(
-    // The newest row (as of maxSeq: the segment holding it), every row that moved it, and its first.
-    `(select seq, vseq, parent_oid, pos, flags, body from version where space_id = $1 and oid = $2 and ($3::int8 is null or seq <= $3) order by seq desc limit 1)
-     union all
-     (select seq, vseq, parent_oid, pos, flags, body from version where space_id = $1 and oid = $2 and flags & 1 <> 0 order by seq desc)
-     union all
-     (select seq, vseq, parent_oid, pos, flags, body from version where space_id = $1 and oid = $2 order by seq limit 1)`,
-    [spaceId, oid, maxSeq ?? null],
-  );
-  return candidatesOf(rows, maxSeq);
+  return (await storedCandidatesMany(q, spaceId, [oid], maxSeq)).get(oid)!;
 }
 
 /** An objective listed by a record (that left or entered a subtree) and the record's seq. */
