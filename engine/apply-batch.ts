@@ -16,7 +16,7 @@
  * after commit.
  */
 import type { Queryable } from "../storage/contract.js";
-import { loadExactHints, loadHints, toHint, type Hint, type HintRecord, type Placement } from "./chains.js";
+import { loadExactHints, loadHints, toHint, walkUp, type Hint, type HintRecord, type Placement } from "./chains.js";
 import { keepReachable, type ChunkLoader, type KidsNode } from "./children-tree.js";
 import type { Core } from "./core.js";
 import { notFound } from "./errors.js";
@@ -145,17 +145,9 @@ async function hintsAsOf(page: PageState, starts: readonly string[], maxSeq: num
     const out = new Map<string, Hint[]>();
     const missing: string[] = [];
     for (const start of new Set(starts)) {
-      const chain: Hint[] = [];
-      for (let at: string | null = lower(start); at !== null && chain.length <= 100_000; ) {
-        const h: Hint | undefined = pageHint(page, at, maxSeq) ?? stored.get(at);
-        if (!h) {
-          if (!none.has(at) && isUuid(at)) missing.push(at);
-          break;
-        }
-        chain.push(h);
-        at = h.parentOid;
-      }
-      out.set(start, chain);
+      const walk = walkUp(lower(start), (at) => pageHint(page, at, maxSeq) ?? stored.get(at));
+      if (walk.missing !== null && !none.has(walk.missing) && isUuid(walk.missing)) missing.push(walk.missing);
+      out.set(start, walk.chain);
     }
     if (missing.length === 0) return out;
     const loaded = await loadHints(page.tx, page.spaceId, missing, maxSeq);
@@ -170,17 +162,9 @@ async function hintsOf(page: PageState, starts: readonly string[]): Promise<Map<
     const out = new Map<string, Hint[]>();
     const missing: string[] = [];
     for (const start of new Set(starts)) {
-      const chain: Hint[] = [];
-      for (let at: string | null = lower(start); at !== null && chain.length <= 100_000; ) {
-        const h = page.newest.get(at);
-        if (!h) {
-          if (!page.absent.has(at)) missing.push(at);
-          break;
-        }
-        chain.push(h);
-        at = h.parentOid;
-      }
-      out.set(start, chain);
+      const walk = walkUp(lower(start), (at) => page.newest.get(at));
+      if (walk.missing !== null && !page.absent.has(walk.missing)) missing.push(walk.missing);
+      out.set(start, walk.chain);
     }
     if (missing.length === 0) return out;
     await loadNewest(page, missing);

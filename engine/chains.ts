@@ -6,7 +6,7 @@
  * each parent's active version must link the child at that position (engine/locate.ts).
  */
 import type { Queryable } from "../storage/contract.js";
-import { decodeBody, REMOVED } from "./format/rows.js";
+import { REMOVED, replay } from "./format/rows.js";
 
 /** One step of an objective's chain to its document root, as found. */
 export interface Placement {
@@ -64,16 +64,27 @@ export function groupHints(rows: readonly HintRecord[], starts: readonly string[
   for (const r of rows) byOid.set(r.oid, toHint(r));
   const out = new Map<string, Hint[]>();
   for (const start of starts) {
-    const chain: Hint[] = [];
-    for (let at: string | null = start.toLowerCase(); at !== null && chain.length <= 100_000; ) {
-      const h = byOid.get(at);
-      if (!h) break;
-      chain.push(h);
-      at = h.parentOid;
-    }
+    const { chain } = walkUp(start.toLowerCase(), (o) => byOid.get(o));
     if (chain.length > 0) out.set(start, chain);
   }
   return out;
+}
+
+/**
+ * An objective's chain `[self, parent, ..., top]` from hints by oid: up to a document root, or to
+ * the first objective `get` does not know (`missing`; null when the walk reached a root), or to
+ * the first hint `stop` accepts (included).
+ */
+export function walkUp(start: string, get: (oid: string) => Hint | undefined, stop?: (h: Hint) => boolean): { chain: Hint[]; missing: string | null } {
+  const chain: Hint[] = [];
+  for (let at: string | null = start; at !== null; ) {
+    const h = get(at);
+    if (!h) return { chain, missing: at };
+    chain.push(h);
+    if ((stop && stop(h)) || chain.length > 100_000) break;
+    at = h.parentOid;
+  }
+  return { chain, missing: null };
 }
 
 /**
@@ -107,14 +118,6 @@ export async function loadExactHints(q: Queryable, spaceId: string, oids: readon
 
 /** The newest-row hint of one segment as of `maxSeq` (its records up to it replayed). */
 export function hintAsOf(oid: string, key: number, body: Uint8Array, maxSeq: number): Hint | undefined {
-  let h: Hint | undefined;
-  for (const r of decodeBody(body)) {
-    if (r.seq > maxSeq) break;
-    if (r.kind === "image") h = { oid, key, vseq: r.seq, parentOid: r.state.parentOid, pos: r.state.pos, removed: false };
-    else if (r.kind === "delta" && h) {
-      const d = r.delta;
-      h = { oid, key, vseq: r.seq, parentOid: d.parentOid !== undefined ? d.parentOid : h.parentOid, pos: d.pos !== undefined ? d.pos : h.pos, removed: false };
-    } else if (r.kind === "mark" && h) h = { ...h, vseq: r.vseq, removed: r.removal };
-  }
-  return h;
+  const last = replay(body, maxSeq).at(-1);
+  return last && { oid, key, vseq: last.vseq, parentOid: last.parentOid, pos: last.pos, removed: last.removed };
 }

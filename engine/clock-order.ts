@@ -15,7 +15,7 @@
 import type { Core } from "./core.js";
 import { invalid } from "./errors.js";
 import { ensureDevices } from "./format/devices.js";
-import { decodeOpData, decodeTouched, encodeOpData } from "./format/op-row.js";
+import { decodeTouched, encodeOpData, replicaOpOf, type StoredOp } from "./format/op-row.js";
 import { cutBody } from "./format/rows.js";
 import { loadVersions } from "./format/row-cache.js";
 import type { VersionRecord } from "./format/record.js";
@@ -29,32 +29,14 @@ import { replayInOrder, replayOneByOne, type ApplyOptions, type ReplicaOp } from
 /** Ops per page while re-applying pending ops. */
 const PAGE = 500;
 
-interface LogRecord {
-  op_id: string;
-  hlc: string;
-  kind: string;
-  oid: string;
-  at: number;
-  actor: string | null;
-  device: string;
-  data: Uint8Array;
+interface LogRecord extends StoredOp {
   seq: number | null;
   outcome: string | null;
   detail: string | null;
   server_seq: number | null;
 }
 
-const toOp = (r: LogRecord): ReplicaOp => ({
-  opId: r.op_id,
-  kind: r.kind,
-  oid: r.oid,
-  hlc: r.hlc,
-  at: r.at,
-  actor: r.actor,
-  device: r.device,
-  data: decodeOpData(r.data),
-  ...(r.server_seq === null ? {} : { serverSeq: r.server_seq }),
-});
+const toOp = (r: LogRecord): ReplicaOp => ({ ...replicaOpOf(r), ...(r.server_seq === null ? {} : { serverSeq: r.server_seq }) });
 
 /** Checks the shape of one op received from elsewhere; INVALID_ARGUMENT names the bad field. */
 export function checkReplicaOp(op: unknown, where = "op"): ReplicaOp {

@@ -2,7 +2,7 @@ import type { Core } from "./core.js";
 import { invalid, notFound } from "./errors.js";
 import { loadDevices } from "./format/devices.js";
 import { decodeOpData, decodeOpVids, opVidDevices } from "./format/op-row.js";
-import { vidText } from "./format/row-cache.js";
+import { loadVersion, vidText } from "./format/row-cache.js";
 import type { VersionRecord } from "./format/record.js";
 import { decodeBody } from "./format/rows.js";
 import type { Op, OpKind, Page, Props, VersionRef } from "./types.js";
@@ -112,16 +112,8 @@ export async function versions(
     if (r.base === null) return null;
     const b = bySeq.get(r.base);
     if (b && b.kind !== "mark") return vidText(devices, b.vid);
-    // A restored base outside the page: read its record.
-    const [row] = await core.storage.query<{ body: Uint8Array }>(
-      "select body from version where space_id = $1 and oid = $2 and seq <= $3 order by seq desc limit 1",
-      [spaceId, oid, r.base],
-    );
-    core.cache.rowsRead += row ? 1 : 0;
-    const found = row ? decodeBody(row.body).find((x) => x.seq === r.base) : undefined;
-    if (!found || found.kind === "mark") return null;
-    await loadDevices(devices, core.storage, typeof found.vid === "string" ? [] : [found.vid.dev]);
-    return vidText(devices, found.vid);
+    // A restored base outside the page: read that version (through the cache).
+    return (await loadVersion(core.cache, core.storage, spaceId, oid, r.base))?.vid ?? null;
   };
   const refs: VersionRef[] = [];
   for (const r of list) {

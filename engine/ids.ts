@@ -35,35 +35,17 @@ export function newOid(): string {
 }
 
 /**
- * 128 bits of sha256 as base64url: the short, deterministic ids of versions and chunks. The
- * one-shot `crypto.hash` is ~4× faster than a `createHash` object per id (0.5 vs 2.2 µs here).
- */
-export function hashId(text: string): string {
-  return hash("sha256", text, "base64url").slice(0, 22);
-}
-
-/**
- * The deterministic version id (DESIGN.md §1), named after the op that made it:
+ * The deterministic version ids (DESIGN.md §1) of one op's versions, named after the op:
  * `<hash>.<device>.<counter>`, where `hash` is 96 bits of sha256 over the objective, the op and
  * the version it replaces (16 base64url characters), and `device.counter` is the op id with the
  * device's uuid as 22 base64url characters. The hash chains every version to its whole history,
  * so equal `(oid, vid)` means an equal subtree on every device; the op part lets storage find the
- * version through the op (`op_id` is indexed anyway) with no index of vids of its own.
+ * version through the op (`op_id` is indexed anyway) with no index of vids of its own. The op's
+ * part is made once; each call returns the vid and its hash bytes (what version records store).
+ * The one-shot `crypto.hash` is ~4× faster than a `createHash` object per id.
  *
  * @example
- * versionId(oid, "0193a2b4-5c6d-7e8f-9a0b-1c2d3e4f5a6b.42", previous) // "q3Xk0pLx9Wm0AgZ1.AZOitFxtfo-aCxwtPk9aaw.42"
- */
-export function versionId(oid: string, opId: string, previousVid: string | null): string {
-  const h = hash("sha256", `v1\u0000${oid}\u0000${opId}\u0000${previousVid ?? ""}`, "base64url").slice(0, 16);
-  const dot = opId.lastIndexOf(".");
-  const device = opId.slice(0, dot);
-  if (dot < 0 || !isUuid(device)) throw new Error(`op id ${opId} is not <device uuid>.<counter>`);
-  return `${h}.${Buffer.from(device.replace(/-/g, ""), "hex").toString("base64url")}.${opId.slice(dot + 1)}`;
-}
-
-/**
- * The parts of `versionId` for many versions of one op: the op's part of the vid once, then only
- * the hash per version. Returns the vid and its hash bytes (what version records store).
+ * vidMaker("0193a2b4-5c6d-7e8f-9a0b-1c2d3e4f5a6b.42")(oid, previous).vid // "q3Xk0pLx9Wm0AgZ1.AZOitFxtfo-aCxwtPk9aaw.42"
  */
 export function vidMaker(opId: string): (oid: string, previousVid: string | null) => { vid: string; h: Buffer } {
   const dot = opId.lastIndexOf(".");

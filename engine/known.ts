@@ -7,7 +7,7 @@
  * engine writing to the same database makes the statement write nothing, and the write runs again
  * the long way (lock, read, write).
  */
-import type { Hint } from "./chains.js";
+import { walkUp, type Hint } from "./chains.js";
 
 /** One space's known newest rows, exact as of `seq`. */
 export interface SpaceKnowledge {
@@ -50,13 +50,8 @@ export function knownChains(known: Known, spaceId: string, oids: readonly string
   if (!k) return undefined;
   const out = new Map<string, Hint[]>();
   for (const oid of oids) {
-    const chain: Hint[] = [];
-    for (let at: string | null = oid; at !== null; ) {
-      const h = k.hints.get(at);
-      if (!h || chain.length > 10_000) return undefined;
-      chain.push(h);
-      at = h.parentOid;
-    }
+    const { chain, missing } = walkUp(oid, (o) => k.hints.get(o));
+    if (missing !== null || chain.length > 10_000) return undefined;
     out.set(oid, chain);
   }
   return out;

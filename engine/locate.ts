@@ -11,8 +11,8 @@
  * place every tree that links that version gives it; usually the first candidate wins.
  */
 import { findChild, findInLeaf, type ChunkLoader } from "./children-tree.js";
-import type { Hint, Placement } from "./chains.js";
-import { decodeBody } from "./format/rows.js";
+import { walkUp, type Hint, type Placement } from "./chains.js";
+import { replay } from "./format/rows.js";
 import type { VersionRow } from "./types.js";
 
 /** A place an objective had. */
@@ -67,18 +67,7 @@ export function candidatesOf(rows: readonly { seq: number; vseq: number; parent_
   for (const row of rows) {
     if (maxSeq === undefined || row.seq <= maxSeq) add(row.parent_oid, row.pos);
     if (row.body) {
-      // A segment starts with an image: replay it forward (a delta names only the fields it
-      // changes: a move may keep the position key, a reorder the parent), newest place first.
-      const places: Candidate[] = [];
-      let at: Candidate | undefined;
-      for (const r of decodeBody(row.body)) {
-        if (maxSeq !== undefined && r.seq > maxSeq) break;
-        if (r.kind === "image") at = { parentOid: r.state.parentOid, pos: r.state.pos };
-        else if (r.kind === "delta" && at && (r.delta.parentOid !== undefined || r.delta.pos !== undefined)) {
-          at = { parentOid: r.delta.parentOid !== undefined ? r.delta.parentOid : at.parentOid, pos: r.delta.pos !== undefined ? r.delta.pos : at.pos };
-        } else continue;
-        places.push(at);
-      }
+      const places = replay(row.body, maxSeq).filter((step) => step.placed);
       for (const c of places.reverse()) add(c.parentOid, c.pos);
     }
   }
@@ -146,14 +135,8 @@ export function locator(env: LocateEnv, scope: Scope) {
       frontier = [...next];
     }
     const out = new Map<string, Hint[]>();
-    for (const oid of oids) {
-      const chain: Hint[] = [];
-      for (let h = byOid.get(oid); h && chain.length <= 100_000; h = h.parentOid === null ? undefined : byOid.get(h.parentOid)) {
-        chain.push(h);
-        if (scope.kind === "in" && h.oid === scope.root.oid) break;
-      }
-      out.set(oid, chain);
-    }
+    const stop = (h: Hint) => scope.kind === "in" && h.oid === scope.root.oid;
+    for (const oid of oids) out.set(oid, walkUp(oid, (o) => byOid.get(o) ?? undefined, stop).chain);
     return out;
   }
 

@@ -1,12 +1,12 @@
 import type { Queryable } from "../storage/contract.js";
-import { loadExactHints, loadHints, type Placement } from "./chains.js";
+import type { Placement } from "./chains.js";
 import { countOf } from "./children-tree.js";
 import type { Core } from "./core.js";
 import { notFound } from "./errors.js";
-import { chunkLoader, loadVersions } from "./format/row-cache.js";
+import { chunkLoader } from "./format/row-cache.js";
 import { locator, type LocateEnv } from "./locate.js";
 import type { Objective, VersionRow } from "./types.js";
-import { storedCandidates, storedCandidatesMany } from "./write.js";
+import { storedEnv, storedTaken } from "./write.js";
 
 /** The API's view of a version; `chain` (active versions only) adds depth and path. */
 export function toObjective(spaceId: string, row: VersionRow, chain?: readonly Placement[]): Objective {
@@ -27,23 +27,13 @@ export function toObjective(spaceId: string, row: VersionRow, chain?: readonly P
 
 /** What a read locates through: storage (outside any transaction) and the cache. */
 export function readEnv(core: Core, spaceId: string, q: Queryable = core.storage): LocateEnv {
-  return {
-    loader: chunkLoader(core.cache, q, spaceId),
-    versions: (keys) => loadVersions(core.cache, q, spaceId, keys),
-    hints: (oids, maxSeq) => loadHints(q, spaceId, oids, maxSeq),
-    candidates: (oid, maxSeq) => storedCandidates(q, spaceId, oid, maxSeq),
-    candidatesMany: (oids, maxSeq) => storedCandidatesMany(q, spaceId, oids, maxSeq),
-    exactHints: (oids, maxSeq) => loadExactHints(q, spaceId, oids, maxSeq),
-    async checkoutsSince(after) {
-      return (await q.query("select 1 from op where space_id = $1 and kind = 'checkout' and seq is not null and seq > $2 limit 1", [spaceId, after])).length > 0;
-    },
-  };
+  return storedEnv(core, q, spaceId, chunkLoader(core.cache, q, spaceId));
 }
 
 /** The chain of an objective in the active tree, or NOT_FOUND naming it (and why). */
 export async function activeChain(core: Core, spaceId: string, oid: string): Promise<Placement[]> {
   const chain = (await locator(readEnv(core, spaceId), { kind: "active" }).chains([oid])).get(oid);
-  return checkActive(chain, spaceId, oid, async (o) => (await core.storage.query("select 1 from version where space_id = $1 and oid = $2 limit 1", [spaceId, o])).length > 0);
+  return checkActive(chain, spaceId, oid, (o) => storedTaken(core.storage, spaceId, o));
 }
 
 /**

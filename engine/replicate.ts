@@ -21,7 +21,7 @@ import { checkId, checkLimit } from "./validate.js";
 import type { Origin, PageWriter } from "./write.js";
 import { runPage } from "./apply-batch.js";
 import { loadDevices } from "./format/devices.js";
-import { decodeOpData, decodeOpVids, opVidDevices } from "./format/op-row.js";
+import { decodeOpVids, opVidDevices, replicaOpOf, type StoredOp } from "./format/op-row.js";
 
 /** One op as devices exchange it. */
 export interface ReplicaOp {
@@ -45,16 +45,8 @@ export interface ReplicaOp {
   readonly serverSeq?: number;
 }
 
-interface OpRecord {
+interface OpRecord extends StoredOp {
   seq: number;
-  op_id: string;
-  kind: string;
-  oid: string;
-  hlc: string;
-  at: number;
-  actor: string | null;
-  device: string;
-  data: Uint8Array;
   vids: Uint8Array | null;
 }
 
@@ -76,19 +68,7 @@ export async function opsSince(
   const more = rows.length > limit;
   const page = more ? rows.slice(0, limit) : rows;
   await loadDevices(core.cache.devices, core.storage, page.flatMap((r) => opVidDevices(r.vids)));
-  const ops = page.map(
-    (r): ReplicaOp => ({
-      opId: r.op_id,
-      kind: r.kind,
-      oid: r.oid,
-      hlc: r.hlc,
-      at: r.at,
-      actor: r.actor,
-      device: r.device,
-      data: decodeOpData(r.data),
-      vidAfter: decodeOpVids(r.vids, core.cache.devices).after,
-    }),
-  );
+  const ops = page.map((r): ReplicaOp => ({ ...replicaOpOf(r), vidAfter: decodeOpVids(r.vids, core.cache.devices).after }));
   return more ? { ops, next: page[page.length - 1]!.seq } : { ops };
 }
 

@@ -56,10 +56,8 @@ export interface Chain {
   readonly imageRow: number;
 }
 
-/** One version of an objective, resolved from its records (internal). */
-export interface VersionRow {
-  readonly oid: string;
-  readonly vid: string;
+/** Everything a version holds besides its identity (what an image record stores). */
+export interface State {
   readonly parentOid: string | null;
   /** Position key under `parentOid` (null for a document root). */
   readonly pos: string | null;
@@ -67,6 +65,12 @@ export interface VersionRow {
   readonly props: Props;
   readonly kids: KidsNode;
   readonly stats: Stats;
+}
+
+/** One version of an objective, resolved from its records (internal). */
+export interface VersionRow extends State {
+  readonly oid: string;
+  readonly vid: string;
   readonly createdAt: number;
   /** Local seq of the op that made it: with the oid, the version's storage key. */
   readonly seq: number;

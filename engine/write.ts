@@ -168,7 +168,7 @@ export function checkReplay(ctx: WriteCtx, origin: Origin | undefined): void {
 export async function storedCandidatesMany(q: Queryable, spaceId: string, oids: readonly string[], maxSeq: number | undefined): Promise<Map<string, Candidates>> {
   type Row = { oid: string; seq: number; vseq: number; parent_oid: string | null; pos: string | null; flags: number; body: Uint8Array };
   const rows = await q.query<Row>(
-    `select k.oid, v.* from unnest($2::uuid[]) with ordinality as k(oid, n)
+    `select k.oid, v.* from unnest($2::uuid[]) as k(oid)
        cross join lateral (
          (select seq, vseq, parent_oid, pos, flags, body from version where space_id = $1 and oid = k.oid and ($3::int8 is null or seq <= $3) order by seq desc limit 1)
          union all
@@ -227,12 +227,31 @@ export async function storedExistedAt(q: Queryable, spaceId: string, oids: reado
   return new Set(rows.map((r) => r.oid));
 }
 
+/** Whether an objective has any stored record. */
+export async function storedTaken(q: Queryable, spaceId: string, oid: string): Promise<boolean> {
+  return (await q.query("select 1 from version where space_id = $1 and oid = $2 limit 1", [spaceId, oid])).length > 0;
+}
+
+/** What locating reads from storage (`q`: a transaction, or the storage itself), through the cache. */
+export function storedEnv(core: Core, q: Queryable, spaceId: string, loader: ChunkLoader): LocateEnv & { checkoutsSince(after: number): Promise<boolean> } {
+  return {
+    loader,
+    versions: (keys) => loadVersions(core.cache, q, spaceId, keys),
+    hints: (oids, maxSeq) => loadHints(q, spaceId, oids, maxSeq),
+    candidates: (oid, maxSeq) => storedCandidates(q, spaceId, oid, maxSeq),
+    candidatesMany: (oids, maxSeq) => storedCandidatesMany(q, spaceId, oids, maxSeq),
+    exactHints: (oids, maxSeq) => loadExactHints(q, spaceId, oids, maxSeq),
+    async checkoutsSince(after) {
+      return (await q.query("select 1 from op where space_id = $1 and kind = 'checkout' and seq is not null and seq > $2 limit 1", [spaceId, after])).length > 0;
+    },
+  };
+}
+
 /** The reader of a write on its own: storage inside the transaction, through the cache. */
 export function storageReader(core: Core, tx: Queryable, spaceId: string, loader: ChunkLoader, seeded: Map<string, Hint[]>): WriteReader {
   return {
     ...storedVidLookup(tx, spaceId),
-    loader,
-    versions: (keys) => loadVersions(core.cache, tx, spaceId, keys),
+    ...storedEnv(core, tx, spaceId, loader),
     async hints(oids, maxSeq) {
       if (maxSeq !== undefined) return loadHints(tx, spaceId, oids, maxSeq);
       // Storage does not change during a write (its rows go out at the end): every chain read is
@@ -250,20 +269,12 @@ export function storageReader(core: Core, tx: Queryable, spaceId: string, loader
       }
       return new Map(oids.map((o) => [o, seeded.get(o)!]));
     },
-    candidates: (oid, maxSeq) => storedCandidates(tx, spaceId, oid, maxSeq),
-    candidatesMany: (oids, maxSeq) => storedCandidatesMany(tx, spaceId, oids, maxSeq),
-    exactHints: (oids, maxSeq) => loadExactHints(tx, spaceId, oids, maxSeq),
-    async taken(oid) {
-      return (await tx.query("select 1 from version where space_id = $1 and oid = $2 limit 1", [spaceId, oid])).length > 0;
-    },
+    taken: (oid) => storedTaken(tx, spaceId, oid),
     departures: (oids, after) => storedLists(tx, spaceId, oids, after, "lost"),
     gains: (oids, after) => storedLists(tx, spaceId, oids, after, "gained"),
     existedAt: (oids, seq) => storedExistedAt(tx, spaceId, oids, seq),
     async restoredSince(oid, after) {
       return (await tx.query("select 1 from version where space_id = $1 and oid = $2 and flags & 4 <> 0 and seq > $3 limit 1", [spaceId, oid, after])).length > 0;
-    },
-    async checkoutsSince(after) {
-      return (await tx.query("select 1 from op where space_id = $1 and kind = 'checkout' and seq is not null and seq > $2 limit 1", [spaceId, after])).length > 0;
     },
   };
 }

@@ -4,7 +4,6 @@
  * are strings, sequence numbers are integers.
  */
 import type { ReplicaOp } from "../engine/replicate.js";
-import type { Props } from "../engine/types.js";
 import { checkDrift, decodeHlc, HlcError, MAX_DRIFT_MS } from "../engine/hlc.js";
 
 /**

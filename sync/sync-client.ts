@@ -7,7 +7,7 @@
  * in the same transaction as the ops, so a client killed at any point resumes where it was.
  */
 import type { Engine } from "../open-engine.js";
-import { SyncError, type WireOp } from "./protocol.js";
+import { SyncError } from "./protocol.js";
 import type { SyncTransport } from "./transport.js";
 
 /** Options of {@link createSyncClient}. */

@@ -9,7 +9,6 @@
 import { readFileSync } from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
 import { EngineError, openEngine, pglite, postgres, type Engine, type Objective } from "../index.js";
-import { DATA_STEPS } from "../open-engine.js";
 import { migrate } from "../storage/migrate.js";
 import type { Storage } from "../storage/contract.js";
 import { postgresUnavailable, throwawayDatabase } from "./helpers/backends.js";

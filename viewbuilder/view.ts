@@ -11,7 +11,6 @@
 import { versionOrActive } from "../engine/read.js";
 import { countOf, rowsBefore, rowsOf, type Entry, type KidsNode } from "../engine/children-tree.js";
 import type { Core } from "../engine/core.js";
-import { notFound } from "../engine/errors.js";
 import { chunkLoader, loadVersions } from "../engine/format/row-cache.js";
 import type { Props, Stats, VersionRow } from "../engine/types.js";
 import { checkId, checkLimit, checkOffset, checkVid } from "../engine/validate.js";

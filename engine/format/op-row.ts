@@ -8,6 +8,7 @@ import { VID } from "../ids.js";
 import type { Props } from "../types.js";
 import { vidText } from "./row-cache.js";
 import type { StoredVid } from "./record.js";
+import type { ReplicaOp } from "../replicate.js";
 
 /** An op's data as stored. */
 export function encodeOpData(data: Props): Buffer {
@@ -62,4 +63,21 @@ export function decodeTouched(bytes: Uint8Array | null): string[] {
   if (bytes === null) return out;
   for (let i = 0; i + 16 <= bytes.length; i += 16) out.push(uuidText(bytes.subarray(i, i + 16)));
   return out;
+}
+
+/** The columns of a stored op that travel with it. */
+export interface StoredOp {
+  op_id: string;
+  kind: string;
+  oid: string;
+  hlc: string;
+  at: number;
+  actor: string | null;
+  device: string;
+  data: Uint8Array;
+}
+
+/** A stored op as it travels to other devices (its data decoded). */
+export function replicaOpOf(r: StoredOp): ReplicaOp {
+  return { opId: r.op_id, kind: r.kind, oid: r.oid, hlc: r.hlc, at: r.at, actor: r.actor, device: r.device, data: decodeOpData(r.data) };
 }

@@ -19,20 +19,12 @@ import { EMPTY } from "../children-tree.js";
 import { VID } from "../ids.js";
 import { jsonEqual } from "../json-equal.js";
 import { percent, ZERO_STATS } from "../stats.js";
-import type { Props, Stats } from "../types.js";
+import type { Props, State, Stats } from "../types.js";
 import { fromB64, pack, uuidBytes, uuidText } from "./codec.js";
 import { decodeNode, encodeNode } from "./chunk.js";
 import { deviceNo, type Devices } from "./devices.js";
 
-/** Everything a version holds besides its identity. */
-export interface State {
-  readonly parentOid: string | null;
-  readonly pos: string | null;
-  readonly content: string;
-  readonly props: Props;
-  readonly kids: KidsNode;
-  readonly stats: Stats;
-}
+export type { State } from "../types.js";
 
 /** One splice of a children root's items, or a whole new root (when a leaf became inner or back). */
 export type KidsPatch = { readonly node: KidsNode } | { readonly at: number; readonly del: number; readonly items: readonly (Entry | ChunkRef)[] };

@@ -40,17 +40,12 @@ export interface StoredRow {
   readonly body: Buffer;
 }
 
-/** Records appended to an objective's newest stored row (its segment keyed `seq`). */
-export interface Appended {
-  readonly oid: string;
-  readonly seq: number;
-  readonly vseq: number;
-  readonly parentOid: string | null;
-  readonly pos: string | null;
-  /** Flags to set; REMOVED is set or cleared by `removed`. */
-  readonly flags: number;
+/**
+ * Records appended to an objective's newest stored row (its segment keyed `seq`): `body` is what
+ * is appended, `flags` are added, and REMOVED is set or cleared by `removed`.
+ */
+export interface Appended extends StoredRow {
   readonly removed: boolean;
-  readonly body: Buffer;
 }
 
 /** One record a transaction writes, with the version it made (or, for a mark, kept). */
@@ -131,4 +126,39 @@ export function cutBody(body: Uint8Array, seq: number): { body: Uint8Array; last
     } else cut = true;
   });
   return last ? { body: body.subarray(0, end), last, cut } : undefined;
+}
+
+/** Where a segment's records leave the objective, record by record (see `replay`). */
+export interface Step {
+  readonly seq: number;
+  readonly parentOid: string | null;
+  readonly pos: string | null;
+  /** The version current after the record. */
+  readonly vseq: number;
+  /** Whether the record removes the objective. */
+  readonly removed: boolean;
+  /** Whether the record set the place (an image, or a delta that moved it). */
+  readonly placed: boolean;
+}
+
+/**
+ * Replays a segment's records up to `upTo` (all when undefined): a segment starts with an image
+ * and a delta names only the fields it changes (a move may keep the position key, a reorder the
+ * parent), so the place after each record is known only by replaying from the image.
+ */
+export function replay(body: Uint8Array, upTo?: number): Step[] {
+  const steps: Step[] = [];
+  let at: Step | undefined;
+  for (const r of decodeBody(body)) {
+    if (upTo !== undefined && r.seq > upTo) break;
+    if (r.kind === "image") at = { seq: r.seq, parentOid: r.state.parentOid, pos: r.state.pos, vseq: r.seq, removed: false, placed: true };
+    else if (!at) continue;
+    else if (r.kind === "delta") {
+      const d = r.delta;
+      const placed = d.parentOid !== undefined || d.pos !== undefined;
+      at = { seq: r.seq, parentOid: d.parentOid !== undefined ? d.parentOid : at.parentOid, pos: d.pos !== undefined ? d.pos : at.pos, vseq: r.seq, removed: false, placed };
+    } else at = { ...at, seq: r.seq, vseq: r.vseq, removed: r.removal, placed: false };
+    steps.push(at);
+  }
+  return steps;
 }
