@@ -1,8 +1,13 @@
+#!/usr/bin/env node
 /**
- * The `logbook` command (package.json "bin"; `npm run logbook -- ARGS` or `npx tsx cli/main.ts`).
+ * The `logbook` command: the package's "bin" is its compiled form (dist/cli/main.js, plain node);
+ * in the repository `npm run logbook -- ARGS` runs this source through tsx.
  * See docs/cli.md.
  */
 import { processIo } from "./io.js";
 import { runCli } from "./run.js";
+import { chooseWasmTier } from "./wasm-tier.js";
 
-process.exitCode = await runCli(process.argv.slice(2), processIo());
+const argv = process.argv.slice(2);
+chooseWasmTier(argv, process.env);
+process.exitCode = await runCli(argv, processIo());

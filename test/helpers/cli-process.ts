@@ -1,5 +1,6 @@
 /**
- * Runs the `logbook` CLI as a child process (node + tsx, as the bin does) and captures what it
+ * Runs the `logbook` CLI as a child process (node + tsx on the sources; the
+ * published bin is the compiled dist/cli/main.js, tested by test/package.test.ts) and captures what it
  * prints and how it exits.
  */
 import { spawn } from "node:child_process";
