@@ -10,13 +10,13 @@ import { importTree, type ImportOptions, type TreeInput } from "./engine/import-
 import { importStream, type ImportEvent, type ImportStreamOptions } from "./engine/import-stream.js";
 import { newOid } from "./engine/ids.js";
 import { move, type Destination } from "./engine/move.js";
-import { children, get, type At, type ChildrenOptions } from "./engine/read.js";
+import { children, get, subtree, type At, type ChildrenOptions, type SubtreeOptions, type SubtreeRow } from "./engine/read.js";
 import { remove } from "./engine/remove.js";
 import { applyOps, opsSince, type ApplyOptions, type ReplicaOp } from "./engine/replicate.js";
-import { conflicts, logSince, newestHlc, pullCursor, settle, type ConflictEvent } from "./engine/clock-order.js";
+import { conflicts, logSince, pullCursor, settle, type ConflictEvent } from "./engine/clock-order.js";
 import { createHlcClock } from "./engine/hlc.js";
 import { createRowCache } from "./engine/format/row-cache.js";
-import { ensureDevices } from "./engine/format/devices.js";
+import { ensureDevices, rememberDevice, type Devices } from "./engine/format/devices.js";
 import { createKnown } from "./engine/known.js";
 import { upgradeToRecords } from "./engine/format/upgrade-v6.js";
 import type { Change, Objective, Op, Page, VersionRef } from "./engine/types.js";
@@ -59,6 +59,8 @@ export interface Engine extends AsyncDisposable {
   checkout(spaceId: string, oid: string, vid: string): Promise<Objective>;
   get(spaceId: string, oid: string, at?: At): Promise<Objective>;
   children(spaceId: string, oid: string, options?: ChildrenOptions): Promise<Objective[]>;
+  /** A subtree's rows down to `depth` levels, depth-first, a level per few statements (`logbook tree --depth`). */
+  subtree(spaceId: string, oid: string, options: SubtreeOptions): Promise<SubtreeRow[]>;
   history(spaceId: string, oid: string, options?: Page): Promise<{ ops: Op[]; next?: string }>;
   versions(spaceId: string, oid: string, options?: Page): Promise<{ versions: VersionRef[]; next?: string }>;
   diff(spaceId: string, oid: string, fromVid: string, toVid: string): Promise<Change[]>;
@@ -102,10 +104,30 @@ export interface Engine extends AsyncDisposable {
   close(): Promise<void>;
 }
 
-async function deviceIdOf(storage: Storage): Promise<string> {
-  await storage.query("insert into meta (key, value) values ('device_id', $1) on conflict (key) do nothing", [newOid()]);
-  const rows = await storage.query<{ value: string }>("select value from meta where key = 'device_id'");
-  return rows[0]!.value;
+/**
+ * What an engine needs to start, in one statement: this database's device id and number, and the
+ * newest clock of its log (a new clock must sort after it). A database opened before only reads;
+ * the first open also numbers the device (two writes, once).
+ */
+async function startState(storage: Storage, devices: Devices): Promise<{ deviceId: string; after: string | undefined }> {
+  const read = () =>
+    storage.query<{ device_id: string | null; device_no: number | null; hlc: string | null }>(
+      `select m.value as device_id, d.no as device_no,
+              -- per space through the (space_id, hlc) index: a handful of spaces, one probe each
+              (select max((select max(o.hlc) from op o where o.space_id = s.space_id)) from space s) as hlc
+         from (select 1) one
+         left join meta m on m.key = 'device_id'
+         left join device d on d.id = m.value::uuid`,
+    );
+  let [row] = await read();
+  if (!row?.device_id) {
+    await storage.query("insert into meta (key, value) values ('device_id', $1) on conflict (key) do nothing", [newOid()]);
+    [row] = await read();
+  }
+  const deviceId = row!.device_id!;
+  if (row!.device_no === null) await ensureDevices(devices, storage, [deviceId]);
+  else rememberDevice(devices, row!.device_no, deviceId);
+  return { deviceId, after: row!.hlc ?? undefined };
 }
 
 /**
@@ -121,11 +143,11 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
   let core: Core;
   try {
     await migrate(storage, { data: DATA_STEPS, ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
-    const deviceId = await deviceIdOf(storage);
-    const after = await newestHlc({ storage });
+    const cache = createRowCache(options.cacheBytes ?? 64 * 1024 * 1024);
+    const { deviceId, after } = await startState(storage, cache.devices);
     core = {
       storage,
-      cache: createRowCache(options.cacheBytes ?? 64 * 1024 * 1024),
+      cache,
       deviceId,
       limits: { ...DEFAULT_LIMITS, ...options.limits },
       actor: options.actor,
@@ -134,7 +156,6 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
       known: createKnown(),
       clock: createHlcClock({ device: deviceId, wallClock: options.now ?? Date.now, maxDriftMs: Infinity, ...(after ? { after } : {}) }),
     };
-    await ensureDevices(core.cache.devices, storage, [deviceId]);
   } catch (error) {
     await storage.close();
     throw error;
@@ -163,6 +184,7 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
     checkout: open(checkout),
     get: open(get),
     children: open(children),
+    subtree: open(subtree),
     history: open(history),
     versions: open(versions),
     diff: open(diff),

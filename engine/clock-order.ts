@@ -293,11 +293,3 @@ export async function pullCursor(core: Core, spaceId: string): Promise<number> {
   return row?.c ?? 0;
 }
 
-/** The newest clock reading stored on this database, so a reopened engine's clock never goes back. */
-export async function newestHlc(core: Pick<Core, "storage">): Promise<string | undefined> {
-  // Per space through the (space_id, hlc) index: a handful of spaces, one index probe each.
-  const [row] = await core.storage.query<{ h: string | null }>(
-    "select max((select max(o.hlc) from op o where o.space_id = s.space_id)) as h from space s",
-  );
-  return row?.h ?? undefined;
-}

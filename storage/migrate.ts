@@ -1,6 +1,7 @@
 import { EngineError } from "./errors.js";
 import type { Queryable, Storage } from "./contract.js";
-import { latestVersion, migrations } from "./migrations.js";
+import { StorageError } from "./errors.js";
+import { SCHEMA_VERSION } from "./schema-version.js";
 
 // Any constant works; it only has to be the same for every engine on one database.
 const MIGRATION_LOCK = 7_420_113;
@@ -24,7 +25,13 @@ export interface MigrateOptions {
  * refused with `SCHEMA_TOO_NEW` before anything is touched.
  */
 export async function migrate(storage: Storage, options: MigrateOptions = {}): Promise<{ from: number; to: number }> {
+  const latestVersion = SCHEMA_VERSION;
   const target = options.to ?? latestVersion;
+  // Every open of an up-to-date database takes this path: one read, no lock, no DDL. A database
+  // being migrated by another engine reads as older and takes the locked path below.
+  const current = await schemaVersionOf(storage);
+  if (current !== undefined && current >= target && current <= latestVersion) return { from: current, to: current };
+  const { migrations } = await import("./migrations.js");
   const progress = options.onProgress ?? (() => {});
   return storage.transaction(async (tx) => {
     await tx.query("select pg_advisory_xact_lock($1)", [MIGRATION_LOCK]);
@@ -56,4 +63,15 @@ export async function migrate(storage: Storage, options: MigrateOptions = {}): P
     }
     return { from, to: Math.max(from, target) };
   });
+}
+
+/** The schema version a database is at; undefined before the first migration made `meta`. */
+async function schemaVersionOf(storage: Storage): Promise<number | undefined> {
+  try {
+    const rows = await storage.query<{ value: string }>("select value from meta where key = 'schema_version'");
+    return rows[0] ? Number(rows[0].value) : undefined;
+  } catch (error) {
+    if (error instanceof StorageError && error.sqlstate === "42P01") return undefined; // undefined_table
+    throw error;
+  }
 }

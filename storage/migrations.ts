@@ -1,4 +1,5 @@
 import type { Knex } from "knex";
+import { SCHEMA_VERSION } from "./schema-version.js";
 import { sql } from "./sql.js";
 
 /** One schema step: its number and the DDL statements it runs, in one transaction. */
@@ -374,3 +375,4 @@ end $fn$`,
 
 /** The newest schema version this code knows. */
 export const latestVersion = migrations[migrations.length - 1]!.version;
+if (latestVersion !== SCHEMA_VERSION) throw new Error(`storage/schema-version.ts says ${SCHEMA_VERSION}, the last migration is ${latestVersion}`);

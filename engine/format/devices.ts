@@ -18,7 +18,8 @@ export function createDevices(): Devices {
   return { byId: new Map(), byNo: new Map(), b64: new Map() };
 }
 
-function learn(d: Devices, no: number, id: string): void {
+/** Adds one device the database numbered to the dictionary. */
+export function rememberDevice(d: Devices, no: number, id: string): void {
   d.byId.set(id, no);
   d.byNo.set(no, id);
   d.b64.set(no, Buffer.from(id.replace(/-/g, ""), "hex").toString("base64url"));
@@ -34,7 +35,7 @@ export async function ensureDevices(d: Devices, q: Queryable, ids: Iterable<stri
   if (missing.length === 0) return;
   await q.query("insert into device (id) select unnest($1::uuid[]) on conflict (id) do nothing", [missing]);
   const rows = await q.query<{ no: number; id: string }>("select no, id from device where id = any($1::uuid[])", [missing]);
-  for (const r of rows) learn(d, r.no, r.id);
+  for (const r of rows) rememberDevice(d, r.no, r.id);
 }
 
 /** Loads device numbers the cache lacks (reading records made by other engines on one database). */
@@ -42,7 +43,7 @@ export async function loadDevices(d: Devices, q: Queryable, nos: Iterable<number
   const missing = [...new Set(nos)].filter((no) => !d.byNo.has(no));
   if (missing.length === 0) return;
   const rows = await q.query<{ no: number; id: string }>("select no, id from device where no = any($1::int4[])", [missing]);
-  for (const r of rows) learn(d, r.no, r.id);
+  for (const r of rows) rememberDevice(d, r.no, r.id);
 }
 
 /** The number of a device the dictionary holds (see `ensureDevices`). */

@@ -173,8 +173,9 @@ export async function loadVersions(
   if (missOids.length === 0) return out;
   const rows = await q.query<RowRecord & Record<string, unknown>>(
     // Per wanted version: the segment holding it, the objective's row with the greatest key not
-    // after it. A lateral join forces an index probe whatever the planner estimates.
-    `select distinct v.oid, v.seq, v.body
+    // after it. A lateral join forces an index probe whatever the planner estimates. Versions
+    // sharing a segment repeat it; they are told apart below (a `distinct` here sorted the bodies).
+    `select v.oid, v.seq, v.body
        from unnest($2::uuid[], $3::int8[]) as k(oid, s)
        cross join lateral (select t.oid, t.seq, t.body from version t where t.space_id = $1 and t.oid = k.oid and t.seq <= k.s order by t.seq desc limit 1) v`,
     [spaceId, missOids, missSeqs],
@@ -183,6 +184,7 @@ export async function loadVersions(
   const byOid = new Map<string, DecodedRow[]>();
   for (const r of rows) {
     const list = byOid.get(r.oid) ?? [];
+    if (list.some((d) => d.seq === r.seq)) continue;
     list.push({ seq: r.seq, records: decodeBody(r.body) });
     byOid.set(r.oid, list);
   }

@@ -7,7 +7,7 @@ import { PGlite, types } from "@electric-sql/pglite";
 const JSONB_VERSION = Buffer.from([1]);
 const db = await PGlite.create({
   ...(workerData.dataDir ? { dataDir: workerData.dataDir } : {}),
-  parsers: { [types.INT8]: (v) => Number(v) },
+  parsers: { [types.INT8]: (v) => Number(v), [types.BYTEA]: (v) => Buffer.from(v.slice(2), "hex") },
   serializers: { [types.JSONB]: (v) => Buffer.concat([JSONB_VERSION, Buffer.from(typeof v === "string" ? v : JSON.stringify(v), "utf8")]) },
 });
 let chain = Promise.resolve();

@@ -1,4 +1,4 @@
-import pg from "pg";
+import type pg from "pg";
 import type { Queryable, Row, Storage, StorageConfig } from "../contract.js";
 import { inTransaction } from "../in-transaction.js";
 import { wrapError } from "../wrap-error.js";
@@ -12,12 +12,14 @@ export interface PostgresOptions {
 }
 
 // int8 comes back as number on both backends (PGlite gets the same parser).
-const types = {
-  getTypeParser(oid: number, format?: string) {
-    if (oid === 20) return (value: string) => Number(value);
-    return pg.types.getTypeParser(oid, format as "text");
-  },
-};
+function typesOf(driver: typeof pg) {
+  return {
+    getTypeParser(oid: number, format?: string) {
+      if (oid === 20) return (value: string) => Number(value);
+      return driver.types.getTypeParser(oid, format as "text");
+    },
+  };
+}
 
 /**
  * PostgreSQL through `pg`: the server backend, with a connection pool.
@@ -29,10 +31,12 @@ export function postgres(options: PostgresOptions): StorageConfig {
   return {
     kind: "postgres",
     async open() {
-      const pool = new pg.Pool({
+      // Loaded on open: an app on the embedded backend never pays for the driver (~90 ms).
+      const { default: driver } = await import("pg");
+      const pool = new driver.Pool({
         connectionString: options.connectionString,
         max: options.max ?? 10,
-        types: types as pg.CustomTypesConfig,
+        types: typesOf(driver) as pg.CustomTypesConfig,
         allowExitOnIdle: true,
       });
       // An idle client's error (server restart) must not crash the host process.
