@@ -14,7 +14,7 @@ export type { ImportOptions, TreeInput } from "./engine/import-tree.js";
 export type { ImportEvent, ImportStreamOptions } from "./engine/import-stream.js";
 export type { Patch } from "./engine/update.js";
 export type { Destination } from "./engine/move.js";
-export type { At, ChildrenOptions } from "./engine/read.js";
+export type { At, ChildrenOptions, SubtreeOptions, SubtreeRow } from "./engine/read.js";
 export type { Limits } from "./engine/validate.js";
 export { pglite, type PgliteOptions } from "./storage/pglite/index.js";
 export { postgres, type PostgresOptions } from "./storage/postgres/index.js";

@@ -1,6 +1,6 @@
-import { countOf, sliceChildren } from "./children-tree.js";
+import { countOf, sliceChildren, type Entry } from "./children-tree.js";
 import type { Core } from "./core.js";
-import { notFound } from "./errors.js";
+import { invalid, notFound } from "./errors.js";
 import { seqOfVid, storedVidLookup } from "./find-version.js";
 import { cachedSeqOfVid, chunkLoader, loadVersion, loadVersions, rememberVid } from "./format/row-cache.js";
 import { activeChain, toObjective } from "./objective.js";
@@ -58,4 +58,56 @@ export async function children(core: Core, spaceId: string, oid: string, options
   const entries = await sliceChildren(row.kids, offset, limit, chunkLoader(core.cache, core.storage, spaceId));
   const rows = await loadVersions(core.cache, core.storage, spaceId, entries.map((e) => [e[0], e[1]] as const));
   return entries.map((e) => toObjective(spaceId, rows.get(`${e[0]}|${e[1]}`) as VersionRow));
+}
+
+/** Options of `subtree`. */
+export interface SubtreeOptions extends At {
+  /** Levels below the objective to return (1: its children only). */
+  readonly depth: number;
+}
+
+/** A row of `subtree`: a version, and its level below the subtree's root (0: a child). */
+export type SubtreeRow = Objective & { readonly level: number };
+
+/** Versions read per statement while reading a level. */
+const LEVEL_BATCH = 2_000;
+
+/**
+ * The rows of a subtree down to `depth` levels below it, depth-first, read a level at a time:
+ * every level's versions in a few statements, so the cost follows the rows returned, however big
+ * the tree below them. The rows are held in memory: for a window of a big tree, use `view`.
+ */
+export async function subtree(core: Core, spaceId: string, oid: string, options: SubtreeOptions): Promise<SubtreeRow[]> {
+  spaceId = checkId("spaceId", spaceId);
+  oid = checkId("oid", oid);
+  const depth = options.depth;
+  if (!Number.isInteger(depth) || depth < 1) throw invalid(`depth must be a positive integer, got ${JSON.stringify(depth)}`);
+  const { row: root } = await versionOrActive(core, spaceId, oid, options.vid);
+  const loader = chunkLoader(core.cache, core.storage, spaceId);
+  const kidsOf = new Map<VersionRow, VersionRow[]>();
+  let level: VersionRow[] = [root];
+  for (let d = 0; d < depth && level.length > 0; d++) {
+    const wanted: (readonly [VersionRow, Entry[]])[] = [];
+    for (const parent of level) if (countOf(parent.kids) > 0) wanted.push([parent, await sliceChildren(parent.kids, 0, countOf(parent.kids), loader)]);
+    const keys = wanted.flatMap(([, entries]) => entries.map((e) => [e[0], e[1]] as const));
+    const rows = new Map<string, VersionRow>();
+    for (let i = 0; i < keys.length; i += LEVEL_BATCH) {
+      for (const [k, v] of await loadVersions(core.cache, core.storage, spaceId, keys.slice(i, i + LEVEL_BATCH))) rows.set(k, v);
+    }
+    level = [];
+    for (const [parent, entries] of wanted) {
+      const kids = entries.map((e) => rows.get(`${e[0]}|${e[1]}`) as VersionRow);
+      kidsOf.set(parent, kids);
+      level.push(...kids);
+    }
+  }
+  const out: SubtreeRow[] = [];
+  const walk = (parent: VersionRow, at: number): void => {
+    for (const kid of kidsOf.get(parent) ?? []) {
+      out.push({ ...toObjective(spaceId, kid), level: at });
+      walk(kid, at + 1);
+    }
+  };
+  walk(root, 0);
+  return out;
 }

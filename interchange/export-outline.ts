@@ -6,8 +6,18 @@ import type { OutlineFormat, OutlineHead } from "./outline.js";
 /** Rows per `view` page while exporting. */
 const PAGE = 5_000;
 
-/** A document's rows, depth-first, read a `view` page at a time (any version with `vid`). */
-export async function* documentRows(engine: Engine, spaceId: string, oid: string, vid?: string): AsyncGenerator<Row> {
+/**
+ * A document's rows, depth-first, read a `view` page at a time (any version with `vid`).
+ * `maxDepth` keeps the rows above that depth (1: the top rows only), read a level at a time
+ * (`engine.subtree`): the cost is what is kept, however big the document below.
+ */
+export async function* documentRows(engine: Engine, spaceId: string, oid: string, vid?: string, maxDepth = Infinity): AsyncGenerator<Row> {
+  if (maxDepth !== Infinity) {
+    for (const r of await engine.subtree(spaceId, oid, { depth: maxDepth, ...(vid === undefined ? {} : { vid }) })) {
+      yield { oid: r.oid, vid: r.vid, depth: r.level, content: r.content, props: r.props, stats: r.stats, childCount: r.childCount, folded: false };
+    }
+    return;
+  }
   const at = vid === undefined ? {} : { vid };
   for (let offset = 0; ; offset += PAGE) {
     const { total, rows } = await engine.view(spaceId, oid, { ...at, offset, limit: PAGE });

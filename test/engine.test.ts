@@ -91,6 +91,23 @@ describe.each(await usableBackends())("engine on $name", (backend) => {
     expect((await e.get(s, a.oid)).stats).toEqual({ descendants: 2, total: 2, done: 1, percent: 50 });
   });
 
+  it("reads a subtree down to a depth, of any version, a level at a time", async () => {
+    const { s, doc, a, a1 } = await outline();
+    const before = await e.get(s, doc.oid);
+    await e.create(s, { parentOid: a1.oid, content: "A1a" });
+    await e.update(s, a.oid, { content: "A!" });
+    const shape = (rows: readonly { content: string; level: number }[]) => rows.map((r) => `${r.level}:${r.content}`);
+    expect(shape(await e.subtree(s, doc.oid, { depth: 1 }))).toEqual(["0:A!", "0:B"]);
+    expect(shape(await e.subtree(s, doc.oid, { depth: 2 }))).toEqual(["0:A!", "1:A1", "1:A2", "0:B"]);
+    expect(shape(await e.subtree(s, doc.oid, { depth: 9 }))).toEqual(["0:A!", "1:A1", "2:A1a", "1:A2", "0:B"]);
+    expect(shape(await e.subtree(s, doc.oid, { depth: 9, vid: before.vid }))).toEqual(["0:A", "1:A1", "1:A2", "0:B"]);
+    const rows = await e.subtree(s, a.oid, { depth: 1 });
+    expect(rows.map((r) => [r.content, r.childCount, r.stats.descendants])).toEqual([["A1", 1, 1], ["A2", 0, 0]]);
+    expect(rows[0]!.vid).toBe((await e.get(s, a1.oid)).vid);
+    await rejects(e.subtree(s, doc.oid, { depth: 0 }), "INVALID_ARGUMENT", /depth must be a positive integer, got 0/);
+    await rejects(e.subtree(s, doc.oid, { depth: 1, vid: "nope" }), "INVALID_ARGUMENT");
+  });
+
   it("inserts at an index and rejects bad ones", async () => {
     const { s, doc } = await outline();
     await e.create(s, { parentOid: doc.oid, index: 0, content: "first" });

@@ -2,7 +2,7 @@ import { createWriteStream } from "node:fs";
 import type { Command } from "commander";
 import { exportOutline, type OutlineFormat } from "../../interchange/index.js";
 import { withContext, type GlobalOptions } from "../context.js";
-import { write, type Io } from "../io.js";
+import { bufferedWriter, type Io } from "../io.js";
 import { oneOf } from "../parse-args.js";
 
 interface ExportOptions extends GlobalOptions {
@@ -28,8 +28,10 @@ export function exportCommand(program: Command, io: Io): void {
         const chunks = exportOutline(ctx.engine, ctx.spaceId, doc, options.format, { ...(options.vid ? { vid: options.vid } : {}), skipped });
         const first = await chunks.next(); // the root is read (and a bad oid or vid reported) before a file is created
         const out = options.output ? createWriteStream(options.output) : io.stdout;
-        if (!first.done) await write(out, first.value);
-        for await (const chunk of chunks) await write(out, chunk);
+        const buffered = bufferedWriter(out);
+        if (!first.done) await buffered.add(first.value);
+        for await (const chunk of chunks) await buffered.add(chunk);
+        await buffered.flush();
         if (options.output) await new Promise<void>((resolve, reject) => (out as ReturnType<typeof createWriteStream>).end((error?: Error | null) => (error ? reject(error) : resolve())));
         if (skipped.count > 0) io.stderr.write(`logbook: ${skipped.count} props could not be OPML attributes and were left out (keys: ${[...skipped.keys].slice(0, 10).join(", ")})\n`);
       });

@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import type { Json, Props } from "../../index.js";
 import { documentRows } from "../../interchange/index.js";
 import { withContext, type GlobalOptions } from "../context.js";
-import { write, type Io } from "../io.js";
+import { bufferedWriter, type Io } from "../io.js";
 import { positive } from "../parse-args.js";
 import { rowLine } from "../render.js";
 
@@ -39,9 +39,9 @@ export function treeCommand(program: Command, io: Io): void {
         const c = ctx.colors;
         const top: JsonNode = { oid: root.oid, vid: root.vid, content: root.content, props: root.props, childCount: root.childCount, children: [] };
         const stack: JsonNode[] = [top];
-        if (!ctx.json) await write(io.stdout, `${c.bold(rowLine(c, root))}${options.ids ? c.dim(`  ${root.oid}`) : ""}\n`);
-        for await (const row of documentRows(ctx.engine, ctx.spaceId, root.oid, options.vid)) {
-          if (row.depth >= max) continue;
+        const out = bufferedWriter(io.stdout);
+        if (!ctx.json) await out.add(`${c.bold(rowLine(c, root))}${options.ids ? c.dim(`  ${root.oid}`) : ""}\n`);
+        for await (const row of documentRows(ctx.engine, ctx.spaceId, root.oid, options.vid, max)) {
           if (ctx.json) {
             const node: JsonNode = { oid: row.oid, vid: row.vid, content: row.content, props: row.props, childCount: row.childCount, children: [] };
             stack.length = row.depth + 1;
@@ -50,9 +50,10 @@ export function treeCommand(program: Command, io: Io): void {
             continue;
           }
           const hidden = row.childCount > 0 && row.depth + 1 >= max ? c.dim(" …") : "";
-          await write(io.stdout, `${"  ".repeat(row.depth + 1)}${c.dim("•")} ${rowLine(c, row)}${hidden}${options.ids ? c.dim(`  ${row.oid}`) : ""}\n`);
+          await out.add(`${"  ".repeat(row.depth + 1)}${c.dim("•")} ${rowLine(c, row)}${hidden}${options.ids ? c.dim(`  ${row.oid}`) : ""}\n`);
         }
-        if (ctx.json) await write(io.stdout, `${JSON.stringify(top as unknown as Json, null, 2)}\n`);
+        if (ctx.json) await out.add(`${JSON.stringify(top as unknown as Json, null, 2)}\n`);
+        await out.flush();
       });
     });
 }
