@@ -5,7 +5,8 @@
 export { InterchangeError, type InterchangeErrorCode } from "./errors.js";
 export type { Outline, OutlineEvent, OutlineFormat, OutlineHead, OutlineRow } from "./outline.js";
 export { storedContent, sourceText } from "./empty-text.js";
-export { parseOpml } from "./opml-parse.js";
+export { parseOpml, type OpmlOptions } from "./opml-parse.js";
+export { usesComplete } from "./complete-scan.js";
 export { writeOpml } from "./opml-write.js";
 export { parseMarkdown } from "./markdown-parse.js";
 export { writeMarkdown } from "./markdown-write.js";

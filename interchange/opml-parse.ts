@@ -13,8 +13,30 @@ const TEXT = "text";
 const NOTE = "_note";
 const COMPLETE = "_complete";
 
-/** Props of an `<outline>`: `_note` -> note, `_complete` -> done (boolean), the rest as strings. */
-export function propsOfAttributes(attributes: Record<string, string>): { text: string; props: Props } {
+/**
+ * The head element logbook's exports write (`<_tasks>marked</_tasks>`): only rows with a
+ * `_complete` attribute are tasks, whatever the rest of the file holds. Never a prop.
+ */
+export const TASKS_FIELD = "_tasks";
+/** The value of `TASKS_FIELD` that says so. */
+export const TASKS_MARKED = "marked";
+
+/** Options of `parseOpml`. */
+export interface OpmlOptions {
+  /**
+   * Whether the file has a `_complete` attribute anywhere (see `usesComplete`). Then every row is
+   * a task, as in Workflowy's exports, which mark finished rows only: a row without
+   * `_complete="true"` is an unfinished task (`done: false`). A head `<_tasks>marked</_tasks>`
+   * overrides it. Default false: only rows with `_complete` are tasks.
+   */
+  readonly completeAnywhere?: boolean;
+}
+
+/**
+ * Props of an `<outline>`: `_note` -> note, `_complete` -> done (boolean), the rest as strings.
+ * `everyRowATask`: a row without `_complete` gets `done: false` (see `OpmlOptions`).
+ */
+export function propsOfAttributes(attributes: Record<string, string>, everyRowATask = false): { text: string; props: Props } {
   const props: Props = {};
   let text = "";
   for (const [name, value] of Object.entries(attributes)) {
@@ -23,6 +45,8 @@ export function propsOfAttributes(attributes: Record<string, string>): { text: s
     else if (name === COMPLETE) props["done"] = value.trim().toLowerCase() === "true";
     else setProp(props, name, value);
   }
+  // A `done` attribute of the row's own stays a prop as it is.
+  if (everyRowATask && !Object.hasOwn(props, "done")) props["done"] = false;
   return { text, props };
 }
 
@@ -33,9 +57,9 @@ type Place = "start" | "opml" | "head" | "headField" | "body" | "after";
  * checked), never a DOM of the whole file. A DOCTYPE is rejected when it is seen, before any
  * entity could be declared or expanded (no XXE, no billion laughs); saxes itself knows only the
  * five predefined entities. The head's `<title>` is the title; its other elements become the
- * title's props.
+ * title's props. Which rows are tasks: see `OpmlOptions`.
  */
-export async function* parseOpml(chunks: AsyncIterable<string>, file: string): AsyncGenerator<OutlineEvent> {
+export async function* parseOpml(chunks: AsyncIterable<string>, file: string, options: OpmlOptions = {}): AsyncGenerator<OutlineEvent> {
   const queue: OutlineEvent[] = [];
   const parser = new SaxesParser({ position: true });
   const fail = (code: InterchangeError["code"], reason: string): never => {
@@ -48,6 +72,7 @@ export async function* parseOpml(chunks: AsyncIterable<string>, file: string): A
   const head: Props = {};
   let depth = 0;
   let titled = false;
+  let everyRowATask = options.completeAnywhere === true;
   const emitTitle = () => {
     if (titled) return;
     titled = true;
@@ -77,7 +102,7 @@ export async function* parseOpml(chunks: AsyncIterable<string>, file: string): A
         return fail("STRUCTURE", `<${tag.name}> inside <${field}> in <head>`);
       case "body": {
         if (tag.name !== "outline") fail("STRUCTURE", `<${tag.name}> inside <body>; OPML rows are <outline> elements`);
-        const { text, props } = propsOfAttributes(tag.attributes as Record<string, string>);
+        const { text, props } = propsOfAttributes(tag.attributes as Record<string, string>, everyRowATask);
         depth++;
         queue.push({ kind: "open", content: storedContent(text), props, line: parser.line });
         return;
@@ -95,6 +120,7 @@ export async function* parseOpml(chunks: AsyncIterable<string>, file: string): A
   parser.on("closetag", (tag) => {
     if (place === "headField") {
       if (field === "title") title = fieldText;
+      else if (field === TASKS_FIELD) everyRowATask &&= fieldText.trim() !== TASKS_MARKED;
       else setProp(head, field, fieldText);
       place = "head";
     } else if (place === "head") place = "opml";

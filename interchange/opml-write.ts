@@ -1,5 +1,6 @@
 import type { Json, Props } from "../index.js";
 import { sourceText } from "./empty-text.js";
+import { TASKS_FIELD, TASKS_MARKED } from "./opml-parse.js";
 import type { OutlineHead, OutlineRow } from "./outline.js";
 import { escapeAttribute, escapeText, isXmlName } from "./xml-escape.js";
 
@@ -32,14 +33,17 @@ export function attributesOf(row: { content: string; props: Props }, skipped: Sk
 }
 
 /**
- * Writes OPML 2.0, streaming: the head (title and the title's string props as elements), then
- * one `<outline>` per row. Rows must be depth-first with `childCount` (a `view` page is).
- * Non-string props are written as JSON text (OPML attributes are strings).
+ * Writes OPML 2.0, streaming: the head (title, `<_tasks>marked</_tasks>` and the title's string
+ * props as elements), then one `<outline>` per row. Rows must be depth-first with `childCount` (a
+ * `view` page is). Non-string props are written as JSON text (OPML attributes are strings).
+ * Tasks get `_complete="true"` or `"false"`; the head's `_tasks` says that rows without it are
+ * not tasks, which a reader of Workflowy's convention would otherwise read as unfinished ones.
  */
 export async function* writeOpml(head: OutlineHead, rows: AsyncIterable<OutlineRow> | Iterable<OutlineRow>, skipped: Skipped = { count: 0, keys: new Set() }): AsyncGenerator<string> {
   let out = `<?xml version="1.0" encoding="UTF-8"?>\n<opml version="2.0">\n  <head>\n    <title>${escapeText(sourceText(head.content))}</title>\n`;
+  out += `    <${TASKS_FIELD}>${TASKS_MARKED}</${TASKS_FIELD}>\n`;
   for (const [key, value] of Object.entries(head.props)) {
-    if (isXmlName(key) && key !== "title") out += `    <${key}>${escapeText(attributeValue(value))}</${key}>\n`;
+    if (isXmlName(key) && key !== "title" && key !== TASKS_FIELD) out += `    <${key}>${escapeText(attributeValue(value))}</${key}>\n`;
     else {
       skipped.count++;
       skipped.keys.add(key);
