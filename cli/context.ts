@@ -23,6 +23,8 @@ export interface Context {
   readonly store: SpaceStore;
   /** Remembers a document for `logbook docs`. */
   remember(doc: KnownDocument): Promise<void>;
+  /** When opening the database began (`performance.now()`, ms since the process started) and how long it took with the space. */
+  readonly opened: { readonly at: number; readonly ms: number };
 }
 
 /** The default data directory: `$LOGBOOK_DATA`, else `.logbook` in the working directory. */
@@ -56,6 +58,7 @@ export async function openStore(options: GlobalOptions, env: NodeJS.ProcessEnv, 
  * `openStore`.
  */
 export async function withContext<T>(options: GlobalOptions, io: Io, space: "existing" | "create", fn: (ctx: Context) => Promise<T>, bulk = false): Promise<T> {
+  const at = performance.now();
   const { engine, store } = await openStore(options, io.env, bulk);
   try {
     const record = await store.load();
@@ -70,7 +73,8 @@ export async function withContext<T>(options: GlobalOptions, io: Io, space: "exi
       const now = await store.load();
       if (now.spaceId === spaceId) await store.save({ ...now, documents: [...now.documents.filter((d) => d.oid !== doc.oid), doc] });
     };
-    return await fn({ engine, spaceId, io, json: options.json === true, colors: colorsFor(io), store, remember });
+    const opened = { at, ms: performance.now() - at };
+    return await fn({ engine, spaceId, io, json: options.json === true, colors: colorsFor(io), store, remember, opened });
   } finally {
     await engine.close();
   }

@@ -28,8 +28,23 @@ export function exitCodeOf(error: unknown): number {
   return EXIT.storage;
 }
 
-/** A stable string code for `--json` error output. */
+/**
+ * A stable string code for `--json` error output. Commander's usage errors get the same shape as
+ * ours: `commander.unknownCommand` is `UNKNOWN_COMMAND`; no command at all is `MISSING_COMMAND`.
+ */
 export function codeOf(error: unknown): string {
+  if (error instanceof CommanderError) {
+    if (error.code === "commander.help") return "MISSING_COMMAND";
+    return error.code.replace(/^commander\./, "").replace(/([a-z0-9])([A-Z])/g, "$1_$2").toUpperCase();
+  }
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === "string" ? code : "INTERNAL";
+}
+
+/** The message of an error for people and scripts, without commander's `error: ` prefix. */
+export function messageOf(error: unknown): string {
+  // Commander's help-and-exit carries a placeholder, not a message.
+  if (error instanceof CommanderError && error.code === "commander.help") return "no command given (run `logbook --help` for the commands)";
+  const message = error instanceof Error ? error.message : String(error);
+  return error instanceof CommanderError ? message.replace(/^error: /, "") : message;
 }

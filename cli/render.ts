@@ -9,13 +9,18 @@ type Colors = Context["colors"];
 export function rowLine(c: Colors, row: { content: string; props: Props; childCount: number; stats: Stats }): string {
   const done = row.props["done"];
   const mark = done === true ? c.green("[x] ") : done === false ? "[ ] " : "";
-  const text = sourceText(row.content).replace(/\r?\n/g, " ⏎ ");
-  const shown = text.length > 200 ? `${text.slice(0, 200)}…` : text;
+  const shown = shortText(row.content, 200);
   const extra: string[] = [];
   if (row.childCount > 0) extra.push(`${row.stats.descendants} below`);
   if (row.stats.total > 0) extra.push(`${row.stats.percent}% done`);
   const note = typeof row.props["note"] === "string" ? ` ${c.dim(`— ${firstLine(row.props["note"])}`)}` : "";
   return `${mark}${done === true ? c.dim(shown) : shown}${note}${extra.length ? `  ${c.cyan(extra.join(" · "))}` : ""}`;
+}
+
+/** A row's text for one line of output: newlines shown as ⏎, cut at `max` characters with …. */
+export function shortText(content: string, max = 60): string {
+  const text = sourceText(content).replace(/\r?\n/g, " ⏎ ");
+  return text.length > max ? `${text.slice(0, max)}…` : text;
 }
 
 function firstLine(text: string): string {

@@ -1,7 +1,10 @@
 import type { Command } from "commander";
+import { diffLine } from "../change-lines.js";
 import { withContext, type GlobalOptions } from "../context.js";
+import { explainDiff } from "../explain-changes.js";
 import type { Io } from "../io.js";
 import { print } from "../render.js";
+import { versionReader } from "../version-reader.js";
 
 /** `logbook checkout OID VID` and `logbook diff OID FROM TO`. */
 export function versionCommands(program: Command, io: Io): void {
@@ -22,22 +25,13 @@ export function versionCommands(program: Command, io: Io): void {
     .argument("<oid>", "the subtree to compare")
     .argument("<from>", "a version of it")
     .argument("<to>", "another version of it")
-    .description("list what changed in a subtree between two of its versions")
+    .description("list what changed in a subtree between two of its versions: each row's text and which of its fields changed")
     .addHelpText("after", "\nExamples:\n  $ logbook diff 0190f3c2-... Qm8xT1... Zp04aa...\n  $ logbook diff -- 0190f3c2-... -Dfv8dY... Zp04aa...   # a vid may start with -: put -- first")
     .action(async (oid: string, from: string, to: string, _options, command: Command) => {
       await withContext(command.optsWithGlobals<GlobalOptions>(), io, "existing", async (ctx) => {
         const changes = await ctx.engine.diff(ctx.spaceId, oid, from, to);
-        const c = ctx.colors;
-        const colour = { created: c.green, deleted: c.red, updated: c.yellow, moved: c.cyan, reordered: c.cyan } as const;
-        await print(ctx, changes, () =>
-          changes
-            .map((ch) => {
-              const where = ch.parentBefore !== ch.parentAfter && ch.kind === "moved" ? `  ${ch.parentBefore} → ${ch.parentAfter}` : "";
-              const index = ch.indexBefore !== undefined || ch.indexAfter !== undefined ? `  #${ch.indexBefore ?? "-"} → #${ch.indexAfter ?? "-"}` : "";
-              return `${colour[ch.kind](ch.kind.padEnd(10))} ${ch.oid}${where}${index}`;
-            })
-            .join("\n") || "no changes",
-        );
+        const explained = await explainDiff(versionReader(ctx.engine, ctx.spaceId), { oid, from, to }, changes);
+        await print(ctx, explained, () => explained.map((ch) => diffLine(ctx.colors, ch)).join("\n") || "no changes");
       });
     });
 }

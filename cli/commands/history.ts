@@ -1,8 +1,11 @@
 import type { Command } from "commander";
+import { opLine } from "../change-lines.js";
 import { withContext, type GlobalOptions } from "../context.js";
+import { explainHistory } from "../explain-changes.js";
 import type { Io } from "../io.js";
 import { positive } from "../parse-args.js";
 import { print, when } from "../render.js";
+import { versionReader } from "../version-reader.js";
 
 interface PageOptions extends GlobalOptions {
   readonly limit?: number;
@@ -18,7 +21,7 @@ export function historyCommands(program: Command, io: Io): void {
   program
     .command("history")
     .argument("<oid>", "an objective (its own ops and its descendants')")
-    .description("list the changes to an objective's subtree, newest first")
+    .description("list the changes to an objective's subtree, newest first: each row's text and which of its fields changed")
     .option("--limit <n>", "ops per page", positive("--limit"))
     .option("--cursor <cursor>", "the next page (printed after a full page)")
     .addHelpText("after", "\nExamples:\n  $ logbook history 0190f3c2-... --limit 10\n  $ logbook history 0190f3c2-... --json | jq '.ops[].kind'")
@@ -26,10 +29,11 @@ export function historyCommands(program: Command, io: Io): void {
       const options = command.optsWithGlobals<PageOptions>();
       await withContext(options, io, "existing", async (ctx) => {
         const result = await ctx.engine.history(ctx.spaceId, oid, page(options));
+        const ops = await explainHistory(versionReader(ctx.engine, ctx.spaceId), result.ops);
         const c = ctx.colors;
-        await print(ctx, result, () =>
+        await print(ctx, { ...result, ops }, () =>
           [
-            ...result.ops.map((op) => `${c.dim(when(op.at))}  ${c.bold(op.kind.padEnd(14))} ${op.oid}  ${op.vidBefore ?? "-"} → ${op.vidAfter ?? "-"}`),
+            ...ops.map((op) => opLine(c, op)),
             ...(result.next ? [c.dim(`more: --cursor ${result.next}`)] : []),
           ].join("\n") || "no history",
         );
