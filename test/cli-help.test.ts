@@ -1,4 +1,7 @@
 /** Every `logbook` command has --help with at least one example (in process: no database opened). */
+import { rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { createProgram } from "../cli/program.js";
@@ -27,5 +30,29 @@ describe("logbook --help", () => {
     const { io, out } = captureIo();
     expect(await runCli([name, "--help"], io)).toBe(0);
     expect(out()).toMatch(new RegExp(`Examples?:\\n\\s+\\$ logbook ${name}`));
+  });
+});
+
+describe("the WebAssembly tier a command runs on", () => {
+  it("keeps V8's optimizing tier only for commands that run long", async () => {
+    const { wasmTierFor } = await import("../cli/wasm-tier.js");
+    const big = join(tmpdir(), `logbook-tier-${process.pid}.opml`);
+    const small = join(tmpdir(), `logbook-tier-${process.pid}-small.md`);
+    await writeFile(big, Buffer.alloc(2 ** 20 + 1, 32));
+    await writeFile(small, "- a\n");
+    try {
+      expect(wasmTierFor(["view", "X", "--limit", "20"], {})).toBe("baseline");
+      expect(wasmTierFor(["--data", "export", "tree", "X", "--depth", "2"], {})).toBe("baseline"); // "export" is --data's value
+      expect(wasmTierFor(["tree", "X"], {})).toBe("optimize");
+      expect(wasmTierFor(["--json", "export", "X"], {})).toBe("optimize");
+      expect(wasmTierFor(["import", small], {})).toBe("baseline");
+      expect(wasmTierFor(["import", big, "--title", "T"], {})).toBe("optimize");
+      expect(wasmTierFor(["view", "X"], { LOGBOOK_WASM: "optimize" })).toBe("optimize");
+      expect(wasmTierFor(["export", "X"], { LOGBOOK_WASM: "baseline" })).toBe("baseline");
+      expect(wasmTierFor([], {})).toBe("baseline");
+    } finally {
+      await rm(big, { force: true });
+      await rm(small, { force: true });
+    }
   });
 });
