@@ -10,7 +10,7 @@ import { importTree, type ImportOptions, type TreeInput } from "./engine/import-
 import { importStream, type ImportEvent, type ImportStreamOptions } from "./engine/import-stream.js";
 import { newOid } from "./engine/ids.js";
 import { move, type Destination } from "./engine/move.js";
-import { children, get, subtree, type At, type ChildrenOptions, type SubtreeOptions, type SubtreeRow } from "./engine/read.js";
+import { children, documents, get, subtree, type At, type ChildrenOptions, type SubtreeOptions, type SubtreeRow } from "./engine/read.js";
 import { remove } from "./engine/remove.js";
 import { applyOps, opsSince, type ApplyOptions, type ReplicaOp } from "./engine/replicate.js";
 import { conflicts, logSince, pullCursor, settle, type ConflictEvent } from "./engine/clock-order.js";
@@ -59,6 +59,8 @@ export interface Engine extends AsyncDisposable {
   checkout(spaceId: string, oid: string, vid: string): Promise<Objective>;
   get(spaceId: string, oid: string, at?: At): Promise<Objective>;
   children(spaceId: string, oid: string, options?: ChildrenOptions): Promise<Objective[]>;
+  /** The documents of a space (active root versions), oldest first. */
+  documents(spaceId: string): Promise<Objective[]>;
   /** A subtree's rows down to `depth` levels, depth-first, a level per few statements (`logbook tree --depth`). */
   subtree(spaceId: string, oid: string, options: SubtreeOptions): Promise<SubtreeRow[]>;
   history(spaceId: string, oid: string, options?: Page): Promise<{ ops: Op[]; next?: string }>;
@@ -185,6 +187,7 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
     get: open(get),
     children: open(children),
     subtree: open(subtree),
+    documents: open(documents),
     history: open(history),
     versions: open(versions),
     diff: open(diff),

@@ -2,7 +2,7 @@ import { statSync } from "node:fs";
 import { setFlagsFromString } from "node:v8";
 
 /** Commands whose work on a big outline runs long enough to pay for optimized WebAssembly. */
-const LONG_COMMANDS = new Set(["export"]);
+const LONG_COMMANDS = new Set(["export", "serve"]);
 
 /**
  * Picks how V8 compiles PGlite's WebAssembly for this run, before the database opens. By default

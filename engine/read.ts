@@ -1,6 +1,6 @@
 import { countOf, sliceChildren, type Entry } from "./children-tree.js";
 import type { Core } from "./core.js";
-import { invalid, notFound } from "./errors.js";
+import { EngineError, invalid, notFound } from "./errors.js";
 import { seqOfVid, storedVidLookup } from "./find-version.js";
 import { cachedSeqOfVid, chunkLoader, loadVersion, loadVersions, rememberVid } from "./format/row-cache.js";
 import { activeChain, toObjective } from "./objective.js";
@@ -109,5 +109,21 @@ export async function subtree(core: Core, spaceId: string, oid: string, options:
     }
   };
   walk(root, 0);
+  return out;
+}
+
+/** The documents of a space (their active root versions), oldest first. */
+export async function documents(core: Core, spaceId: string): Promise<Objective[]> {
+  spaceId = checkId("spaceId", spaceId);
+  const rows = await core.storage.query<{ oid: string }>("select oid from document where space_id = $1 order by oid", [spaceId]);
+  const out: Objective[] = [];
+  for (const { oid } of rows) {
+    try {
+      out.push(await get(core, spaceId, oid));
+    } catch (error) {
+      // A root checked out to before it existed has no active version: it is not listed.
+      if (!(error instanceof EngineError && error.code === "NOT_FOUND")) throw error;
+    }
+  }
   return out;
 }

@@ -3,7 +3,7 @@
  * scratch project with nothing else of ours, then used with plain `node` (no tsx), through the
  * `logbook` bin, and type-checked by a strict consumer. Both backends where the engine is opened.
  */
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -39,6 +39,8 @@ beforeAll(async () => {
   expect(shipped).toContain("dist/index.d.ts");
   expect(shipped).toContain("dist/cli/main.js");
   expect(shipped).toContain("dist/storage/pglite/worker.mjs");
+  expect(shipped).toContain("dist/web/app.js");
+  expect(shipped).toContain("dist/web/index.html");
   // Sources, tests, benches and data stay home.
   expect(shipped.filter((p) => /^(test|bench|\.logbook|data)\//.test(p) || (p.endsWith(".ts") && !p.endsWith(".d.ts")))).toEqual([]);
   await writeFile(join(scratch, "package.json"), JSON.stringify({ name: "consumer", private: true, type: "module" }));
@@ -55,7 +57,7 @@ describe("the packed package", () => {
     const installed = await readdir(join(scratch, "node_modules"));
     for (const name of ["logbook-engine", "@electric-sql", "knex", "msgpackr"]) expect(installed).toContain(name);
     // Optional peers: only an app that runs the server installs them.
-    for (const name of ["fastify", "argon2", "nodemailer", "mysql2", "smtp-server", "tsx", "vitest"]) expect(installed).not.toContain(name);
+    for (const name of ["argon2", "nodemailer", "mysql2", "smtp-server", "tsx", "vitest", "esbuild"]) expect(installed).not.toContain(name);
   });
 
   const script = `
@@ -115,6 +117,26 @@ try {
     expect(tree.split("\n").filter(Boolean)).toEqual(["notes  3 below", "  • groceries  1 below …", "  • chores"]);
     const help = (await inScratch(bin, ["--help"])).stdout;
     expect(help).toContain("Usage: logbook");
+    // serve: the page ships built (dist/web), and answers with the token it printed.
+    const child = spawn(bin, ["--data", data, "serve", "--port", "0"], { cwd: scratch, stdio: ["ignore", "pipe", "pipe"] });
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = "";
+        child.stdout.on("data", (d: Buffer) => {
+          out += d.toString();
+          const m = /open (http:\/\/\S+)/.exec(out);
+          if (m) resolve(m[1]!);
+        });
+        child.on("exit", (code) => reject(new Error(`serve exited ${code}: ${out}`)));
+      });
+      const token = new URL(url).searchParams.get("token")!;
+      const docs = (await (await fetch(new URL("/api/docs", url), { headers: { "x-logbook-token": token } })).json()) as { oid: string }[];
+      expect(docs.map((d) => d.oid)).toContain(imported.oid);
+      const page = await (await fetch(new URL("/app.js", url), { headers: { "x-logbook-token": token } })).text();
+      expect(page.length).toBeGreaterThan(1000);
+    } finally {
+      child.kill("SIGTERM");
+    }
   }, 120_000);
 
   it("type-checks a strict consumer", async () => {

@@ -1,0 +1,205 @@
+/**
+ * The outliner page in a real browser: Debian's chromium driven headless by playwright-core
+ * (.ci/run installs chromium when it is missing), against `createWebApp` over an engine on each
+ * backend, with a 100,000-row document imported in the test.
+ */
+import { existsSync } from "node:fs";
+import { request } from "node:http";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Readable } from "node:stream";
+import { chromium, type Browser, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Engine } from "../index.js";
+import { importOutline, parseOutline } from "../interchange/index.js";
+import { syntheticOpml } from "../interchange/synthetic.js";
+import { createWebApp } from "../server/web-app.js";
+import { buildPage } from "../web/build-page.js";
+import { usableBackends, type Fresh } from "./helpers/backends.js";
+
+const CHROMIUM = process.env["CHROMIUM_PATH"] ?? "/usr/bin/chromium";
+const ROWS = Number(process.env["LOGBOOK_WEB_ROWS"] ?? 100_000);
+const haveChromium = existsSync(CHROMIUM);
+if (!haveChromium) console.warn(`[web] skipped: no chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
+
+/** Waits for what the page's requests do (a busy CI machine answers slower than vitest's 1 s default). */
+const poll = <T>(fn: () => Promise<T> | T) => expect.poll(fn, { timeout: 10_000, interval: 50 });
+
+let browser: Browser;
+let pageDir: string;
+
+beforeAll(async () => {
+  if (!haveChromium) return;
+  pageDir = await mkdtemp(join(tmpdir(), "logbook-page-"));
+  await buildPage(pageDir);
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  if (pageDir) await rm(pageDir, { recursive: true, force: true });
+});
+
+describe.skipIf(!haveChromium).each(await usableBackends())("the page on $name", (backend) => {
+  let fresh: Fresh;
+  let engine: Engine;
+  let spaceId: string;
+  let doc: string;
+  let base: string;
+  let token: string;
+  let close: () => Promise<void>;
+
+  beforeAll(async () => {
+    fresh = await backend.fresh();
+    engine = fresh.engine;
+    ({ spaceId } = await engine.createSpace());
+    const imported = await importOutline(engine, spaceId, parseOutline("opml", Readable.from(syntheticOpml(ROWS)), "big.opml"), { title: "Big" });
+    doc = imported.oid;
+    let hosts: string[] = [];
+    const web = await createWebApp({ engine, spaceId, pageDir, hosts: () => hosts });
+    await web.app.listen({ host: "127.0.0.1", port: 0 });
+    const address = web.app.server.address();
+    const port = typeof address === "object" && address ? address.port : 0;
+    hosts = [`127.0.0.1:${port}`, `localhost:${port}`];
+    base = `http://127.0.0.1:${port}`;
+    token = web.token;
+    close = () => web.app.close();
+  }, 300_000);
+  afterAll(async () => {
+    await close?.();
+    await fresh?.release();
+  });
+
+  async function open(): Promise<Page> {
+    const context = await browser.newContext({ viewport: { width: 1000, height: 700 } });
+    const page = await context.newPage();
+    await page.goto(`${base}/?token=${token}&doc=${doc}`);
+    await page.waitForSelector(".row .text");
+    return page;
+  }
+  const texts = (page: Page) => page.$$eval(".row .text", (els) => els.map((e) => e.textContent ?? ""));
+  const rowText = (page: Page, oid: string) => page.locator(`.row[data-oid="${oid}"] .text`);
+
+  it("refuses requests without the token or with a foreign Host", async () => {
+    expect((await fetch(`${base}/api/docs`)).status).toBe(401);
+    expect((await fetch(`${base}/api/view?doc=${doc}`)).status).toBe(401);
+    expect((await fetch(`${base}/api/export?doc=${doc}`)).status).toBe(401);
+    expect((await fetch(`${base}/`)).status).toBe(200); // the page's code, no data
+    expect((await fetch(`${base}/api/docs`, { headers: { "x-logbook-token": "wrong" } })).status).toBe(401);
+    // fetch may not set Host; a DNS-rebinding page's request carries its own name there.
+    const foreign = await new Promise<number>((resolve, reject) => {
+      const req = request(`${base}/api/docs`, { headers: { "x-logbook-token": token, host: "attacker.example:80" } }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on("error", reject);
+      req.end();
+    });
+    expect(foreign).toBe(403);
+    expect((await fetch(`${base}/api/docs`, { headers: { "x-logbook-token": token } })).status).toBe(200);
+  });
+
+  it("shows only the rows in the viewport, and scrolls to the middle (row 50,000) at once", async () => {
+    const page = await open();
+    const first = await texts(page);
+    expect(first[0]).toMatch(/^Row 0:/);
+    expect(first.length).toBeLessThan(60);
+    const height = await page.$eval("#spacer", (e) => e.getBoundingClientRect().height);
+    expect(height).toBe(ROWS * 28);
+    const half = Math.floor(ROWS / 2); // row 50,000 of the 100,000 the issue names
+    await page.$eval("#scroller", (e, top) => (e.scrollTop = top), half * 28);
+    await poll(async () => (await texts(page)).some((t) => t.startsWith(`Row ${half}:`))).toBe(true);
+    const rows = await texts(page);
+    expect(rows.length).toBeLessThan(60);
+    const at = rows.findIndex((t) => t.startsWith(`Row ${half}:`));
+    expect(rows[at + 1]).toMatch(new RegExp(`^Row ${half + 1}:`));
+    expect(await page.$eval(".row", (e) => e.getAttribute("role"))).toBe("treeitem");
+    await page.context().close();
+  });
+
+  it("edits by keyboard: type, Enter, indent, outdent, reorder, undo; a <script> row stays text", async () => {
+    const page = await open();
+    const top = (await engine.children(spaceId, doc, { limit: 2 }))[0]!;
+    const text = rowText(page, top.oid);
+    await text.click();
+    await page.keyboard.press("End");
+    await page.keyboard.type(" edited");
+    await page.keyboard.press("Enter"); // flushes the edit, makes an empty sibling below
+    await poll(async () => (await engine.get(spaceId, top.oid)).content).toMatch(/ edited$/);
+    await poll(async () => (await engine.children(spaceId, doc, { limit: 2 }))[1]!.content).toBe(" "); // an empty row, stored
+    const made = (await engine.children(spaceId, doc, { limit: 2 }))[1]!;
+    await poll(() => page.locator(".row:focus-within").getAttribute("data-oid")).toBe(made.oid); // the caret moved to it
+    await page.keyboard.type("<script>window.pwned = 1</script>");
+    await page.keyboard.press("Tab"); // indent under the row above
+    await poll(async () => (await engine.get(spaceId, made.oid)).parentOid).toBe(top.oid);
+    expect((await engine.get(spaceId, made.oid)).content).toBe("<script>window.pwned = 1</script>");
+    expect(await page.evaluate("window.pwned")).toBeUndefined();
+    expect(await rowText(page, made.oid).textContent()).toBe("<script>window.pwned = 1</script>");
+    expect(await page.locator("script").count()).toBe(1); // the page's own
+    await page.keyboard.press("Shift+Tab"); // back out
+    await poll(async () => (await engine.get(spaceId, made.oid)).parentOid).toBe(doc);
+    await page.keyboard.press("Alt+ArrowUp"); // above the first row
+    await poll(async () => (await engine.children(spaceId, doc, { limit: 1 }))[0]!.oid).toBe(made.oid);
+    await page.keyboard.press("Control+z"); // the reorder back
+    await poll(async () => (await engine.children(spaceId, doc, { limit: 1 }))[0]!.oid).toBe(top.oid);
+    await page.keyboard.press("Control+Shift+z"); // and again
+    await poll(async () => (await engine.children(spaceId, doc, { limit: 1 }))[0]!.oid).toBe(made.oid);
+    await page.context().close();
+  }, 60_000);
+
+  it("folds and unfolds a row, kept across reloads", async () => {
+    const page = await open();
+    const top = (await engine.children(spaceId, doc, { limit: 3 })).find((o) => o.childCount > 0)!;
+    const row = page.locator(`.row[data-oid="${top.oid}"]`);
+    expect(await row.getAttribute("aria-expanded")).toBe("true");
+    await row.locator(".toggle").click();
+    await poll(() => row.getAttribute("aria-expanded")).toBe("false");
+    await page.reload();
+    await page.waitForSelector(".row .text");
+    expect(await page.locator(`.row[data-oid="${top.oid}"]`).getAttribute("aria-expanded")).toBe("false");
+    await page.locator(`.row[data-oid="${top.oid}"] .toggle`).click();
+    await poll(() => page.locator(`.row[data-oid="${top.oid}"]`).getAttribute("aria-expanded")).toBe("true");
+    await page.context().close();
+  });
+
+  it("two pages see each other's edits within a second", async () => {
+    const a = await open();
+    const b = await open();
+    const top = (await engine.children(spaceId, doc, { limit: 1 }))[0]!;
+    await rowText(a, top.oid).click();
+    await a.keyboard.press("End");
+    await a.keyboard.type("!");
+    const started = Date.now();
+    await expect.poll(async () => rowText(b, top.oid).textContent(), { timeout: 3000, interval: 50 }).toMatch(/!$/);
+    expect(Date.now() - started).toBeLessThan(2000); // 400 ms typing pause + the poke
+    await a.context().close();
+    await b.context().close();
+  });
+
+  it("checks one branch out to an old version from its history; the rest of the page stays", async () => {
+    const [first, second] = await engine.children(spaceId, doc, { limit: 2 });
+    const branch = (await engine.children(spaceId, doc, { offset: 2, limit: 20 })).find((o) => o.childCount > 0)!;
+    const old = await engine.get(spaceId, branch.oid);
+    const kid = (await engine.children(spaceId, branch.oid, { limit: 1 }))[0]!;
+    await engine.update(spaceId, kid.oid, { content: "changed later" });
+    await engine.update(spaceId, branch.oid, { content: "branch renamed" });
+    await engine.update(spaceId, first!.oid, { content: "elsewhere, kept" });
+    const page = await open();
+    await rowText(page, branch.oid).click();
+    await page.click("#history-button");
+    await page.waitForSelector("#history-list li");
+    await page.locator(`#history-list li[data-vid="${old.vid}"] button`, { hasText: "Check out" }).click();
+    await poll(async () => (await engine.get(spaceId, branch.oid)).content).toBe(old.content);
+    expect((await engine.get(spaceId, kid.oid)).content).toBe(kid.content);
+    expect((await engine.get(spaceId, first!.oid)).content).toBe("elsewhere, kept");
+    expect((await engine.get(spaceId, second!.oid)).content).toBe(second!.content);
+    await poll(async () => rowText(page, branch.oid).textContent()).toBe(old.content);
+    const shots = process.env["LOGBOOK_WEB_SCREENSHOTS"]; // a directory: `docs` refreshes the README's picture
+    if (shots) await page.screenshot({ path: join(shots, `web-${backend.name}.png`) });
+    await page.context().close();
+  }, 60_000);
+});

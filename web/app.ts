@@ -1,0 +1,537 @@
+/**
+ * The outliner page of `logbook serve` (docs/web.md): a virtually scrolled view of one document,
+ * edited by keyboard as in Workflowy, with per-row history, checkout and diff. Plain DOM, no
+ * framework: only the rows in the viewport exist, fetched from the engine's view builder.
+ * User text is only ever set as text (textContent), never as HTML.
+ */
+
+export {};
+
+interface Stats {
+  descendants: number;
+  total: number;
+  done: number;
+  percent: number;
+}
+interface Row {
+  oid: string;
+  vid: string;
+  depth: number;
+  content: string;
+  props: Record<string, unknown>;
+  stats: Stats;
+  childCount: number;
+  folded: boolean;
+}
+interface Doc {
+  oid: string;
+  vid: string;
+  content: string;
+  childCount: number;
+  stats: Stats;
+}
+interface RowInfo {
+  oid: string;
+  parentOid: string | null;
+  index: number;
+  path: string[];
+  content: string;
+  props: Record<string, unknown>;
+}
+/** One step of the page's own undo: what to send to put a row back, and to redo it. */
+interface Step {
+  undo: () => Promise<unknown>;
+  redo: () => Promise<unknown>;
+  focus: string;
+}
+
+const ROW = 28;
+const OVERSCAN = 10;
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const scroller = $<HTMLDivElement>("scroller");
+const spacer = $<HTMLDivElement>("spacer");
+const rowsEl = $<HTMLDivElement>("rows");
+const statusEl = $<HTMLDivElement>("status");
+
+let doc: Doc | undefined;
+let total = 0;
+let windowStart = 0;
+let shown: Row[] = [];
+let focused: { oid: string; caret: number } | undefined;
+let fetchSeq = 0;
+let preview: { oid: string; vid: string } | undefined;
+const undoStack: Step[] = [];
+const redoStack: Step[] = [];
+const pending = new Map<string, { timer: ReturnType<typeof setTimeout>; before: string; text: string }>();
+
+/**
+ * The token of the URL `logbook serve` printed: kept for this tab (a reload keeps it), taken out of
+ * the address bar, and sent with every API call in a header.
+ */
+const token = (() => {
+  const params = new URLSearchParams(location.search);
+  const given = params.get("token");
+  if (given) {
+    sessionStorage.setItem("logbook-token", given);
+    params.delete("token");
+    history.replaceState(null, "", `/${params.size ? `?${params}` : ""}`);
+  }
+  return sessionStorage.getItem("logbook-token") ?? "";
+})();
+
+async function api<T>(path: string, init: RequestInit & { json?: unknown } = {}): Promise<T> {
+  const { json, ...rest } = init;
+  const headers: Record<string, string> = { "x-logbook-token": token, ...(json === undefined ? {} : { "content-type": "application/json" }) };
+  const response = await fetch(path, { ...rest, headers, ...(json === undefined ? {} : { body: JSON.stringify(json) }) });
+  const body = (await response.json()) as T & { error?: { code: string; message: string } };
+  if (!response.ok) {
+    say(body.error?.message ?? `HTTP ${response.status}`);
+    throw new Error(body.error?.message ?? String(response.status));
+  }
+  return body;
+}
+
+function say(text: string): void {
+  statusEl.textContent = text;
+  setTimeout(() => {
+    if (statusEl.textContent === text) statusEl.textContent = "";
+  }, 4000);
+}
+
+// ---- documents -------------------------------------------------------------------------------
+
+async function start(): Promise<void> {
+  const docs = await api<Doc[]>("/api/docs");
+  const wanted = new URLSearchParams(location.search).get("doc");
+  const pick = docs.find((d) => d.oid === wanted) ?? (docs.length === 1 ? docs[0] : undefined);
+  if (!pick) return listDocs(docs);
+  await openDoc(pick);
+}
+
+function listDocs(docs: Doc[]): void {
+  $("docs").hidden = false;
+  scroller.hidden = true;
+  const list = $("doclist");
+  list.replaceChildren(
+    ...docs.map((d) => {
+      const li = document.createElement("li");
+      const a = document.createElement("a");
+      a.href = `/?doc=${encodeURIComponent(d.oid)}`;
+      a.textContent = d.content || "(untitled)";
+      li.append(a, ` — ${d.stats.descendants} rows`);
+      return li;
+    }),
+  );
+  if (docs.length === 0) list.textContent = "No documents yet: import an OPML or Markdown file.";
+}
+
+async function openDoc(d: Doc): Promise<void> {
+  doc = d;
+  history.replaceState(null, "", `/?doc=${encodeURIComponent(d.oid)}`); // the token stays in sessionStorage
+  $("docs").hidden = true;
+  scroller.hidden = false;
+  $("title").textContent = d.content || "(untitled)";
+
+  await refresh();
+  if (shown[0]) focusRow(shown[0].oid, 0);
+}
+
+// ---- the virtual list ------------------------------------------------------------------------
+
+/** Fetches and draws the rows in the viewport (and a few around it); stale answers are dropped. */
+async function refresh(): Promise<void> {
+  if (!doc) return;
+  const seq = ++fetchSeq;
+  const first = Math.max(0, Math.floor(scroller.scrollTop / ROW) - OVERSCAN);
+  const limit = Math.ceil(scroller.clientHeight / ROW) + 2 * OVERSCAN;
+  const root = preview ?? { oid: doc.oid, vid: undefined };
+  const q = new URLSearchParams({ doc: root.oid, offset: String(first), limit: String(limit), ...(root.vid ? { vid: root.vid } : {}) });
+  const view = await api<{ total: number; rows: Row[] }>(`/api/view?${q}`);
+  if (seq !== fetchSeq) return;
+  total = view.total;
+  windowStart = first;
+  shown = view.rows;
+  spacer.style.height = `${total * ROW}px`;
+  draw();
+}
+
+function draw(): void {
+  const active = document.activeElement;
+  const keep = active instanceof HTMLElement && active.classList.contains("text") ? caretOf(active) : undefined;
+  rowsEl.classList.toggle("preview", preview !== undefined);
+  rowsEl.replaceChildren(...shown.map((row, i) => rowElement(row, windowStart + i)));
+  $("docstats").textContent = doc ? `${total.toLocaleString("en")} rows${preview ? " · preview (read-only)" : ""}` : "";
+  if (focused) {
+    const el = textOf(focused.oid);
+    if (el) placeCaret(el, keep ?? focused.caret);
+  }
+}
+
+function rowElement(row: Row, index: number): HTMLElement {
+  const el = document.createElement("div");
+  el.className = `row${row.props["done"] === true ? " done" : ""}`;
+  el.dataset["oid"] = row.oid;
+  el.setAttribute("role", "treeitem");
+  el.setAttribute("aria-level", String(row.depth + 1));
+  if (row.childCount > 0) el.setAttribute("aria-expanded", String(!row.folded));
+  el.style.top = `${index * ROW}px`;
+  el.style.paddingLeft = `${row.depth * 1.5 + 0.5}rem`;
+  const toggle = document.createElement("span");
+  toggle.className = "toggle";
+  toggle.textContent = row.childCount > 0 ? (row.folded ? "▸" : "▾") : "";
+  toggle.addEventListener("click", () => void fold(row, !row.folded));
+  const bullet = document.createElement("span");
+  bullet.className = "bullet";
+  const box = document.createElement("input");
+  box.type = "checkbox";
+  box.checked = row.props["done"] === true;
+  box.hidden = typeof row.props["done"] !== "boolean";
+  box.setAttribute("aria-label", "done");
+  box.addEventListener("change", () => void toggleDone(row));
+  const text = document.createElement("span");
+  text.className = "text";
+  text.textContent = pending.get(row.oid)?.text ?? row.content;
+  text.contentEditable = preview ? "false" : "plaintext-only";
+  text.tabIndex = 0;
+  text.addEventListener("input", () => edited(row, text.textContent ?? ""));
+  text.addEventListener("keydown", (e) => void key(e, row, text));
+  text.addEventListener("focus", () => (focused = { oid: row.oid, caret: caretOf(text) }));
+  const stats = document.createElement("span");
+  stats.className = "stats";
+  const parts = [];
+  if (row.childCount > 0) parts.push(`${row.stats.descendants} below`);
+  if (row.stats.total > 0) parts.push(`${row.stats.percent}% done`);
+  stats.textContent = parts.join(" · ");
+  el.append(toggle, bullet, box, text, stats);
+  return el;
+}
+
+let scrollFrame = 0;
+scroller.addEventListener("scroll", () => {
+  cancelAnimationFrame(scrollFrame);
+  scrollFrame = requestAnimationFrame(() => void refresh());
+});
+window.addEventListener("resize", () => void refresh());
+
+const textOf = (oid: string) => rowsEl.querySelector<HTMLElement>(`.row[data-oid="${CSS.escape(oid)}"] .text`);
+const caretOf = (el: HTMLElement) => {
+  const sel = getSelection();
+  return sel && sel.rangeCount > 0 && el.contains(sel.anchorNode) ? sel.anchorOffset : (el.textContent ?? "").length;
+};
+function placeCaret(el: HTMLElement, at: number): void {
+  el.focus({ preventScroll: true });
+  const node = el.firstChild;
+  const sel = getSelection();
+  if (!sel) return;
+  const range = document.createRange();
+  if (node) range.setStart(node, Math.min(at, node.textContent?.length ?? 0));
+  else range.setStart(el, 0);
+  range.collapse(true);
+  sel.removeAllRanges();
+  sel.addRange(range);
+}
+
+/** Focuses a row, scrolling it into view (fetching its window) when it is not drawn. */
+async function focusRow(oid: string, caret: number, indexHint?: number): Promise<void> {
+  focused = { oid, caret };
+  if (!textOf(oid) && indexHint !== undefined) {
+    scroller.scrollTop = Math.max(0, (indexHint - 3) * ROW);
+    await refresh();
+  }
+  const el = textOf(oid);
+  if (el) placeCaret(el, caret);
+}
+
+// ---- edits, each with its inverse for this page's undo ---------------------------------------
+
+function edited(row: Row, text: string): void {
+  const was = pending.get(row.oid);
+  if (was) clearTimeout(was.timer);
+  const before = was?.before ?? row.content;
+  pending.set(row.oid, { before, text, timer: setTimeout(() => void flush(row.oid), 400) });
+}
+
+async function flush(oid: string): Promise<void> {
+  const p = pending.get(oid);
+  if (!p) return;
+  clearTimeout(p.timer);
+  pending.delete(oid);
+  if (p.text === p.before) return;
+  await api(`/api/rows/${oid}`, { method: "PATCH", json: { content: p.text } });
+  record({ undo: () => api(`/api/rows/${oid}`, { method: "PATCH", json: { content: p.before } }), redo: () => api(`/api/rows/${oid}`, { method: "PATCH", json: { content: p.text } }), focus: oid });
+}
+
+async function flushAll(): Promise<void> {
+  for (const oid of [...pending.keys()]) await flush(oid);
+}
+
+function record(step: Step): void {
+  undoStack.push(step);
+  redoStack.length = 0;
+}
+
+const info = (oid: string) => api<RowInfo>(`/api/rows/${oid}`);
+const move = (oid: string, parentOid: string, index: number) => api<{ undo: { parentOid: string; index: number } }>(`/api/rows/${oid}/move`, { method: "POST", json: { parentOid, index } });
+
+async function movedStep(oid: string, parentOid: string, index: number): Promise<void> {
+  const { undo } = await move(oid, parentOid, index);
+  record({ undo: () => move(oid, undo.parentOid, undo.index), redo: () => move(oid, parentOid, index), focus: oid });
+}
+
+async function key(e: KeyboardEvent, row: Row, text: HTMLElement): Promise<void> {
+  if (preview) return;
+  const mod = e.ctrlKey || e.metaKey;
+  const index = windowStart + shown.indexOf(row);
+  if (mod && e.key.toLowerCase() === "z") {
+    e.preventDefault();
+    await flushAll();
+    const step = e.shiftKey ? redoStack.pop() : undoStack.pop();
+    if (!step) return say(e.shiftKey ? "nothing to redo" : "nothing to undo");
+    await (e.shiftKey ? step.redo() : step.undo());
+    (e.shiftKey ? undoStack : redoStack).push(step);
+    await refresh();
+    return focusRow(step.focus, 0);
+  }
+  if (mod && e.key === "Enter") {
+    e.preventDefault();
+    return toggleDone(row);
+  }
+  if (e.key === "Enter") {
+    e.preventDefault();
+    await flushAll();
+    const here = await info(row.oid);
+    if (here.parentOid === null) return;
+    const made = await api<{ oid: string }>("/api/rows", { method: "POST", json: { parentOid: here.parentOid, index: here.index + 1, content: "" } });
+    record({ undo: () => api(`/api/rows/${made.oid}`, { method: "DELETE" }), redo: () => api("/api/rows", { method: "POST", json: { parentOid: here.parentOid, index: here.index + 1, content: "" } }), focus: row.oid });
+    await refresh();
+    return focusRow(made.oid, 0, index + 1 + (row.folded ? 0 : row.stats.descendants));
+  }
+  if (e.key === "Tab") {
+    e.preventDefault();
+    await flushAll();
+    const caret = caretOf(text);
+    if (e.shiftKey) {
+      const here = await info(row.oid);
+      const parent = here.parentOid === null ? undefined : await info(here.parentOid);
+      if (!parent || parent.parentOid === null) return say("already at the top level");
+      await movedStep(row.oid, parent.parentOid, parent.index + 1);
+    } else {
+      const prev = previousSibling(row);
+      if (!prev) return say("no row above at this level to indent under");
+      await movedStep(row.oid, prev.oid, prev.childCount);
+    }
+    await refresh();
+    return focusRow(row.oid, caret);
+  }
+  if (e.altKey && (e.key === "ArrowUp" || e.key === "ArrowDown")) {
+    e.preventDefault();
+    await flushAll();
+    const here = await info(row.oid);
+    if (here.parentOid === null) return;
+    const to = here.index + (e.key === "ArrowUp" ? -1 : 1);
+    if (to < 0) return;
+    await movedStep(row.oid, here.parentOid, to);
+    await refresh();
+    return focusRow(row.oid, caretOf(text));
+  }
+  if (e.key === "ArrowUp" || e.key === "ArrowDown") {
+    e.preventDefault();
+    const next = index + (e.key === "ArrowUp" ? -1 : 1);
+    if (next < 0 || next >= total) return;
+    scrollIntoRange(next);
+    await refresh();
+    const target = shown[next - windowStart];
+    if (target) return focusRow(target.oid, Math.min(caretOf(text), target.content.length));
+    return;
+  }
+  if (e.key === "Backspace" && (text.textContent ?? "") === "" && row.childCount === 0) {
+    e.preventDefault();
+    pending.delete(row.oid);
+    const prev = shown[index - windowStart - 1];
+    await api(`/api/rows/${row.oid}`, { method: "DELETE" });
+    await refresh();
+    if (prev) return focusRow(prev.oid, prev.content.length);
+    return;
+  }
+  if (e.altKey && e.key.toLowerCase() === "h") {
+    e.preventDefault();
+    return showHistory(row.oid);
+  }
+  if (mod && e.key === ".") {
+    e.preventDefault();
+    return fold(row, !row.folded);
+  }
+}
+
+function previousSibling(row: Row): Row | undefined {
+  for (let i = shown.indexOf(row) - 1; i >= 0; i--) {
+    const r = shown[i]!;
+    if (r.depth === row.depth) return r;
+    if (r.depth < row.depth) return undefined;
+  }
+  return undefined;
+}
+
+function scrollIntoRange(index: number): void {
+  const top = index * ROW;
+  if (top < scroller.scrollTop) scroller.scrollTop = top;
+  else if (top + ROW > scroller.scrollTop + scroller.clientHeight) scroller.scrollTop = top + ROW - scroller.clientHeight;
+}
+
+async function toggleDone(row: Row): Promise<void> {
+  const was = row.props["done"];
+  const next = was === true ? false : true;
+  await api(`/api/rows/${row.oid}`, { method: "PATCH", json: { props: { done: next } } });
+  record({ undo: () => api(`/api/rows/${row.oid}`, { method: "PATCH", json: { props: { done: typeof was === "boolean" ? was : null } } }), redo: () => api(`/api/rows/${row.oid}`, { method: "PATCH", json: { props: { done: next } } }), focus: row.oid });
+  await refresh();
+}
+
+async function fold(row: Row, folded: boolean): Promise<void> {
+  if (row.childCount === 0) return;
+  await api(`/api/rows/${row.oid}/fold`, { method: "POST", json: { folded } });
+  await refresh();
+  await focusRow(row.oid, 0);
+}
+
+// ---- history, preview, checkout, diff --------------------------------------------------------
+
+interface VersionEntry {
+  vid: string;
+  at: number;
+  kind: string;
+  causeOid: string;
+  device?: string;
+  textBefore?: string;
+  textAfter?: string;
+  changed: string[];
+}
+interface Change {
+  kind: string;
+  textBefore?: string;
+  textAfter?: string;
+}
+
+async function showHistory(oid?: string): Promise<void> {
+  const target = oid ?? focused?.oid ?? doc?.oid;
+  if (!target) return;
+  const here = await info(target);
+  const { versions } = await api<{ versions: VersionEntry[] }>(`/api/rows/${target}/history?limit=50`);
+  $("history").hidden = false;
+  $("history-title").textContent = `History of “${here.content.slice(0, 40) || "(untitled)"}”`;
+  $("history-detail").replaceChildren();
+  $("history-list").replaceChildren(
+    ...versions.map((v, i) => {
+      const li = document.createElement("li");
+      li.dataset["vid"] = v.vid;
+      const when = document.createElement("time");
+      when.textContent = new Date(v.at).toLocaleString();
+      const what = document.createElement("span");
+      what.className = `what change-${v.kind}`;
+      const who = v.causeOid === target ? "" : " below";
+      what.textContent = `${v.kind}${who} “${(v.textAfter ?? v.textBefore ?? "").slice(0, 50)}”${v.changed.length ? ` (${v.changed.join(", ")})` : ""}${v.device ? ` · device ${v.device.slice(0, 8)}` : ""}`;
+      li.append(when, what);
+      if (i > 0) li.append(button("Preview", () => startPreview(target, v.vid)), button("Check out", () => checkout(target, v.vid)), button("Diff to now", () => showDiff(target, v.vid)));
+      else li.append(" (current)");
+      return li;
+    }),
+  );
+}
+
+function button(label: string, fn: () => Promise<void>): HTMLButtonElement {
+  const b = document.createElement("button");
+  b.type = "button";
+  b.textContent = label;
+  b.addEventListener("click", () => void fn());
+  return b;
+}
+
+async function startPreview(oid: string, vid: string): Promise<void> {
+  preview = { oid, vid };
+  scroller.scrollTop = 0;
+  await refresh();
+  $("history-detail").replaceChildren(button("End preview", async () => {
+    preview = undefined;
+    await refresh();
+    $("history-detail").replaceChildren();
+  }));
+}
+
+async function checkout(oid: string, vid: string): Promise<void> {
+  await flushAll();
+  const before = await info(oid);
+  const current = (await api<{ vid: string }>(`/api/rows/${oid}?`)).vid;
+  await api(`/api/rows/${oid}/checkout`, { method: "POST", json: { vid } });
+  say(`checked out “${before.content.slice(0, 30)}” to an earlier version; the rest of the page is as it was`);
+  preview = undefined;
+  record({ undo: () => api(`/api/rows/${oid}/checkout`, { method: "POST", json: { vid: current } }), redo: () => api(`/api/rows/${oid}/checkout`, { method: "POST", json: { vid } }), focus: oid });
+  await refresh();
+  await showHistory(oid);
+}
+
+async function showDiff(oid: string, vid: string): Promise<void> {
+  const now = (await api<{ vid: string }>(`/api/rows/${oid}`)).vid;
+  const changes = await api<Change[]>(`/api/rows/${oid}/diff?from=${encodeURIComponent(vid)}&to=${encodeURIComponent(now)}`);
+  const list = document.createElement("ul");
+  list.replaceChildren(
+    ...changes.map((c) => {
+      const li = document.createElement("li");
+      li.className = `change-${c.kind}`;
+      li.textContent = `${c.kind}: “${(c.textAfter ?? c.textBefore ?? "").slice(0, 50)}”${c.kind === "updated" && c.textBefore !== c.textAfter ? ` (was “${(c.textBefore ?? "").slice(0, 40)}”)` : ""}`;
+      return li;
+    }),
+  );
+  const head = document.createElement("h3");
+  head.textContent = changes.length ? `${changes.length} changes since that version` : "No changes since that version";
+  $("history-detail").replaceChildren(head, list);
+}
+
+/** Downloads the document (a link cannot carry the token header, so fetch, then save the blob). */
+async function download(format: "opml" | "md"): Promise<void> {
+  if (!doc) return;
+  const response = await fetch(`/api/export?doc=${encodeURIComponent(doc.oid)}&format=${format}`, { headers: { "x-logbook-token": token } });
+  if (!response.ok) return say(`export failed: HTTP ${response.status}`);
+  const a = document.createElement("a");
+  a.href = URL.createObjectURL(await response.blob());
+  a.download = `${(doc.content || "outline").replace(/[\\/:*?"<>|]+/g, " ").slice(0, 80)}.${format}`;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+}
+
+$("export-opml").addEventListener("click", (e) => {
+  e.preventDefault();
+  void download("opml");
+});
+$("export-md").addEventListener("click", (e) => {
+  e.preventDefault();
+  void download("md");
+});
+$("history-button").addEventListener("click", () => void showHistory());
+$("history-close").addEventListener("click", () => {
+  $("history").hidden = true;
+});
+
+// ---- import, live updates --------------------------------------------------------------------
+
+$<HTMLInputElement>("import").addEventListener("change", async (e) => {
+  const file = (e.target as HTMLInputElement).files?.[0];
+  if (!file) return;
+  const text = await file.text();
+  const format = /\.(opml|xml)$/i.test(file.name) || text.trimStart().startsWith("<") ? "opml" : "md";
+  const made = await api<{ oid: string; nodes: number }>("/api/import", { method: "POST", json: { format, text, title: file.name.replace(/\.[^.]*$/, "") } });
+  say(`imported ${made.nodes} rows`);
+  const docs = await api<Doc[]>("/api/docs");
+  const d = docs.find((x) => x.oid === made.oid);
+  if (d) await openDoc(d);
+});
+
+function live(): void {
+  const socket = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/api/live?token=${encodeURIComponent(token)}`);
+  socket.addEventListener("message", (m) => {
+    const msg = JSON.parse(String(m.data)) as { type: string; doc?: string };
+    if (msg.type === "changed" && doc && (msg.doc === undefined || msg.doc === doc.oid) && pending.size === 0) void refresh();
+  });
+  socket.addEventListener("close", () => setTimeout(live, 1000));
+}
+
+live();
+void start();
