@@ -1,4 +1,5 @@
-import { hash } from "node:crypto";
+import { b64, uuidB64 } from "./format/codec.js";
+import { sha256 } from "./sha256.js";
 import { v7 as uuidv7 } from "uuid";
 
 /** Random bytes fetched 4 KiB at a time: one `getRandomValues` call per id cost ~7 µs (a syscall). */
@@ -51,10 +52,11 @@ export function vidMaker(opId: string): (oid: string, previousVid: string | null
   const dot = opId.lastIndexOf(".");
   const device = opId.slice(0, dot);
   if (dot < 0 || !isUuid(device)) throw new Error(`op id ${opId} is not <device uuid>.<counter>`);
-  const tail = `.${Buffer.from(device.replace(/-/g, ""), "hex").toString("base64url")}.${opId.slice(dot + 1)}`;
+  const tail = `.${uuidB64(device)}.${opId.slice(dot + 1)}`;
   return (oid, previousVid) => {
-    const h = (hash("sha256", `v1\u0000${oid}\u0000${opId}\u0000${previousVid ?? ""}`, "buffer") as unknown as Buffer).subarray(0, 12);
-    return { vid: `${h.toString("base64url")}${tail}`, h };
+    const d = sha256(`v1\u0000${oid}\u0000${opId}\u0000${previousVid ?? ""}`);
+    const h = Buffer.from(d.buffer, d.byteOffset, 12);
+    return { vid: `${b64(h)}${tail}`, h };
   };
 }
 

@@ -4,6 +4,7 @@ import { chunkId, keepReachable, type ChunkLoader, type ChunkSink, type KidsNode
 import type { Core } from "./core.js";
 import { EngineError, notFound } from "./errors.js";
 import { chunkBytes } from "./format/chunk.js";
+import { fromB64 } from "./format/codec.js";
 import { encodeOpData, encodeOpVids, encodeTouched } from "./format/op-row.js";
 import { cachedChunk, cachedVersion, chunkLoader, loadVersions, remember } from "./format/row-cache.js";
 import { forget, knownChains, learn } from "./known.js";
@@ -562,7 +563,7 @@ export function copyOpRows(tx: Queryable, rows: readonly unknown[][]): Promise<u
 /** Inserts chunks (content-addressed: a chunk stored already is skipped). */
 export function insertChunks(p: (v: unknown) => string, space: string, chunks: readonly (readonly [string, KidsNode])[], guard = "true"): string {
   return `insert into chunk (space_id, chunk_id, node)
-     select ${space}, decode(r->>0, 'base64'), decode(r->>1, 'base64') from ${list(p, chunks.map(([id, node]) => [Buffer.from(id, "base64url").toString("base64"), chunkBytes(node).toString("base64")]))}
+     select ${space}, decode(r->>0, 'base64'), decode(r->>1, 'base64') from ${list(p, chunks.map(([id, node]) => [fromB64(id).toString("base64"), chunkBytes(node).toString("base64")]))}
      where ${guard} on conflict do nothing`;
 }
 

@@ -5,7 +5,7 @@
  */
 import { existsSync } from "node:fs";
 import { request } from "node:http";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
@@ -179,6 +179,40 @@ describe.skipIf(!haveChromium).each(await usableBackends())("the page on $name",
     await a.context().close();
     await b.context().close();
   });
+
+  it("imports a file through the picker and downloads the document as Markdown", async () => {
+    const page = await open();
+    await page.setInputFiles("#import", { name: "trip.md", mimeType: "text/markdown", buffer: Buffer.from("# Trip\n\n- pack\n  - socks\n- book <b>hotel</b>\n") });
+    await poll(() => page.textContent("#title")).toBe("Trip");
+    await poll(() => texts(page)).toEqual(["pack", "socks", "book <b>hotel</b>"]);
+    const trip = (await engine.documents(spaceId)).find((d) => d.content === "Trip")!;
+    expect((await engine.subtree(spaceId, trip.oid, { depth: 3 })).map((r) => r.content)).toEqual(["pack", "socks", "book <b>hotel</b>"]);
+    const [download] = await Promise.all([page.waitForEvent("download"), page.click("#export-md")]);
+    const file = join(pageDir, "export.md");
+    await download.saveAs(file);
+    expect(await readFile(file, "utf8")).toContain("- book <b>hotel</b>");
+    await page.context().close();
+  }, 60_000);
+
+  it("diffs any two versions of a row from its history", async () => {
+    const shown = (await engine.view(spaceId, doc, { offset: 0, limit: 20, user: "web" })).rows; // on screen at the top
+    const branch = shown.find((r) => r.childCount > 1 && !r.folded)!;
+    const [k1, k2] = await engine.children(spaceId, branch.oid, { limit: 2 });
+    await engine.update(spaceId, k1!.oid, { content: "first change" });
+    const middle = (await engine.get(spaceId, branch.oid)).vid;
+    await engine.update(spaceId, k2!.oid, { content: "second change" });
+    const newest = (await engine.get(spaceId, branch.oid)).vid;
+    const page = await open();
+    await rowText(page, branch.oid).click();
+    await page.click("#history-button");
+    await page.locator(`#history-list li[data-vid="${newest}"] .pick`).check();
+    await page.locator(`#history-list li[data-vid="${middle}"] .pick`).check();
+    await page.click("#history-detail button");
+    await poll(() => page.textContent("#history-detail h3")).toBe("1 changes between the two versions");
+    expect(await page.textContent("#history-detail li")).toContain("second change");
+    expect(await page.locator("#history-detail li.change-updated").count()).toBe(1);
+    await page.context().close();
+  }, 60_000);
 
   it("checks one branch out to an old version from its history; the rest of the page stays", async () => {
     const [first, second] = await engine.children(spaceId, doc, { limit: 2 });

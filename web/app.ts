@@ -234,12 +234,13 @@ function placeCaret(el: HTMLElement, at: number): void {
 /** Focuses a row, scrolling it into view (fetching its window) when it is not drawn. */
 async function focusRow(oid: string, caret: number, indexHint?: number): Promise<void> {
   focused = { oid, caret };
-  if (!textOf(oid) && indexHint !== undefined) {
-    scroller.scrollTop = Math.max(0, (indexHint - 3) * ROW);
+  // A poke's refresh may have superseded the one that would draw the row: ask again (a few times).
+  for (let tries = 0; !textOf(oid) && tries < 3; tries++) {
+    if (indexHint !== undefined && tries === 0) scroller.scrollTop = Math.max(0, (indexHint - 3) * ROW);
     await refresh();
   }
   const el = textOf(oid);
-  if (el) placeCaret(el, caret);
+  if (el && focused.oid === oid) placeCaret(el, caret);
 }
 
 // ---- edits, each with its inverse for this page's undo ---------------------------------------
@@ -432,6 +433,19 @@ async function showHistory(oid?: string): Promise<void> {
       li.append(when, what);
       if (i > 0) li.append(button("Preview", () => startPreview(target, v.vid)), button("Check out", () => checkout(target, v.vid)), button("Diff to now", () => showDiff(target, v.vid)));
       else li.append(" (current)");
+      // Any two versions: tick both, then "Diff the two" (older to newer).
+      const pick = document.createElement("input");
+      pick.type = "checkbox";
+      pick.className = "pick";
+      pick.setAttribute("aria-label", "compare this version");
+      pick.addEventListener("change", () => {
+        const picked = [...document.querySelectorAll<HTMLInputElement>("#history-list .pick:checked")].map((c) => c.closest("li")!.dataset["vid"]!);
+        const go = $("history-detail");
+        if (picked.length !== 2) return go.replaceChildren();
+        const [newer, older] = picked as [string, string]; // the list is newest first
+        go.replaceChildren(button("Diff the two", () => showDiff(target, older, newer)));
+      });
+      li.prepend(pick);
       return li;
     }),
   );
@@ -468,8 +482,9 @@ async function checkout(oid: string, vid: string): Promise<void> {
   await showHistory(oid);
 }
 
-async function showDiff(oid: string, vid: string): Promise<void> {
-  const now = (await api<{ vid: string }>(`/api/rows/${oid}`)).vid;
+/** The changes between two versions of a row's subtree (`to` omitted: the current one), by kind. */
+async function showDiff(oid: string, vid: string, to?: string): Promise<void> {
+  const now = to ?? (await api<{ vid: string }>(`/api/rows/${oid}`)).vid;
   const changes = await api<Change[]>(`/api/rows/${oid}/diff?from=${encodeURIComponent(vid)}&to=${encodeURIComponent(now)}`);
   const list = document.createElement("ul");
   list.replaceChildren(
@@ -481,7 +496,8 @@ async function showDiff(oid: string, vid: string): Promise<void> {
     }),
   );
   const head = document.createElement("h3");
-  head.textContent = changes.length ? `${changes.length} changes since that version` : "No changes since that version";
+  const between = to === undefined ? "since that version" : "between the two versions";
+  head.textContent = changes.length ? `${changes.length} changes ${between}` : `No changes ${between}`;
   $("history-detail").replaceChildren(head, list);
 }
 

@@ -5,7 +5,7 @@
  * ids as 16-byte binaries. A link names its child version by the child's oid and the local seq of
  * the op that made that version, which is the version's storage key.
  */
-import { hash } from "node:crypto";
+import { sha256 } from "../sha256.js";
 import type { ChunkRef, Entry, KidsNode } from "../children-tree.js";
 import { b64, fromB64, pack, uuidBytes, uuidText } from "./codec.js";
 
@@ -32,5 +32,5 @@ export function chunkBytes(node: KidsNode): Buffer {
 
 /** Content id of a chunk (128 bits of sha256 over its bytes, base64url): equal chunks share one row. */
 export function chunkIdOf(bytes: Uint8Array): string {
-  return b64((hash("sha256", bytes, "buffer") as unknown as Buffer).subarray(0, 16));
+  return b64(sha256(bytes).subarray(0, 16));
 }

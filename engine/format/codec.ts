@@ -49,12 +49,23 @@ export function uuidText(b: Uint8Array): string {
   return s;
 }
 
+// Node's Buffer spells base64url natively; the `buffer` package a browser bundle uses does not.
+const NATIVE_B64URL = Buffer.isEncoding("base64url");
+
 /** Bytes as base64url text (ids of chunks, the hash part of vids). */
 export function b64(b: Uint8Array): string {
-  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("base64url");
+  const bytes = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+  if (NATIVE_B64URL) return bytes.toString("base64url");
+  return bytes.toString("base64").replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
 /** base64url text as bytes. */
 export function fromB64(text: string): Buffer {
-  return Buffer.from(text, "base64url");
+  if (NATIVE_B64URL) return Buffer.from(text, "base64url");
+  return Buffer.from(text.replace(/-/g, "+").replace(/_/g, "/"), "base64");
+}
+
+/** A uuid's 16 bytes as base64url text (the device part of vids). */
+export function uuidB64(uuid: string): string {
+  return b64(Buffer.from(uuid.replace(/-/g, ""), "hex"));
 }

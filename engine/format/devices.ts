@@ -4,6 +4,7 @@
  * the `device` table maps the two, and this cache holds it in memory (it only grows).
  */
 import type { Queryable } from "../../storage/contract.js";
+import { uuidB64 } from "./codec.js";
 
 /** The device dictionary of one database, as loaded so far. */
 export interface Devices {
@@ -22,7 +23,7 @@ export function createDevices(): Devices {
 export function rememberDevice(d: Devices, no: number, id: string): void {
   d.byId.set(id, no);
   d.byNo.set(no, id);
-  d.b64.set(no, Buffer.from(id.replace(/-/g, ""), "hex").toString("base64url"));
+  d.b64.set(no, uuidB64(id));
 }
 
 /**

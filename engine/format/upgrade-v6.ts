@@ -11,6 +11,7 @@ import { EMPTY } from "../children-tree.js";
 import { ZERO_STATS } from "../stats.js";
 import type { Props, Stats, VersionRow } from "../types.js";
 import { chunkBytes, chunkIdOf } from "./chunk.js";
+import { fromB64 } from "./codec.js";
 import { createDevices, ensureDevices } from "./devices.js";
 import { encodeOpData, encodeOpVids, encodeTouched } from "./op-row.js";
 import type { NewRecord } from "./record.js";
@@ -90,7 +91,7 @@ async function space(tx: Queryable, spaceId: string, devices: ReturnType<typeof 
     const part = newChunks.slice(i, i + BATCH);
     await tx.query(
       `insert into chunk (space_id, chunk_id, node) select $1, decode(r->>0, 'base64'), decode(r->>1, 'base64') from jsonb_array_elements($2::jsonb) r on conflict do nothing`,
-      [spaceId, JSON.stringify(part.map(([id, node]) => [Buffer.from(id, "base64url").toString("base64"), chunkBytes(node).toString("base64")]))],
+      [spaceId, JSON.stringify(part.map(([id, node]) => [fromB64(id).toString("base64"), chunkBytes(node).toString("base64")]))],
     );
   }
   // What each op did to each objective: a new version, or none (a removal).
