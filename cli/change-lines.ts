@@ -1,6 +1,6 @@
 import type { Change } from "../index.js";
 import type { Context } from "./context.js";
-import { changeKindOf, type Explained, type ExplainedChange, type ExplainedOp } from "./explain-changes.js";
+import { changeKindOf, type Explained, type ExplainedChange, type ExplainedOp } from "../interchange/index.js";
 import { shortText, when } from "./render.js";
 
 type Colors = Context["colors"];

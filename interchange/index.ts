@@ -1,6 +1,7 @@
 /**
- * Outline interchange: OPML 2.0 and Markdown, streaming parsers and writers, and the streamed
- * import into / export from the engine. See docs/cli.md for the mapping of each format.
+ * Outline interchange: OPML 2.0 and Markdown, streaming parsers and writers, the streamed import
+ * into / export from the engine, and changes explained as text (what `logbook diff`/`history` and
+ * the page's history panel show). See docs/cli.md for the mapping of each format.
  */
 export { InterchangeError, type InterchangeErrorCode } from "./errors.js";
 export type { Outline, OutlineEvent, OutlineFormat, OutlineHead, OutlineRow } from "./outline.js";
@@ -17,3 +18,6 @@ export { checkEvent, DEFAULT_IMPORT_LIMITS, type ImportLimits } from "./check-li
 export { importOutline, type ImportOutlineOptions, type ImportResult } from "./import-outline.js";
 export { importFile, type ImportFileOptions, type ImportProgress } from "./import-file.js";
 export { documentRows, exportOutline } from "./export-outline.js";
+export { explainDiff, explainHistory, changeKindOf, type Explained, type ExplainedChange, type ExplainedOp } from "./explain-changes.js";
+export { fieldChanges, type PropKeys } from "./field-changes.js";
+export { versionReader, type VersionReader } from "./version-reader.js";

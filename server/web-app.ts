@@ -8,12 +8,10 @@ import { randomBytes, timingSafeEqual } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import websocket from "@fastify/websocket";
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import Fastify, { type FastifyInstance } from "fastify";
 import type { WebSocket } from "ws";
 import { EngineError, type Engine, type Objective, type Props } from "../index.js";
-import { exportOutline, importOutline, parseText, sourceText, storedContent, type OutlineFormat } from "../interchange/index.js";
-import { explainDiff, explainHistory } from "../cli/explain-changes.js";
-import { versionReader } from "../cli/version-reader.js";
+import { explainDiff, explainHistory, exportOutline, importOutline, parseText, sourceText, storedContent, versionReader, type OutlineFormat } from "../interchange/index.js";
 
 /** Options of {@link createWebApp}. */
 export interface WebAppOptions {
@@ -216,7 +214,3 @@ function int(value: string | undefined, fallback: number): number {
   return Number(value);
 }
 
-/** The reply of a write: for a test or a client that wants the status. */
-export type WebReply = FastifyReply;
-/** A request of the web API. */
-export type WebRequest = FastifyRequest;

@@ -1,10 +1,9 @@
 import type { Command } from "commander";
 import { diffLine } from "../change-lines.js";
 import { withContext, type GlobalOptions } from "../context.js";
-import { explainDiff } from "../explain-changes.js";
+import { explainDiff, versionReader } from "../../interchange/index.js";
 import type { Io } from "../io.js";
 import { print } from "../render.js";
-import { versionReader } from "../version-reader.js";
 
 /** `logbook checkout OID VID` and `logbook diff OID FROM TO`. */
 export function versionCommands(program: Command, io: Io): void {

@@ -1,11 +1,10 @@
 import type { Command } from "commander";
 import { opLine } from "../change-lines.js";
 import { withContext, type GlobalOptions } from "../context.js";
-import { explainHistory } from "../explain-changes.js";
+import { explainHistory, versionReader } from "../../interchange/index.js";
 import type { Io } from "../io.js";
 import { positive } from "../parse-args.js";
 import { print, when } from "../render.js";
-import { versionReader } from "../version-reader.js";
 
 interface PageOptions extends GlobalOptions {
   readonly limit?: number;

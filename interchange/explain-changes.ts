@@ -1,5 +1,5 @@
 import type { Change, Objective, Op } from "../index.js";
-import { sourceText } from "../interchange/index.js";
+import { sourceText } from "./empty-text.js";
 import { fieldChanges, type PropKeys } from "./field-changes.js";
 import type { VersionReader } from "./version-reader.js";
 
