@@ -7,6 +7,7 @@
 import { randomBytes, timingSafeEqual } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { Readable } from "node:stream";
 import websocket from "@fastify/websocket";
 import Fastify, { type FastifyInstance } from "fastify";
 import type { WebSocket } from "ws";
@@ -70,15 +71,10 @@ export async function createWebApp(options: WebAppOptions): Promise<{ app: Fasti
     const text = JSON.stringify({ type: "changed", doc });
     for (const s of sockets) s.send(text);
   };
-  const docOf = async (oid: string): Promise<string> => {
-    const o = await engine.get(spaceId, oid);
-    return o.path?.[0] ?? o.oid;
-  };
-  /** Runs a write and tells every open page its document changed. */
-  const write = async <T>(oid: string, fn: () => Promise<T>): Promise<T> => {
-    const doc = await docOf(oid).catch(() => undefined);
+  /** Runs a write and tells every open page that the document of the row it returns changed. */
+  const write = async (fn: () => Promise<Objective>): Promise<Objective> => {
     const out = await fn();
-    poke(doc);
+    poke(docOf(out));
     return out;
   };
 
@@ -102,7 +98,7 @@ export async function createWebApp(options: WebAppOptions): Promise<{ app: Fasti
   app.get<{ Params: { oid: string }; Querystring: { vid?: string } }>("/api/rows/:oid", async (request) => {
     const o = await engine.get(spaceId, request.params.oid, request.query.vid ? { vid: request.query.vid } : undefined);
     const index = o.parentOid === null ? 0 : await indexOf(o);
-    return { ...summary(o), parentOid: o.parentOid, index, path: o.path ?? [], props: o.props };
+    return { ...summary(o), parentOid: o.parentOid, index, path: o.path ?? [] };
   });
 
   app.post<{ Params: { oid: string }; Body: { folded: boolean } }>("/api/rows/:oid/fold", async (request) => {
@@ -112,7 +108,7 @@ export async function createWebApp(options: WebAppOptions): Promise<{ app: Fasti
 
   app.post<{ Body: { parentOid: string; index?: number; content?: string; props?: Props } }>("/api/rows", async (request) => {
     const b = request.body;
-    const created = await write(b.parentOid, () => engine.create(spaceId, { parentOid: b.parentOid, content: storedContent(b.content ?? ""), ...(b.index === undefined ? {} : { index: b.index }), ...(b.props ? { props: b.props } : {}) }));
+    const created = await write(() => engine.create(spaceId, { parentOid: b.parentOid, content: storedContent(b.content ?? ""), ...(b.index === undefined ? {} : { index: b.index }), ...(b.props ? { props: b.props } : {}) }));
     return summary(created);
   });
 
@@ -121,7 +117,7 @@ export async function createWebApp(options: WebAppOptions): Promise<{ app: Fasti
     const before = await engine.get(spaceId, oid);
     // The engine stores non-empty text: an empty row is stored as " " (interchange/empty-text.ts).
     const patch = { ...(request.body.content === undefined ? {} : { content: storedContent(request.body.content) }), ...(request.body.props ? { props: request.body.props } : {}) };
-    const after = await write(oid, () => engine.update(spaceId, oid, patch));
+    const after = await write(() => engine.update(spaceId, oid, patch));
     // The inverse patch, for the page's undo: every prop the patch touched, as it was (null: absent).
     const props: Props = {};
     for (const key of Object.keys(request.body.props ?? {})) props[key] = before.props[key] ?? null;
@@ -132,12 +128,14 @@ export async function createWebApp(options: WebAppOptions): Promise<{ app: Fasti
     const oid = request.params.oid;
     const before = await engine.get(spaceId, oid);
     const from = { parentOid: before.parentOid, index: await indexOf(before) };
-    const moved = await write(oid, () => engine.move(spaceId, oid, { parentOid: request.body.parentOid, index: request.body.index }));
+    const moved = await write(() => engine.move(spaceId, oid, { parentOid: request.body.parentOid, index: request.body.index }));
     return { row: summary(moved), undo: from };
   });
 
   app.delete<{ Params: { oid: string } }>("/api/rows/:oid", async (request) => {
-    await write(request.params.oid, () => engine.remove(spaceId, request.params.oid));
+    const before = await engine.get(spaceId, request.params.oid);
+    await engine.remove(spaceId, request.params.oid);
+    poke(docOf(before));
     return { ok: true };
   });
 
@@ -148,7 +146,8 @@ export async function createWebApp(options: WebAppOptions): Promise<{ app: Fasti
     const limit = Math.min(int(request.query.limit, 30), 200);
     const page = await engine.versions(spaceId, oid, { limit, ...(request.query.cursor ? { cursor: request.query.cursor } : {}) });
     const ops = await engine.history(spaceId, oid, { limit: limit * 2 });
-    const explained = new Map((await explainHistory(versionReader(engine, spaceId), ops.ops)).map((op) => [op.opId, op]));
+    const listed = new Set(page.versions.map((v) => v.opId)); // only the ops that made a listed version are explained
+    const explained = new Map((await explainHistory(versionReader(engine, spaceId), ops.ops.filter((op) => listed.has(op.opId)))).map((op) => [op.opId, op]));
     const versions = page.versions.map((v) => {
       const op = explained.get(v.opId);
       return { ...v, device: op?.device, textBefore: op?.textBefore, textAfter: op?.textAfter, changed: op?.changed ?? [] };
@@ -164,16 +163,21 @@ export async function createWebApp(options: WebAppOptions): Promise<{ app: Fasti
 
   app.post<{ Params: { oid: string }; Body: { vid: string } }>("/api/rows/:oid/checkout", async (request) => {
     const oid = request.params.oid;
-    return summary(await write(oid, () => engine.checkout(spaceId, oid, request.body.vid)));
+    return summary(await write(() => engine.checkout(spaceId, oid, request.body.vid)));
   });
 
   app.get<{ Querystring: { doc: string; format?: string; vid?: string } }>("/api/export", async (request, reply) => {
     const format: OutlineFormat = request.query.format === "md" ? "md" : "opml";
-    let text = "";
-    for await (const chunk of exportOutline(engine, spaceId, request.query.doc, format, request.query.vid ? { vid: request.query.vid } : {})) text += chunk;
+    // Streamed as it is read; the first chunk (the root) is awaited so that a bad oid or vid is an
+    // error answer, not a broken download.
+    const chunks = exportOutline(engine, spaceId, request.query.doc, format, request.query.vid ? { vid: request.query.vid } : {});
+    const first = await chunks.next();
     void reply.header("content-type", format === "md" ? "text/markdown; charset=utf-8" : "text/x-opml; charset=utf-8");
     void reply.header("content-disposition", `attachment; filename="outline.${format === "md" ? "md" : "opml"}"`);
-    return reply.send(text);
+    return reply.send(Readable.from((async function* () {
+      if (!first.done) yield first.value;
+      yield* chunks;
+    })()));
   });
 
   app.post<{ Body: { format: OutlineFormat; text: string; title?: string } }>("/api/import", async (request) => {
@@ -198,6 +202,11 @@ export async function createWebApp(options: WebAppOptions): Promise<{ app: Fasti
     return kids.findIndex((k) => k.oid === o.oid);
   }
   return { app, token };
+}
+
+/** The document an active row belongs to (a document root is its own). */
+function docOf(o: Objective): string {
+  return o.path?.[0] ?? o.oid;
 }
 
 function summary(o: Objective) {

@@ -32,6 +32,7 @@ interface Doc {
 }
 interface RowInfo {
   oid: string;
+  vid: string;
   parentOid: string | null;
   index: number;
   path: string[];
@@ -473,7 +474,7 @@ async function startPreview(oid: string, vid: string): Promise<void> {
 async function checkout(oid: string, vid: string): Promise<void> {
   await flushAll();
   const before = await info(oid);
-  const current = (await api<{ vid: string }>(`/api/rows/${oid}?`)).vid;
+  const current = before.vid;
   await api(`/api/rows/${oid}/checkout`, { method: "POST", json: { vid } });
   say(`checked out “${before.content.slice(0, 30)}” to an earlier version; the rest of the page is as it was`);
   preview = undefined;
