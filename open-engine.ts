@@ -12,6 +12,7 @@ import { newOid } from "./engine/ids.js";
 import { move, type Destination } from "./engine/move.js";
 import { children, documents, get, subtree, type At, type ChildrenOptions, type SubtreeOptions, type SubtreeRow } from "./engine/read.js";
 import { remove } from "./engine/remove.js";
+import { restore } from "./engine/restore.js";
 import { applyOps, opsSince, type ApplyOptions, type ReplicaOp } from "./engine/replicate.js";
 import { conflicts, logSince, pullCursor, settle, type ConflictEvent } from "./engine/clock-order.js";
 import { createHlcClock } from "./engine/hlc.js";
@@ -56,6 +57,8 @@ export interface Engine extends AsyncDisposable {
   update(spaceId: string, oid: string, patch: Patch): Promise<Objective>;
   move(spaceId: string, oid: string, to: Destination): Promise<Objective>;
   remove(spaceId: string, oid: string): Promise<void>;
+  /** Puts a removed objective back (its last parent and place, or `to`), its subtree as it was: an app's undo of `remove`. */
+  restore(spaceId: string, oid: string, to?: Destination): Promise<Objective>;
   checkout(spaceId: string, oid: string, vid: string): Promise<Objective>;
   get(spaceId: string, oid: string, at?: At): Promise<Objective>;
   children(spaceId: string, oid: string, options?: ChildrenOptions): Promise<Objective[]>;
@@ -183,6 +186,7 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
     update: open(update),
     move: open(move),
     remove: open(remove),
+    restore: open(restore),
     checkout: open(checkout),
     get: open(get),
     children: open(children),

@@ -271,7 +271,8 @@ function absorb(page: PageState, ctx: WriteCtx): void {
   page.ops.push(opRowOf(ctx));
   page.applied.set(ctx.opId, ctx.seq);
   for (const oid of ctx.documents) page.documents.push({ oid, seq: ctx.seq });
-  if (ctx.op!.kind === "checkout") page.checkouts.push(ctx.seq);
+  // A restore, like a checkout, may link objectives whose newest rows say they are elsewhere.
+  if (ctx.op!.kind === "checkout" || ctx.op!.kind === "restore") page.checkouts.push(ctx.seq);
 }
 
 function writer(page: PageState): PageWriter {

@@ -45,9 +45,9 @@ export async function checkout(core: Core, spaceId: string, oid: string, vid: st
     if (!target || target.vid !== vid) throw notFound(`objective ${oid} has no version ${vid} in space ${spaceId}`);
     if (target.seq === self.row.seq) return toObjective(spaceId, self.row, chain);
     self.replaceWith = target;
-    await restore(ctx, chain, self.row, target, plan);
+    await reviveTarget(ctx, chain, self.row, target, plan);
     await promote(ctx, plan);
-    await writeNotes(ctx, noted.get(ctx) ?? []);
+    await writeNotes(ctx);
     const row = self.done!;
     ctx.op = { kind: "checkout", oid, vidBefore: self.row.vid, vidAfter: row.vid, data: { target: vid } };
     return toObjective(spaceId, row, [{ ...chain[0]!, seq: row.seq }, ...chain.slice(1)]);
@@ -56,9 +56,12 @@ export async function checkout(core: Core, spaceId: string, oid: string, vid: st
 
 /**
  * Decides what of the target stays where it is now (cut out of the restored subtree: new
- * versions of its target ancestors join the plan) and what comes back from outside (noted).
+ * versions of its target ancestors join the plan) and what comes back from outside (noted, for
+ * `writeNotes` after promotion). `chain` is the objective's placement and its ascendants'; a
+ * restore of a removed objective (engine/restore.ts) passes its last version as both `current`
+ * and `target`.
  */
-async function restore(ctx: WriteCtx, chain: readonly Placement[], current: VersionRow, target: VersionRow, plan: Plan): Promise<void> {
+export async function reviveTarget(ctx: WriteCtx, chain: readonly Placement[], current: VersionRow, target: VersionRow, plan: Plan): Promise<void> {
   const root = current.oid;
   const inTarget = locator(ctx.reader, { kind: "in", root: target });
   // The fast path trusts the lost lists: the objective's own history since the target is one line.
@@ -68,6 +71,7 @@ async function restore(ctx: WriteCtx, chain: readonly Placement[], current: Vers
   if (!natural) open.push(...(await changedSince(ctx, current, target)));
   const cuts: { oid: string; path: Placement[] }[] = [];
   const notes = new Map<string, string[]>();
+  const revived = new Map<string, Placement>();
   for (;;) {
     const listed = [...new Set(open)].filter((o) => !seen.has(o));
     open = [];
@@ -88,8 +92,10 @@ async function restore(ctx: WriteCtx, chain: readonly Placement[], current: Vers
     const gone = batch.filter((o) => !here.get(o));
     const regions = await lastRegions(ctx, gone, chain);
     const noting = gone.filter((o) => (regions.get(o) ?? []).length > 0);
-    const there = await inTarget.chains(natural ? [...outside, ...noting] : batch);
+    const there = await inTarget.chains(natural ? [...outside, ...gone] : batch);
     for (const o of outside) if (there.get(o)) cuts.push({ oid: o, path: there.get(o)! });
+    // What comes back is linked where the target has it; its newest row may name another place.
+    for (const o of gone) if (there.get(o)) revived.set(o, there.get(o)![0]!);
     // What moved into those since the target left with them (if the target has it under the root).
     const gained = await ctx.reader.gains([...outside], target.seq);
     for (const o of outside) open.push(...(gained.get(o) ?? []).map((d) => d.oid));
@@ -108,11 +114,25 @@ async function restore(ctx: WriteCtx, chain: readonly Placement[], current: Vers
     const c = plan.get(oid);
     if (c) c.lost = [...(c.lost ?? []), ...lost];
   }
-  noted.set(ctx, [...notes].filter(([oid]) => !plan.has(oid)));
+  const marks = new Map<string, Mark>();
+  for (const [oid, lost] of notes) marks.set(oid, { lost });
+  for (const [oid, at] of revived) marks.set(oid, { ...marks.get(oid), at });
+  noted.set(ctx, [...marks].filter(([oid]) => !plan.has(oid)));
 }
 
-/** Notes for objectives the checkout does not give a new version (marks, written after promotion). */
-const noted = new WeakMap<WriteCtx, [string, string[]][]>();
+/**
+ * A mark the write leaves on an objective it gives no new version: objectives that left it
+ * (`lost`), and for one that comes back, the version it comes back with (`at`): its newest row then
+ * names the place it has, so finding it, and a later checkout's or restore's notes about it, do
+ * not go by a place it no longer has.
+ */
+interface Mark {
+  readonly lost?: string[];
+  readonly at?: Placement;
+}
+
+/** Marks for objectives the checkout does not give a new version (written after promotion). */
+const noted = new WeakMap<WriteCtx, [string, Mark][]>();
 
 /** The children of an objective in the target (the slow path lists restored subtrees whole). */
 async function targetChildren(ctx: WriteCtx, at: Placement): Promise<string[]> {
@@ -190,11 +210,20 @@ async function cutOut(ctx: WriteCtx, root: string, cuts: readonly { oid: string;
   }
 }
 
-/** Records, on objectives outside the checkout that last held a revived one, that it left them. */
-async function writeNotes(ctx: WriteCtx, marks: readonly [string, string[]][]): Promise<void> {
+/**
+ * Writes the marks `reviveTarget` left for objectives promotion gave no new version: on those
+ * outside that last held a revived one, that it left them (a note keeps a removed objective
+ * removed), and on each revived one, the version and place it came back with.
+ */
+export async function writeNotes(ctx: WriteCtx): Promise<void> {
+  const marks = noted.get(ctx) ?? [];
   if (marks.length === 0) return;
   const hints = await ctx.reader.hints(marks.map(([o]) => o), undefined);
-  const keys = marks.map(([o]) => [o, hints.get(o)![0]!.vseq] as const);
+  const keys = marks.map(([o, m]) => [o, m.at?.seq ?? hints.get(o)![0]!.vseq] as const);
   const rows = await readVersions(ctx, keys);
-  marks.forEach(([oid, lost], i) => writeMark(ctx, rows.get(`${oid}|${keys[i]![1]}`)!, false, hints.get(oid)![0]!.key, lost));
+  marks.forEach(([oid, m], i) => {
+    const newest = hints.get(oid)![0]!;
+    // One that comes back is active: no longer removed.
+    writeMark(ctx, rows.get(`${oid}|${keys[i]![1]}`)!, m.at ? false : newest.removed, newest.key, m.lost);
+  });
 }

@@ -15,6 +15,7 @@ import { create, createDocument } from "./create.js";
 import { EngineError, invalid } from "./errors.js";
 import { move } from "./move.js";
 import { remove } from "./remove.js";
+import { restore } from "./restore.js";
 import type { Json, Props } from "./types.js";
 import { update } from "./update.js";
 import { checkId, checkLimit } from "./validate.js";
@@ -79,7 +80,7 @@ const str = (data: Props, key: string): string => {
 };
 
 /** The op kinds this engine can replay; anything else is kept in the log and skipped. */
-export const REPLAYABLE_KINDS: ReadonlySet<string> = new Set(["createDocument", "create", "update", "move", "remove", "checkout"]);
+export const REPLAYABLE_KINDS: ReadonlySet<string> = new Set(["createDocument", "create", "update", "move", "remove", "restore", "checkout"]);
 
 async function applyOne(core: Core, spaceId: string, op: ReplicaOp, checkVid: boolean, page?: PageWriter): Promise<unknown> {
   const origin: Origin = {
@@ -110,6 +111,11 @@ async function applyOne(core: Core, spaceId: string, op: ReplicaOp, checkVid: bo
     case "remove":
       await remove(core, spaceId, op.oid, origin);
       return null;
+    case "restore": {
+      const parent = d["toParent"];
+      if (parent === null) return (await restore(core, spaceId, op.oid, undefined, origin)).vid;
+      return (await restore(core, spaceId, op.oid, { parentOid: str(d, "toParent"), pos: str(d, "toPos") }, origin)).vid;
+    }
     case "checkout":
       return (await checkout(core, spaceId, op.oid, str(d, "target"), origin)).vid;
     default:

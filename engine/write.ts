@@ -243,7 +243,7 @@ export function storedEnv(core: Core, q: Queryable, spaceId: string, loader: Chu
     candidatesMany: (oids, maxSeq) => storedCandidatesMany(q, spaceId, oids, maxSeq),
     exactHints: (oids, maxSeq) => loadExactHints(q, spaceId, oids, maxSeq),
     async checkoutsSince(after) {
-      return (await q.query("select 1 from op where space_id = $1 and kind = 'checkout' and seq is not null and seq > $2 limit 1", [spaceId, after])).length > 0;
+      return (await q.query("select 1 from op where space_id = $1 and kind in ('checkout', 'restore') and seq is not null and seq > $2 limit 1", [spaceId, after])).length > 0;
     },
   };
 }

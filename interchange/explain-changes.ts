@@ -109,7 +109,8 @@ export async function explainDiff(reader: VersionReader, root: { oid: string; fr
 
 /** What an op did to its row, as a diff would name it. */
 export function changeKindOf(op: { readonly kind: Op["kind"]; readonly parentBefore?: string | undefined; readonly parentAfter?: string | undefined }): Change["kind"] {
-  if (op.kind === "create" || op.kind === "createDocument" || op.kind === "import") return "created";
+  // A restored row appears where it was not, as a created one does.
+  if (op.kind === "create" || op.kind === "createDocument" || op.kind === "import" || op.kind === "restore") return "created";
   if (op.kind === "remove") return "deleted";
   if (op.kind === "move") return op.parentBefore === op.parentAfter ? "reordered" : "moved";
   return "updated";
@@ -126,7 +127,7 @@ export async function explainHistory(reader: VersionReader, ops: readonly Op[]):
     const after = op.vidAfter === null ? undefined : await reader.version(op.oid, op.vidAfter);
     const fields = before && after ? fieldChanges(before, after) : { changed: [] };
     const index = op.data["index"];
-    const placing = op.kind === "move" || op.kind === "create" || op.kind === "remove";
+    const placing = op.kind === "move" || op.kind === "create" || op.kind === "remove" || op.kind === "restore";
     const parentBefore = placing ? (before?.parentOid ?? undefined) : undefined;
     const parentAfter = placing ? (after?.parentOid ?? undefined) : undefined;
     const kind = changeKindOf({ kind: op.kind, parentBefore, parentAfter });

@@ -371,6 +371,16 @@ begin
 end $fn$`,
     ],
   },
+  {
+    version: 7,
+    name: "restore ops count as checkouts where locating reads them",
+    statements: () => [
+      // A restore, like a checkout, may link objectives whose newest rows name another place
+      // (engine/locate.ts asks whether any happened since a row): one partial index covers both.
+      "drop index if exists op_checkouts",
+      "create index op_checkouts on op (space_id, seq) where kind in ('checkout', 'restore') and seq is not null",
+    ],
+  },
 ];
 
 /** The newest schema version this code knows. */

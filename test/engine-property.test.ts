@@ -92,6 +92,8 @@ class Harness {
         return `remove ${this.name(op.oid)}`;
       case "checkout":
         return `checkout ${this.vname(op.oid, op.vid)}`;
+      case "restore":
+        return `restore ${this.name(op.oid)}${op.parent === undefined ? "" : ` under ${this.name(op.parent)}`}${idx(op.index)}`;
     }
   }
 
@@ -113,6 +115,8 @@ class Harness {
         return engine.remove(spaceId, op.oid);
       case "checkout":
         return engine.checkout(spaceId, op.oid, op.vid);
+      case "restore":
+        return engine.restore(spaceId, op.oid, op.parent === undefined ? undefined : { parentOid: op.parent, ...(op.index === undefined ? {} : { index: op.index }) });
     }
   }
 
@@ -150,9 +154,9 @@ class Harness {
     const effect = "noop" in expected ? NO_EFFECT : this.model.apply(op, created);
     count(`${op.kind} ${"noop" in expected ? "no-op" : "ok"}`);
     if (effect.checkout) {
-      if (effect.checkout.cut > 0) count("checkout cutting out an objective that lives elsewhere");
-      if (effect.checkout.revived > 0) count("checkout bringing back removed objectives");
-      if (effect.checkout.evicted > 0) count("checkout sending away objectives not in the target");
+      if (effect.checkout.cut > 0) count(`${op.kind} cutting out an objective that lives elsewhere`);
+      if (effect.checkout.revived > 0) count(`${op.kind} bringing back removed objectives`);
+      if (effect.checkout.evicted > 0) count(`${op.kind} sending away objectives not in the target`);
     }
     await this.verify(effect);
     if (effect.mustChange.size > 0) this.recent = [...effect.mustChange].filter((o) => this.model.isActive(o));
@@ -290,6 +294,7 @@ type GenOp =
   | { kind: "moveRoot"; target: number; parent: number }
   | { kind: "remove"; target: number }
   | { kind: "checkout"; target: number; version: number; recent: boolean }
+  | { kind: "restore"; target: number; parent: number | undefined; index: GenIndex; any: boolean }
   | { kind: "stale"; op: "create" | "update" | "move" | "remove" | "checkout"; target: number; other: number };
 
 const opArb: fc.Arbitrary<GenOp> = fc.oneof(
@@ -320,6 +325,17 @@ const opArb: fc.Arbitrary<GenOp> = fc.oneof(
     }),
   },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("moveRoot" as const), target: fc.nat(1), parent: fc.nat(40) }) },
+  {
+    weight: 3,
+    // any: an inactive objective whether restorable or not (most are: left with an ascendant).
+    arbitrary: fc.record({
+      kind: fc.constant("restore" as const),
+      target: fc.nat(40),
+      parent: fc.option(fc.nat(40), { nil: undefined, freq: 2 }),
+      index: indexArb,
+      any: fc.nat(3).map((n) => n === 0),
+    }),
+  },
 );
 
 const sequenceArb = fc.record({
@@ -372,6 +388,13 @@ function resolve(m: OutlineModel, g: GenOp, recent: readonly string[]): ModelOp 
       // Small numbers (which fast-check favours and shrinks to) pick recent versions.
       const vids = m.vidsOf(oid);
       return { kind: "checkout", oid, vid: vids[vids.length - 1 - (g.version % vids.length)]! };
+    }
+    case "restore": {
+      const oid = pick(g.any ? m.inactive() : m.restorable(), g.target);
+      if (oid === undefined) return undefined;
+      if (g.parent === undefined) return { kind: "restore", oid };
+      const parent = pick(active, g.parent)!;
+      return { kind: "restore", oid, parent, ...opt(resolveIndex(g.index, m.childrenOf(parent).length)) };
     }
     case "stale": {
       const oid = pick(m.inactive(), g.target);

@@ -190,6 +190,108 @@ describe.each(await usableBackends())("engine on $name", (backend) => {
     expect((await e.history(s, doc.oid)).ops[0]).toMatchObject({ kind: "remove", oid: a.oid });
   });
 
+  it("restores a removed subtree where it was, leaving every later edit alone", async () => {
+    const { s, doc, a, b, a1 } = await outline();
+    const before = await e.get(s, a.oid);
+    await e.remove(s, a.oid);
+    await e.update(s, b.oid, { content: "B later" });
+    const c = await e.create(s, { parentOid: doc.oid, index: 0, content: "C" });
+    const back = await e.restore(s, a.oid);
+    expect(back).toMatchObject({ oid: a.oid, content: "A", parentOid: doc.oid, depth: 1, childCount: 2 });
+    expect(back.vid).not.toBe(before.vid);
+    expect(await tree(e, s, doc.oid)).toEqual(["C", "A", ["A1", "A2"], "B later"]);
+    expect((await e.get(s, a1.oid)).vid).toBe(a1.vid);
+    expect((await e.get(s, doc.oid)).stats).toEqual({ descendants: 5, total: 2, done: 1, percent: 50 });
+    expect((await e.history(s, a.oid)).ops.slice(0, 2).map((o) => o.kind)).toEqual(["restore", "remove"]);
+    // Undo of the restore is a removal again; then it can go back under another parent.
+    await e.remove(s, a.oid);
+    await e.restore(s, a.oid, { parentOid: c.oid });
+    expect(await tree(e, s, doc.oid)).toEqual(["C", ["A", ["A1", "A2"]], "B later"]);
+    expect((await e.get(s, a.oid)).path).toEqual([doc.oid, c.oid]);
+  });
+
+  it("restores a subtree without what a checkout brought back elsewhere since, and keeps it there", async () => {
+    const { s, doc, a, b, a1 } = await outline();
+    const q = await e.create(s, { parentOid: doc.oid, content: "Q" });
+    const c = await e.create(s, { parentOid: q.oid, content: "C" });
+    const qBefore = await e.get(s, q.oid);
+    await e.move(s, c.oid, { parentOid: a.oid, index: 0 });
+    await e.remove(s, a.oid);
+    // Q back to when it held C: C was removed with A, so it comes back under Q.
+    await e.checkout(s, q.oid, qBefore.vid);
+    expect(await tree(e, s, q.oid)).toEqual(["C"]);
+    const back = await e.restore(s, a.oid);
+    expect(await tree(e, s, doc.oid)).toEqual(["A", ["A1", "A2"], "B", "Q", ["C"]]);
+    expect(back.stats.descendants).toBe(2);
+    expect((await e.get(s, c.oid)).parentOid).toBe(q.oid);
+    expect((await e.get(s, a1.oid)).vid).toBe(a1.vid);
+    expect((await e.get(s, b.oid)).vid).toBe(b.vid);
+    // Removing and restoring again is the same again.
+    await e.remove(s, a.oid);
+    await e.restore(s, a.oid);
+    expect(await tree(e, s, doc.oid)).toEqual(["A", ["A1", "A2"], "B", "Q", ["C"]]);
+  });
+
+  it("what a checkout brings back is found where it came back to, by a later restore too", async () => {
+    const { s, doc } = await outline();
+    const x = await e.create(s, { parentOid: doc.oid, content: "X" });
+    const z = await e.create(s, { parentOid: doc.oid, content: "Z" });
+    const y = await e.create(s, { parentOid: x.oid, content: "Y" });
+    const d = await e.create(s, { parentOid: y.oid, content: "D" });
+    const xWithD = await e.get(s, x.oid);
+    await e.move(s, d.oid, { parentOid: z.oid });
+    const zWithD = await e.get(s, z.oid);
+    await e.remove(s, d.oid);
+    // D comes back under Y (its newest row said Z); then X leaves and Z takes D back.
+    await e.checkout(s, x.oid, xWithD.vid);
+    expect((await e.get(s, d.oid)).path).toEqual([doc.oid, x.oid, y.oid]);
+    await e.remove(s, x.oid);
+    await e.checkout(s, z.oid, zWithD.vid);
+    // X comes back without D, which lives under Z now: never in two places.
+    await e.restore(s, x.oid);
+    expect(await tree(e, s, x.oid)).toEqual(["Y"]);
+    expect(await tree(e, s, z.oid)).toEqual(["D"]);
+    expect((await e.get(s, x.oid)).stats.descendants).toBe(1);
+  });
+
+  it("refuses to restore what is active, never existed, or left with an ascendant, and names it", async () => {
+    const { s, doc, a, a1 } = await outline();
+    await rejects(e.restore(s, a.oid), "INVALID_ARGUMENT", new RegExp(`${a.oid} is in the active tree`));
+    await rejects(e.restore(s, newOid()), "NOT_FOUND", /does not exist/);
+    await e.remove(s, a.oid);
+    await rejects(e.restore(s, a1.oid), "INVALID_ARGUMENT", new RegExp(`${a1.oid} is not removed`));
+    await rejects(e.restore(s, a.oid, { parentOid: a1.oid }), "NOT_FOUND", new RegExp(a1.oid));
+    await rejects(e.restore(s, a.oid, { parentOid: doc.oid, index: 5 }), "INVALID_ARGUMENT", /5/);
+    // Its last parent gone too: it says so, and a destination still works.
+    const other = await e.create(s, { parentOid: doc.oid, content: "O" });
+    const x = await e.create(s, { parentOid: other.oid, content: "X" });
+    await e.remove(s, x.oid);
+    await e.remove(s, other.oid);
+    await rejects(e.restore(s, x.oid), "NOT_FOUND", new RegExp(`its parent ${other.oid}`));
+    await e.restore(s, x.oid, { parentOid: doc.oid, index: 0 });
+    expect(await tree(e, s, doc.oid)).toEqual(["X", "B"]);
+  });
+
+  it("restores a removed document, and cuts out what of it lives elsewhere now", async () => {
+    const { s, doc, a, b, a1 } = await outline();
+    const other = await e.createDocument(s, { content: "Other" });
+    const keep = await e.get(s, doc.oid);
+    await e.move(s, a1.oid, { parentOid: other.oid });
+    const moved = await e.get(s, doc.oid);
+    await e.remove(s, doc.oid);
+    expect((await e.documents(s)).map((d) => d.oid)).toEqual([other.oid].sort());
+    await e.restore(s, doc.oid);
+    expect(await tree(e, s, doc.oid)).toEqual(["A", ["A2"], "B"]);
+    expect((await e.get(s, doc.oid)).vid).not.toBe(moved.vid);
+    expect((await e.documents(s)).map((d) => d.oid).sort()).toEqual([doc.oid, other.oid].sort());
+    // A checkout of the restored document to before the move brings A1 back only where it is not.
+    await e.checkout(s, doc.oid, keep.vid);
+    expect(await tree(e, s, doc.oid)).toEqual(["A", ["A2"], "B"]);
+    expect(await tree(e, s, other.oid)).toEqual(["A1"]);
+    expect((await e.get(s, b.oid)).parentOid).toBe(doc.oid);
+    expect((await e.get(s, a.oid)).childCount).toBe(1);
+  });
+
   it("checks out a subtree without touching anything else, and stays editable", async () => {
     const { s, doc, a, b, a1 } = await outline();
     const old = await e.get(s, a.oid);

@@ -104,4 +104,21 @@ export function editCommands(program: Command, io: Io): void {
         await print(ctx, { removed: oid }, () => `removed ${oid}`);
       });
     });
+
+  program
+    .command("restore")
+    .argument("<oid>", "a removed row (or document)")
+    .description("put a removed row back with its subtree, where it was or under --parent (undo of remove)")
+    .option("--parent <oid>", "put it under this row instead of where it was")
+    .option("--index <i>", "position among the parent's children, with --parent (default: last)", nonNegative("--index"))
+    .addHelpText("after", "\nExamples:\n  $ logbook restore 0190f3c2-...\n  $ logbook restore 0190f3c2-... --parent 0190f3d0-... --index 0")
+    .action(async (oid: string, _options, command: Command) => {
+      const options = command.optsWithGlobals<GlobalOptions & { parent?: string; index?: number }>();
+      await withContext(options, io, "existing", async (ctx) => {
+        if (options.index !== undefined && options.parent === undefined) throw new CliError("INVALID_ARGUMENT", `--index ${options.index} needs --parent: without it the row goes back where it was`);
+        const to = options.parent === undefined ? undefined : { parentOid: options.parent, ...(options.index === undefined ? {} : { index: options.index }) };
+        const now = await ctx.engine.restore(ctx.spaceId, oid, to);
+        await print(ctx, now, () => `restored ${oid} under ${now.parentOid ?? "(a document)"}`);
+      });
+    });
 }

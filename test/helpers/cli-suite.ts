@@ -178,6 +178,12 @@ export function cliSuite(name: "pglite" | "postgres"): void {
       expect((await run("checkout", "--", made.oid, before)).code).toBe(0);
       expect((await run("export", made.oid, "--format", "md")).stdout).toBe(old.stdout);
       expect((await run("remove", b.oid)).stdout).toBe(`removed ${b.oid}\n`);
+      expect((await run("restore", b.oid)).stdout).toBe(`restored ${b.oid} under ${made.oid}\n`);
+      expect((await run("export", made.oid, "--format", "md")).stdout).toBe(old.stdout);
+      const again = await run("--json", "restore", b.oid);
+      expect(again.code).toBe(1);
+      expect(JSON.parse(again.stderr)).toMatchObject({ error: { code: "INVALID_ARGUMENT", message: expect.stringContaining(b.oid) } });
+      expect((await run("remove", b.oid)).stdout).toBe(`removed ${b.oid}\n`);
       const cycle = await run("move", made.oid, "--parent", a.oid);
       expect(cycle.code).toBe(1);
       const unknown = await run("--json", "stats", "00000000-0000-7000-8000-000000000000");

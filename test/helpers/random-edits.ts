@@ -1,6 +1,7 @@
 /**
  * Seeded random edits for the replication, page-apply and sync property tests: creates, updates,
- * moves, removes and checkouts of random live objectives, as an outliner's user makes them.
+ * moves, removes, restores of removed ones (an app's undo) and checkouts of random live
+ * objectives, as an outliner's user makes them.
  * Edits the engine refuses by design (a move into its own subtree, a checkout to a vid the
  * objective cannot take) are skipped; any other error fails the test.
  */
@@ -14,7 +15,7 @@ export function lcg(seed: number): () => number {
 
 /** How `randomEdits` draws; each test keeps the mix its property needs. */
 export interface EditMix {
-  /** Cumulative shares of create, update, move and remove; the rest are checkouts. */
+  /** Cumulative shares of create, update, move and remove; the rest are checkouts and restores. */
   readonly shares?: readonly [create: number, update: number, move: number, remove: number];
   /** Child index and content of create `i`. */
   readonly create?: (i: number, rand: () => number) => { index: number; content: string; props?: Props };
@@ -28,9 +29,14 @@ const defaults: Required<EditMix> = {
   update: (i) => ({ content: `u${i}`, props: { n: i } }),
 };
 
+/** Objectives removed by earlier calls, per space (any device of it may restore them). */
+const removedIn = new Map<string, string[]>();
+
 /** Makes `n` random edits in the documents `docs` of space `s`. */
 export async function randomEdits(e: Engine, s: string, docs: readonly string[], rand: () => number, n: number, mix: EditMix = {}): Promise<void> {
   const { shares, create, update } = { ...defaults, ...mix };
+  const removed = removedIn.get(s) ?? [];
+  removedIn.set(s, removed);
   for (let i = 0; i < n; i++) {
     const doc = docs.length === 1 ? docs[0]! : docs[Math.floor(rand() * docs.length)]!;
     const live = [doc, ...(await e.view(s, doc, { limit: 10_000 })).rows.map((r) => r.oid)];
@@ -40,8 +46,18 @@ export async function randomEdits(e: Engine, s: string, docs: readonly string[],
       if (r < shares[0] || live.length < 3) await e.create(s, { parentOid: pick(), ...create(i, rand) });
       else if (r < shares[1]) await e.update(s, pick(), update(i, rand));
       else if (r < shares[2]) await e.move(s, pick(), { parentOid: pick(), index: 0 });
-      else if (r < shares[3]) await e.remove(s, live[1 + Math.floor(rand() * (live.length - 1))]!);
-      else {
+      else if (r < shares[3]) {
+        const oid = live[1 + Math.floor(rand() * (live.length - 1))]!;
+        await e.remove(s, oid);
+        removed.push(oid);
+      } else if (removed.length > 0 && rand() < 0.4) {
+        // Undo of a removal: back where it was, or (if that is gone) under a live objective.
+        const oid = removed.splice(Math.floor(rand() * removed.length), 1)[0]!;
+        await e.restore(s, oid).catch((error: unknown) => {
+          if ((error as { code?: string }).code === "NOT_FOUND") return e.restore(s, oid, { parentOid: pick(), index: 0 });
+          throw error;
+        });
+      } else {
         const target = pick();
         const vs = (await e.versions(s, target)).versions;
         await e.checkout(s, target, vs[Math.floor(rand() * vs.length)]!.vid);

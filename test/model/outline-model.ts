@@ -23,7 +23,8 @@ export type ModelOp =
   | { readonly kind: "update"; readonly oid: string; readonly patch: { readonly content?: string; readonly props?: { readonly [key: string]: Json } } }
   | { readonly kind: "move"; readonly oid: string; readonly parent: string; readonly index?: number }
   | { readonly kind: "remove"; readonly oid: string }
-  | { readonly kind: "checkout"; readonly oid: string; readonly vid: string };
+  | { readonly kind: "checkout"; readonly oid: string; readonly vid: string }
+  | { readonly kind: "restore"; readonly oid: string; readonly parent?: string; readonly index?: number };
 
 /** What the model expects an op to do. */
 export type Outcome = { readonly error: ModelErrorCode } | { readonly noop: true } | { readonly ok: true };
@@ -35,7 +36,7 @@ export type Outcome = { readonly error: ModelErrorCode } | { readonly noop: true
 export interface Effect {
   readonly mustChange: ReadonlySet<string>;
   readonly free: ReadonlySet<string>;
-  /** For a checkout: objectives cut out (live elsewhere), brought back (were removed), sent away (not in the target). */
+  /** For a checkout (and a restore): objectives cut out (live elsewhere), brought back (were removed), sent away (not in the target). */
   readonly checkout?: { readonly cut: number; readonly revived: number; readonly evicted: number };
 }
 
@@ -199,6 +200,11 @@ export class OutlineModel {
   private readonly memo = new Map<string, Snap>();
   private readonly vidList = new Map<string, string[]>();
   private current = new Map<string, string>();
+  /**
+   * Removed objectives whose removal is still their last record, with the vid they had then (what
+   * `restore` brings back). A new version of one (it came back and changed) ends its entry.
+   */
+  private readonly removedAt = new Map<string, string>();
 
   isActive(oid: string): boolean {
     return this.nodes.has(oid);
@@ -216,6 +222,17 @@ export class OutlineModel {
   /** Known objectives no longer in the active tree, in creation order. */
   inactive(): string[] {
     return this.known.filter((o) => !this.nodes.has(o));
+  }
+
+  /** Objectives `restore` accepts (removed, nothing written to them since), in creation order. */
+  restorable(): string[] {
+    return this.known.filter((o) => this.removedAt.has(o) && !this.nodes.has(o));
+  }
+
+  /** Where a restored objective goes without a destination: its parent when it was removed. */
+  lastParent(oid: string): string | null | undefined {
+    const vid = this.removedAt.get(oid);
+    return vid === undefined ? undefined : this.snap(oid, vid)?.parent;
   }
 
   /** Active non-root objectives. */
@@ -327,6 +344,50 @@ export class OutlineModel {
         if (!this.snap(op.oid, op.vid)) return { error: "NOT_FOUND" };
         return op.vid === this.current.get(op.oid) ? { noop: true } : { ok: true };
       }
+      case "restore": {
+        if (this.isActive(op.oid)) return { error: "INVALID_ARGUMENT" };
+        if (!this.known.includes(op.oid)) return { error: "NOT_FOUND" };
+        const last = this.lastParent(op.oid);
+        if (last === undefined) return { error: "INVALID_ARGUMENT" };
+        if (last === null) return op.parent === undefined ? { ok: true } : { error: "INVALID_ARGUMENT" };
+        const parent = op.parent ?? last;
+        if (!this.isActive(parent)) return { error: "NOT_FOUND" };
+        if (op.parent !== undefined && badIndex(op.index, this.node(parent).children.length)) return { error: "INVALID_ARGUMENT" };
+        return { ok: true };
+      }
+    }
+  }
+
+  /**
+   * A subtree of a remembered version as the engine links it back (checkout, restore): what lives
+   * in the active tree now (outside `leaving`, which is about to leave it) stays where it is and
+   * is cut out, with its subtree. Returns the top's children and every node it brings.
+   */
+  private relink(target: Snap, leaving: ReadonlySet<string>): { children: string[]; restored: Node[]; cut: number } {
+    const restored: Node[] = [];
+    let cut = 0;
+    const keep = (s: Snap): string[] =>
+      s.children
+        .filter((c) => {
+          const elsewhere = this.nodes.has(c.oid) && !leaving.has(c.oid);
+          if (elsewhere) cut++;
+          return !elsewhere;
+        })
+        .map((c) => {
+          restored.push({ oid: c.oid, content: c.content, props: { ...c.props }, token: c.token, parent: s.oid, children: keep(c) });
+          return c.oid;
+        });
+    const children = keep(target);
+    return { children, restored, cut };
+  }
+
+  /** The engine's `freePosition`: `token` unless a sibling holds it, else the first free key after it. */
+  private freeToken(siblings: readonly string[], token: string): string {
+    for (let key = token; ; ) {
+      const i = siblings.findIndex((c) => this.node(c).token === key);
+      if (i < 0) return key;
+      const next = siblings[i + 1];
+      key = generateKeyBetween(key, next === undefined ? null : this.node(next).token);
     }
   }
 
@@ -362,6 +423,7 @@ export class OutlineModel {
       case "remove": {
         const n = this.node(op.oid);
         const before = this.ascendants(op.oid);
+        this.removedAt.set(op.oid, this.current.get(op.oid)!);
         for (const o of this.subtree(op.oid)) this.nodes.delete(o);
         if (n.parent !== null) {
           const p = this.node(n.parent);
@@ -377,22 +439,11 @@ export class OutlineModel {
         const self = this.node(op.oid);
         const chain = this.ascendants(op.oid);
         const currentSubtree = this.subtree(op.oid);
-        const restored: Node[] = [];
-        let cut = 0;
         // (1) what lives outside the subtree now stays there: cut it (and its snapshot subtree) out.
-        const keep = (s: Snap): string[] =>
-          s.children
-            .filter((c) => {
-              const elsewhere = this.nodes.has(c.oid) && !currentSubtree.has(c.oid);
-              if (elsewhere) cut++;
-              return !elsewhere;
-            })
-            .map((c) => {
-              restored.push({ oid: c.oid, content: c.content, props: { ...c.props }, token: c.token, parent: s.oid, children: keep(c) });
-              return c.oid;
-            });
-        const rootChildren = keep(target);
+        const { children: rootChildren, restored, cut } = this.relink(target, currentSubtree);
         const revived = restored.filter((n) => !this.nodes.has(n.oid)).length;
+        // What comes back gets a mark of the place it comes back to: its removal is no longer its last record.
+        for (const n of restored) if (!this.nodes.has(n.oid)) this.removedAt.delete(n.oid);
         const evicted = [...currentSubtree].filter((o) => o !== op.oid && !restored.some((n) => n.oid === o)).length;
         // (2) the current subtree leaves the active tree; (3) the objective keeps its place.
         for (const o of currentSubtree) this.nodes.delete(o);
@@ -406,6 +457,29 @@ export class OutlineModel {
         });
         for (const n of restored) this.nodes.set(n.oid, n);
         return { mustChange: new Set([op.oid, ...chain]), free: new Set(restored.map((n) => n.oid)), checkout: { cut, revived, evicted } };
+      }
+      case "restore": {
+        const target = this.snap(op.oid, this.removedAt.get(op.oid)!)!;
+        const { children, restored, cut } = this.relink(target, new Set());
+        for (const n of restored) this.removedAt.delete(n.oid);
+        const parentOid = op.parent ?? target.parent;
+        let token = "";
+        if (parentOid !== null) {
+          const parent = this.node(parentOid);
+          if (op.parent !== undefined) {
+            const index = op.index ?? parent.children.length;
+            token = this.keyAt(parent.children, index);
+            parent.children.splice(index, 0, op.oid);
+          } else {
+            token = this.freeToken(parent.children, target.token);
+            const at = parent.children.findIndex((c) => this.node(c).token > token);
+            parent.children.splice(at < 0 ? parent.children.length : at, 0, op.oid);
+          }
+        } else this.roots.push(op.oid);
+        this.nodes.set(op.oid, { oid: op.oid, content: target.content, props: { ...target.props }, token, parent: parentOid, children });
+        for (const n of restored) this.nodes.set(n.oid, n);
+        const chain = parentOid === null ? [] : [parentOid, ...this.ascendants(parentOid)];
+        return { mustChange: new Set([op.oid, ...chain]), free: new Set(restored.map((n) => n.oid)), checkout: { cut, revived: restored.length, evicted: 0 } };
       }
     }
   }
@@ -442,6 +516,8 @@ export class OutlineModel {
       if (old) {
         if (!sameSnap(old, s)) problems.push(`version ${key} was seen before with a different subtree`);
       } else {
+        // A new version is a new record: a removed objective that has one is no longer restorable.
+        this.removedAt.delete(oid);
         this.memo.set(key, s);
         const list = this.vidList.get(oid) ?? [];
         list.push(vid);

@@ -1,0 +1,84 @@
+import { countOf } from "./children-tree.js";
+import type { Core } from "./core.js";
+import { EngineError, invalid, notFound } from "./errors.js";
+import { reviveTarget, writeNotes } from "./checkout.js";
+import type { Destination } from "./move.js";
+import { checkActive, toObjective } from "./objective.js";
+import { freePosition, planChains, positionAt, promote } from "./promote.js";
+import type { Objective } from "./types.js";
+import { checkId, checkIndex } from "./validate.js";
+import { isTaken, readVersions, runWrite, type Origin } from "./write.js";
+
+/**
+ * Puts a removed objective back into the active tree, with its subtree as it was when it was
+ * removed: under its last parent at its last place, or under `to` (an active parent, at `index`,
+ * the end if omitted). A removed document root comes back as a document. This is the inverse of
+ * `remove`, for an app's undo: unlike a checkout of the parent, it leaves every other edit made
+ * since the removal alone.
+ *
+ * Only an objective whose last record is its removal can be restored: `INVALID_ARGUMENT` if it is
+ * active (or was brought back or edited since), `NOT_FOUND` if it never existed or its last parent
+ * is no longer active (pass `to`). Like a checkout, what of the subtree lives elsewhere now stays
+ * there and is cut out of the restored copy; so the op costs O(depth) plus one lookup per
+ * objective that left the subtree, never a walk of it.
+ *
+ * @example
+ * await engine.remove(spaceId, row.oid);
+ * await engine.restore(spaceId, row.oid); // back where it was, children and all
+ */
+export async function restore(core: Core, spaceId: string, oid: string, to?: Destination & { readonly pos?: string }, origin?: Origin): Promise<Objective> {
+  spaceId = checkId("spaceId", spaceId);
+  oid = checkId("oid", oid);
+  const toParent = to === undefined ? undefined : checkId("parentOid", to.parentOid);
+  return runWrite(core, spaceId, toParent === undefined ? [oid] : [oid, toParent], async (ctx, chains) => {
+    if (chains.get(oid)) throw invalid(`objective ${oid} is in the active tree of space ${spaceId}: only a removed objective can be restored`);
+    if (!(await isTaken(ctx, oid))) throw notFound(`objective ${oid} does not exist in space ${spaceId}`);
+    const newest = (await ctx.reader.hints([oid], undefined)).get(oid)![0]!;
+    if (!newest.removed) {
+      throw invalid(`objective ${oid} is not removed: it left the active tree of space ${spaceId} with an ascendant, or by a checkout; restore the objective that was removed`);
+    }
+    const last = (await readVersions(ctx, [[oid, newest.vseq]])).get(`${oid}|${newest.vseq}`)!;
+    const parentOid = toParent ?? last.parentOid;
+    const self = { oid, seq: last.seq, parentOid: null, pos: null, latest: newest.vseq, latestRow: newest.key };
+    if (parentOid === null) {
+      // A document comes back as it was: one new version of its root, nothing above it.
+      const chain = [self];
+      const plan = await planChains(ctx, [chain]);
+      plan.get(oid)!.replaceWith = last;
+      await reviveTarget(ctx, chain, last, last, plan);
+      await promote(ctx, plan);
+      await writeNotes(ctx);
+      const row = plan.get(oid)!.done!;
+      ctx.op = { kind: "restore", oid, vidBefore: last.vid, vidAfter: row.vid, data: { toParent: null, toPos: null } };
+      return toObjective(spaceId, row, [{ ...self, seq: row.seq }]);
+    }
+    const found = toParent === undefined ? (await ctx.locate.chains([parentOid])).get(parentOid) : chains.get(parentOid);
+    const target = await checkActive(found, spaceId, parentOid, (o) => isTaken(ctx, o)).catch((error: unknown) => {
+      if (error instanceof EngineError && toParent === undefined) {
+        throw notFound(`cannot restore ${oid} where it was: its parent ${parentOid} is not in the active tree of space ${spaceId}; pass a parent to restore it under`);
+      }
+      throw error;
+    });
+    const plan = await planChains(ctx, [target]);
+    const destination = plan.get(parentOid)!;
+    const pos =
+      to?.pos !== undefined
+        ? await freePosition(ctx, destination.row.kids, to.pos, oid)
+        : toParent === undefined
+          ? await freePosition(ctx, destination.row.kids, last.pos!, oid)
+          : await positionAt(ctx, destination.row.kids, to?.index === undefined ? countOf(destination.row.kids) : checkIndex(to.index, countOf(destination.row.kids)));
+    const chain = [self, ...target];
+    // Linked nowhere now, so nothing unlinks it: the placement has no parent, the move adds it.
+    plan.set(oid, { at: self, row: last, depth: target.length, kidOps: [], replaceWith: last, moveTo: { parentOid, pos } });
+    // It enters the destination's subtree (as a move in would): a later checkout there reads it.
+    for (const p of target) plan.get(p.oid)!.gained = [oid];
+    await reviveTarget(ctx, chain, last, last, plan);
+    // Deepest first works here (unlike a move): the objective sits right below its destination,
+    // and what is cut out of its subtree is deeper still.
+    await promote(ctx, plan);
+    await writeNotes(ctx);
+    const row = plan.get(oid)!.done!;
+    ctx.op = { kind: "restore", oid, vidBefore: last.vid, vidAfter: row.vid, data: { toParent: parentOid, toPos: pos } };
+    return toObjective(spaceId, row, [{ ...self, seq: row.seq, parentOid, pos }, ...target]);
+  }, origin);
+}
