@@ -139,6 +139,13 @@ export async function createWebApp(options: WebAppOptions): Promise<{ app: Fasti
     return { ok: true };
   });
 
+  app.post<{ Params: { oid: string }; Body: { parentOid?: string; index?: number } | undefined }>("/api/rows/:oid/restore", async (request) => {
+    // The page's undo of a removal: the same row back where it was (or under parentOid).
+    const b = request.body ?? {};
+    const to = b.parentOid === undefined ? undefined : { parentOid: b.parentOid, ...(b.index === undefined ? {} : { index: b.index }) };
+    return summary(await write(() => engine.restore(spaceId, request.params.oid, to)));
+  });
+
   app.get<{ Params: { oid: string }; Querystring: { limit?: string; cursor?: string } }>("/api/rows/:oid/history", async (request) => {
     // The row's versions, newest first, each with the op that made it explained (its own edit or
     // a descendant's): what the panel lists, previews, checks out and diffs.

@@ -121,7 +121,7 @@ describe.skipIf(!haveChromium).each(await usableBackends())("the page on $name",
     await page.context().close();
   });
 
-  it("edits by keyboard: type, Enter, indent, outdent, reorder, undo; a <script> row stays text", async () => {
+  it("edits by keyboard: type, Enter, indent, outdent, reorder, remove, undo; a <script> row stays text", async () => {
     const page = await open();
     const top = (await engine.children(spaceId, doc, { limit: 2 }))[0]!;
     const text = rowText(page, top.oid);
@@ -148,8 +148,30 @@ describe.skipIf(!haveChromium).each(await usableBackends())("the page on $name",
     await poll(async () => (await engine.children(spaceId, doc, { limit: 1 }))[0]!.oid).toBe(top.oid);
     await page.keyboard.press("Control+Shift+z"); // and again
     await poll(async () => (await engine.children(spaceId, doc, { limit: 1 }))[0]!.oid).toBe(made.oid);
+    // Emptied, then Backspace on the empty row removes it; undo restores the same row, then its text.
+    await poll(() => page.locator(".row:focus-within").getAttribute("data-oid")).toBe(made.oid);
+    await page.keyboard.press("Control+a");
+    await page.keyboard.press("Backspace");
+    await poll(() => rowText(page, made.oid).textContent()).toBe("");
+    await page.keyboard.press("Backspace");
+    await poll(() => engine.get(spaceId, made.oid).then(() => "there", (e: Error) => e.message)).toMatch(/removed/);
+    await poll(() => rowText(page, made.oid).count()).toBe(0);
+    await page.keyboard.press("Control+z");
+    await poll(async () => (await engine.children(spaceId, doc, { limit: 1 }))[0]!.oid).toBe(made.oid);
+    expect((await engine.get(spaceId, made.oid)).content).toBe(" ");
+    await poll(() => rowText(page, made.oid).count()).toBe(1);
+    await page.keyboard.press("Control+z");
+    await poll(async () => (await engine.get(spaceId, made.oid)).content).toBe("<script>window.pwned = 1</script>");
+    await page.keyboard.press("Control+Shift+z");
+    await page.keyboard.press("Control+Shift+z"); // removed again
+    await poll(() => engine.get(spaceId, made.oid).then(() => "there", (e: Error) => e.message)).toMatch(/removed/);
+    await page.keyboard.press("Control+z");
+    await poll(async () => (await engine.children(spaceId, doc, { limit: 1 }))[0]!.oid).toBe(made.oid);
+    expect((await engine.history(spaceId, made.oid, { limit: 1 })).ops[0]!.kind).toBe("restore");
+    await page.keyboard.press("Control+z"); // its text again, for the tests after this one
+    await poll(async () => (await engine.get(spaceId, made.oid)).content).toBe("<script>window.pwned = 1</script>");
     await page.context().close();
-  }, 60_000);
+  }, 90_000);
 
   it("folds and unfolds a row, kept across reloads", async () => {
     const page = await open();

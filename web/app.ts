@@ -43,7 +43,9 @@ interface RowInfo {
 interface Step {
   undo: () => Promise<unknown>;
   redo: () => Promise<unknown>;
+  /** The row to focus after the undo, and after the redo when that is another one (a removal's). */
   focus: string;
+  redoFocus?: string;
 }
 
 const ROW = 28;
@@ -159,22 +161,62 @@ async function refresh(): Promise<void> {
 function draw(): void {
   const active = document.activeElement;
   const keep = active instanceof HTMLElement && active.classList.contains("text") ? caretOf(active) : undefined;
+  // The row being typed in stays the same element (focus, caret and selection intact, no keystroke
+  // lost to a refresh); every other row is drawn anew.
+  const editing = active instanceof HTMLElement && active.classList.contains("text") ? active.closest<HTMLElement>(".row") : null;
+  const kept = editing && !preview && shown.some((r) => r.oid === editing.dataset["oid"]) ? editing : null;
   rowsEl.classList.toggle("preview", preview !== undefined);
-  rowsEl.replaceChildren(...shown.map((row, i) => rowElement(row, windowStart + i)));
+  for (const child of [...rowsEl.children]) if (child !== kept) child.remove();
+  let before = true;
+  shown.forEach((row, i) => {
+    if (kept && row.oid === kept.dataset["oid"]) {
+      fillRow(kept, row, windowStart + i);
+      // Another tab's edit of this row shows unless this tab is editing it too (its own text wins).
+      const text = kept.querySelector<HTMLElement>(".text")!;
+      if (!pending.has(row.oid) && text.textContent !== row.content) {
+        const at = caretOf(text);
+        text.textContent = row.content;
+        placeCaret(text, at);
+      }
+      before = false;
+    } else if (kept && before) rowsEl.insertBefore(rowElement(row, windowStart + i), kept);
+    else rowsEl.append(rowElement(row, windowStart + i));
+  });
   $("docstats").textContent = doc ? `${total.toLocaleString("en")} rows${preview ? " · preview (read-only)" : ""}` : "";
   if (focused) {
     const el = textOf(focused.oid);
-    if (el) placeCaret(el, keep ?? focused.caret);
+    if (el && el !== document.activeElement) placeCaret(el, keep ?? focused.caret);
   }
 }
 
+/** The row as last fetched (handlers of a kept element outlive the row they were made with). */
+const liveRow = (row: Row): Row => shown.find((r) => r.oid === row.oid) ?? row;
+
 function rowElement(row: Row, index: number): HTMLElement {
   const el = document.createElement("div");
+  const text = document.createElement("span");
+  text.className = "text";
+  text.textContent = pending.get(row.oid)?.text ?? row.content;
+  text.contentEditable = preview ? "false" : "plaintext-only";
+  text.tabIndex = 0;
+  text.addEventListener("input", () => edited(liveRow(row), text.textContent ?? ""));
+  text.addEventListener("keydown", (e) => void key(e, liveRow(row), text));
+  text.addEventListener("focus", () => (focused = { oid: row.oid, caret: caretOf(text) }));
+  el.append(text);
+  fillRow(el, row, index);
+  return el;
+}
+
+/** Everything of a row's element but its text: attributes, place, toggle, checkbox, statistics. */
+function fillRow(el: HTMLElement, row: Row, index: number): void {
+  const text = el.querySelector<HTMLElement>(".text")!;
+  for (const child of [...el.children]) if (child !== text) child.remove();
   el.className = `row${row.props["done"] === true ? " done" : ""}`;
   el.dataset["oid"] = row.oid;
   el.setAttribute("role", "treeitem");
   el.setAttribute("aria-level", String(row.depth + 1));
   if (row.childCount > 0) el.setAttribute("aria-expanded", String(!row.folded));
+  else el.removeAttribute("aria-expanded");
   el.style.top = `${index * ROW}px`;
   el.style.paddingLeft = `${row.depth * 1.5 + 0.5}rem`;
   const toggle = document.createElement("span");
@@ -189,22 +231,14 @@ function rowElement(row: Row, index: number): HTMLElement {
   box.hidden = typeof row.props["done"] !== "boolean";
   box.setAttribute("aria-label", "done");
   box.addEventListener("change", () => void toggleDone(row));
-  const text = document.createElement("span");
-  text.className = "text";
-  text.textContent = pending.get(row.oid)?.text ?? row.content;
-  text.contentEditable = preview ? "false" : "plaintext-only";
-  text.tabIndex = 0;
-  text.addEventListener("input", () => edited(row, text.textContent ?? ""));
-  text.addEventListener("keydown", (e) => void key(e, row, text));
-  text.addEventListener("focus", () => (focused = { oid: row.oid, caret: caretOf(text) }));
   const stats = document.createElement("span");
   stats.className = "stats";
   const parts = [];
   if (row.childCount > 0) parts.push(`${row.stats.descendants} below`);
   if (row.stats.total > 0) parts.push(`${row.stats.percent}% done`);
   stats.textContent = parts.join(" · ");
-  el.append(toggle, bullet, box, text, stats);
-  return el;
+  text.before(toggle, bullet, box);
+  text.after(stats);
 }
 
 let scrollFrame = 0;
@@ -241,7 +275,8 @@ async function focusRow(oid: string, caret: number, indexHint?: number): Promise
     await refresh();
   }
   const el = textOf(oid);
-  if (el && focused.oid === oid) placeCaret(el, caret);
+  // A row that has the focus already keeps its caret and selection (keys may have come since).
+  if (el && focused.oid === oid && el !== document.activeElement) placeCaret(el, caret);
 }
 
 // ---- edits, each with its inverse for this page's undo ---------------------------------------
@@ -273,6 +308,9 @@ function record(step: Step): void {
 }
 
 const info = (oid: string) => api<RowInfo>(`/api/rows/${oid}`);
+const removeRow = (oid: string) => api(`/api/rows/${oid}`, { method: "DELETE" });
+/** The inverse of a removal: the engine's restore puts the row back where it was, subtree and all. */
+const restoreRow = (oid: string) => api(`/api/rows/${oid}/restore`, { method: "POST", json: {} });
 const move = (oid: string, parentOid: string, index: number) => api<{ undo: { parentOid: string; index: number } }>(`/api/rows/${oid}/move`, { method: "POST", json: { parentOid, index } });
 
 async function movedStep(oid: string, parentOid: string, index: number): Promise<void> {
@@ -280,20 +318,37 @@ async function movedStep(oid: string, parentOid: string, index: number): Promise
   record({ undo: () => move(oid, undo.parentOid, undo.index), redo: () => move(oid, parentOid, index), focus: oid });
 }
 
+/** Undo and redo steps run one after the other: a redo pressed during an undo finds its step. */
+let stepping: Promise<void> = Promise.resolve();
+
+/** Ctrl-Z / Ctrl-Shift-Z: this page's own edits, undone and redone by their inverse ops. */
+function undoRedo(e: KeyboardEvent): Promise<void> {
+  e.preventDefault();
+  const redo = e.shiftKey;
+  const next = async () => {
+    await flushAll();
+    const step = redo ? redoStack.pop() : undoStack.pop();
+    if (!step) return say(redo ? "nothing to redo" : "nothing to undo");
+    await (redo ? step.redo() : step.undo());
+    (redo ? undoStack : redoStack).push(step);
+    await refresh();
+    return focusRow(redo ? (step.redoFocus ?? step.focus) : step.focus, 0);
+  };
+  stepping = stepping.then(next, next);
+  return stepping;
+}
+
+// Undo works wherever the focus is (after removing the only row in view, no row has it).
+document.addEventListener("keydown", (e) => {
+  const inRow = e.target instanceof HTMLElement && e.target.closest(".row") !== null;
+  if (!inRow && !preview && (e.ctrlKey || e.metaKey) && e.key.toLowerCase() === "z") void undoRedo(e);
+});
+
 async function key(e: KeyboardEvent, row: Row, text: HTMLElement): Promise<void> {
   if (preview) return;
   const mod = e.ctrlKey || e.metaKey;
   const index = windowStart + shown.indexOf(row);
-  if (mod && e.key.toLowerCase() === "z") {
-    e.preventDefault();
-    await flushAll();
-    const step = e.shiftKey ? redoStack.pop() : undoStack.pop();
-    if (!step) return say(e.shiftKey ? "nothing to redo" : "nothing to undo");
-    await (e.shiftKey ? step.redo() : step.undo());
-    (e.shiftKey ? undoStack : redoStack).push(step);
-    await refresh();
-    return focusRow(step.focus, 0);
-  }
+  if (mod && e.key.toLowerCase() === "z") return undoRedo(e);
   if (mod && e.key === "Enter") {
     e.preventDefault();
     return toggleDone(row);
@@ -304,7 +359,8 @@ async function key(e: KeyboardEvent, row: Row, text: HTMLElement): Promise<void>
     const here = await info(row.oid);
     if (here.parentOid === null) return;
     const made = await api<{ oid: string }>("/api/rows", { method: "POST", json: { parentOid: here.parentOid, index: here.index + 1, content: "" } });
-    record({ undo: () => api(`/api/rows/${made.oid}`, { method: "DELETE" }), redo: () => api("/api/rows", { method: "POST", json: { parentOid: here.parentOid, index: here.index + 1, content: "" } }), focus: row.oid });
+    // Redo puts the same row back (a restore), so later steps that name it still apply.
+    record({ undo: () => removeRow(made.oid), redo: () => restoreRow(made.oid), focus: row.oid, redoFocus: made.oid });
     await refresh();
     return focusRow(made.oid, 0, index + 1 + (row.folded ? 0 : row.stats.descendants));
   }
@@ -348,9 +404,12 @@ async function key(e: KeyboardEvent, row: Row, text: HTMLElement): Promise<void>
   }
   if (e.key === "Backspace" && (text.textContent ?? "") === "" && row.childCount === 0) {
     e.preventDefault();
-    pending.delete(row.oid);
-    const prev = shown[index - windowStart - 1];
-    await api(`/api/rows/${row.oid}`, { method: "DELETE" });
+    // The emptying is an edit of its own (undo brings the empty row back, a second undo its text).
+    await flushAll();
+    // The caret goes to the row above, or (removing the first) to the one that takes its place.
+    const prev = shown[index - windowStart - 1] ?? shown[index - windowStart + 1];
+    await removeRow(row.oid);
+    record({ undo: () => restoreRow(row.oid), redo: () => removeRow(row.oid), focus: row.oid, ...(prev ? { redoFocus: prev.oid } : {}) });
     await refresh();
     if (prev) return focusRow(prev.oid, prev.content.length);
     return;
