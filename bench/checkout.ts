@@ -10,9 +10,11 @@
  *   npx tsx bench/checkout.ts [--quick] [--sizes 10000,100000]
  */
 import { LoroDoc, type Frontiers, type TreeID } from "loro-crdt";
-import { openEngine, pglite, postgres, type Engine, type Storage, type TreeInput } from "../index.js";
+import { openEngine, pglite, postgres, type Engine, type Storage } from "../index.js";
 import { throwawayDatabase } from "./lib/backends.js";
 import { countingStorage } from "./lib/counting-storage.js";
+import { importCalls } from "./lib/import-calls.js";
+import { mark, written } from "./lib/rows-written.js";
 import { medianOf, progress, quick } from "./lib/measure.js";
 import { save, table } from "./lib/results.js";
 import { generateHistory, type Edit } from "./workload/history.js";
@@ -22,44 +24,12 @@ import type { FlatRow } from "./workload/tree-model.js";
 const sizesAt = process.argv.indexOf("--sizes");
 const SIZES = sizesAt >= 0 ? process.argv[sizesAt + 1]!.split(",").map(Number) : quick ? [10_000, 100_000] : [10_000, 100_000, 1_000_000];
 const EDITS = 1_000;
-const TABLES = ["version", "chunk", "op", "document"];
-
-/** Rows in import calls: runs of top-level rows sharing a parent that exists already. */
-function calls(rows: readonly FlatRow[], known: Set<string>): { parentOid: string; nodes: TreeInput[] }[] {
-  const out: { parentOid: string; nodes: TreeInput[] }[] = [];
-  const made = new Map<string, { children: TreeInput[] }>();
-  for (const [id, parent, content, props] of rows) {
-    const node = { oid: id, content, props, children: [] as TreeInput[] };
-    made.set(id, node);
-    const up = made.get(parent!);
-    if (up) up.children.push(node);
-    else {
-      if (!known.has(parent!)) throw new Error(`row ${id} comes before its parent ${parent}`);
-      const last = out[out.length - 1];
-      if (last && last.parentOid === parent && last.nodes.length < 200) last.nodes.push(node);
-      else out.push({ parentOid: parent!, nodes: [node] });
-    }
-  }
-  return out;
-}
 
 async function apply(engine: Engine, s: string, e: Edit): Promise<void> {
   if (e.kind === "update") await engine.update(s, e.id, { content: e.content });
   else if (e.kind === "create") await engine.create(s, { oid: e.id, parentOid: e.parent, index: e.index, content: e.content, props: e.props });
   else if (e.kind === "move") await engine.move(s, e.id, { parentOid: e.parent, index: e.index });
   else await engine.remove(s, e.id);
-}
-
-/** A transaction id: rows written after it (inserted, or segments appended to) have a greater xmin. */
-async function mark(raw: Storage): Promise<number> {
-  return Number((await raw.query<{ x: string }>("select txid_current()::text as x"))[0]!.x);
-}
-
-/** Rows written (inserted or updated) since `after` (a `mark`), in the engine's tables. */
-async function written(raw: Storage, after: number): Promise<number> {
-  let n = 0;
-  for (const t of TABLES) n += Number((await raw.query<{ n: number }>(`select count(*)::int8 as n from ${t} where xmin::text::int8 > $1`, [after]))[0]!.n);
-  return n;
 }
 
 interface Workload {
@@ -111,11 +81,11 @@ async function engineRun(kind: "pglite" | "postgres", w: Workload): Promise<Reco
     await engine.createDocument(s, { oid: root, content: outline.rows[0]![2] });
     const known = new Set([root]);
     progress(`${kind} ${outline.rows.length}: import of the first 10%`);
-    for (const c of calls(w.early, known)) await engine.importTree(s, c);
+    for (const c of importCalls(w.early, known)) await engine.importTree(s, c);
     for (const r of w.early) known.add(r[0]);
     const early = { root: (await engine.get(s, root)).vid, sub: (await engine.get(s, w.subtree)).vid };
     progress(`${kind} ${outline.rows.length}: import of the other 90%`);
-    for (const c of calls(w.rest, known)) await engine.importTree(s, c);
+    for (const c of importCalls(w.rest, known)) await engine.importTree(s, c);
     progress(`${kind} ${outline.rows.length}: ${EDITS} edits`);
     let tenth = { root: "", sub: "" };
     for (let i = 0; i < w.history.length; i++) {

@@ -61,11 +61,12 @@ export async function checkout(core: Core, spaceId: string, oid: string, vid: st
  * restore of a removed objective (engine/restore.ts) passes its last version as both `current`
  * and `target`.
  */
-export async function reviveTarget(ctx: WriteCtx, chain: readonly Placement[], current: VersionRow, target: VersionRow, plan: Plan): Promise<void> {
+export async function reviveTarget(ctx: WriteCtx, chain: readonly Placement[], current: VersionRow, target: VersionRow, plan: Plan, linear?: boolean): Promise<void> {
   const root = current.oid;
   const inTarget = locator(ctx.reader, { kind: "in", root: target });
-  // The fast path trusts the lost lists: the objective's own history since the target is one line.
-  const natural = process.env["SLOW_CHECKOUT"] ? false : chain[0]!.latest === current.seq && !(await ctx.reader.restoredSince(root, target.seq));
+  // The fast path trusts the lost lists: the objective's own history since the target is one line
+  // (`linear`: the caller knows it is, as a restore does: no version of it came after the target).
+  const natural = process.env["SLOW_CHECKOUT"] ? false : linear === true || (chain[0]!.latest === current.seq && !(await ctx.reader.restoredSince(root, target.seq)));
   const seen = new Set<string>([root]);
   let open = ((await ctx.reader.departures([root], target.seq)).get(root) ?? []).map((d) => d.oid);
   if (!natural) open.push(...(await changedSince(ctx, current, target)));

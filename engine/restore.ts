@@ -20,7 +20,8 @@ import { isTaken, readVersions, runWrite, type Origin } from "./write.js";
  * active (or was brought back or edited since), `NOT_FOUND` if it never existed or its last parent
  * is no longer active (pass `to`). Like a checkout, what of the subtree lives elsewhere now stays
  * there and is cut out of the restored copy; so the op costs O(depth) plus one lookup per
- * objective that left the subtree, never a walk of it.
+ * objective that left the subtree, never a walk of it. Its history since that version is one line
+ * (nothing was written to it but marks), so the departures its records list are all there is.
  *
  * @example
  * await engine.remove(spaceId, row.oid);
@@ -32,8 +33,9 @@ export async function restore(core: Core, spaceId: string, oid: string, to?: Des
   const toParent = to === undefined ? undefined : checkId("parentOid", to.parentOid);
   return runWrite(core, spaceId, toParent === undefined ? [oid] : [oid, toParent], async (ctx, chains) => {
     if (chains.get(oid)) throw invalid(`objective ${oid} is in the active tree of space ${spaceId}: only a removed objective can be restored`);
-    if (!(await isTaken(ctx, oid))) throw notFound(`objective ${oid} does not exist in space ${spaceId}`);
-    const newest = (await ctx.reader.hints([oid], undefined)).get(oid)![0]!;
+    // Its newest row (read with the write's first statement): none means it never existed.
+    const newest = (await ctx.reader.hints([oid], undefined)).get(oid)?.[0];
+    if (!newest) throw notFound(`objective ${oid} does not exist in space ${spaceId}`);
     if (!newest.removed) {
       throw invalid(`objective ${oid} is not removed: it left the active tree of space ${spaceId} with an ascendant, or by a checkout; restore the objective that was removed`);
     }
@@ -45,7 +47,7 @@ export async function restore(core: Core, spaceId: string, oid: string, to?: Des
       const chain = [self];
       const plan = await planChains(ctx, [chain]);
       plan.get(oid)!.replaceWith = last;
-      await reviveTarget(ctx, chain, last, last, plan);
+      await reviveTarget(ctx, chain, last, last, plan, true);
       await promote(ctx, plan);
       await writeNotes(ctx);
       const row = plan.get(oid)!.done!;
@@ -72,7 +74,7 @@ export async function restore(core: Core, spaceId: string, oid: string, to?: Des
     plan.set(oid, { at: self, row: last, depth: target.length, kidOps: [], replaceWith: last, moveTo: { parentOid, pos } });
     // It enters the destination's subtree (as a move in would): a later checkout there reads it.
     for (const p of target) plan.get(p.oid)!.gained = [oid];
-    await reviveTarget(ctx, chain, last, last, plan);
+    await reviveTarget(ctx, chain, last, last, plan, true);
     // Deepest first works here (unlike a move): the objective sits right below its destination,
     // and what is cut out of its subtree is deeper still.
     await promote(ctx, plan);
