@@ -29,14 +29,19 @@ const defaults: Required<EditMix> = {
   update: (i) => ({ content: `u${i}`, props: { n: i } }),
 };
 
-/** Objectives removed by earlier calls, per space (any device of it may restore them). */
-const removedIn = new Map<string, string[]>();
+/**
+ * Objectives removed by earlier calls, per device and space: a device undoes its own removals
+ * (another may not have received the objective at all).
+ */
+const removedBy = new WeakMap<Engine, Map<string, string[]>>();
 
 /** Makes `n` random edits in the documents `docs` of space `s`. */
 export async function randomEdits(e: Engine, s: string, docs: readonly string[], rand: () => number, n: number, mix: EditMix = {}): Promise<void> {
   const { shares, create, update } = { ...defaults, ...mix };
-  const removed = removedIn.get(s) ?? [];
-  removedIn.set(s, removed);
+  const mine = removedBy.get(e) ?? new Map<string, string[]>();
+  removedBy.set(e, mine);
+  const removed = mine.get(s) ?? [];
+  mine.set(s, removed);
   for (let i = 0; i < n; i++) {
     const doc = docs.length === 1 ? docs[0]! : docs[Math.floor(rand() * docs.length)]!;
     const live = [doc, ...(await e.view(s, doc, { limit: 10_000 })).rows.map((r) => r.oid)];
