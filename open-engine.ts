@@ -14,7 +14,7 @@ import { children, documents, get, subtree, type At, type ChildrenOptions, type 
 import { remove } from "./engine/remove.js";
 import { restore } from "./engine/restore.js";
 import { applyOps, opsSince, type ApplyOptions, type ReplicaOp } from "./engine/replicate.js";
-import { conflicts, logSince, pullCursor, settle, type ConflictEvent } from "./engine/clock-order.js";
+import { conflicts, logSince, pullCursor, pushMark, setPushMark, settle, type ConflictEvent } from "./engine/clock-order.js";
 import { createHlcClock } from "./engine/hlc.js";
 import { createRowCache } from "./engine/format/row-cache.js";
 import { ensureDevices, rememberDevice, type Devices } from "./engine/format/devices.js";
@@ -100,6 +100,10 @@ export interface Engine extends AsyncDisposable {
   conflicts(spaceId: string, options?: { limit?: number; before?: string }): Promise<ConflictEvent[]>;
   /** The highest sync-server seq among the ops pulled into this space (0: none). */
   pullCursor(spaceId: string): Promise<number>;
+  /** The clock up to which a sync server acknowledged this device's own ops ("" when none was). */
+  pushMark(spaceId: string): Promise<string>;
+  /** Records that a sync server holds this device's own ops up to `hlc` (the mark only moves forward). */
+  setPushMark(spaceId: string, hlc: string): Promise<void>;
   /** Applies pending ops of the log (left by a crash mid-apply); returns how many were undone and redone. */
   settle(spaceId: string): Promise<number>;
   /** Rows read from storage since open (cache misses), for tests and benchmarks. */
@@ -207,6 +211,8 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
     logSince: open(logSince),
     conflicts: open(conflicts),
     pullCursor: open(pullCursor),
+    pushMark: open(pushMark),
+    setPushMark: open(setPushMark),
     settle: open(settle),
     rowsRead: () => core.cache.rowsRead,
     clearCache: () => core.cache.lru.clear(),

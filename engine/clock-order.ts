@@ -293,3 +293,19 @@ export async function pullCursor(core: Core, spaceId: string): Promise<number> {
   return row?.c ?? 0;
 }
 
+/**
+ * The clock up to which a sync server acknowledged this device's own ops in a space ("" when none
+ * was): the next push starts after it.
+ */
+export async function pushMark(core: Core, spaceId: string): Promise<string> {
+  spaceId = checkId("spaceId", spaceId);
+  const [row] = await core.storage.query<{ p: string }>("select pushed as p from space where space_id = $1", [spaceId]);
+  return row?.p ?? "";
+}
+
+/** Records that a sync server holds this device's own ops up to `hlc` (the mark only moves forward). */
+export async function setPushMark(core: Core, spaceId: string, hlc: string): Promise<void> {
+  spaceId = checkId("spaceId", spaceId);
+  if (typeof hlc !== "string" || hlc.length > 64) throw invalid(`push mark must be a clock string, got ${JSON.stringify(hlc)}`);
+  await core.storage.query("update space set pushed = greatest(pushed, $2) where space_id = $1", [spaceId, hlc]);
+}

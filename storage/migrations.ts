@@ -381,6 +381,15 @@ end $fn$`,
       "create index op_checkouts on op (space_id, seq) where kind in ('checkout', 'restore') and seq is not null",
     ],
   },
+  {
+    version: 8,
+    name: "the clock up to which a sync server acknowledged this device's own ops",
+    statements: () => [
+      // Kept beside the pull cursor: a restarted device pushes only what follows it, instead of
+      // reading its whole log again (sync/sync-client.ts).
+      "alter table space add column pushed text not null default ''",
+    ],
+  },
 ];
 
 /** The newest schema version this code knows. */

@@ -43,7 +43,10 @@ export interface SyncClient {
   start(): void;
   /** Goes offline (edits keep working); resolves when the background loop has stopped. */
   stop(): Promise<void>;
-  /** Tells the background loop that local edits wait to be pushed. */
+  /**
+   * Tells the background loop that local edits wait to be pushed: it syncs at once, or right after
+   * the round in progress (a change during a round is never left for the next poll).
+   */
   changed(): void;
   /**
    * Takes this engine's device back after its accounts device was revoked (or replaced by a new
@@ -73,11 +76,13 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
   const initialMs = options.backoff?.initialMs ?? 250;
   const maxMs = options.backoff?.maxMs ?? 10_000;
   const random = options.random ?? Math.random;
-  // Own ops up to this clock were acknowledged by the server (in memory: after a restart the
-  // device pushes its unacknowledged ops again, which the server recognizes by op id).
-  let pushedHlc = "";
+  // Own ops up to this clock were acknowledged by the server: kept in the engine, so a restarted
+  // device reads its log from there (undefined: not read yet).
+  let pushedHlc: string | undefined;
   let running: Promise<SyncRound> | undefined;
   let again = false;
+  // A poke or a local change since the background loop's round began: it runs another at once.
+  let dirty = false;
   let status: SyncClient["status"] = "stopped";
   let stopped = true;
   let loop: Promise<void> | undefined;
@@ -86,6 +91,7 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
 
   const push = async (): Promise<number> => {
     let pushed = 0;
+    pushedHlc ??= await engine.pushMark(spaceId);
     for (;;) {
       const ops = await engine.logSince(spaceId, { device: engine.deviceId, afterHlc: pushedHlc, limit: pushBatch });
       if (ops.length === 0) return pushed;
@@ -96,6 +102,7 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
         pushed += unsent.length;
       }
       pushedHlc = ops[ops.length - 1]!.hlc;
+      await engine.setPushMark(spaceId, pushedHlc);
       if (ops.length < pushBatch) return pushed;
     }
   };
@@ -158,6 +165,12 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
     });
   let wakeOnStop: (() => void) | undefined;
 
+  /** Something to sync: wakes the loop if it sleeps, else marks its round as not the last. */
+  const nudge = () => {
+    dirty = true;
+    wake?.();
+  };
+
   const background = async () => {
     let attempt = 0;
     while (!stopped) {
@@ -165,17 +178,19 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
         if (!socket) {
           status = "connecting";
           socket = await transport.listen([spaceId], {
-            onPoke: () => wake?.(),
+            onPoke: () => nudge(),
             onClose: () => {
               socket = undefined;
               wake?.();
             },
           });
         }
+        dirty = false;
         await sync();
         status = "online";
         attempt = 0;
-        await sleep(options.pollMs ?? 30_000, true);
+        // What arrived during the round (a poke, a local edit) is not waited for until the poll.
+        if (!dirty) await sleep(options.pollMs ?? 30_000, true);
       } catch (error) {
         options.onError?.(error);
         socket?.close();
@@ -211,7 +226,7 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
       if (status !== "refused") status = "stopped";
     },
     changed() {
-      wake?.();
+      nudge();
     },
     async rebind() {
       if (!transport.bind) throw new SyncError("BAD_BATCH", "this transport cannot bind devices");

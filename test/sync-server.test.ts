@@ -80,6 +80,62 @@ describe("sync server", () => {
     expect(await json(again)).toMatchObject({ accepted: 0, duplicates: 3, lastSeq: 3 });
   });
 
+  it("an edit made while a round runs reaches the server at once, not at the next poll", async () => {
+    const fresh = await backends[0]!.fresh();
+    const engine = fresh.engine;
+    engines.push(engine);
+    const { spaceId } = await engine.createSpace();
+    const doc = await engine.createDocument(spaceId, { content: "Plan" });
+    // A pull that waits for the test: the round in progress stays open while the edit is made.
+    let gate: { opened: Promise<void>; open: () => void } | undefined;
+    let held = false;
+    const inner = httpTransport({ baseUrl: server.url, token: laptop.token });
+    const transport = {
+      ...inner,
+      async pull(space: string, after: number, limit: number) {
+        if (gate) {
+          held = true;
+          await gate.opened;
+        }
+        return inner.pull(space, after, limit);
+      },
+    };
+    const client = createSyncClient({ engine, spaceId, transport, pollMs: 60_000 });
+    client.start();
+    await until(() => client.status === "online");
+    let open!: () => void;
+    gate = { opened: new Promise<void>((r) => (open = r)), open: () => open() };
+    client.changed(); // a round starts and waits in its pull
+    await until(() => held);
+    await engine.create(spaceId, { parentOid: doc.oid, content: "during the round" });
+    client.changed();
+    const released = Date.now();
+    const g = gate;
+    gate = undefined;
+    g.open();
+    const b = await device(phone.token, spaceId);
+    await until(async () => {
+      await b.client.sync();
+      return (await b.engine.view(spaceId, doc.oid)).rows.some((r) => r.content === "during the round");
+    }, 10_000);
+    expect(Date.now() - released).toBeLessThan(1000);
+    await client.stop();
+    // What the server acknowledged is kept in the engine: a restarted client starts after it.
+    const own = await engine.logSince(spaceId, { device: engine.deviceId });
+    expect(await engine.pushMark(spaceId)).toBe(own.at(-1)!.hlc);
+    const pushes: number[] = [];
+    const counting = { ...inner, push: async (space: string, batch: PushBatch) => (pushes.push(batch.ops.length), inner.push(space, batch)) };
+    const restarted = createSyncClient({ engine, spaceId, transport: counting, pollMs: 60_000 });
+    expect((await restarted.sync()).pushed).toBe(0);
+    await engine.update(spaceId, doc.oid, { content: "Plan 2" });
+    expect((await restarted.sync()).pushed).toBe(1);
+    expect(pushes).toEqual([1]);
+    // The mark only moves forward, and takes only a clock.
+    await engine.setPushMark(spaceId, "");
+    expect(await engine.pushMark(spaceId)).toBe((await engine.logSince(spaceId, { device: engine.deviceId })).at(-1)!.hlc);
+    await expect(engine.setPushMark(spaceId, "x".repeat(65))).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
+  });
+
   it("refuses a device's ops from another device's session (forged), and keeps nothing of it", async () => {
     const a = await device(laptop.token);
     await a.engine.createDocument(a.spaceId, { content: "mine" });
