@@ -9,7 +9,7 @@ export const EXIT = { ok: 0, user: 1, storage: 2 } as const;
 export class CliError extends Error {
   override readonly name = "CliError";
   constructor(
-    readonly code: "NO_SPACE" | "NO_FILE" | "INVALID_ARGUMENT",
+    readonly code: "NO_SPACE" | "NO_FILE" | "INVALID_ARGUMENT" | "NOT_SIGNED_IN" | "SYNC",
     message: string,
   ) {
     super(message);

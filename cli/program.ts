@@ -10,6 +10,7 @@ import { importCommand } from "./commands/import.js";
 import { initCommand } from "./commands/init.js";
 import { infoCommands } from "./commands/stats.js";
 import { serveCommand } from "./commands/serve.js";
+import { syncCommands } from "./commands/sync.js";
 import { treeCommand } from "./commands/tree.js";
 import { viewCommand } from "./commands/view.js";
 
@@ -33,7 +34,7 @@ export function createProgram(io: Io, options: { json?: boolean } = {}): Command
       outputError: (text, write) => write(`logbook: ${text.replace(/^error: /, "")}`),
     })
     .addHelpText("after", checkoutCommandsNote);
-  for (const add of [initCommand, importCommand, exportCommand, treeCommand, viewCommand, foldCommands, historyCommands, versionCommands, editCommands, infoCommands, serveCommand]) add(program, io);
+  for (const add of [initCommand, importCommand, exportCommand, treeCommand, viewCommand, foldCommands, historyCommands, versionCommands, editCommands, infoCommands, serveCommand, syncCommands]) add(program, io);
   for (const command of program.commands) command.exitOverride();
   return program;
 }

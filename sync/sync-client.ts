@@ -23,6 +23,8 @@ export interface SyncClientOptions {
   readonly backoff?: { readonly initialMs?: number; readonly maxMs?: number };
   /** While online, sync at least this often even without pokes, in ms. Default 30000. */
   readonly pollMs?: number;
+  /** After every round of the background loop (and of `sync()`), with what it moved. */
+  readonly onRound?: (round: SyncRound) => void;
   /** Every failure of the background loop (it keeps going unless the session is refused). */
   readonly onError?: (error: unknown) => void;
   /** Randomness for backoff jitter. */
@@ -126,6 +128,7 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
     await engine.settle(spaceId);
     const pushed = await push();
     const pulled = await pull();
+    options.onRound?.({ pushed, pulled });
     return { pushed, pulled };
   };
 

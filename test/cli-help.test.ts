@@ -21,7 +21,7 @@ const names = createProgram(captureIo().io).commands.map((c) => c.name());
 
 describe("logbook --help", () => {
   it("lists every command the issue asks for", () => {
-    for (const name of ["init", "import", "export", "tree", "view", "history", "versions", "checkout", "diff", "create", "update", "move", "remove", "restore", "stats", "fold", "unfold"]) {
+    for (const name of ["init", "import", "export", "tree", "view", "history", "versions", "checkout", "diff", "create", "update", "move", "remove", "restore", "stats", "fold", "unfold", "login", "sync"]) {
       expect(names).toContain(name);
     }
   });

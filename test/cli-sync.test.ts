@@ -1,0 +1,94 @@
+/**
+ * `logbook login` and `logbook sync` as processes against a real sync server: a laptop on PGlite
+ * (a data directory) and a phone on Postgres (a throwaway database; PGlite again when no server
+ * answers, said so) sign in once, sync a space both ways, and the phone follows with `--watch`.
+ */
+import { spawn } from "node:child_process";
+import { mkdtemp, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { PASSWORD } from "./helpers/accounts-fixtures.js";
+import { postgresUnavailable, throwawayDatabase } from "./helpers/backends.js";
+import { json, logbook } from "./helpers/cli-process.js";
+import { startSyncServer, type TestSyncServer } from "./helpers/sync-fixtures.js";
+
+let server: TestSyncServer;
+let dir: string;
+let email: string;
+let phoneArgs: string[];
+let dropPhone = async () => {};
+
+beforeAll(async () => {
+  server = await startSyncServer({ revalidateMs: 60_000 });
+  email = (await server.signIn("setup")).email; // a verified account
+  dir = await mkdtemp(join(tmpdir(), "logbook-cli-sync-"));
+  const why = await postgresUnavailable();
+  if (why) {
+    console.warn(`[cli-sync] the phone runs on PGlite: ${why}`);
+    phoneArgs = ["--data", join(dir, "phone")];
+  } else {
+    const db = await throwawayDatabase();
+    phoneArgs = ["--pg", db.url];
+    dropPhone = db.drop;
+  }
+}, 120_000);
+afterAll(async () => {
+  await server?.close();
+  await dropPhone();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe("logbook login and sync", () => {
+  const laptop = () => ["--data", join(dir, "laptop")];
+  // The phone's credentials live in its data directory too ($LOGBOOK_DATA when it runs on --pg).
+  const phoneEnv = () => ({ LOGBOOK_DATA: join(dir, "phone"), LOGBOOK_PASSWORD: PASSWORD });
+  const env = { LOGBOOK_PASSWORD: PASSWORD };
+
+  it("signs in once, syncs a space both ways, and follows the server with --watch", async () => {
+    const unsigned = await logbook([...laptop(), "--json", "sync"], env);
+    expect(unsigned.code).toBe(1);
+    expect(JSON.parse(unsigned.stderr)).toMatchObject({ error: { code: "NOT_SIGNED_IN" } });
+
+    const bad = await logbook([...laptop(), "--json", "login", "--server", server.url, "--email", email], { LOGBOOK_PASSWORD: "wrong password" });
+    expect(bad.code).toBe(1);
+    expect(JSON.parse(bad.stderr)).toMatchObject({ error: { code: expect.stringMatching(/NOT_SIGNED_IN|SYNC/) } });
+
+    const login = await logbook([...laptop(), "login", "--server", server.url, "--email", email], env);
+    expect(login.code, login.stderr).toBe(0);
+    expect(login.stdout).toMatch(new RegExp(`signed in to ${server.url} as ${email}`));
+    expect((await stat(join(dir, "laptop", "sync-login.json"))).mode & 0o777).toBe(0o600);
+
+    const doc = json<{ oid: string }>(await logbook([...laptop(), "--json", "create", "Plan"], env));
+    await logbook([...laptop(), "create", "from the laptop", "--parent", doc.oid], env);
+    const first = json<{ spaceId: string; pushed: number; pulled: number }>(await logbook([...laptop(), "--json", "sync"], env));
+    expect(first).toMatchObject({ pushed: 2, pulled: 0 });
+    const spaceId = first.spaceId;
+
+    // The phone joins the space by its id, then edits and pushes back.
+    expect((await logbook([...phoneArgs, "login", "--server", server.url, "--email", email], phoneEnv())).code).toBe(0);
+    const joined = json<{ pushed: number; pulled: number }>(await logbook([...phoneArgs, "--space", spaceId, "--json", "sync"], phoneEnv()));
+    expect(joined).toMatchObject({ pushed: 0, pulled: 2 });
+    expect((await logbook([...phoneArgs, "tree", doc.oid], phoneEnv())).stdout).toContain("from the laptop");
+    await logbook([...phoneArgs, "create", "from the phone", "--parent", doc.oid], phoneEnv());
+    expect(json<{ pushed: number }>(await logbook([...phoneArgs, "--json", "sync"], phoneEnv())).pushed).toBe(1);
+    expect(json<{ pulled: number }>(await logbook([...laptop(), "--json", "sync"], env)).pulled).toBe(1);
+    expect((await logbook([...laptop(), "tree", doc.oid], env)).stdout).toContain("from the phone");
+
+    // --watch: the phone stays online and prints what each round moved.
+    const tsx = join(import.meta.dirname, "..", "node_modules", "tsx", "dist", "cli.mjs");
+    const main = join(import.meta.dirname, "..", "cli", "main.ts");
+    const watcher = spawn(process.execPath, [tsx, main, ...phoneArgs, "sync", "--watch"], { env: { ...process.env, ...phoneEnv(), NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    watcher.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
+    const exited = new Promise<number | null>((resolve) => watcher.on("close", resolve));
+    await expect.poll(() => out, { timeout: 20_000, interval: 100 }).toContain(`watching space ${spaceId} at ${server.url}`);
+    await logbook([...laptop(), "update", doc.oid, "--content", "Plan (watched)"], env);
+    await logbook([...laptop(), "sync"], env);
+    // Pulled by its first round or by the round the server's poke starts, and printed.
+    await expect.poll(() => out, { timeout: 20_000, interval: 100 }).toContain(`space ${spaceId}: pushed 0 ops, pulled 1`);
+    watcher.kill("SIGINT");
+    expect(await exited).toBe(0);
+    expect((await logbook([...phoneArgs, "--json", "stats", doc.oid], phoneEnv())).stdout).toContain("Plan (watched)");
+  }, 180_000);
+});
