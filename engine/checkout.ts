@@ -163,9 +163,10 @@ async function changedSince(ctx: WriteCtx, current: VersionRow, target: VersionR
 }
 
 /**
- * Where objectives that are not active now were last, outside the checked-out subtree: the
- * objectives up each one's newest rows until the first one the checkout's chain shares (they lose
- * it). One hint walk for all of them.
+ * Where objectives that are not active now were last: the objectives up each one's newest rows
+ * until the first one the checkout's chain shares (they lose it). That may be inside the
+ * checked-out subtree too: a removed objective there that held it (restored later, it must not
+ * bring it back a second time). One hint walk for all of them.
  */
 async function lastRegions(ctx: WriteCtx, oids: readonly string[], chain: readonly Placement[]): Promise<Map<string, string[]>> {
   const out = new Map<string, string[]>();
@@ -173,12 +174,9 @@ async function lastRegions(ctx: WriteCtx, oids: readonly string[], chain: readon
   const hints = await ctx.reader.hints(oids, undefined);
   const shared = new Set(chain.map((p) => p.oid));
   for (const oid of oids) {
-    let region: string[] = [];
+    const region: string[] = [];
     for (const h of (hints.get(oid) ?? []).slice(1)) {
-      if (shared.has(h.oid)) {
-        if (h.oid === chain[0]!.oid) region = [];
-        break;
-      }
+      if (shared.has(h.oid)) break;
       region.push(h.oid);
     }
     out.set(oid, region);
@@ -224,7 +222,8 @@ export async function writeNotes(ctx: WriteCtx): Promise<void> {
   const rows = await readVersions(ctx, keys);
   marks.forEach(([oid, m], i) => {
     const newest = hints.get(oid)![0]!;
-    // One that comes back is active: no longer removed.
-    writeMark(ctx, rows.get(`${oid}|${keys[i]![1]}`)!, m.at ? false : newest.removed, newest.key, m.lost);
+    // One that comes back is active (no longer removed), with a version that may be older than
+    // its newest: its history is no longer one line (RESTORED, read by later checkouts of it).
+    writeMark(ctx, rows.get(`${oid}|${keys[i]![1]}`)!, m.at ? false : newest.removed, newest.key, m.lost, m.at !== undefined);
   });
 }

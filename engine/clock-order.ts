@@ -306,6 +306,6 @@ export async function pushMark(core: Core, spaceId: string): Promise<string> {
 /** Records that a sync server holds this device's own ops up to `hlc` (the mark only moves forward). */
 export async function setPushMark(core: Core, spaceId: string, hlc: string): Promise<void> {
   spaceId = checkId("spaceId", spaceId);
-  if (typeof hlc !== "string" || hlc.length > 64) throw invalid(`push mark must be a clock string, got ${JSON.stringify(hlc)}`);
+  if (hlc !== "" && !isHlc(hlc)) throw invalid(`push mark must be a hybrid logical clock (engine/hlc.ts), got ${JSON.stringify(hlc)}`);
   await core.storage.query("update space set pushed = greatest(pushed, $2) where space_id = $1", [spaceId, hlc]);
 }

@@ -40,6 +40,9 @@ export async function restore(core: Core, spaceId: string, oid: string, to?: Des
       throw invalid(`objective ${oid} is not removed: it left the active tree of space ${spaceId} with an ascendant, or by a checkout; restore the objective that was removed`);
     }
     const last = (await readVersions(ctx, [[oid, newest.vseq]])).get(`${oid}|${newest.vseq}`)!;
+    if (last.parentOid === null && toParent !== undefined) {
+      throw invalid(`objective ${oid} is a removed document: it comes back as a document, not under ${toParent}`);
+    }
     const parentOid = toParent ?? last.parentOid;
     const self = { oid, seq: last.seq, parentOid: null, pos: null, latest: newest.vseq, latestRow: newest.key };
     if (parentOid === null) {

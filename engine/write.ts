@@ -143,10 +143,10 @@ export interface Newest {
  * or a note that objectives left its subtree (`lost`, read by later checkouts). A mark goes to the
  * objective's newest row (`latestRow`).
  */
-export function writeMark(ctx: WriteCtx, version: VersionRow, removal: boolean, latestRow: number | undefined, lost?: readonly string[]): void {
+export function writeMark(ctx: WriteCtx, version: VersionRow, removal: boolean, latestRow: number | undefined, lost?: readonly string[], restored = false): void {
   if (latestRow === undefined) throw new Error(`mark of ${version.oid} at seq ${ctx.seq}: its newest row is unknown`);
   const record = { kind: "mark" as const, seq: ctx.seq, vseq: version.seq, removal, ...(lost && lost.length > 0 ? { lost } : {}) };
-  ctx.written.push({ record, version, bytes: undefined, row: latestRow, moved: false, restored: false });
+  ctx.written.push({ record, version, bytes: undefined, row: latestRow, moved: false, restored });
 }
 
 /**
@@ -275,7 +275,15 @@ export function storageReader(core: Core, tx: Queryable, spaceId: string, loader
     gains: (oids, after) => storedLists(tx, spaceId, oids, after, "gained"),
     existedAt: (oids, seq) => storedExistedAt(tx, spaceId, oids, seq),
     async restoredSince(oid, after) {
-      return (await tx.query("select 1 from version where space_id = $1 and oid = $2 and flags & 4 <> 0 and seq > $3 limit 1", [spaceId, oid, after])).length > 0;
+      // The segment holding `after` counts too: a mark appended to it later may have restored an
+      // older version (a checkout brought it back); an earlier record there only costs the slow path.
+      return (
+        await tx.query(
+          `select 1 from version where space_id = $1 and oid = $2 and flags & 4 <> 0
+              and seq >= coalesce((select max(seq) from version where space_id = $1 and oid = $2 and seq <= $3), 0) limit 1`,
+          [spaceId, oid, after],
+        )
+      ).length > 0;
     },
   };
 }

@@ -58,6 +58,9 @@ describe("logbook login and sync", () => {
     expect(login.code, login.stderr).toBe(0);
     expect(login.stdout).toMatch(new RegExp(`signed in to ${server.url} as ${email}`));
     expect((await stat(join(dir, "laptop", "sync-login.json"))).mode & 0o777).toBe(0o600);
+    const elsewhere = await logbook([...laptop(), "--json", "login", "--server", "http://127.0.0.1:9", "--email", email], env);
+    expect(elsewhere.code).toBe(1);
+    expect(JSON.parse(elsewhere.stderr)).toMatchObject({ error: { code: "INVALID_ARGUMENT", message: expect.stringContaining(`syncs with ${server.url}`) } });
 
     const doc = json<{ oid: string }>(await logbook([...laptop(), "--json", "create", "Plan"], env));
     await logbook([...laptop(), "create", "from the laptop", "--parent", doc.oid], env);

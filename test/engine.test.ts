@@ -254,6 +254,37 @@ describe.each(await usableBackends())("engine on $name", (backend) => {
     expect((await e.get(s, x.oid)).stats.descendants).toBe(1);
   });
 
+  it("a restore does not bring back what a checkout brought back elsewhere while it was removed", async () => {
+    const { s, doc } = await outline();
+    const p = await e.create(s, { parentOid: doc.oid, content: "P" });
+    const d = await e.create(s, { parentOid: p.oid, content: "D" });
+    const pa = await e.get(s, p.oid);
+    const x = await e.create(s, { parentOid: p.oid, content: "X" });
+    await e.move(s, d.oid, { parentOid: x.oid });
+    await e.remove(s, x.oid);
+    await e.checkout(s, p.oid, pa.vid); // D comes back right under P (it was last in X, removed)
+    await e.restore(s, x.oid);
+    expect(await tree(e, s, p.oid)).toEqual(["D", "X"]);
+    expect((await e.get(s, p.oid)).stats.descendants).toBe(2);
+  });
+
+  it("a checkout of an objective a checkout brought back at an older version finds what left it", async () => {
+    const { s, doc } = await outline();
+    const p = await e.create(s, { parentOid: doc.oid, content: "P" });
+    const x = await e.create(s, { parentOid: p.oid, content: "X" });
+    const p1 = await e.get(s, p.oid);
+    const eo = await e.create(s, { parentOid: p.oid, content: "E" });
+    const p2 = await e.get(s, p.oid);
+    await e.move(s, eo.oid, { parentOid: x.oid });
+    const x2 = await e.get(s, x.oid);
+    await e.remove(s, x.oid);
+    await e.checkout(s, p.oid, p1.vid); // X back at its version without E
+    await e.checkout(s, p.oid, p2.vid); // E back right under P
+    await e.checkout(s, x.oid, x2.vid); // X's version with E: E lives under P now and stays there
+    expect(await tree(e, s, p.oid)).toEqual(["X", "E"]);
+    expect((await e.get(s, p.oid)).stats.descendants).toBe(2);
+  });
+
   it("refuses to restore what is active, never existed, or left with an ascendant, and names it", async () => {
     const { s, doc, a, a1 } = await outline();
     await rejects(e.restore(s, a.oid), "INVALID_ARGUMENT", new RegExp(`${a.oid} is in the active tree`));
@@ -262,12 +293,17 @@ describe.each(await usableBackends())("engine on $name", (backend) => {
     await rejects(e.restore(s, a1.oid), "INVALID_ARGUMENT", new RegExp(`${a1.oid} is not removed`));
     await rejects(e.restore(s, a.oid, { parentOid: a1.oid }), "NOT_FOUND", new RegExp(a1.oid));
     await rejects(e.restore(s, a.oid, { parentOid: doc.oid, index: 5 }), "INVALID_ARGUMENT", /5/);
-    // Its last parent gone too: it says so, and a destination still works.
-    const other = await e.create(s, { parentOid: doc.oid, content: "O" });
-    const x = await e.create(s, { parentOid: other.oid, content: "X" });
-    await e.remove(s, x.oid);
+    // A removed document comes back as a document, never under a row.
+    const other = await e.createDocument(s, { content: "Other" });
     await e.remove(s, other.oid);
-    await rejects(e.restore(s, x.oid), "NOT_FOUND", new RegExp(`its parent ${other.oid}`));
+    await rejects(e.restore(s, other.oid, { parentOid: doc.oid }), "INVALID_ARGUMENT", new RegExp(`${other.oid} is a removed document`));
+    await e.restore(s, other.oid);
+    // Its last parent gone too: it says so, and a destination still works.
+    const o = await e.create(s, { parentOid: doc.oid, content: "O" });
+    const x = await e.create(s, { parentOid: o.oid, content: "X" });
+    await e.remove(s, x.oid);
+    await e.remove(s, o.oid);
+    await rejects(e.restore(s, x.oid), "NOT_FOUND", new RegExp(`its parent ${o.oid}`));
     await e.restore(s, x.oid, { parentOid: doc.oid, index: 0 });
     expect(await tree(e, s, doc.oid)).toEqual(["X", "B"]);
   });

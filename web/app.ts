@@ -66,6 +66,8 @@ let preview: { oid: string; vid: string } | undefined;
 const undoStack: Step[] = [];
 const redoStack: Step[] = [];
 const pending = new Map<string, { timer: ReturnType<typeof setTimeout>; before: string; text: string }>();
+/** Texts sent but not yet answered: until then the server's older text must not be drawn over them. */
+const saving = new Map<string, string>();
 
 /**
  * The token of the URL `logbook serve` printed: kept for this tab (a reload keeps it), taken out of
@@ -173,7 +175,7 @@ function draw(): void {
       fillRow(kept, row, windowStart + i);
       // Another tab's edit of this row shows unless this tab is editing it too (its own text wins).
       const text = kept.querySelector<HTMLElement>(".text")!;
-      if (!pending.has(row.oid) && text.textContent !== row.content) {
+      if (!pending.has(row.oid) && !saving.has(row.oid) && text.textContent !== row.content) {
         const at = caretOf(text);
         text.textContent = row.content;
         placeCaret(text, at);
@@ -196,7 +198,7 @@ function rowElement(row: Row, index: number): HTMLElement {
   const el = document.createElement("div");
   const text = document.createElement("span");
   text.className = "text";
-  text.textContent = pending.get(row.oid)?.text ?? row.content;
+  text.textContent = pending.get(row.oid)?.text ?? saving.get(row.oid) ?? row.content;
   text.contentEditable = preview ? "false" : "plaintext-only";
   text.tabIndex = 0;
   text.addEventListener("input", () => edited(liveRow(row), text.textContent ?? ""));
@@ -284,7 +286,7 @@ async function focusRow(oid: string, caret: number, indexHint?: number): Promise
 function edited(row: Row, text: string): void {
   const was = pending.get(row.oid);
   if (was) clearTimeout(was.timer);
-  const before = was?.before ?? row.content;
+  const before = was?.before ?? saving.get(row.oid) ?? row.content;
   pending.set(row.oid, { before, text, timer: setTimeout(() => void flush(row.oid), 400) });
 }
 
@@ -294,7 +296,12 @@ async function flush(oid: string): Promise<void> {
   clearTimeout(p.timer);
   pending.delete(oid);
   if (p.text === p.before) return;
-  await api(`/api/rows/${oid}`, { method: "PATCH", json: { content: p.text } });
+  saving.set(oid, p.text);
+  try {
+    await api(`/api/rows/${oid}`, { method: "PATCH", json: { content: p.text } });
+  } finally {
+    if (saving.get(oid) === p.text) saving.delete(oid);
+  }
   record({ undo: () => api(`/api/rows/${oid}`, { method: "PATCH", json: { content: p.before } }), redo: () => api(`/api/rows/${oid}`, { method: "PATCH", json: { content: p.text } }), focus: oid });
 }
 
@@ -335,7 +342,7 @@ function undoRedo(e: KeyboardEvent): Promise<void> {
     return focusRow(redo ? (step.redoFocus ?? step.focus) : step.focus, 0);
   };
   stepping = stepping.then(next, next);
-  return stepping;
+  return stepping.catch((error: unknown) => say(`undo failed: ${(error as Error).message}`));
 }
 
 // Undo works wherever the focus is (after removing the only row in view, no row has it).

@@ -26,7 +26,8 @@ const credentialsPath = (options: GlobalOptions, env: NodeJS.ProcessEnv) => join
 async function saveCredentials(path: string, value: Credentials): Promise<void> {
   await mkdir(join(path, ".."), { recursive: true });
   const temp = `${path}.${process.pid}.tmp`;
-  await writeFile(temp, JSON.stringify(value, null, 2) + "\n", { mode: 0o600 });
+  // "wx": a file (or a link planted) at the temporary name is an error, never written through.
+  await writeFile(temp, JSON.stringify(value, null, 2) + "\n", { mode: 0o600, flag: "wx" });
   await chmod(temp, 0o600);
   await rename(temp, path);
 }
@@ -54,10 +55,19 @@ async function password(fromStdin: boolean, io: Io): Promise<string> {
   // readline on a silent output: the terminal shows nothing of what is typed.
   const silent = new Writable({ write: (_chunk, _encoding, done) => done() });
   const rl = createInterface({ input: process.stdin, output: silent, terminal: true });
-  const answer = await new Promise<string>((resolve) => rl.question("", resolve));
-  rl.close();
-  io.stderr.write("\n");
-  return answer;
+  try {
+    // Ctrl-C or Ctrl-D ends the prompt with an error, not an unsettled wait.
+    return await new Promise<string>((resolve, reject) => {
+      const cancel = () => reject(new CliError("INVALID_ARGUMENT", "no password given (the prompt was cancelled)"));
+      rl.once("SIGINT", cancel);
+      rl.once("close", cancel);
+      rl.question("", resolve);
+    });
+  } finally {
+    rl.removeAllListeners("close");
+    rl.close();
+    io.stderr.write("\n");
+  }
 }
 
 /** A server's JSON error as a CLI error: its code and message, or the HTTP status. */
@@ -82,6 +92,13 @@ export function syncCommands(program: Command, io: Io): void {
       const deviceName = options.deviceName ?? `logbook CLI on ${hostname()} (${options.pg === undefined ? dataDirOf(options, io.env) : "postgres"})`;
       const server = options.server.replace(/\/$/, "");
       if (!/^https?:\/\//.test(server)) throw new CliError("INVALID_ARGUMENT", `--server must be an http(s) URL, got ${JSON.stringify(options.server)}`);
+      // The pull cursor and the push mark in the database count one server's ops: another server
+      // would skip its first ops and never get this device's earlier ones.
+      const path = credentialsPath(options, io.env);
+      const previous = await loadCredentials(path).catch(() => undefined);
+      if (previous && previous.server !== server) {
+        throw new CliError("INVALID_ARGUMENT", `this data directory syncs with ${previous.server}, not ${server}: its sync cursors belong to that server (use another data directory)`);
+      }
       const secret = await password(options.passwordStdin === true, io);
       let response: Response;
       try {
@@ -95,7 +112,6 @@ export function syncCommands(program: Command, io: Io): void {
       }
       if (!response.ok) throw await refused(response, `sign-in at ${server} refused`);
       const body = (await response.json()) as { token: string; user: { id: string }; device: { id: string } };
-      const path = credentialsPath(options, io.env);
       await saveCredentials(path, { server, token: body.token, email: options.email, userId: body.user.id, device: body.device.id });
       io.stdout.write(options.json ? `${JSON.stringify({ server, email: options.email, device: body.device.id })}\n` : `signed in to ${server} as ${options.email} (device ${body.device.id})\n`);
     });
@@ -144,12 +160,17 @@ export function syncCommands(program: Command, io: Io): void {
         });
         if (!ctx.json) io.stdout.write(`watching space ${ctx.spaceId} at ${login.server} (Ctrl-C stops)\n`);
         client.start();
+        // Until Ctrl-C (or a refusal); then nothing of the wait is left behind.
+        let stopWaiting = () => {};
+        const check = setInterval(() => client.status === "refused" && stopWaiting(), 200);
         await new Promise<void>((resolve) => {
+          stopWaiting = resolve;
           process.once("SIGINT", resolve);
           process.once("SIGTERM", resolve);
-          const check = setInterval(() => client.status === "refused" && resolve(), 200);
-          check.unref();
         });
+        clearInterval(check);
+        process.removeListener("SIGINT", stopWaiting);
+        process.removeListener("SIGTERM", stopWaiting);
         await client.stop();
         if (client.status === "refused") throw fatal;
       });
