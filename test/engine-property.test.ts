@@ -23,6 +23,8 @@ import {
 } from "./model/outline-model.js";
 
 const RUNS = Number(process.env["LOGBOOK_PROPERTY_RUNS"] ?? 200);
+/** Longest op sequence (LOGBOOK_PROPERTY_OPS; longer ones reach deeper histories, slower). */
+const OPS = Number(process.env["LOGBOOK_PROPERTY_OPS"] ?? 25);
 const SEED = process.env["LOGBOOK_PROPERTY_SEED"] === undefined ? undefined : Number(process.env["LOGBOOK_PROPERTY_SEED"]);
 
 const VERBOSE = process.env["LOGBOOK_PROPERTY_VERBOSE"] === "1";
@@ -340,7 +342,7 @@ const opArb: fc.Arbitrary<GenOp> = fc.oneof(
 
 const sequenceArb = fc.record({
   documents: fc.integer({ min: 1, max: 2 }),
-  ops: fc.array(opArb, { minLength: 5, maxLength: 25 }),
+  ops: fc.array(opArb, { minLength: 5, maxLength: OPS }),
   diffs: fc.array(fc.tuple(fc.nat(60), fc.nat(60), fc.nat(60)), { minLength: 4, maxLength: 4 }),
 });
 
