@@ -10,9 +10,8 @@
  *   npx tsx bench/checkout.ts [--quick] [--sizes 10000,100000]
  */
 import { LoroDoc, type Frontiers, type TreeID } from "loro-crdt";
-import { openEngine, pglite, postgres, type Engine, type Storage } from "../index.js";
-import { throwawayDatabase } from "./lib/backends.js";
-import { countingStorage } from "./lib/counting-storage.js";
+import type { Engine } from "../index.js";
+import { openCountedEngine } from "./lib/counting-storage.js";
 import { importCalls } from "./lib/import-calls.js";
 import { mark, written } from "./lib/rows-written.js";
 import { medianOf, progress, quick } from "./lib/measure.js";
@@ -59,20 +58,9 @@ function workload(size: number): Workload {
 }
 
 async function engineRun(kind: "pglite" | "postgres", w: Workload): Promise<Record<string, string | number>[] | undefined> {
-  let raw: Storage;
-  let drop = async () => {};
-  if (kind === "pglite") raw = await pglite().open();
-  else {
-    const db = await throwawayDatabase("logbook_checkout");
-    if (typeof db === "string") {
-      console.warn(`[bench] skipping postgres: ${db}`);
-      return undefined;
-    }
-    raw = await postgres({ connectionString: db.url }).open();
-    drop = db.drop;
-  }
-  const counter = countingStorage(raw);
-  const engine = await openEngine({ storage: { kind, open: async () => counter.storage } });
+  const opened = await openCountedEngine(kind, "logbook_checkout");
+  if (!opened) return undefined;
+  const { engine, raw, counter } = opened;
   const out: Record<string, string | number>[] = [];
   try {
     const { outline } = w;
@@ -81,11 +69,11 @@ async function engineRun(kind: "pglite" | "postgres", w: Workload): Promise<Reco
     await engine.createDocument(s, { oid: root, content: outline.rows[0]![2] });
     const known = new Set([root]);
     progress(`${kind} ${outline.rows.length}: import of the first 10%`);
-    for (const c of importCalls(w.early, known)) await engine.importTree(s, c);
+    for (const c of importCalls(w.early, { known, maxTops: 200 })) await engine.importTree(s, c);
     for (const r of w.early) known.add(r[0]);
     const early = { root: (await engine.get(s, root)).vid, sub: (await engine.get(s, w.subtree)).vid };
     progress(`${kind} ${outline.rows.length}: import of the other 90%`);
-    for (const c of importCalls(w.rest, known)) await engine.importTree(s, c);
+    for (const c of importCalls(w.rest, { known, maxTops: 200 })) await engine.importTree(s, c);
     progress(`${kind} ${outline.rows.length}: ${EDITS} edits`);
     let tenth = { root: "", sub: "" };
     for (let i = 0; i < w.history.length; i++) {
@@ -142,8 +130,7 @@ async function engineRun(kind: "pglite" | "postgres", w: Workload): Promise<Reco
       }
     }
   } finally {
-    await engine.close();
-    await drop();
+    await opened.close();
   }
   return out;
 }

@@ -10,9 +10,8 @@
  *
  *   npx tsx bench/restore.ts [--quick] [--sizes 10000,100000]
  */
-import { openEngine, pglite, postgres, type Engine, type Storage } from "../index.js";
-import { throwawayDatabase } from "./lib/backends.js";
-import { countingStorage } from "./lib/counting-storage.js";
+import type { Engine } from "../index.js";
+import { openCountedEngine } from "./lib/counting-storage.js";
 import { importCalls } from "./lib/import-calls.js";
 import { medianOf, progress, quick } from "./lib/measure.js";
 import { save, table } from "./lib/results.js";
@@ -28,7 +27,7 @@ const DEPTHS = [5, 10, 20];
 async function build(engine: Engine, outline: Outline): Promise<string> {
   const { spaceId: s } = await engine.createSpace();
   await engine.createDocument(s, { oid: outline.rootId, content: outline.rows[0]![2] });
-  for (const c of importCalls(outline.rows.slice(1), new Set([outline.rootId]))) await engine.importTree(s, c);
+  for (const c of importCalls(outline.rows.slice(1), { known: new Set([outline.rootId]), maxTops: 200 })) await engine.importTree(s, c);
   for (const e of generateHistory(outline, 1_000, 5)) {
     if (e.kind === "update") await engine.update(s, e.id, { content: e.content });
     else if (e.kind === "create") await engine.create(s, { oid: e.id, parentOid: e.parent, index: e.index, content: e.content, props: e.props });
@@ -39,20 +38,9 @@ async function build(engine: Engine, outline: Outline): Promise<string> {
 }
 
 async function run(kind: "pglite" | "postgres", outline: Outline): Promise<Record<string, string | number>[] | undefined> {
-  let raw: Storage;
-  let drop = async () => {};
-  if (kind === "pglite") raw = await pglite().open();
-  else {
-    const db = await throwawayDatabase("logbook_restore");
-    if (typeof db === "string") {
-      console.warn(`[bench] skipping postgres: ${db}`);
-      return undefined;
-    }
-    raw = await postgres({ connectionString: db.url }).open();
-    drop = db.drop;
-  }
-  const counter = countingStorage(raw);
-  const engine = await openEngine({ storage: { kind, open: async () => counter.storage } });
+  const opened = await openCountedEngine(kind, "logbook_restore");
+  if (!opened) return undefined;
+  const { engine, raw, counter } = opened;
   const out: Record<string, string | number>[] = [];
   try {
     progress(`${kind} ${outline.rows.length}: import and 1,000 edits`);
@@ -108,8 +96,7 @@ async function run(kind: "pglite" | "postgres", outline: Outline): Promise<Recor
       });
     }
   } finally {
-    await engine.close();
-    await drop();
+    await opened.close();
   }
   return out;
 }

@@ -25,7 +25,7 @@ import { save, table } from "./lib/results.js";
 import { dumpSpace, restoreSpace, SPACE_TABLES, type SpaceRows } from "./lib/space-copy.js";
 import { automergeCatchUp, loroCatchUp, type PeerCatchUp } from "./lib/sync-peers.js";
 import { serverThroughput, type ServerThroughput } from "./lib/sync-server-bench.js";
-import { importCalls } from "./systems/engine.js";
+import { importCalls } from "./lib/import-calls.js";
 import { generateHistory, type Edit } from "./workload/history.js";
 import { generateOutline } from "./workload/outline.js";
 import type { StoredRow } from "../engine/format/rows.js";

@@ -1,4 +1,5 @@
-import type { Storage } from "../../index.js";
+import { openEngine, pglite, postgres, type Engine, type Storage } from "../../index.js";
+import { throwawayDatabase } from "./backends.js";
 
 /** A storage that counts every row any query returns (rows read, the same way for any stored format). */
 export interface Counting {
@@ -26,4 +27,43 @@ export function countingStorage(inner: Storage): Counting {
     close: () => inner.close(),
   };
   return { storage, rows: () => rows };
+}
+
+/** An engine on a storage whose rows read are counted, with the raw storage beside it (for xmin marks). */
+export interface CountedEngine {
+  readonly engine: Engine;
+  readonly raw: Storage;
+  readonly counter: Counting;
+  /** Closes the engine and drops the throwaway database. */
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the engine on PGlite in memory or on a throwaway Postgres database named after `prefix`;
+ * undefined (with the reason printed) when no Postgres server answers.
+ */
+export async function openCountedEngine(kind: "pglite" | "postgres", prefix: string): Promise<CountedEngine | undefined> {
+  let raw: Storage;
+  let drop = async () => {};
+  if (kind === "pglite") raw = await pglite().open();
+  else {
+    const db = await throwawayDatabase(prefix);
+    if (typeof db === "string") {
+      console.warn(`[bench] skipping postgres: ${db}`);
+      return undefined;
+    }
+    raw = await postgres({ connectionString: db.url }).open();
+    drop = db.drop;
+  }
+  const counter = countingStorage(raw);
+  const engine = await openEngine({ storage: { kind, open: async () => counter.storage } });
+  return {
+    engine,
+    raw,
+    counter,
+    async close() {
+      await engine.close();
+      await drop();
+    },
+  };
 }

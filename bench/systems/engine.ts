@@ -1,10 +1,10 @@
-import type { Engine, TreeInput } from "../../index.js";
+import type { Engine } from "../../index.js";
+import { importCalls } from "../lib/import-calls.js";
 import { openBench, type BenchBackend } from "../lib/backends.js";
 import { progress } from "../lib/measure.js";
 import { diskBytes, inserted } from "../lib/pg-tables.js";
 import type { Edit } from "../workload/history.js";
 import type { Outline } from "../workload/outline.js";
-import type { FlatRow } from "../workload/tree-model.js";
 import type { System, WriteCost } from "./system.js";
 
 const TABLES = ["version", "chunk", "op", "document"];
@@ -14,24 +14,6 @@ const BATCH = 50_000;
 interface EngineMark {
   readonly root: string;
   readonly target: string;
-}
-
-/** Groups a depth-first run of rows into importTree calls: one per run of tops sharing a parent. */
-export function importCalls(rows: readonly FlatRow[]): { parentOid: string; nodes: TreeInput[] }[] {
-  const calls: { parentOid: string; nodes: TreeInput[] }[] = [];
-  const made = new Map<string, { children: TreeInput[] }>();
-  for (const [id, parent, content, props] of rows) {
-    const node = { oid: id, content, props, children: [] as TreeInput[] };
-    made.set(id, node);
-    const up = parent === null ? undefined : made.get(parent);
-    if (up) up.children.push(node);
-    else {
-      const last = calls[calls.length - 1];
-      if (last && last.parentOid === parent) last.nodes.push(node);
-      else calls.push({ parentOid: parent!, nodes: [node] });
-    }
-  }
-  return calls;
 }
 
 /** This engine on PGlite or Postgres, through its public API; rows counted by raw SQL on its storage. */
