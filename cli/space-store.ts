@@ -1,4 +1,4 @@
-import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 
@@ -27,7 +27,8 @@ export interface SpaceStore {
   save(record: SpaceRecord): Promise<void>;
 }
 
-async function readJson<T>(path: string, fallback: T): Promise<T> {
+/** A JSON file's value, or `fallback` when there is no file. */
+export async function readJson<T>(path: string, fallback: T): Promise<T> {
   try {
     return JSON.parse(await readFile(path, "utf8")) as T;
   } catch (error) {
@@ -36,11 +37,17 @@ async function readJson<T>(path: string, fallback: T): Promise<T> {
   }
 }
 
-async function writeJson(path: string, value: unknown): Promise<void> {
+/**
+ * Writes a JSON file atomically (a crash never leaves half a file). `mode`: its permissions, set
+ * on a temporary file that must not exist yet (a file or link planted there is an error, never
+ * written through), e.g. 0o600 for a secret.
+ */
+export async function writeJson(path: string, value: unknown, mode?: number): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   const temp = `${path}.${process.pid}.tmp`;
-  await writeFile(temp, JSON.stringify(value, null, 2) + "\n");
-  await rename(temp, path); // atomic: a crash never leaves half a file
+  await writeFile(temp, JSON.stringify(value, null, 2) + "\n", mode === undefined ? {} : { mode, flag: "wx" });
+  if (mode !== undefined) await chmod(temp, mode); // whatever the umask took away
+  await rename(temp, path);
 }
 
 /** The store of a PGlite data directory. */

@@ -1,4 +1,4 @@
-import { countOf } from "./children-tree.js";
+import { countOf, type KidsNode } from "./children-tree.js";
 import type { Core } from "./core.js";
 import { EngineError, invalid, notFound } from "./errors.js";
 import { reviveTarget, writeNotes } from "./checkout.js";
@@ -44,40 +44,16 @@ export async function restore(core: Core, spaceId: string, oid: string, to?: Des
       throw invalid(`objective ${oid} is a removed document: it comes back as a document, not under ${toParent}`);
     }
     const parentOid = toParent ?? last.parentOid;
-    const self = { oid, seq: last.seq, parentOid: null, pos: null, latest: newest.vseq, latestRow: newest.key };
-    if (parentOid === null) {
-      // A document comes back as it was: one new version of its root, nothing above it.
-      const chain = [self];
-      const plan = await planChains(ctx, [chain]);
-      plan.get(oid)!.replaceWith = last;
-      await reviveTarget(ctx, chain, last, last, plan, true);
-      await promote(ctx, plan);
-      await writeNotes(ctx);
-      const row = plan.get(oid)!.done!;
-      ctx.op = { kind: "restore", oid, vidBefore: last.vid, vidAfter: row.vid, data: { toParent: null, toPos: null } };
-      return toObjective(spaceId, row, [{ ...self, seq: row.seq }]);
-    }
-    const found = toParent === undefined ? (await ctx.locate.chains([parentOid])).get(parentOid) : chains.get(parentOid);
-    const target = await checkActive(found, spaceId, parentOid, (o) => isTaken(ctx, o)).catch((error: unknown) => {
-      if (error instanceof EngineError && toParent === undefined) {
-        throw notFound(`cannot restore ${oid} where it was: its parent ${parentOid} is not in the active tree of space ${spaceId}; pass a parent to restore it under`);
-      }
-      throw error;
-    });
+    // A removed document comes back as one: nothing above it, no position.
+    const target = parentOid === null ? [] : await destinationChain(parentOid);
     const plan = await planChains(ctx, [target]);
-    const destination = plan.get(parentOid)!;
-    const pos =
-      to?.pos !== undefined
-        ? await freePosition(ctx, destination.row.kids, to.pos, oid)
-        : toParent === undefined
-          ? await freePosition(ctx, destination.row.kids, last.pos!, oid)
-          : await positionAt(ctx, destination.row.kids, to?.index === undefined ? countOf(destination.row.kids) : checkIndex(to.index, countOf(destination.row.kids)));
-    const chain = [self, ...target];
+    const pos = parentOid === null ? null : await placeIn(plan.get(parentOid)!.row.kids);
+    const self = { oid, seq: last.seq, parentOid: null, pos: null, latest: newest.vseq, latestRow: newest.key };
     // Linked nowhere now, so nothing unlinks it: the placement has no parent, the move adds it.
-    plan.set(oid, { at: self, row: last, depth: target.length, kidOps: [], replaceWith: last, moveTo: { parentOid, pos } });
+    plan.set(oid, { at: self, row: last, depth: target.length, kidOps: [], replaceWith: last, ...(parentOid === null ? {} : { moveTo: { parentOid, pos: pos! } }) });
     // It enters the destination's subtree (as a move in would): a later checkout there reads it.
     for (const p of target) plan.get(p.oid)!.gained = [oid];
-    await reviveTarget(ctx, chain, last, last, plan, true);
+    await reviveTarget(ctx, [self, ...target], last, last, plan, true);
     // Deepest first works here (unlike a move): the objective sits right below its destination,
     // and what is cut out of its subtree is deeper still.
     await promote(ctx, plan);
@@ -85,5 +61,23 @@ export async function restore(core: Core, spaceId: string, oid: string, to?: Des
     const row = plan.get(oid)!.done!;
     ctx.op = { kind: "restore", oid, vidBefore: last.vid, vidAfter: row.vid, data: { toParent: parentOid, toPos: pos } };
     return toObjective(spaceId, row, [{ ...self, seq: row.seq, parentOid, pos }, ...target]);
+
+    /** The active chain of the parent it goes under (its last one: NOT_FOUND says to pass another). */
+    async function destinationChain(parentOid: string) {
+      const found = toParent === undefined ? (await ctx.locate.chains([parentOid])).get(parentOid) : chains.get(parentOid);
+      return checkActive(found, spaceId, parentOid, (o) => isTaken(ctx, o)).catch((error: unknown) => {
+        if (error instanceof EngineError && toParent === undefined) {
+          throw notFound(`cannot restore ${oid} where it was: its parent ${parentOid} is not in the active tree of space ${spaceId}; pass a parent to restore it under`);
+        }
+        throw error;
+      });
+    }
+
+    /** Its key among the destination's children: a replayed one, its old one (or the next free), or the index's. */
+    async function placeIn(kids: KidsNode): Promise<string> {
+      if (to?.pos !== undefined) return freePosition(ctx, kids, to.pos, oid);
+      if (toParent === undefined) return freePosition(ctx, kids, last.pos!, oid);
+      return positionAt(ctx, kids, to?.index === undefined ? countOf(kids) : checkIndex(to.index, countOf(kids)));
+    }
   }, origin);
 }

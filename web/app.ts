@@ -162,10 +162,11 @@ async function refresh(): Promise<void> {
 
 function draw(): void {
   const active = document.activeElement;
-  const keep = active instanceof HTMLElement && active.classList.contains("text") ? caretOf(active) : undefined;
+  const typing = active instanceof HTMLElement && active.classList.contains("text") ? active : null;
+  const keep = typing ? caretOf(typing) : undefined;
   // The row being typed in stays the same element (focus, caret and selection intact, no keystroke
   // lost to a refresh); every other row is drawn anew.
-  const editing = active instanceof HTMLElement && active.classList.contains("text") ? active.closest<HTMLElement>(".row") : null;
+  const editing = typing?.closest<HTMLElement>(".row") ?? null;
   const kept = editing && !preview && shown.some((r) => r.oid === editing.dataset["oid"]) ? editing : null;
   rowsEl.classList.toggle("preview", preview !== undefined);
   for (const child of [...rowsEl.children]) if (child !== kept) child.remove();

@@ -1,4 +1,3 @@
-import { chmod, mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -7,6 +6,7 @@ import type { Command } from "commander";
 import { dataDirOf, withContext, type GlobalOptions } from "../context.js";
 import { CliError } from "../errors.js";
 import type { Io } from "../io.js";
+import { readJson, writeJson } from "../space-store.js";
 
 /** Longest device name the accounts server takes (a long data directory keeps its end). */
 const MAX_DEVICE_NAME = 100;
@@ -22,23 +22,11 @@ interface Credentials {
 
 const credentialsPath = (options: GlobalOptions, env: NodeJS.ProcessEnv) => join(dataDirOf(options, env), "sync-login.json");
 
-/** Written owner-only (0600) and atomically: the token is a password for this device. */
-async function saveCredentials(path: string, value: Credentials): Promise<void> {
-  await mkdir(join(path, ".."), { recursive: true });
-  const temp = `${path}.${process.pid}.tmp`;
-  // "wx": a file (or a link planted) at the temporary name is an error, never written through.
-  await writeFile(temp, JSON.stringify(value, null, 2) + "\n", { mode: 0o600, flag: "wx" });
-  await chmod(temp, 0o600);
-  await rename(temp, path);
-}
-
+/** The saved login, or NOT_SIGNED_IN saying how to make one. */
 async function loadCredentials(path: string): Promise<Credentials> {
-  try {
-    return JSON.parse(await readFile(path, "utf8")) as Credentials;
-  } catch (error) {
-    if ((error as { code?: string }).code === "ENOENT") throw new CliError("NOT_SIGNED_IN", `not signed in to a sync server (no ${path}): run \`logbook login --server URL --email ADDRESS\` first`);
-    throw error;
-  }
+  const login = await readJson<Credentials | undefined>(path, undefined);
+  if (!login) throw new CliError("NOT_SIGNED_IN", `not signed in to a sync server (no ${path}): run \`logbook login --server URL --email ADDRESS\` first`);
+  return login;
 }
 
 /** The password: from stdin (`--password-stdin`), `$LOGBOOK_PASSWORD`, or asked on the terminal without echo. */
@@ -95,7 +83,7 @@ export function syncCommands(program: Command, io: Io): void {
       // The pull cursor and the push mark in the database count one server's ops: another server
       // would skip its first ops and never get this device's earlier ones.
       const path = credentialsPath(options, io.env);
-      const previous = await loadCredentials(path).catch(() => undefined);
+      const previous = await readJson<Credentials | undefined>(path, undefined);
       if (previous && previous.server !== server) {
         throw new CliError("INVALID_ARGUMENT", `this data directory syncs with ${previous.server}, not ${server}: its sync cursors belong to that server (use another data directory)`);
       }
@@ -112,7 +100,8 @@ export function syncCommands(program: Command, io: Io): void {
       }
       if (!response.ok) throw await refused(response, `sign-in at ${server} refused`);
       const body = (await response.json()) as { token: string; user: { id: string }; device: { id: string } };
-      await saveCredentials(path, { server, token: body.token, email: options.email, userId: body.user.id, device: body.device.id });
+      // Owner-only: the token is a password for this device.
+      await writeJson(path, { server, token: body.token, email: options.email, userId: body.user.id, device: body.device.id } satisfies Credentials, 0o600);
       io.stdout.write(options.json ? `${JSON.stringify({ server, email: options.email, device: body.device.id })}\n` : `signed in to ${server} as ${options.email} (device ${body.device.id})\n`);
     });
 
