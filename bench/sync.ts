@@ -9,7 +9,9 @@
  *   msgpackr, in pages of 500 ReplicaOps);
  * - the same catch-up in Loro and Automerge, side by side, with ratios;
  * - push and pull throughput through the sync server (HTTP on 127.0.0.1, ops stored on Postgres
- *   and on PGlite).
+ *   and on PGlite);
+ * - an import of 100,000 rows reaching a second device through the server (its rows travel as the
+ *   import's parts), beside Loro sending the same outline from one document to another.
  *
  * Prints tables, writes bench/results/sync.json and bench/results/sync.md.
  *
@@ -25,6 +27,7 @@ import { save, table } from "./lib/results.js";
 import { dumpSpace, restoreSpace, SPACE_TABLES, type SpaceRows } from "./lib/space-copy.js";
 import { automergeCatchUp, loroCatchUp, type PeerCatchUp } from "./lib/sync-peers.js";
 import { serverThroughput, type ServerThroughput } from "./lib/sync-server-bench.js";
+import { importReach, loroImportReach, type ImportReach } from "./lib/import-reach.js";
 import { importCalls } from "./lib/import-calls.js";
 import { generateHistory, type Edit } from "./workload/history.js";
 import { generateOutline } from "./workload/outline.js";
@@ -232,6 +235,16 @@ for (const store of ["postgres", "pglite"] as const) {
   if (r) servers.push(r);
 }
 
+const REACH_SIZE = quick ? 10_000 : 100_000;
+const reachOutline = generateOutline("realistic", REACH_SIZE, SEED);
+const reaches: ImportReach[] = [];
+for (const store of ["postgres", "pglite"] as const) {
+  const r = await importReach(reachOutline, store);
+  if (r) reaches.push(r);
+}
+progress("loro: the same outline, exported from one document and imported into another");
+const loroReach = loroImportReach(reachOutline);
+
 const wireBytes = wire(hub.ops);
 const outline = generateOutline("realistic", SIZE, SEED);
 progress("loro: history and catch-up");
@@ -316,5 +329,25 @@ md.push(
     ? table(servers.map((r) => ({ "server store": r.store, ops: r.ops, "push batch": r.pushBatch, "push ops/s": Math.round(r.pushOpsPerSec), "pull page": r.pullPage, "pull ops/s": Math.round(r.pullOpsPerSec) })))
     : "not measured (no server store available)",
 );
+md.push(
+  `### An import reaching a second device (${reachOutline.rows.length.toLocaleString("en")} rows, realistic shape)`,
+  "Device A (PGlite) imports the outline as one document with `importTree`; its sync client pushes the import and its parts to the server; device B (a fresh PGlite engine) pulls and replays them. Reach = A's push round + B's pull-and-replay round. Loro: the same tree built in one document, `export({ mode: 'update' })`, `import` into an empty one.",
+  reaches.length
+    ? table([
+        ...reaches.map((r) => ({
+          system: `logbook (server on ${r.server})`,
+          "import s": r.importSeconds,
+          "log entries": 1 + r.parts,
+          MiB: r.bytes / 2 ** 20,
+          "push s": r.pushSeconds,
+          "pull + replay s": r.pullApplySeconds,
+          "reach s": r.reachSeconds,
+          "reach ÷ loro export + import": `${((r.reachSeconds * 1000) / (loroReach.exportMs + loroReach.importMs)).toFixed(1)}×`,
+          "same root vid": r.sameRootVid ? "yes" : "NO",
+        })),
+        { system: "loro", "import s": loroReach.buildSeconds, "log entries": 1, MiB: loroReach.bytes / 2 ** 20, "push s": loroReach.exportMs / 1000, "pull + replay s": loroReach.importMs / 1000, "reach s": (loroReach.exportMs + loroReach.importMs) / 1000, "reach ÷ loro export + import": "1.0×", "same root vid": "–" },
+      ])
+    : "not measured (no server store available)",
+);
 const text = md.join("\n\n");
-await save("sync", { quick, size: SIZE, hub: { kind: hub.kind, ops: hub.ops.length, editUs: hub.editUs }, applies, wire: wireBytes, peers, ratios, servers }, text);
+await save("sync", { quick, size: SIZE, hub: { kind: hub.kind, ops: hub.ops.length, editUs: hub.editUs }, applies, wire: wireBytes, peers, ratios, servers, importReach: { reaches, loro: loroReach } }, text);

@@ -25,6 +25,16 @@ import { forget } from "./known.js";
 import { checkId, checkLimit } from "./validate.js";
 import { isHlc } from "./hlc.js";
 import { replayInOrder, replayOneByOne, type ApplyOptions, type ReplicaOp } from "./replicate.js";
+import { PART_OUTCOME } from "./import-parts.js";
+
+/** SQL: the op id of an import's first part (`op` is the import's row): its counter plus one. */
+const PART_OF_IMPORT = "split_part(op.op_id, '.', 1) || '.' || (split_part(op.op_id, '.', 2)::int8 + 1)::text";
+
+/**
+ * The newest clock applied in space `$1`. Not the clock of the highest seq: a local import's parts
+ * take the seqs after the import's but clocks before it (engine/import-parts.ts).
+ */
+export const LAST_APPLIED_HLC = "(select max(hlc) from op where space_id = $1 and seq is not null)";
 
 /** Ops per page while re-applying pending ops. */
 const PAGE = 500;
@@ -118,11 +128,8 @@ async function settleNow(core: Core, spaceId: string, pageSize: number): Promise
       [spaceId],
     );
     if (!first) return undone;
-    const [last] = await core.storage.query<{ hlc: string }>(
-      "select hlc from op where space_id = $1 and seq is not null order by seq desc limit 1",
-      [spaceId],
-    );
-    if (last && last.hlc > first.hlc) undone += await undoAfter(core, spaceId, first.hlc);
+    const [last] = await core.storage.query<{ hlc: string | null }>(`select ${LAST_APPLIED_HLC} as hlc`, [spaceId]);
+    if (last?.hlc && last.hlc > first.hlc) undone += await undoAfter(core, spaceId, first.hlc);
     const page = await core.storage.query<LogRecord & Record<string, unknown>>(
       `select op_id, hlc, kind, oid, at, actor, device, data, seq, outcome, detail, server_seq from op
         where space_id = $1 and seq is null order by hlc, op_id limit $2`,
@@ -136,9 +143,10 @@ async function settleNow(core: Core, spaceId: string, pageSize: number): Promise
 /**
  * Undoes every applied op whose clock is after `hlc`, in one transaction: deletes the records they
  * wrote (found through each op's touched list; there is no mutable index to restore, the newest
- * records are the index), their documents, and marks their log entries pending again. An applied
- * `import` (not replayable) is a barrier: ops before it stay, and a late op older than it is
- * applied after it (documented in docs/sync.md).
+ * records are the index), their documents, and marks their log entries pending again. An import
+ * is undone and replayed from its parts like any op; only an import made by an engine from before
+ * imports replicated (no parts: it cannot be replayed) is a barrier: ops before it stay, and a late
+ * op older than it is applied after it.
  */
 async function undoAfter(core: Core, spaceId: string, hlc: string): Promise<number> {
   forget(core.known, spaceId);
@@ -146,7 +154,9 @@ async function undoAfter(core: Core, spaceId: string, hlc: string): Promise<numb
     // Lock the space as every write does, so no write interleaves with the undo.
     await tx.query("select seq from space where space_id = $1 for update", [spaceId]);
     const [from] = await tx.query<{ s: number | null; barrier: number | null }>(
-      `select min(seq) as s, max(seq) filter (where kind = 'import' and outcome = 'applied') as barrier
+      `select min(seq) as s,
+              max(seq) filter (where kind = 'import' and outcome = 'applied'
+                and not exists (select 1 from op p where p.space_id = op.space_id and p.op_id = ${PART_OF_IMPORT})) as barrier
          from op where space_id = $1 and seq is not null and hlc > $2`,
       [spaceId, hlc],
     );
@@ -174,7 +184,8 @@ async function undoAfter(core: Core, spaceId: string, hlc: string): Promise<numb
  */
 async function cutRows(core: Core, tx: Queryable, spaceId: string, oids: readonly string[], s: number): Promise<void> {
   if (oids.length === 0) return;
-  await tx.query("delete from version where space_id = $1 and oid = any($2::uuid[]) and seq >= $3", [spaceId, oids, s]);
+  // Every row that starts at or after `s` was made by an op being undone (an import's are most).
+  await tx.query("delete from version where space_id = $1 and seq >= $2", [spaceId, s]);
   const rows = await tx.query<StoredVersionRow>(
     `select v.oid, v.seq, v.body from unnest($2::uuid[]) as o(oid)
        cross join lateral (select t.oid, t.seq, t.body, t.vseq from version t where t.space_id = $1 and t.oid = o.oid order by t.seq desc limit 1) v`,
@@ -261,7 +272,7 @@ export async function conflicts(
   const limit = checkLimit(options.limit, 100, 10_000);
   const rows = await core.storage.query<LogRecord & Record<string, unknown>>(
     `select op_id, hlc, kind, oid, outcome, detail from op
-      where space_id = $1 and seq is not null and outcome <> 'applied' and hlc < $2 order by hlc desc limit $3`,
+      where space_id = $1 and seq is not null and outcome not in ('applied', '${PART_OUTCOME}') and hlc < $2 order by hlc desc limit $3`,
     [spaceId, options.before ?? "~", limit],
   );
   return rows.map((r) => ({ opId: r.op_id, hlc: r.hlc, kind: r.kind, oid: r.oid, outcome: r.outcome!, detail: r.detail ?? "" }));

@@ -10,6 +10,7 @@ import { entryOf, planChains, promote, type NodeChange, type Plan } from "./prom
 import { contribution, percent } from "./stats.js";
 import type { Props } from "./types.js";
 import { checkContent, checkId, checkIndex, checkProps } from "./validate.js";
+import { partRecorder, storeParts } from "./import-parts.js";
 import { isTaken, runWrite, spill, writeVersion, type WriteCtx } from "./write.js";
 
 /**
@@ -89,7 +90,7 @@ export async function importStream(
   if (!Number.isInteger(flushRows) || flushRows < 1) throw invalid(`flushRows must be a positive integer, got ${flushRows}`);
   return runWrite(core, spaceId, parentOid === undefined ? [] : [parentOid], async (ctx, chains) => {
     const tops = parentOid === undefined ? DOCUMENTS : await topsUnder(ctx, chains, parentOid);
-    return buildRows(ctx, parentOid ?? null, tops, events, { flushRows, onProgress: options.onProgress });
+    return buildRows(ctx, parentOid ?? null, tops, events, { flushRows, onProgress: options.onProgress, record: {} });
   }, undefined, { once: true });
 }
 
@@ -119,7 +120,14 @@ export async function topsUnder(ctx: WriteCtx, chains: Map<string, Placement[] |
   }
   const keys = await keysAt(ctx, kids, at, count);
   let i = 0;
-  return { parent: { change, plan }, next: () => keys[i++]! };
+  return {
+    parent: { change, plan },
+    next: () => {
+      const key = keys[i++];
+      if (key === undefined) throw invalid(`the import has more than the ${count} top-level row(s) it was keyed for`);
+      return key;
+    },
+  };
 }
 
 /**
@@ -132,9 +140,26 @@ export async function buildRows(
   parentOid: string | null,
   tops: Tops,
   events: AsyncIterable<ImportEvent> | Iterable<ImportEvent>,
-  options: { readonly flushRows: number; readonly onProgress?: ((written: number) => void) | undefined },
+  options: {
+    readonly flushRows: number;
+    readonly onProgress?: ((written: number) => void) | undefined;
+    /**
+     * Set for an import made here: its rows are recorded as parts of the op (engine/import-parts.ts),
+     * with how its top-level rows were keyed (`tops` rows at `index`; neither: appended), so that
+     * another device replays it to the same rows. Unset for an import replayed from its parts.
+     */
+    readonly record?: { readonly tops?: number; readonly index?: number };
+  },
 ): Promise<ImportResultOids> {
   const { core } = ctx;
+  const recorder = options.record ? partRecorder() : undefined;
+  // Parts take the counters (and local seqs) right after the import's own.
+  let parts = 0;
+  const storeReady = async (end: boolean) => {
+    const ready = recorder?.take(end) ?? [];
+    await storeParts(ctx.tx, ctx.spaceId, { device: ctx.device, first: ctx.seq + parts + 1, at: ctx.now, actor: ctx.actor }, ready, () => core.clock.now());
+    parts += ready.length;
+  };
   const stack: Frame[] = [];
   const path: number[] = [];
   const topOids: string[] = [];
@@ -152,7 +177,7 @@ export async function buildRows(
     const fresh = checkFresh(ctx, unchecked);
     unchecked = [];
     const done = count;
-    pending = Promise.all([fresh, spill(ctx)]).then(() => options.onProgress?.(done));
+    pending = Promise.all([fresh, spill(ctx), storeReady(false)]).then(() => options.onProgress?.(done));
     // Seen by the next `await pending`; until then it must not count as unhandled.
     pending.catch(() => {});
   };
@@ -173,6 +198,7 @@ export async function buildRows(
         given.add(oid);
         unchecked.push(oid);
       }
+      recorder?.open(oid, content, props);
       const pos = parent ? (parent.lastKey = generateKeyBetween(parent.lastKey, null)) : tops.next();
       if (parent) parent.children++;
       stack.push({ oid, content, props, pos, kids: undefined, lastKey: null, children: 0, descendants: 0, total: 0, done: 0 });
@@ -180,6 +206,7 @@ export async function buildRows(
       const frame = stack.pop();
       if (!frame) throw invalid(`import event ${index} closes a row, but none is open`);
       path.pop();
+      recorder?.close();
       const parent = stack[stack.length - 1];
       const row = writeVersion(ctx, frame.oid, null, {
         parentOid: parent ? parent.oid : parentOid,
@@ -211,13 +238,27 @@ export async function buildRows(
   if (count === 0) throw invalid("the import needs at least one row, got none");
   await checkFresh(ctx, unchecked);
   if (tops.parent) await promote(ctx, tops.parent.plan);
+  const record = options.record;
+  if (record) {
+    await storeReady(true);
+    // The parts took seqs after the import's; the import's clock comes after theirs, so they
+    // sort (and are pushed, numbered and pulled) before it.
+    await ctx.tx.query("update space set seq = $2 where space_id = $1", [ctx.spaceId, ctx.seq + parts]);
+    ctx.hlc = core.clock.now();
+  }
   options.onProgress?.(count);
   ctx.op = {
     kind: "import",
     oid: parentOid ?? topOids[0]!,
     vidBefore: null,
     vidAfter: null,
-    data: { parentOid, count, tops: topOids },
+    data: {
+      parentOid,
+      count,
+      parts,
+      ...(record?.tops === undefined ? {} : { tops: record.tops }),
+      ...(record?.index === undefined ? {} : { index: record.index }),
+    },
   };
   return { oids: topOids, count };
 }

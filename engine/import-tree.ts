@@ -60,6 +60,7 @@ export async function importTree(core: Core, spaceId: string, options: ImportOpt
     return buildRows(ctx, parentOid ?? null, tops, eventsOf(options.nodes), {
       flushRows: DEFAULT_FLUSH_ROWS,
       onProgress: onProgress && ((done: number) => onProgress(done, total)),
+      record: parentOid === undefined ? {} : { tops: options.nodes.length, ...(options.index === undefined ? {} : { index: options.index }) },
     });
   }, undefined, { once: true });
 }

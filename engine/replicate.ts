@@ -8,7 +8,7 @@
  * that already sit at the end of the clock order.
  */
 import { checkout } from "./checkout.js";
-import { checkReplicaOp, markOutcome, settle, storeOps } from "./clock-order.js";
+import { checkReplicaOp, LAST_APPLIED_HLC, markOutcome, settle, storeOps } from "./clock-order.js";
 import { ensureDevices } from "./format/devices.js";
 import type { Core } from "./core.js";
 import { create, createDocument } from "./create.js";
@@ -16,6 +16,8 @@ import { EngineError, invalid } from "./errors.js";
 import { move } from "./move.js";
 import { remove } from "./remove.js";
 import { restore } from "./restore.js";
+import { IMPORT_PART_KIND, PART_OUTCOME } from "./import-parts.js";
+import { replayImport } from "./import-replay.js";
 import type { Json, Props } from "./types.js";
 import { update } from "./update.js";
 import { checkId, checkLimit } from "./validate.js";
@@ -51,7 +53,11 @@ interface OpRecord extends StoredOp {
   vids: Uint8Array | null;
 }
 
-/** The space's ops after local sequence `after`, oldest first; `next` continues the listing. */
+/**
+ * The space's applied ops after local sequence `after`, in local order; `next` continues the
+ * listing. An import made here is followed by its parts (they take the seqs after it, clocks
+ * before it): `applyOps` places every op by its clock, whatever order it gets them in.
+ */
 export async function opsSince(
   core: Core,
   spaceId: string,
@@ -63,7 +69,7 @@ export async function opsSince(
   const limit = checkLimit(options.limit, 1000, 10_000);
   const rows = await core.storage.query<OpRecord & Record<string, unknown>>(
     `select seq, op_id, kind, oid, hlc, at, actor, device, data, vids from op
-      where space_id = $1 and seq > $2 and outcome = 'applied' order by seq limit $3`,
+      where space_id = $1 and seq > $2 and outcome in ('applied', '${PART_OUTCOME}') order by seq limit $3`,
     [spaceId, after, limit + 1],
   );
   const more = rows.length > limit;
@@ -80,7 +86,7 @@ const str = (data: Props, key: string): string => {
 };
 
 /** The op kinds this engine can replay; anything else is kept in the log and skipped. */
-export const REPLAYABLE_KINDS: ReadonlySet<string> = new Set(["createDocument", "create", "update", "move", "remove", "restore", "checkout"]);
+export const REPLAYABLE_KINDS: ReadonlySet<string> = new Set(["createDocument", "create", "update", "move", "remove", "restore", "checkout", "import"]);
 
 async function applyOne(core: Core, spaceId: string, op: ReplicaOp, checkVid: boolean, page?: PageWriter): Promise<unknown> {
   const origin: Origin = {
@@ -118,6 +124,8 @@ async function applyOne(core: Core, spaceId: string, op: ReplicaOp, checkVid: bo
     }
     case "checkout":
       return (await checkout(core, spaceId, op.oid, str(d, "target"), origin)).vid;
+    case "import":
+      return (await replayImport(core, spaceId, op.opId, d, origin)).count;
     default:
       throw invalid(`op ${op.opId} of kind ${JSON.stringify(op.kind)} cannot be replayed yet`);
   }
@@ -150,19 +158,39 @@ function startsOf(ops: readonly ReplicaOp[]): string[] {
  * op, which commits the ops before the failing one and throws its error.
  */
 export async function replayInOrder(core: Core, spaceId: string, ops: readonly ReplicaOp[], fresh?: ReadonlyMap<string, ReplicaOp>): Promise<void> {
-  if (ops.length === 0) return;
+  for (const run of runsOf(ops)) await replayRun(core, spaceId, run, fresh && new Map(run.map((o) => [o.opId, o])));
+}
+
+/**
+ * Splits a page so that every import runs alone: it reads its parts from the log, where the run
+ * before it committed them, and its rows (any number) are written as it streams, not held by a page.
+ */
+function runsOf(ops: readonly ReplicaOp[]): ReplicaOp[][] {
+  const runs: ReplicaOp[][] = [[]];
+  for (const op of ops) {
+    if (op.kind === "import") runs.push([op], []);
+    else runs[runs.length - 1]!.push(op);
+  }
+  return runs.filter((r) => r.length > 0);
+}
+
+async function replayRun(core: Core, spaceId: string, ops: readonly ReplicaOp[], fresh?: ReadonlyMap<string, ReplicaOp>): Promise<void> {
   try {
     await runPage(core, spaceId, startsOf(ops), async (page) => {
       if (fresh) {
         // Not in the log yet: they must still sort after everything applied (checked under the lock).
         const [state] = await page.tx.query<{ last: string | null; pending: boolean }>(
-          `select (select hlc from op where space_id = $1 and seq is not null order by seq desc limit 1) as last,
+          `select ${LAST_APPLIED_HLC} as last,
                   exists (select 1 from op where space_id = $1 and seq is null) as pending`,
           [spaceId],
         );
         if (state!.pending || (state!.last !== null && state!.last >= ops[0]!.hlc)) throw new NotInOrder();
       }
       for (const op of ops) {
+        if (op.kind === IMPORT_PART_KIND) {
+          page.outcome(op.opId, PART_OUTCOME, "rows of an import");
+          continue;
+        }
         if (!REPLAYABLE_KINDS.has(op.kind)) {
           page.outcome(op.opId, "unknown-kind", `op kind ${JSON.stringify(op.kind)} is not known to this engine`);
           continue;
@@ -222,6 +250,10 @@ async function catchUp(core: Core, spaceId: string, ops: readonly ReplicaOp[], p
 /** `replayInOrder` one transaction per op: the reference the batched page must equal, and its fallback. */
 export async function replayOneByOne(core: Core, spaceId: string, ops: readonly ReplicaOp[]): Promise<void> {
   for (const op of ops) {
+    if (op.kind === IMPORT_PART_KIND) {
+      await markOutcome(core, spaceId, op.opId, PART_OUTCOME, "rows of an import", { onlyIfPending: true });
+      continue;
+    }
     if (!REPLAYABLE_KINDS.has(op.kind)) {
       await markOutcome(core, spaceId, op.opId, "unknown-kind", `op kind ${JSON.stringify(op.kind)} is not known to this engine`);
       continue;

@@ -71,8 +71,11 @@ export interface WriteCtx {
   readonly now: number;
   readonly actor: string | null;
   readonly device: string;
-  /** The op's hybrid logical clock: its place in the order every device applies ops in. */
-  readonly hlc: string;
+  /**
+   * The op's hybrid logical clock: its place in the order every device applies ops in. Written
+   * once more by a local import, which reads the clock last, after its parts (engine/import-parts.ts).
+   */
+  hlc: string;
   /** Records this write makes, in order (engine/format/). */
   readonly written: Written[];
   readonly chunks: Map<string, KidsNode>;

@@ -11,6 +11,8 @@ export type { CreateServerOptions } from "./create-server.js";
 export { STATUS_OF, handleError } from "./http-errors.js";
 export type { ErrorBody } from "./http-errors.js";
 export { syncPlugin } from "./sync-routes.js";
+export { openSyncReplica } from "./sync-replica.js";
+export type { SyncReplica } from "./sync-replica.js";
 export type { SyncPluginOptions } from "./sync-routes.js";
 export { CLOSE_TOO_MANY, CLOSE_UNAUTHENTICATED, createSyncHub } from "./sync-hub.js";
 export type { SyncHub, SyncHubLimits } from "./sync-hub.js";

@@ -21,12 +21,15 @@ import {
 import { sessionTokenFrom } from "./cookies.js";
 import { handleError } from "./http-errors.js";
 import { createSyncHub, type SyncHub } from "./sync-hub.js";
+import { openSyncReplica, type SyncReplica } from "./sync-replica.js";
 import { bindDevice, checkReader, DEFAULT_QUOTAS, migrateSyncStore, pullOps, pushOps, type SyncCaller, type SyncQuotas } from "./sync-store.js";
 
 declare module "fastify" {
   interface FastifyInstance {
     /** The open sync sockets (for tests and shutdown). */
     syncHub: SyncHub;
+    /** The server's replica of every space (undefined with `replica: false`). */
+    syncReplica: SyncReplica | undefined;
   }
 }
 
@@ -52,6 +55,11 @@ export interface SyncPluginOptions {
   readonly quotas?: Partial<SyncQuotas>;
   /** URL prefix. Default `/sync`. */
   readonly routePrefix?: string;
+  /**
+   * Keep a replica of every space (an engine on `storage` that applies each pushed op in clock
+   * order, as devices do: server/sync-replica.ts). Default true; false stores and serves ops only.
+   */
+  readonly replica?: boolean;
 }
 
 const caller = (auth: Authenticated): SyncCaller => ({ userId: auth.user.id, accountDeviceId: auth.device.id });
@@ -90,6 +98,18 @@ const plugin: FastifyPluginAsync<SyncPluginOptions> = async (app: FastifyInstanc
     ...(options.maxSockets === undefined ? {} : { maxSockets: options.maxSockets }),
   });
   app.decorate("syncHub", hub);
+  const replica =
+    options.replica === false
+      ? undefined
+      : await openSyncReplica(storage, { onError: (spaceId, error) => app.log.error({ spaceId, err: error }, "the replica could not apply a space's ops (retried on its next push)") });
+  app.decorate("syncReplica", replica);
+  if (replica) {
+    // Spaces whose ops the replica had not all applied when the server stopped.
+    const behind = await storage.query<{ space_id: string }>(
+      "select s.space_id from sync_space s left join space e on e.space_id = s.space_id where coalesce(e.pulled, 0) < s.last_seq",
+    );
+    for (const row of behind) replica.follow(row.space_id);
+  }
   const timers = [setInterval(() => void hub.revalidate(), options.revalidateMs ?? 30_000), setInterval(() => hub.ping(), options.pingMs ?? 30_000)];
   for (const t of timers) t.unref();
   // A revocation through this server's accounts (sign-out, device revoked, password reset or
@@ -99,6 +119,7 @@ const plugin: FastifyPluginAsync<SyncPluginOptions> = async (app: FastifyInstanc
     for (const t of timers) clearInterval(t);
     unsubscribe();
     hub.closeAll();
+    await replica?.close();
   });
   await app.register(websocket, { options: { maxPayload: 4096 } });
   const prefix = options.routePrefix ?? "/sync";
@@ -117,7 +138,10 @@ const plugin: FastifyPluginAsync<SyncPluginOptions> = async (app: FastifyInstanc
         const spaceId = spaceOf(request);
         const batch = checkPushBatch(request.body, now());
         const result = await pushOps(storage, caller(auth), spaceId, batch, now(), quotas);
-        if (result.accepted > 0) hub.poke(spaceId, auth.user.id, result.lastSeq);
+        if (result.accepted > 0) {
+          hub.poke(spaceId, auth.user.id, result.lastSeq);
+          replica?.follow(spaceId);
+        }
         return result;
       });
 

@@ -1,7 +1,7 @@
 /**
  * Where the sync server keeps every device's ops (DESIGN.md §8), on a storage backend (Postgres in
- * production, PGlite in tests and the demo). The server never applies ops: it authenticates,
- * numbers, stores and serves them; devices apply them in clock order themselves.
+ * production, PGlite in tests and the demo). Here the server authenticates, numbers, stores and
+ * serves ops; devices, and the server's own replica (server/sync-replica.ts), apply them in clock order.
  *
  * - `sync_space`: owner and the last server seq of each space. Its row is locked by every push,
  *   so seqs are committed in order and a pull never skips a seq a slower push commits later.

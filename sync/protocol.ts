@@ -60,6 +60,29 @@ export const LIMITS = {
   maxOpDepth: 64,
 } as const;
 
+/**
+ * Splits a device's ops into push batches within the limits: at most `maxOpsPerBatch` ops and
+ * `maxBatchBytes` of body each (an import's parts are up to ~48 KiB apiece), in order.
+ */
+export function pushBatches(ops: readonly WireOp[]): WireOp[][] {
+  const room = LIMITS.maxBatchBytes - 1024;
+  const batches: WireOp[][] = [];
+  let batch: WireOp[] = [];
+  let bytes = 0;
+  for (const op of ops) {
+    const size = Buffer.byteLength(JSON.stringify(op)) + 1;
+    if (batch.length > 0 && (batch.length >= LIMITS.maxOpsPerBatch || bytes + size > room)) {
+      batches.push(batch);
+      batch = [];
+      bytes = 0;
+    }
+    batch.push(op);
+    bytes += size;
+  }
+  if (batch.length > 0) batches.push(batch);
+  return batches;
+}
+
 /** String codes of sync errors; each has one HTTP status. */
 export type SyncErrorCode =
   | "BAD_BATCH"

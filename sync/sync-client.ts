@@ -7,7 +7,7 @@
  * in the same transaction as the ops, so a client killed at any point resumes where it was.
  */
 import type { Engine } from "../open-engine.js";
-import { SyncError } from "./protocol.js";
+import { pushBatches, SyncError } from "./protocol.js";
 import type { SyncTransport } from "./transport.js";
 
 /** Options of {@link createSyncClient}. */
@@ -99,9 +99,9 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
       if (ops.length === 0) return pushed;
       // Ops already pulled back from the server carry its seq: it has them.
       const unsent = ops.filter((op) => op.serverSeq === undefined).map(({ serverSeq: _s, vidAfter: _v, ...op }) => op);
-      if (unsent.length > 0) {
-        await transport.push(spaceId, { device: engine.deviceId, ops: unsent });
-        pushed += unsent.length;
+      for (const batch of pushBatches(unsent)) {
+        await transport.push(spaceId, { device: engine.deviceId, ops: batch });
+        pushed += batch.length;
       }
       pushedHlc = ops[ops.length - 1]!.hlc;
       await engine.setPushMark(spaceId, pushedHlc);

@@ -81,7 +81,7 @@ describe.each(await usableBackends())("replication on $name", (backend) => {
       }),
       { numRuns: runs },
     );
-    expect([...kinds].sort()).toEqual(["checkout", "create", "createDocument", "move", "remove", "restore", "update"]);
+    expect([...kinds].sort()).toEqual(["checkout", "create", "createDocument", "import", "importPart", "move", "remove", "restore", "update"]);
   });
 
   it("a catch-up moves the pull cursor to the last server seq it applied, in a page or op by op", async () => {
@@ -133,20 +133,91 @@ describe.each(await usableBackends())("replication on $name", (backend) => {
     );
   });
 
-  it("keeps ops it cannot replay (imports, unknown kinds) in its log and skips them", async () => {
+  it("an import reaches another device: its rows travel in parts, with the same oids, keys and vids", async () => {
+    const { spaceId: s } = await a.engine.createSpace();
+    await b.engine.createSpace({ spaceId: s });
+    await c.engine.createSpace({ spaceId: s });
+    const doc = await a.engine.createDocument(s, { content: "inbox" });
+    await a.engine.create(s, { parentOid: doc.oid, content: "first" });
+    await a.engine.create(s, { parentOid: doc.oid, content: "last" });
+    // A document of 3,000 rows (several parts), streamed as a file import is.
+    const outline = function* () {
+      yield { kind: "open" as const, content: "big" };
+      for (let i = 0; i < 60; i++) {
+        yield { kind: "open" as const, content: `section ${i} ${"é".repeat(20)}`, props: { tag: [`t${i}`] } };
+        for (let j = 0; j < 49; j++) yield* [{ kind: "open" as const, content: `row ${i}.${j}` }, { kind: "close" as const }];
+        yield { kind: "close" as const };
+      }
+      yield { kind: "close" as const };
+    };
+    const { oids: [big] } = await a.engine.importStream(s, outline());
+    // Under a row, between two of its children, and appended at the end.
+    await a.engine.importTree(s, { parentOid: doc.oid, index: 1, nodes: [{ content: "pasted", children: [{ content: "child" }] }, { content: "second" }] });
+    await a.engine.importStream(s, [{ kind: "open", content: "appended" }, { kind: "close" }], { parentOid: doc.oid });
+    const log = await a.engine.logSince(s, { limit: 10_000 });
+    expect(log.filter((op) => op.kind === "importPart").length).toBeGreaterThan(3);
+    for (const op of log) expect(Buffer.byteLength(JSON.stringify(op))).toBeLessThan(64 * 1024);
+    // B pages through opsSince (an import's parts follow it there); C gets the log reversed.
+    await b.engine.applyOps(s, await allOps(a.engine, s));
+    await c.engine.applyOps(s, [...log].reverse());
+    const docs = [doc.oid, big!];
+    const want = await state(a.engine, s, docs);
+    expect((want[1] as { rows: unknown[] }).rows).toHaveLength(3_000);
+    expect(await state(b.engine, s, docs)).toEqual(want);
+    expect(await state(c.engine, s, docs)).toEqual(want);
+    expect((await b.engine.view(s, doc.oid)).rows.map((r) => r.content)).toEqual(["first", "pasted", "child", "second", "last", "appended"]);
+    expect(await b.engine.conflicts(s)).toEqual([]);
+    // Edits of imported rows apply everywhere.
+    const row = (await a.engine.view(s, big!, { offset: 10, limit: 1 })).rows[0]!;
+    await a.engine.update(s, row.oid, { content: "edited" });
+    await a.engine.move(s, row.oid, { parentOid: doc.oid, index: 0 });
+    const more = (await a.engine.logSince(s, { limit: 10_000 })).slice(log.length);
+    expect((await b.engine.applyOps(s, more)).applied).toBe(2);
+    expect(await state(b.engine, s, docs)).toEqual(await state(a.engine, s, docs));
+  });
+
+  it("a late op older than an import undoes the import and replays it from its parts", async () => {
+    const { spaceId: s } = await a.engine.createSpace();
+    await b.engine.createSpace({ spaceId: s });
+    const doc = await a.engine.createDocument(s, { content: "doc" });
+    await b.engine.applyOps(s, await a.engine.logSince(s));
+    // B edits offline first; A imports later (its clock follows B's edit once they meet).
+    const early = await b.engine.create(s, { parentOid: doc.oid, content: "made offline" });
+    const nodes = Array.from({ length: 400 }, (_, i) => ({ content: `imported ${i} ${"x".repeat(150)}`, children: [{ content: `under ${i}` }] }));
+    await new Promise((r) => setTimeout(r, 5));
+    await a.engine.importTree(s, { parentOid: doc.oid, index: 0, nodes });
+    await a.engine.update(s, doc.oid, { content: "doc, renamed" });
+    const fromA = await a.engine.logSince(s, { limit: 10_000 });
+    const fromB = await b.engine.logSince(s, { device: b.engine.deviceId });
+    expect(fromB[0]!.hlc < fromA.find((op) => op.kind === "import")!.hlc).toBe(true);
+    await a.engine.applyOps(s, fromB);
+    // A undid its import and replayed it after B's older op: the local order now follows the clocks.
+    const order = (await allOps(a.engine, s)).map((op) => op.kind);
+    expect(order.indexOf("create")).toBeLessThan(order.indexOf("import"));
+    await b.engine.applyOps(s, fromA);
+    const want = await state(b.engine, s, [doc.oid]);
+    expect(await state(a.engine, s, [doc.oid])).toEqual(want);
+    const rows = (await a.engine.view(s, doc.oid, { limit: 2_000 })).rows;
+    expect(rows).toHaveLength(801);
+    expect(rows.some((r) => r.oid === early.oid)).toBe(true);
+  });
+
+  it("keeps ops it cannot replay (unknown kinds, imports from before imports replicated) in its log and skips them", async () => {
     const { spaceId: s } = await a.engine.createSpace();
     await b.engine.createSpace({ spaceId: s });
     await expect(b.engine.createSpace({ spaceId: s })).rejects.toMatchObject({ code: "CONFLICT" });
     const doc = await a.engine.createDocument(s, { content: "doc" });
-    await a.engine.importTree(s, { parentOid: doc.oid, nodes: [{ content: "x" }] });
+    await a.engine.update(s, doc.oid, { content: "doc 2" });
     const ops = await a.engine.logSince(s);
     const future = { ...ops[0]!, opId: `${ops[0]!.device}.999999`, kind: "colorize", hlc: ops[1]!.hlc.replace(/:\d{6}:/, ":999999:"), data: { color: "red" } };
-    expect(await b.engine.applyOps(s, [...ops, future])).toMatchObject({ applied: 3, skipped: 0 });
-    expect(await b.engine.applyOps(s, [...ops, future])).toMatchObject({ applied: 0, skipped: 3 });
-    expect((await b.engine.get(s, doc.oid)).content).toBe("doc");
-    expect((await b.engine.logSince(s)).map((op) => op.kind)).toEqual(["createDocument", "import", "colorize"]);
+    const legacy = { ...ops[0]!, opId: `${ops[0]!.device}.999998`, kind: "import", hlc: ops[1]!.hlc.replace(/:\d{6}:/, ":999998:"), data: { parentOid: doc.oid, count: 1, tops: [doc.oid] } };
+    expect(await b.engine.applyOps(s, [...ops, future, legacy])).toMatchObject({ applied: 4, skipped: 0 });
+    expect(await b.engine.applyOps(s, [...ops, future, legacy])).toMatchObject({ applied: 0, skipped: 4 });
+    expect((await b.engine.get(s, doc.oid)).content).toBe("doc 2");
+    expect((await b.engine.logSince(s)).map((op) => op.kind)).toEqual(["createDocument", "update", "import", "colorize"]);
     const events = await b.engine.conflicts(s);
-    expect(events.map((e) => e.outcome)).toEqual(["unknown-kind", "unknown-kind"]);
+    expect(events.map((e) => [e.kind, e.outcome])).toEqual([["colorize", "unknown-kind"], ["import", "skipped:INVALID_ARGUMENT"]]);
+    expect(events[1]!.detail).toContain("carries no rows");
     await expect(b.engine.applyOps(s, [{ ...future, hlc: "soon" }])).rejects.toMatchObject({ code: "INVALID_ARGUMENT", message: expect.stringContaining("soon") });
   });
 });

@@ -155,6 +155,11 @@ describe.each(serverStores)("sync convergence, server storage on $name", (store)
           for (const e of engines) expect(await state(e, s, doc)).toEqual(want);
           const events = await reference.engine.conflicts(s, { limit: 1000 });
           for (const e of engines) expect(await e.conflicts(s, { limit: 1000 })).toEqual(events);
+          // The server's replica (an engine on the server's storage) holds the same versions.
+          const replica = srv.app.syncReplica!;
+          await replica.caughtUp(s);
+          expect(await state(replica.engine, s, doc)).toEqual(want);
+          expect(await replica.engine.conflicts(s, { limit: 1000 })).toEqual(events);
         },
       ),
       { numRuns: store.runs },

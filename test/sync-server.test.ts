@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import type { Engine } from "../index.js";
 import { backends } from "./helpers/backends.js";
+import { pglite } from "../storage/pglite/index.js";
 import { createSyncClient, httpTransport, SyncError, type PushBatch, type SyncClient } from "../sync/index.js";
 import { startSyncServer, type TestDevice, type TestSyncServer } from "./helpers/sync-fixtures.js";
 
@@ -78,6 +79,66 @@ describe("sync server", () => {
     const ops = await a.engine.logSince(a.spaceId);
     const again = await post(`/sync/${a.spaceId}/push`, laptop.token, { device: a.engine.deviceId, ops: ops.map(({ serverSeq: _s, ...op }) => op) });
     expect(await json(again)).toMatchObject({ accepted: 0, duplicates: 3, lastSeq: 3 });
+  });
+
+  it("an import reaches the other device through the server: the same rows and vids, and later edits of its rows", async () => {
+    const a = await device(laptop.token);
+    const doc = await a.engine.createDocument(a.spaceId, { content: "Inbox" });
+    // 10,000 rows of ~110 bytes: its parts need more than one push batch (1 MiB each) and pull page.
+    const nodes = Array.from({ length: 100 }, (_, i) => ({
+      content: `project ${i}`,
+      children: Array.from({ length: 99 }, (_, j) => ({ content: `task ${i}.${j} ${"·".repeat(50)}`, props: { done: j % 3 === 0 } })),
+    }));
+    await a.engine.importTree(a.spaceId, { parentOid: doc.oid, nodes });
+    const round = await a.client.sync();
+    const parts = (await a.engine.logSince(a.spaceId, { limit: 10_000 })).filter((op) => op.kind === "importPart").length;
+    expect(parts).toBeGreaterThan(20);
+    expect(round.pushed).toBe(2 + parts);
+    const b = await device(phone.token, a.spaceId);
+    expect((await b.client.sync()).pulled).toBe(2 + parts);
+    expect((await b.engine.get(a.spaceId, doc.oid)).vid).toBe((await a.engine.get(a.spaceId, doc.oid)).vid);
+    expect((await b.engine.get(a.spaceId, doc.oid)).stats.descendants).toBe(10_000);
+    const window = async (e: Engine) => (await e.view(a.spaceId, doc.oid, { offset: 5_000, limit: 50 })).rows.map((r) => [r.oid, r.vid, r.content, r.props]);
+    expect(await window(b.engine)).toEqual(await window(a.engine));
+    // The phone edits an imported row; the laptop gets it.
+    const row = (await b.engine.view(a.spaceId, doc.oid, { offset: 7_777, limit: 1 })).rows[0]!;
+    await b.engine.update(a.spaceId, row.oid, { content: "done on the phone", props: { done: true } });
+    await b.client.sync();
+    await a.client.sync();
+    expect((await a.engine.get(a.spaceId, row.oid)).content).toBe("done on the phone");
+    expect((await a.engine.get(a.spaceId, doc.oid)).vid).toBe((await b.engine.get(a.spaceId, doc.oid)).vid);
+    // The server's replica replayed the import too.
+    await server.app.syncReplica!.caughtUp(a.spaceId);
+    expect((await server.app.syncReplica!.engine.get(a.spaceId, doc.oid)).vid).toBe((await a.engine.get(a.spaceId, doc.oid)).vid);
+    expect(await window(server.app.syncReplica!.engine)).toEqual(await window(a.engine));
+  });
+
+  it("the server's replica catches up on start with ops stored while it was not following", async () => {
+    const storage = await pglite().open();
+    // A server stopped before its replica followed its last pushes, played by one without a replica.
+    const off = await startSyncServer({ storage, revalidateMs: 60_000, sync: { replica: false } });
+    expect(off.app.syncReplica).toBeUndefined();
+    const user = await off.signIn("laptop");
+    const fresh = await backends[0]!.fresh();
+    engines.push(fresh.engine);
+    const e = fresh.engine;
+    const { spaceId } = await e.createSpace();
+    const doc = await e.createDocument(spaceId, { content: "Plan" });
+    for (let i = 0; i < 20; i++) await e.create(spaceId, { parentOid: doc.oid, index: 0, content: `row ${i}` });
+    await e.importTree(spaceId, { parentOid: doc.oid, index: 3, nodes: [{ content: "pasted", children: [{ content: "below" }] }] });
+    await e.update(spaceId, doc.oid, { content: "Plan, renamed" });
+    const pushed = (await createSyncClient({ engine: e, spaceId, transport: httpTransport({ baseUrl: off.url, token: user.token }), pollMs: 60_000 }).sync()).pushed;
+    await off.close();
+    const on = await startSyncServer({ storage, revalidateMs: 60_000 });
+    try {
+      const replica = on.app.syncReplica!;
+      await until(async () => (await replica.engine.pullCursor(spaceId)) === pushed);
+      expect((await replica.engine.get(spaceId, doc.oid)).vid).toBe((await e.get(spaceId, doc.oid)).vid);
+      expect((await replica.engine.view(spaceId, doc.oid)).rows.map((r) => r.content).slice(2, 6)).toEqual(["row 17", "pasted", "below", "row 16"]);
+    } finally {
+      await on.close();
+      await storage.close();
+    }
   });
 
   it("an edit made while a round runs reaches the server at once, not at the next poll", async () => {

@@ -29,8 +29,11 @@ async function serverDatabase(): Promise<{ url: string; drop: () => Promise<void
   return undefined;
 }
 
-/** Runs the server with its ops on `store`; undefined when Postgres is not there. */
-export async function serverThroughput(store: "pglite" | "postgres", spaceId: string, ops: readonly ReplicaOp[]): Promise<ServerThroughput | undefined> {
+/**
+ * Runs a sync server (accounts + sync routes on 127.0.0.1) with its ops on `store` while `fn` runs,
+ * with the token of one signed-in user; undefined when Postgres is not there.
+ */
+export async function withSyncServer<T>(store: "pglite" | "postgres", fn: (base: string, token: string) => Promise<T>): Promise<T | undefined> {
   const db = store === "postgres" ? await serverDatabase() : undefined;
   if (store === "postgres" && !db) return undefined;
   const mail = memoryMailTransport();
@@ -48,7 +51,19 @@ export async function serverThroughput(store: "pglite" | "postgres", spaceId: st
     const code = /verification code is:\s+(\d{6})/.exec(mail.textsTo(email).at(-1) ?? "")![1]!;
     await accounts.verifyEmail({ email, code });
     const session = await accounts.signIn({ email, password, deviceName: "hub" });
-    const http = httpTransport({ baseUrl: base, token: session.token });
+    return await fn(base, session.token);
+  } finally {
+    await app.close();
+    await accounts.close();
+    await storage.close();
+    await db?.drop();
+  }
+}
+
+/** Push and pull throughput of the server with its ops on `store`; undefined when Postgres is not there. */
+export async function serverThroughput(store: "pglite" | "postgres", spaceId: string, ops: readonly ReplicaOp[]): Promise<ServerThroughput | undefined> {
+  return withSyncServer(store, async (base, token) => {
+    const http = httpTransport({ baseUrl: base, token });
     const wire: WireOp[] = ops.map((o) => ({ opId: o.opId, kind: o.kind, oid: o.oid, hlc: o.hlc, at: o.at, actor: o.actor, device: o.device, data: o.data }));
     const pushBatch = LIMITS.maxOpsPerBatch;
     progress(`sync server (${store}): push ${wire.length} ops in batches of ${pushBatch}`);
@@ -68,10 +83,5 @@ export async function serverThroughput(store: "pglite" | "postgres", spaceId: st
     if (pulled !== wire.length) throw new Error(`pulled ${pulled} of ${wire.length} ops`);
     progress(`sync server (${store}): push ${pushOpsPerSec.toFixed(0)} ops/s, pull ${pullOpsPerSec.toFixed(0)} ops/s`);
     return { store, ops: wire.length, pushBatch, pushOpsPerSec, pullPage, pullOpsPerSec };
-  } finally {
-    await app.close();
-    await accounts.close();
-    await storage.close();
-    await db?.drop();
-  }
+  });
 }

@@ -1,7 +1,7 @@
 /**
  * Seeded random edits for the replication, page-apply and sync property tests: creates, updates,
- * moves, removes, restores of removed ones (an app's undo) and checkouts of random live
- * objectives, as an outliner's user makes them.
+ * moves, removes, restores of removed ones (an app's undo), checkouts of random live objectives
+ * and small imports under them, as an outliner's user makes them.
  * Edits the engine refuses by design (a move into its own subtree, a checkout to a vid the
  * objective cannot take) are skipped; any other error fails the test.
  */
@@ -15,7 +15,7 @@ export function lcg(seed: number): () => number {
 
 /** How `randomEdits` draws; each test keeps the mix its property needs. */
 export interface EditMix {
-  /** Cumulative shares of create, update, move and remove; the rest are checkouts and restores. */
+  /** Cumulative shares of create, update, move and remove; the rest are checkouts, restores and imports. */
   readonly shares?: readonly [create: number, update: number, move: number, remove: number];
   /** Child index and content of create `i`. */
   readonly create?: (i: number, rand: () => number) => { index: number; content: string; props?: Props };
@@ -62,6 +62,13 @@ export async function randomEdits(e: Engine, s: string, docs: readonly string[],
           if ((error as { code?: string }).code === "NOT_FOUND") return e.restore(s, oid, { parentOid: pick(), index: 0 });
           throw error;
         });
+      } else if (rand() < 0.25) {
+        // A pasted outline: a few rows with children, at an index or at the end.
+        const nodes = Array.from({ length: 1 + Math.floor(rand() * 3) }, (_, k) => ({
+          content: `i${i}.${k}`,
+          children: Array.from({ length: Math.floor(rand() * 3) }, (_, j) => ({ content: `i${i}.${k}.${j}`, props: { done: j % 2 === 0 } })),
+        }));
+        await e.importTree(s, { parentOid: pick(), nodes, ...(rand() < 0.5 ? { index: 0 } : {}) });
       } else {
         const target = pick();
         const vs = (await e.versions(s, target)).versions;

@@ -1,0 +1,110 @@
+/**
+ * The server's own replica of every space (issue 15, docs/sync.md "The server's replica"): an engine
+ * on the server's storage that applies each space's ops exactly as a device does (pulled in server
+ * order, applied in clock order), so it holds the same versions, vid for vid. The server stays the
+ * place that authenticates, numbers and stores ops; the replica follows behind each push, one round
+ * at a time per space, and is what snapshots and permission checks read.
+ */
+import { EngineError } from "../engine/errors.js";
+import { openEngine, type Engine } from "../open-engine.js";
+import type { Storage } from "../storage/contract.js";
+import type { WireOp } from "../sync/protocol.js";
+
+/** Ops the replica applies per `applyOps` call (one pull page's worth). */
+const PAGE = 500;
+
+/** The replica of a sync server. */
+export interface SyncReplica {
+  /** The engine holding the replica (read it; never write to it: only pushed ops do). */
+  readonly engine: Engine;
+  /** Asks for a round over a space (after a push stored ops); rounds of one space never overlap. */
+  follow(spaceId: string): void;
+  /** Resolves when the space's replica holds every op stored when it was called (runs a round if needed). */
+  caughtUp(spaceId: string): Promise<void>;
+  /** The last error of a space's rounds (they are retried on its next push), for logs and tests. */
+  lastError(spaceId: string): unknown;
+  /** Waits for running rounds and closes the engine (not the storage: its owner closes it). */
+  close(): Promise<void>;
+}
+
+/** The storage, minus its close: the replica's engine shares it with the sync store. */
+function shared(storage: Storage): Storage {
+  return {
+    kind: storage.kind,
+    query: (sql, params) => storage.query(sql, params),
+    transaction: (fn) => storage.transaction(fn),
+    ...(storage.copyRows ? { copyRows: storage.copyRows.bind(storage) } : {}),
+    close: async () => {},
+  };
+}
+
+/**
+ * Opens the replica on the sync store's storage (the engine's tables beside `sync_*`; migrated
+ * on open) and reads ops from `sync_op`.
+ */
+export async function openSyncReplica(storage: Storage, options: { readonly onError?: (spaceId: string, error: unknown) => void } = {}): Promise<SyncReplica> {
+  const engine = await openEngine({ storage: { kind: storage.kind, open: async () => shared(storage) } });
+  const running = new Map<string, Promise<void>>();
+  const again = new Set<string>();
+  const errors = new Map<string, unknown>();
+  let closing = false;
+
+  const round = async (spaceId: string): Promise<void> => {
+    await engine.createSpace({ spaceId }).catch((error: unknown) => {
+      if (!(error instanceof EngineError && error.code === "CONFLICT")) throw error;
+    });
+    for (;;) {
+      const after = await engine.pullCursor(spaceId);
+      const rows = await storage.query<{ server_seq: number; op: WireOp }>(
+        "select server_seq, op from sync_op where space_id = $1 and server_seq > $2 order by server_seq limit $3",
+        [spaceId, after, PAGE],
+      );
+      if (rows.length === 0) return;
+      await engine.applyOps(spaceId, rows.map((r) => ({ ...r.op, serverSeq: r.server_seq })));
+      if (rows.length < PAGE) return;
+    }
+  };
+
+  const run = (spaceId: string): Promise<void> => {
+    const current = running.get(spaceId);
+    if (current) {
+      again.add(spaceId);
+      return current;
+    }
+    const next = (async () => {
+      do {
+        again.delete(spaceId);
+        try {
+          await round(spaceId);
+          errors.delete(spaceId);
+        } catch (error) {
+          errors.set(spaceId, error);
+          options.onError?.(spaceId, error);
+          return;
+        }
+      } while (again.has(spaceId) && !closing);
+    })().finally(() => running.delete(spaceId));
+    running.set(spaceId, next);
+    return next;
+  };
+
+  return {
+    engine,
+    follow(spaceId) {
+      if (!closing) void run(spaceId);
+    },
+    async caughtUp(spaceId) {
+      // A round that started before the call may have read the ops before the newest: one more.
+      await running.get(spaceId);
+      await run(spaceId);
+      const error = errors.get(spaceId);
+      if (error !== undefined) throw error;
+    },
+    lastError: (spaceId) => errors.get(spaceId),
+    async close() {
+      closing = true;
+      await Promise.all(running.values());
+      await engine.close();
+    },
+  };
+}
