@@ -182,9 +182,12 @@ async function main(): Promise<void> {
     const signIn = await fetch(`${server.url}/accounts/sign-in`, { method: "POST", headers: json, body: JSON.stringify({ email, password: PASSWORD, deviceName: "legit", returnToken: true }) });
     const token = ((await signIn.json()) as { token: string }).token;
     const auth = { authorization: `Bearer ${token}` };
-    const device = `bench${rand()}`;
+    const device = crypto.randomUUID();
     const bigSpace = crypto.randomUUID();
     const smallSpace = crypto.randomUUID();
+    // Spaces exist once created; an engine device pushes once registered.
+    for (const spaceId of [bigSpace, smallSpace]) await fetch(`${server.url}/sync/spaces`, { method: "POST", headers: { ...auth, ...json }, body: JSON.stringify({ spaceId }) });
+    await fetch(`${server.url}/sync/devices/${device}/bind`, { method: "POST", headers: { ...auth, ...json }, body: "{}" });
     const big = wireOps(device, 48, 1, (i) => `${i}:${"y".repeat(40_000)}`);
     for (let i = 0; i < big.length; i += 12) {
       const r = await fetch(`${server.url}/sync/${bigSpace}/push`, { method: "POST", headers: { ...auth, ...json }, body: JSON.stringify({ device, ops: big.slice(i, i + 12) }) });

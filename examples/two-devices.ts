@@ -42,7 +42,8 @@ const phoneSession = await accounts.signIn({ email, password, deviceName: "phone
 // 3. Each device: its engine and a sync client with the device's session token.
 const { spaceId } = await laptop.createSpace();
 await phone.createSpace({ spaceId }); // a replica of the same space
-const laptopSync = createSyncClient({ engine: laptop, spaceId, transport: httpTransport({ baseUrl: url, token: laptopSession.token }) });
+// The laptop made the space: its client creates it on the server; the phone's joins it.
+const laptopSync = createSyncClient({ engine: laptop, spaceId, transport: httpTransport({ baseUrl: url, token: laptopSession.token }), create: true });
 // The phone's network can be cut: the same transport tests use to inject faults.
 const phoneNet = faultyTransport(httpTransport({ baseUrl: url, token: phoneSession.token }), {});
 const phoneSync = createSyncClient({ engine: phone, spaceId, transport: phoneNet });

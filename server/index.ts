@@ -16,7 +16,7 @@ export type { SyncReplica } from "./sync-replica.js";
 export type { SyncPluginOptions } from "./sync-routes.js";
 export { CLOSE_TOO_MANY, CLOSE_UNAUTHENTICATED, createSyncHub } from "./sync-hub.js";
 export type { SyncHub, SyncHubLimits } from "./sync-hub.js";
-export { bindActors, bindDevice, DEFAULT_QUOTAS, migrateSyncStore, pullOps, pushOps } from "./sync-store.js";
+export { bindActors, bindDevice, createSyncSpace, DEFAULT_QUOTAS, migrateSyncStore, pullOps, pushOps } from "./sync-store.js";
 export type { SyncCaller, SyncQuotas } from "./sync-store.js";
 export { checkTrustProxy, fastifyTrustProxy, parseTrustProxy } from "./trust-proxy.js";
 export type { TrustProxy } from "./trust-proxy.js";

@@ -17,12 +17,13 @@ import {
   SYNC_STATUS,
   SyncError,
   type BindResult,
+  type CreateSpaceResult,
 } from "../sync/protocol.js";
 import { sessionTokenFrom } from "./cookies.js";
 import { handleError } from "./http-errors.js";
 import { createSyncHub, type SyncHub } from "./sync-hub.js";
 import { openSyncReplica, type SyncReplica } from "./sync-replica.js";
-import { bindDevice, checkReader, DEFAULT_QUOTAS, migrateSyncStore, pullOps, pushOps, type SyncCaller, type SyncQuotas } from "./sync-store.js";
+import { bindDevice, checkReader, createSyncSpace, DEFAULT_QUOTAS, migrateSyncStore, pullOps, pushOps, type SyncCaller, type SyncQuotas } from "./sync-store.js";
 
 declare module "fastify" {
   interface FastifyInstance {
@@ -145,6 +146,17 @@ const plugin: FastifyPluginAsync<SyncPluginOptions> = async (app: FastifyInstanc
         return result;
       });
 
+      // A space exists on the server once its creator says so; it is theirs (idempotent).
+      sync.post<{ Body: unknown }>("/spaces", async (request, reply): Promise<CreateSpaceResult> => {
+        const auth = await app.authenticateRequest(request);
+        const body = request.body as { spaceId?: unknown } | null;
+        const spaceId = body !== null && typeof body === "object" ? body.spaceId : undefined;
+        if (!isSpaceId(spaceId)) throw new SyncError("BAD_BATCH", `spaceId must be a UUID, got ${JSON.stringify(spaceId)?.slice(0, 80)}`);
+        const result = await createSyncSpace(storage, caller(auth), spaceId.toLowerCase(), now(), quotas);
+        void reply.status(result.created ? 201 : 200);
+        return result;
+      });
+
       sync.get<{ Params: { space: string }; Querystring: { after?: string; limit?: string } }>("/:space/pull", async (request) => {
         const auth = await app.authenticateRequest(request);
         const spaceId = spaceOf(request);
@@ -152,7 +164,8 @@ const plugin: FastifyPluginAsync<SyncPluginOptions> = async (app: FastifyInstanc
         return pullOps(storage, caller(auth), spaceId, after, limit);
       });
 
-      // A device signed in again after its accounts device was revoked takes its engine device back.
+      // A device registers its engine device id (before its first push), or, signed in again after
+      // its accounts device was revoked, takes it back.
       sync.post<{ Params: { device: string } }>("/devices/:device/bind", async (request): Promise<BindResult> => {
         const auth = await app.authenticateRequest(request);
         const device = request.params.device;

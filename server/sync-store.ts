@@ -5,8 +5,9 @@
  *
  * - `sync_space`: owner and the last server seq of each space. Its row is locked by every push,
  *   so seqs are committed in order and a pull never skips a seq a slower push commits later.
- * - `sync_device`: each engine device id is bound, on its first push, to the accounts device of
- *   the session that pushed it; only that device's sessions may push its ops afterwards.
+ * - `sync_space` rows are made by `createSpace` (an authenticated call), never by a push.
+ * - `sync_device`: each engine device id is bound, when it registers (`bindDevice`), to the
+ *   accounts device of the session that registered it; only that device's sessions may push its ops.
  * - `sync_op`: the ops, unique per (space, op id): a retried or duplicated push never doubles one;
  *   `bytes` is each op's JSON size (pull pages are cut by it).
  */
@@ -70,11 +71,36 @@ export function bindActors(batch: PushBatch, userId: string): PushBatch {
 }
 
 /**
- * Stores a checked batch: binds the engine device to the caller's accounts device on first use
- * (`FORGED` if it is bound to another), creates the space for the caller on first push
- * (`FORBIDDEN` if another user owns it), binds each op's actor to the caller (`FORGED` if it
- * names another), numbers the ops the space does not have yet (`QUOTA_EXCEEDED` past the
- * caller's quotas). One transaction: a refused batch changes nothing.
+ * Creates a space for the caller, who owns it from then on: `created` false when the caller made
+ * it before (the call is idempotent), `CONFLICT` when another user did, `QUOTA_EXCEEDED` past the
+ * caller's space quota.
+ */
+export async function createSyncSpace(storage: Storage, caller: SyncCaller, spaceId: string, now: number, quotas: SyncQuotas = DEFAULT_QUOTAS): Promise<{ spaceId: string; created: boolean }> {
+  return storage.transaction(async (tx) => {
+    const [owned] = await tx.query<{ spaces: number | string }>("select count(*) as spaces from sync_space where owner_user_id = $1", [caller.userId]);
+    const created = await tx.query("insert into sync_space (space_id, owner_user_id, last_seq, created_at) values ($1, $2, 0, $3) on conflict (space_id) do nothing returning space_id", [
+      spaceId,
+      caller.userId,
+      now,
+    ]);
+    if (created.length === 0) {
+      const [space] = await tx.query<{ owner_user_id: string }>("select owner_user_id from sync_space where space_id = $1", [spaceId]);
+      if (space?.owner_user_id !== caller.userId) throw new SyncError("CONFLICT", `space ${spaceId} exists and belongs to another user`);
+      return { spaceId, created: false };
+    }
+    if (Number(owned!.spaces) >= quotas.spacesPerUser) {
+      throw new SyncError("QUOTA_EXCEEDED", `user ${caller.userId} owns ${owned!.spaces} spaces; the quota is ${quotas.spacesPerUser}`);
+    }
+    return { spaceId, created: true };
+  });
+}
+
+/**
+ * Stores a checked batch: the engine device must be registered to the caller's accounts device
+ * (`FORGED` otherwise), the space must exist (`NOT_FOUND`) and be the caller's (`FORBIDDEN`);
+ * binds each op's actor to the caller (`FORGED` if it names another), numbers the ops the space
+ * does not have yet (`QUOTA_EXCEEDED` past the caller's quotas). One transaction: a refused batch
+ * changes nothing.
  */
 export async function pushOps(
   storage: Storage,
@@ -86,36 +112,25 @@ export async function pushOps(
 ): Promise<PushResult> {
   const batch = bindActors(checked, caller.userId);
   return storage.transaction(async (tx) => {
-    await tx.query(
-      "insert into sync_device (device, account_device_id, user_id, bound_at) values ($1, $2, $3, $4) on conflict (device) do nothing",
-      [batch.device, caller.accountDeviceId, caller.userId, now],
-    );
     const [bound] = await tx.query<{ account_device_id: string }>("select account_device_id from sync_device where device = $1", [batch.device]);
-    if (bound?.account_device_id !== caller.accountDeviceId) {
+    if (!bound) throw new SyncError("FORGED", `device ${batch.device} is not registered: POST /sync/devices/${batch.device}/bind with this session first`);
+    if (bound.account_device_id !== caller.accountDeviceId) {
       throw new SyncError(
         "FORGED",
         `device ${batch.device} belongs to another session's device; this session is device ${caller.accountDeviceId} (a device signed in again after a revocation: POST /sync/devices/${batch.device}/bind)`,
       );
     }
-    const created = await tx.query("insert into sync_space (space_id, owner_user_id, last_seq, created_at) values ($1, $2, 0, $3) on conflict (space_id) do nothing returning space_id", [
-      spaceId,
-      caller.userId,
-      now,
-    ]);
     // The row lock orders pushes to one space: seqs commit in the order they are assigned. The
     // caller's usage (this space included) comes with it.
-    const [space] = await tx.query<{ owner_user_id: string; last_seq: number; spaces: number | string; ops: number | string }>(
+    const [space] = await tx.query<{ owner_user_id: string; last_seq: number; ops: number | string }>(
       `select owner_user_id, last_seq,
-              (select count(*) from sync_space u where u.owner_user_id = $2) as spaces,
               (select coalesce(sum(last_seq), 0) from sync_space u where u.owner_user_id = $2) as ops
          from sync_space where space_id = $1 for update`,
       [spaceId, caller.userId],
     );
-    if (space!.owner_user_id !== caller.userId) throw new SyncError("FORBIDDEN", `space ${spaceId} belongs to another user`);
-    const usage = { spaces: Number(space!.spaces), ops: Number(space!.ops) };
-    if (created.length > 0 && usage.spaces > quotas.spacesPerUser) {
-      throw new SyncError("QUOTA_EXCEEDED", `user ${caller.userId} owns ${usage.spaces - 1} spaces; the quota is ${quotas.spacesPerUser}`);
-    }
+    if (!space) throw new SyncError("NOT_FOUND", `space ${spaceId} does not exist on this server: create it first (POST /sync/spaces)`);
+    if (space.owner_user_id !== caller.userId) throw new SyncError("FORBIDDEN", `space ${spaceId} belongs to another user`);
+    const usage = { ops: Number(space.ops) };
     const ids = batch.ops.map((op) => op.opId);
     const known = new Set(
       (await tx.query<{ op_id: string }>("select op_id from sync_op where space_id = $1 and op_id = any($2::text[])", [spaceId, ids])).map((r) => r.op_id),
@@ -124,7 +139,7 @@ export async function pushOps(
     if (fresh.length > 0 && usage.ops + fresh.length > quotas.opsPerUser) {
       throw new SyncError("QUOTA_EXCEEDED", `user ${caller.userId} has ${usage.ops} ops stored; ${fresh.length} more would pass the quota of ${quotas.opsPerUser}`);
     }
-    let last = space!.last_seq;
+    let last = space.last_seq;
     if (fresh.length > 0) {
       const first = last + 1;
       last += fresh.length;
@@ -174,12 +189,13 @@ export async function bindDevice(
   });
 }
 
-/** Whether the caller may read a space: `FORBIDDEN` if another user owns it; false if nobody pushed it yet. */
-export async function checkReader(storage: Storage, caller: SyncCaller, spaceId: string): Promise<boolean> {
+const missing = (spaceId: string) => new SyncError("NOT_FOUND", `space ${spaceId} does not exist on this server`);
+
+/** Checks that the caller may read a space: `NOT_FOUND` if nobody created it, `FORBIDDEN` if another user owns it. */
+export async function checkReader(storage: Storage, caller: SyncCaller, spaceId: string): Promise<void> {
   const [space] = await storage.query<{ owner_user_id: string }>("select owner_user_id from sync_space where space_id = $1", [spaceId]);
-  if (!space) return false;
+  if (!space) throw missing(spaceId);
   if (space.owner_user_id !== caller.userId) throw new SyncError("FORBIDDEN", `space ${spaceId} belongs to another user`);
-  return true;
 }
 
 /**
@@ -196,7 +212,7 @@ export async function pullOps(
   maxBytes: number = LIMITS.maxPullBytes,
 ): Promise<PullPage> {
   const [space] = await storage.query<{ owner_user_id: string; last_seq: number }>("select owner_user_id, last_seq from sync_space where space_id = $1", [spaceId]);
-  if (!space) return { ops: [], more: false, lastSeq: 0 };
+  if (!space) throw missing(spaceId);
   if (space.owner_user_id !== caller.userId) throw new SyncError("FORBIDDEN", `space ${spaceId} belongs to another user`);
   const sizes = await storage.query<{ server_seq: number; bytes: number }>(
     "select server_seq, coalesce(bytes, octet_length(op::text)) as bytes from sync_op where space_id = $1 and server_seq > $2 order by server_seq limit $3",

@@ -5,6 +5,7 @@
  */
 import type { ReplicaOp } from "../engine/replicate.js";
 import { checkDrift, decodeHlc, HlcError, MAX_DRIFT_MS } from "../engine/hlc.js";
+import { isOpId } from "../engine/ids.js";
 
 /**
  * One op on the wire: exactly what `engine.logSince` returns and `engine.applyOps` takes, without
@@ -92,6 +93,7 @@ export type SyncErrorCode =
   | "FORBIDDEN"
   | "UNAUTHENTICATED"
   | "CONFLICT"
+  | "NOT_FOUND"
   | "QUOTA_EXCEEDED"
   | "RATE_LIMITED"
   | "UNAVAILABLE";
@@ -105,6 +107,7 @@ export const SYNC_STATUS: { readonly [C in SyncErrorCode]: number } = {
   FORBIDDEN: 403,
   UNAUTHENTICATED: 401,
   CONFLICT: 409,
+  NOT_FOUND: 404,
   QUOTA_EXCEEDED: 403,
   RATE_LIMITED: 429,
   UNAVAILABLE: 503,
@@ -128,6 +131,13 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Whether `value` is an engine device id (what ops carry in `device`). */
 export function isDeviceId(value: unknown): value is string {
   return typeof value === "string" && ID.test(value);
+}
+
+/** `POST /sync/spaces` answer: the space exists on the server and belongs to the caller. */
+export interface CreateSpaceResult {
+  readonly spaceId: string;
+  /** Made by this call (false: the caller had made it before). */
+  readonly created: boolean;
 }
 
 /** `POST /sync/devices/:device/bind` answer: the engine device is now bound to this session's accounts device. */
@@ -191,6 +201,8 @@ export function checkWireOp(value: unknown, where: string): WireOp {
   }
   if (!/^[A-Za-z][A-Za-z0-9_.-]{0,63}$/.test(o["kind"] as string)) throw bad(`${where}.kind must be a name, got ${show(o["kind"])}`);
   if (!ID.test(o["device"] as string)) throw bad(`${where}.device must be a device id, got ${show(o["device"])}`);
+  // What every engine (the devices and the server's replica) accepts: one it could not would stall them all.
+  if (!isOpId(o["opId"])) throw bad(`${where}.opId must be <device uuid>.<counter>, got ${show(o["opId"])}`);
   if (!Number.isSafeInteger(o["at"]) || (o["at"] as number) < 0) throw bad(`${where}.at must be a non-negative integer, got ${show(o["at"])}`);
   if (o["actor"] !== null && typeof o["actor"] !== "string") throw bad(`${where}.actor must be a string or null, got ${show(o["actor"])}`);
   const data = o["data"];

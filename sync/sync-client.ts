@@ -15,6 +15,12 @@ export interface SyncClientOptions {
   readonly engine: Engine;
   readonly spaceId: string;
   readonly transport: SyncTransport;
+  /**
+   * This device creates the space on the server (`POST /sync/spaces`) before its first push: the
+   * device where the space was made. Idempotent for its user; another user's space is `CONFLICT`.
+   * Without it the client joins a space its user created elsewhere (`NOT_FOUND` if none did).
+   */
+  readonly create?: boolean;
   /** Ops per push. Default 200. */
   readonly pushBatch?: number;
   /** Ops per pull page. Default 500. */
@@ -61,15 +67,18 @@ export interface SyncClient {
   readonly status: "stopped" | "connecting" | "online" | "offline" | "refused";
 }
 
-const FATAL = new Set(["UNAUTHENTICATED", "FORBIDDEN", "FORGED", "QUOTA_EXCEEDED"]);
+const FATAL = new Set(["UNAUTHENTICATED", "FORBIDDEN", "FORGED", "QUOTA_EXCEEDED", "NOT_FOUND", "CONFLICT"]);
 
 /**
  * Creates a sync client for one space of an engine (the space must exist: `createSpace({ spaceId })`
- * on a new device). Nothing happens until `sync()` or `start()`.
+ * on a new device). Nothing happens until `sync()` or `start()`; the first round registers the
+ * engine's device with the server and, with `create`, creates the space there.
  *
  * @example
- * const client = createSyncClient({ engine, spaceId, transport: httpTransport({ baseUrl, token }) });
+ * // The device that made the space:
+ * const client = createSyncClient({ engine, spaceId, transport: httpTransport({ baseUrl, token }), create: true });
  * client.start();
+ * // Another device of the same user joins it: createSyncClient({ engine, spaceId, transport })
  */
 export function createSyncClient(options: SyncClientOptions): SyncClient {
   const { engine, spaceId, transport } = options;
@@ -124,8 +133,21 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
     }
   };
 
+  // Once per client: the space exists on the server (made here, or joined) and this engine's
+  // device is registered to the session's accounts device, before anything is pushed.
+  let registered = false;
+  const register = async () => {
+    if (options.create) {
+      if (!transport.createSpace) throw new SyncError("BAD_BATCH", "this transport cannot create spaces");
+      await transport.createSpace(spaceId);
+    }
+    await transport.bind?.(engine.deviceId);
+    registered = true;
+  };
+
   const round = async (): Promise<SyncRound> => {
     await engine.settle(spaceId);
+    if (!registered) await register();
     const pushed = await push();
     const pulled = await pull();
     options.onRound?.({ pushed, pulled });
@@ -180,6 +202,8 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
       try {
         if (!socket) {
           status = "connecting";
+          // The socket only listens to spaces that exist on the server.
+          if (!registered) await register();
           socket = await transport.listen([spaceId], {
             onPoke: () => nudge(),
             onClose: () => {

@@ -3,7 +3,7 @@
  * tests put `faultyTransport` in between to drop, duplicate, delay and reorder deliveries.
  */
 import WebSocket from "ws";
-import { SyncError, type BindResult, type PullPage, type PushBatch, type PushResult, type ServerMessage, type SyncErrorCode } from "./protocol.js";
+import { SyncError, type BindResult, type CreateSpaceResult, type PullPage, type PushBatch, type PushResult, type ServerMessage, type SyncErrorCode } from "./protocol.js";
 
 /** Handlers of a poke socket. */
 export interface ListenHandlers {
@@ -24,6 +24,8 @@ export interface SyncTransport {
    * revoked). Optional: transports without it cannot rebind.
    */
   bind?(device: string): Promise<BindResult>;
+  /** Creates a space on the server for this session's user (idempotent). Optional: without it a client only joins. */
+  createSpace?(spaceId: string): Promise<CreateSpaceResult>;
 }
 
 /** Options of {@link httpTransport}. */
@@ -46,6 +48,7 @@ const CODES = new Set<SyncErrorCode>([
   "FORBIDDEN",
   "UNAUTHENTICATED",
   "CONFLICT",
+  "NOT_FOUND",
   "QUOTA_EXCEEDED",
   "RATE_LIMITED",
   "UNAVAILABLE",
@@ -98,6 +101,7 @@ export function httpTransport(options: HttpTransportOptions): SyncTransport {
       call(`${base}/${spaceId}/push`, { method: "POST", headers: { ...headers, "content-type": "application/json" }, body: JSON.stringify(batch) }),
     pull: (spaceId, after, limit) => call(`${base}/${spaceId}/pull?after=${after}&limit=${limit}`, { headers }),
     bind: (device) => call(`${base}/devices/${encodeURIComponent(device)}/bind`, { method: "POST", headers }),
+    createSpace: (spaceId) => call(`${base}/spaces`, { method: "POST", headers: { ...headers, "content-type": "application/json" }, body: JSON.stringify({ spaceId }) }),
     listen: (spaceIds, handlers) =>
       new Promise((resolve, reject) => {
         const url = `${base.replace(/^http/, "ws")}/ws?spaces=${spaceIds.join(",")}`;
@@ -218,6 +222,13 @@ export function faultyTransport(inner: SyncTransport, faults: Faults, random: ()
     t.bind = async (device) => {
       if (t.offline) throw lost("offline");
       return bind(device);
+    };
+  }
+  if (inner.createSpace) {
+    const create = inner.createSpace.bind(inner);
+    t.createSpace = async (spaceId) => {
+      if (t.offline) throw lost("offline");
+      return create(spaceId);
     };
   }
   return t;

@@ -70,6 +70,11 @@ describe("logbook login and sync", () => {
 
     // The phone joins the space by its id, then edits and pushes back.
     expect((await logbook([...phoneArgs, "login", "--server", server.url, "--email", email], phoneEnv())).code).toBe(0);
+    // A space nobody created on the server cannot be joined (a typo makes no space there).
+    const typo = "0190f3c2-0000-7000-8000-00000000beef";
+    const missing = await logbook([...phoneArgs, "--space", typo, "--json", "sync"], phoneEnv());
+    expect(missing.code).toBe(1);
+    expect(JSON.parse(missing.stderr)).toMatchObject({ error: { code: "SYNC", message: expect.stringContaining(`space ${typo} does not exist`) } });
     const joined = json<{ pushed: number; pulled: number }>(await logbook([...phoneArgs, "--space", spaceId, "--json", "sync"], phoneEnv()));
     expect(joined).toMatchObject({ pushed: 0, pulled: 2 });
     expect((await logbook([...phoneArgs, "tree", doc.oid], phoneEnv())).stdout).toContain("from the laptop");

@@ -51,7 +51,7 @@ function rawOps(device: string, n: number, data: (i: number) => Record<string, u
     return { opId: `${device}.${counter}`, kind: "update", oid: `o${counter}`, hlc: encodeHlc({ wall, counter, device }), at: wall, actor: null, device, data: data(i) } as WireOp;
   });
 }
-const newDevice = () => `dev${Math.random().toString(36).slice(2, 12)}`;
+const newDevice = () => crypto.randomUUID();
 const newSpace = () => crypto.randomUUID();
 
 describe.each(stores)("server hardening, ops and accounts on $name", (store) => {
@@ -93,7 +93,18 @@ describe.each(stores)("server hardening, ops and accounts on $name", (store) => 
       });
     const get = (path: string, token?: string) => fetch(`${s.url}${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
     const json = async (r: Response | Promise<Response>): Promise<Answer> => (await (await r).json()) as Answer;
-    const push = (space: string, token: string, device: string, ops: unknown[]) => post(`/sync/${space}/push`, token, { device, ops });
+    // Spaces are created and devices registered before pushing (each once; refusals are the push's to report).
+    const ready = new Set<string>();
+    const prepare = async (space: string, token: string, device: string) => {
+      if (ready.has(`${space}|${token}|${device}`)) return;
+      ready.add(`${space}|${token}|${device}`);
+      await post("/sync/spaces", token, { spaceId: space });
+      await post(`/sync/devices/${device}/bind`, token, {});
+    };
+    const push = async (space: string, token: string, device: string, ops: unknown[]) => {
+      await prepare(space, token, device);
+      return post(`/sync/${space}/push`, token, { device, ops });
+    };
 
     beforeAll(async () => {
       s = await server();
@@ -152,6 +163,7 @@ describe.each(stores)("server hardening, ops and accounts on $name", (store) => 
       const [op] = rawOps(device, 1);
       // Built as text: serializing 5,000 levels is what overflowed the server's stack.
       const nested = (depth: number) => `{"device":"${device}","ops":[${JSON.stringify(op).replace('"data":{"content":"x"}', `"data":{"x":${"[".repeat(depth)}${"]".repeat(depth)}}`)}]}`;
+      await prepare(space, me.token, device);
       for (const depth of [5_000, 65]) {
         const r = await post(`/sync/${space}/push`, me.token, nested(depth));
         const body = await json(r);
@@ -193,7 +205,9 @@ describe.each(stores)("server hardening, ops and accounts on $name", (store) => 
       expect(signIn.status).toBe(200);
       expect(signIn.headers.get("cache-control")).toBe("no-store");
       const token = ((await signIn.json()) as { token: string }).token;
-      for (const path of ["/accounts/me", "/accounts/devices", `/sync/${newSpace()}/pull`]) {
+      const space = newSpace();
+      expect((await post("/sync/spaces", token, { spaceId: space })).headers.get("cache-control")).toBe("no-store");
+      for (const path of ["/accounts/me", "/accounts/devices", `/sync/${space}/pull`]) {
         const r = await get(path, token);
         expect(r.status, path).toBe(200);
         expect(r.headers.get("cache-control"), path).toBe("no-store");
@@ -309,7 +323,7 @@ describe.each(stores)("server hardening, ops and accounts on $name", (store) => 
       engines.push(engine);
       const { spaceId } = await engine.createSpace();
       const doc = await engine.createDocument(spaceId, { content: "Notes" });
-      const first = createSyncClient({ engine, spaceId, transport: httpTransport({ baseUrl: s.url, token: laptop.token }) });
+      const first = createSyncClient({ engine, spaceId, transport: httpTransport({ baseUrl: s.url, token: laptop.token }), create: true });
       await first.sync();
       // Offline edits, then the laptop's accounts device is revoked from the phone.
       await engine.create(spaceId, { parentOid: doc.oid, content: "written offline" });
@@ -318,17 +332,21 @@ describe.each(stores)("server hardening, ops and accounts on $name", (store) => 
       expect(revoke.status).toBe(204);
       await expect(first.sync()).rejects.toMatchObject({ code: "UNAUTHENTICATED" });
 
-      // Signed in again: a new accounts device, so the engine's device is refused until rebound.
+      // Signed in again: a new accounts device. Pushing with it is refused until the engine's device
+      // is bound to it; another user cannot take the device meanwhile.
       const again = await s.signIn("laptop", laptop.email);
       expect(again.accountDeviceId).not.toBe(laptop.accountDeviceId);
-      const second = createSyncClient({ engine, spaceId, transport: httpTransport({ baseUrl: s.url, token: again.token }) });
-      await expect(second.sync()).rejects.toMatchObject({ code: "FORGED" });
-      // Nobody else can take it: not another user, not a device of this user while the bound one is active.
+      const ops = (await engine.logSince(spaceId, { device: engine.deviceId })).slice(-2).map(({ serverSeq: _s, ...op }) => op);
+      const early = await fetch(`${s.url}/sync/${spaceId}/push`, { method: "POST", headers: { authorization: `Bearer ${again.token}`, "content-type": "application/json" }, body: JSON.stringify({ device: engine.deviceId, ops }) });
+      expect(((await early.json()) as Answer).error.code).toBe("FORGED");
       const mallory = await s.signIn("mallory");
       await expect(httpTransport({ baseUrl: s.url, token: mallory.token }).bind!(engine.deviceId)).rejects.toMatchObject({ code: "FORGED" });
-      await second.rebind();
-      await expect(httpTransport({ baseUrl: s.url, token: phone.token }).bind!(engine.deviceId)).rejects.toMatchObject({ code: "CONFLICT" });
+      // A client registers its device as its first round begins: the revoked binding passes to the new one.
+      const second = createSyncClient({ engine, spaceId, transport: httpTransport({ baseUrl: s.url, token: again.token }) });
       expect((await second.sync()).pushed).toBe(2);
+      // Not a device of this user while the bound one is active.
+      await expect(httpTransport({ baseUrl: s.url, token: phone.token }).bind!(engine.deviceId)).rejects.toMatchObject({ code: "CONFLICT" });
+      await second.rebind();
 
       const other = await backends[0]!.fresh();
       engines.push(other.engine);
@@ -354,8 +372,9 @@ describe.each(stores)("server hardening, ops and accounts on $name", (store) => 
       const s = await server({ wrapAccounts: counting, sync: { maxSocketsPerUser: 3, pingMs: 150 } });
       const a = await s.signIn("a-laptop");
       const spaceA = newSpace();
-      const open = (token: string, options: WebSocket.ClientOptions = {}) =>
-        new WebSocket(`${s.url.replace("http", "ws")}/sync/ws?spaces=${spaceA}`, { ...options, headers: { authorization: `Bearer ${token}` } });
+      await fetch(`${s.url}/sync/spaces`, { method: "POST", headers: { authorization: `Bearer ${a.token}`, "content-type": "application/json" }, body: JSON.stringify({ spaceId: spaceA }) });
+      const open = (token: string, options: WebSocket.ClientOptions = {}, space = spaceA) =>
+        new WebSocket(`${s.url.replace("http", "ws")}/sync/ws?spaces=${space}`, { ...options, headers: { authorization: `Bearer ${token}` } });
       const opened = (socket: WebSocket) =>
         new Promise<number>((resolve) => {
           socket.on("open", () => resolve(101));
@@ -377,7 +396,10 @@ describe.each(stores)("server hardening, ops and accounts on $name", (store) => 
       expect(checks).toBe(0);
 
       // A client that never answers pings is dropped; the ones that answer stay.
-      const deaf = open((await s.signIn("b-tablet", email)).token, { autoPong: false });
+      const tablet = (await s.signIn("b-tablet", email)).token;
+      const spaceB = newSpace();
+      await fetch(`${s.url}/sync/spaces`, { method: "POST", headers: { authorization: `Bearer ${tablet}`, "content-type": "application/json" }, body: JSON.stringify({ spaceId: spaceB }) });
+      const deaf = open(tablet, { autoPong: false }, spaceB);
       expect(await opened(deaf)).toBe(101);
       await until(() => s.app.syncHub.size() === 4);
       const closed = new Promise<number>((resolve) => deaf.on("close", (code) => resolve(code)));
@@ -415,19 +437,25 @@ describe.each(stores)("server hardening, ops and accounts on $name", (store) => 
   });
 
   describe.skipIf(store.skip)("quotas", () => {
-    it("refuses pushes past a user's space and op quotas with 403 QUOTA_EXCEEDED, changing nothing", async () => {
+    it("refuses spaces and pushes past a user's space and op quotas with 403 QUOTA_EXCEEDED, changing nothing", async () => {
       const s = await server({ sync: { quotas: { spacesPerUser: 2, opsPerUser: 10 } } });
       const user = await s.signIn("quota");
       const device = newDevice();
       const [one, two, three] = [newSpace(), newSpace(), newSpace()];
-      const push = (space: string, ops: WireOp[]) =>
-        fetch(`${s.url}/sync/${space}/push`, { method: "POST", headers: { authorization: `Bearer ${user.token}`, "content-type": "application/json" }, body: JSON.stringify({ device, ops }) });
+      const call = (path: string, body: unknown) =>
+        fetch(`${s.url}/sync/${path}`, { method: "POST", headers: { authorization: `Bearer ${user.token}`, "content-type": "application/json" }, body: JSON.stringify(body) });
+      const push = (space: string, ops: WireOp[]) => call(`${space}/push`, { device, ops });
+      expect((await call(`devices/${device}/bind`, {})).status).toBe(200);
+      expect((await call("spaces", { spaceId: one })).status).toBe(201);
+      expect((await call("spaces", { spaceId: two })).status).toBe(201);
+      const third = await call("spaces", { spaceId: three });
+      expect(third.status).toBe(403);
+      expect(((await third.json()) as Answer).error).toMatchObject({ code: "QUOTA_EXCEEDED", message: expect.stringMatching(/2 spaces; the quota is 2/) });
+      expect((await call("spaces", { spaceId: one })).status).toBe(200);
+      expect((await push(three, rawOps(device, 1))).status).toBe(404);
       const first = rawOps(device, 1);
       expect((await push(one, first)).status).toBe(200);
       expect((await push(two, rawOps(device, 1))).status).toBe(200);
-      const third = await push(three, rawOps(device, 1));
-      expect(third.status).toBe(403);
-      expect(((await third.json()) as Answer).error).toMatchObject({ code: "QUOTA_EXCEEDED", message: expect.stringMatching(/2 spaces; the quota is 2/) });
       expect((await push(one, rawOps(device, 8))).status).toBe(200);
       const over = await push(one, rawOps(device, 1));
       expect(over.status).toBe(403);
@@ -446,6 +474,7 @@ describe.each(stores)("server hardening, ops and accounts on $name", (store) => 
         })()),
         spaceId: three,
         transport: httpTransport({ baseUrl: s.url, token: user.token }),
+        create: true,
       });
       const error = await client.sync().then(() => undefined, (e: unknown) => e);
       expect(error).toBeInstanceOf(SyncError);

@@ -142,7 +142,10 @@ describe("safe defaults of the runnable servers", () => {
     };
     const token = await signIn(server.url);
     const space = crypto.randomUUID();
-    const device = "persistdevice";
+    const device = crypto.randomUUID();
+    const auth = { authorization: `Bearer ${token}`, "content-type": "application/json" };
+    expect((await fetch(`${server.url}/sync/spaces`, { method: "POST", headers: auth, body: JSON.stringify({ spaceId: space }) })).status).toBe(201);
+    expect((await fetch(`${server.url}/sync/devices/${device}/bind`, { method: "POST", headers: auth, body: "{}" })).status).toBe(200);
     const op = { opId: `${device}.1`, kind: "update", oid: "o1", hlc: encodeHlc({ wall: Date.now(), counter: 1, device }), at: Date.now(), actor: null, device, data: { content: "kept" } };
     const pushed = await fetch(`${server.url}/sync/${space}/push`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: JSON.stringify({ device, ops: [op] }) });
     expect(pushed.status).toBe(200);

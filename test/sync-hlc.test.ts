@@ -49,7 +49,10 @@ describe("hybrid logical clock", () => {
 
 describe("push batch checks", () => {
   const now = 1_700_000_000_000;
-  const op = (i: number, device = "dev1") => ({
+  // Engine device ids are UUIDs: an op id is <device>.<counter>.
+  const D1 = "0191e6a0-0000-7000-8000-000000000001";
+  const D2 = "0191e6a0-0000-7000-8000-000000000002";
+  const op = (i: number, device = D1) => ({
     opId: `${device}.${i}`,
     kind: "update",
     oid: "01a227b8-995e-770c-a640-6f074ea72b61",
@@ -69,19 +72,20 @@ describe("push batch checks", () => {
   };
 
   it("accepts a device's own ops and drops duplicates within a batch", () => {
-    expect(checkPushBatch({ device: "dev1", ops: [op(1), op(2), op(1)] }, now).ops.map((o) => o.opId)).toEqual(["dev1.1", "dev1.2"]);
+    expect(checkPushBatch({ device: D1, ops: [op(1), op(2), op(1)] }, now).ops.map((o) => o.opId)).toEqual([`${D1}.1`, `${D1}.2`]);
   });
 
   it("refuses forged, malformed, oversized and skewed batches with their codes", () => {
-    expect(code({ device: "dev1", ops: [op(1, "dev2")] })).toBe("FORGED");
-    expect(code({ device: "dev1", ops: [{ ...op(1), opId: "dev2.1" }] })).toBe("FORGED");
-    expect(code({ device: "dev1", ops: [{ ...op(1), hlc: encodeHlc({ wall: now, counter: 1, device: "dev2" }) }] })).toBe("FORGED");
-    expect(code({ device: "dev1", ops: [{ ...op(1), at: -1 }] })).toBe("BAD_BATCH");
-    expect(code({ device: "dev1", ops: [{ ...op(1), kind: "" }] })).toBe("BAD_BATCH");
+    expect(code({ device: D1, ops: [op(1, D2)] })).toBe("FORGED");
+    expect(code({ device: D1, ops: [{ ...op(1), opId: `${D2}.1` }] })).toBe("FORGED");
+    expect(code({ device: D1, ops: [{ ...op(1), hlc: encodeHlc({ wall: now, counter: 1, device: D2 }) }] })).toBe("FORGED");
+    expect(code({ device: D1, ops: [{ ...op(1), at: -1 }] })).toBe("BAD_BATCH");
+    expect(code({ device: "dev1", ops: [{ ...op(1), device: "dev1", opId: "dev1.1", hlc: encodeHlc({ wall: now, counter: 1, device: "dev1" }) }] })).toBe("BAD_BATCH");
+    expect(code({ device: D1, ops: [{ ...op(1), kind: "" }] })).toBe("BAD_BATCH");
     expect(code({ device: "dev 1", ops: [op(1)] })).toBe("BAD_BATCH");
     expect(code([])).toBe("BAD_BATCH");
-    expect(code({ device: "dev1", ops: Array.from({ length: 501 }, (_, i) => op(i)) })).toBe("TOO_LARGE");
-    expect(code({ device: "dev1", ops: [{ ...op(1), data: { content: "x".repeat(70_000) } }] })).toBe("TOO_LARGE");
-    expect(code({ device: "dev1", ops: [{ ...op(1), hlc: encodeHlc({ wall: now + MAX_DRIFT_MS + 1, counter: 0, device: "dev1" }) }] })).toBe("CLOCK_SKEW");
+    expect(code({ device: D1, ops: Array.from({ length: 501 }, (_, i) => op(i)) })).toBe("TOO_LARGE");
+    expect(code({ device: D1, ops: [{ ...op(1), data: { content: "x".repeat(70_000) } }] })).toBe("TOO_LARGE");
+    expect(code({ device: D1, ops: [{ ...op(1), hlc: encodeHlc({ wall: now + MAX_DRIFT_MS + 1, counter: 0, device: D1 }) }] })).toBe("CLOCK_SKEW");
   });
 });

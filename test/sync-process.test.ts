@@ -84,8 +84,10 @@ describe.skipIf(noPostgres !== undefined)("sync crashes", () => {
       },
       pull: (space, after, limit) => inner.pull(space, after, limit),
       listen: (spaces, handlers) => inner.listen(spaces, handlers),
+      bind: (device) => inner.bind!(device),
+      createSpace: (space) => inner.createSpace!(space),
     };
-    const client = createSyncClient({ engine: e, spaceId, transport, pushBatch: 40 });
+    const client = createSyncClient({ engine: e, spaceId, transport, pushBatch: 40, create: true });
     let restarts = 0;
     for (;;) {
       try {

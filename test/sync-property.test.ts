@@ -106,7 +106,7 @@ describe.each(serverStores)("sync convergence, server storage on $name", (store)
           const clients = engines.map((engine, i) => {
             const net = faultyTransport(httpTransport({ baseUrl: srv.url, token: session[i]!.token }), { ...faults, maxDelayMs: 3 }, rand);
             nets.push(net);
-            return createSyncClient({ engine, spaceId: s, transport: net, pushBatch: 7, pullLimit: 5 });
+            return createSyncClient({ engine, spaceId: s, transport: net, pushBatch: 7, pullLimit: 5, create: i === 0 });
           });
           const doc = (await engines[0]!.createDocument(s, { content: "doc" })).oid;
           for (const c of clients) await syncHard(c);

@@ -18,7 +18,11 @@ async function device(token: string, spaceId?: string): Promise<{ engine: Engine
   const engine = fresh.engine;
   engines.push(engine);
   const space = spaceId === undefined ? await engine.createSpace() : await engine.createSpace({ spaceId });
-  const client = createSyncClient({ engine, spaceId: space.spaceId, transport: httpTransport({ baseUrl: server.url, token }), pollMs: 60_000 });
+  const transport = httpTransport({ baseUrl: server.url, token });
+  // Registered (and its space created when new) at once, so tests may also push raw batches.
+  if (spaceId === undefined) await transport.createSpace!(space.spaceId);
+  await transport.bind!(engine.deviceId);
+  const client = createSyncClient({ engine, spaceId: space.spaceId, transport, pollMs: 60_000 });
   return { engine, client, spaceId: space.spaceId };
 }
 
@@ -127,7 +131,7 @@ describe("sync server", () => {
     for (let i = 0; i < 20; i++) await e.create(spaceId, { parentOid: doc.oid, index: 0, content: `row ${i}` });
     await e.importTree(spaceId, { parentOid: doc.oid, index: 3, nodes: [{ content: "pasted", children: [{ content: "below" }] }] });
     await e.update(spaceId, doc.oid, { content: "Plan, renamed" });
-    const pushed = (await createSyncClient({ engine: e, spaceId, transport: httpTransport({ baseUrl: off.url, token: user.token }), pollMs: 60_000 }).sync()).pushed;
+    const pushed = (await createSyncClient({ engine: e, spaceId, transport: httpTransport({ baseUrl: off.url, token: user.token }), pollMs: 60_000, create: true }).sync()).pushed;
     await off.close();
     const on = await startSyncServer({ storage, revalidateMs: 60_000 });
     try {
@@ -161,7 +165,7 @@ describe("sync server", () => {
         return inner.pull(space, after, limit);
       },
     };
-    const client = createSyncClient({ engine, spaceId, transport, pollMs: 60_000 });
+    const client = createSyncClient({ engine, spaceId, transport, pollMs: 60_000, create: true });
     client.start();
     await until(() => client.status === "online");
     let open!: () => void;
@@ -194,6 +198,49 @@ describe("sync server", () => {
     await engine.setPushMark(spaceId, "");
     expect(await engine.pushMark(spaceId)).toBe((await engine.logSince(spaceId, { device: engine.deviceId })).at(-1)!.hlc);
     await expect(engine.setPushMark(spaceId, "x".repeat(65))).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
+  });
+
+  it("creates spaces only when asked, for their creator: an unknown space is 404, an unregistered device is refused", async () => {
+    const fresh = await backends[0]!.fresh();
+    engines.push(fresh.engine);
+    const e = fresh.engine;
+    const { spaceId } = await e.createSpace();
+    await e.createDocument(spaceId, { content: "new" });
+    const ops = (await e.logSince(spaceId)).map(({ serverSeq: _s, ...op }) => op);
+    // Nobody created it: pull, push and socket say so, and nothing is made by asking.
+    const pulled = await get(`/sync/${spaceId}/pull?after=0`, laptop.token);
+    expect([pulled.status, (await json(pulled)).error.code]).toEqual([404, "NOT_FOUND"]);
+    const transport = httpTransport({ baseUrl: server.url, token: laptop.token });
+    await transport.bind!(e.deviceId);
+    const early = await post(`/sync/${spaceId}/push`, laptop.token, { device: e.deviceId, ops });
+    expect([early.status, (await json(early)).error.message]).toEqual([404, expect.stringContaining("create it first")]);
+    const socket = new WebSocket(`${server.url.replace("http", "ws")}/sync/ws?spaces=${spaceId}`, { headers: { authorization: `Bearer ${laptop.token}` } });
+    expect(await new Promise<number>((resolve) => socket.on("unexpected-response", (_q, r) => resolve(r.statusCode ?? 0)))).toBe(404);
+    // A device that joins a space nobody created stops with NOT_FOUND.
+    const joining = createSyncClient({ engine: e, spaceId, transport, pollMs: 60_000 });
+    await expect(joining.sync()).rejects.toMatchObject({ code: "NOT_FOUND" });
+    // Created by an authenticated call: its creator's, idempotently; another user cannot take it.
+    const made = await post("/sync/spaces", laptop.token, { spaceId });
+    expect([made.status, await made.json()]).toEqual([201, { spaceId, created: true }]);
+    const again = await post("/sync/spaces", phone.token, { spaceId: spaceId.toUpperCase() });
+    expect([again.status, await again.json()]).toEqual([200, { spaceId, created: false }]);
+    const mallory = await server.signIn("mallory-phone");
+    const taken = await post("/sync/spaces", mallory.token, { spaceId });
+    expect([taken.status, (await json(taken)).error.code]).toEqual([409, "CONFLICT"]);
+    expect((await json(post("/sync/spaces", laptop.token, { spaceId: "mine" }))).error.code).toBe("BAD_BATCH");
+    // An engine device is bound when it registers, not by pushing: an unregistered one is refused.
+    const other = await backends[0]!.fresh();
+    engines.push(other.engine);
+    await other.engine.createSpace({ spaceId });
+    await other.engine.createDocument(spaceId, { content: "from an unregistered device" });
+    const theirs = (await other.engine.logSince(spaceId)).map(({ serverSeq: _s, ...op }) => op);
+    const unregistered = await post(`/sync/${spaceId}/push`, phone.token, { device: other.engine.deviceId, ops: theirs });
+    expect([unregistered.status, (await json(unregistered)).error.message]).toEqual([403, expect.stringContaining("not registered")]);
+    expect((await json(get(`/sync/${spaceId}/pull?after=0`, laptop.token))).ops).toHaveLength(0);
+    // The creator's client (create: true) and a joining client of the same user then sync as usual.
+    expect(await createSyncClient({ engine: e, spaceId, transport, pollMs: 60_000, create: true }).sync()).toEqual({ pushed: 1, pulled: 0 });
+    const phoneClient = createSyncClient({ engine: other.engine, spaceId, transport: httpTransport({ baseUrl: server.url, token: phone.token }), pollMs: 60_000 });
+    expect(await phoneClient.sync()).toEqual({ pushed: 1, pulled: 1 });
   });
 
   it("refuses a device's ops from another device's session (forged), and keeps nothing of it", async () => {

@@ -58,7 +58,7 @@ export async function importReach(outline: Outline, server: "pglite" | "postgres
       const log = await a.engine.logSince(spaceId, { limit: 10_000 });
       const parts = log.filter((op) => op.kind === "importPart").length;
       const bytes = log.reduce((n, op) => n + Buffer.byteLength(JSON.stringify(op)), 0);
-      const clientA = createSyncClient({ engine: a.engine, spaceId, transport, pollMs: 60_000 });
+      const clientA = createSyncClient({ engine: a.engine, spaceId, transport, pollMs: 60_000, create: true });
       const clientB = createSyncClient({ engine: b.engine, spaceId, transport, pollMs: 60_000 });
       t0 = performance.now();
       await clientA.sync();

@@ -65,6 +65,8 @@ export async function serverThroughput(store: "pglite" | "postgres", spaceId: st
   return withSyncServer(store, async (base, token) => {
     const http = httpTransport({ baseUrl: base, token });
     const wire: WireOp[] = ops.map((o) => ({ opId: o.opId, kind: o.kind, oid: o.oid, hlc: o.hlc, at: o.at, actor: o.actor, device: o.device, data: o.data }));
+    await http.createSpace!(spaceId);
+    await http.bind!(wire[0]!.device);
     const pushBatch = LIMITS.maxOpsPerBatch;
     progress(`sync server (${store}): push ${wire.length} ops in batches of ${pushBatch}`);
     let t0 = performance.now();

@@ -118,9 +118,15 @@ export function syncCommands(program: Command, io: Io): void {
       const login = await loadCredentials(credentialsPath(options, io.env));
       const { createSyncClient, httpTransport, SyncError } = await import("../../sync/index.js");
       await withContext(options, io, "create", async (ctx) => {
-        // A space named with --space that this database lacks is joined: its replica starts empty.
+        // A space named with --space that this database lacks is joined: its replica starts empty,
+        // and the server must have it. Any other is this database's own: created on the server
+        // (idempotent) by its first sync.
+        let joined = false;
         await ctx.engine.createSpace({ spaceId: ctx.spaceId }).then(
-          async () => ctx.store.save({ ...(await ctx.store.load()), spaceId: ctx.spaceId }),
+          async () => {
+            joined = true;
+            await ctx.store.save({ ...(await ctx.store.load()), spaceId: ctx.spaceId });
+          },
           (error: unknown) => {
             if ((error as { code?: string }).code !== "CONFLICT") throw error;
           },
@@ -131,7 +137,7 @@ export function syncCommands(program: Command, io: Io): void {
         const failure = (error: unknown) =>
           error instanceof SyncError ? new CliError(error.code === "UNAUTHENTICATED" ? "NOT_SIGNED_IN" : "SYNC", `sync with ${login.server}: ${error.message}`) : error;
         if (!options.watch) {
-          say(await createSyncClient({ engine: ctx.engine, spaceId: ctx.spaceId, transport }).sync().catch((e: unknown) => Promise.reject(failure(e))));
+          say(await createSyncClient({ engine: ctx.engine, spaceId: ctx.spaceId, transport, create: !joined }).sync().catch((e: unknown) => Promise.reject(failure(e))));
           return;
         }
         let fatal: unknown;
@@ -139,6 +145,7 @@ export function syncCommands(program: Command, io: Io): void {
           engine: ctx.engine,
           spaceId: ctx.spaceId,
           transport,
+          create: !joined,
           onRound: (r) => {
             if (r.pushed + r.pulled > 0) say(r);
           },
