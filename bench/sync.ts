@@ -94,6 +94,38 @@ async function makeHub(history: readonly Edit[]): Promise<Hub> {
   }
 }
 
+/** What a late op cost a device that had applied the ops after it. */
+interface LateOp {
+  readonly after: number;
+  readonly seconds: number;
+  readonly rebuilt: number;
+  readonly msPerRebuilt: number;
+}
+
+/**
+ * Late ops on a device that applied the whole history (a device back after a week pushes edits
+ * older than everything applied since): an update whose clock sorts just before op `k` of the
+ * history makes the device undo the ops from `k` on and apply them again after it. Measured for
+ * the last 1,000 ops, then for all of them.
+ */
+async function lateOps(b: BenchBackend, hub: Hub, kind: string): Promise<LateOp[]> {
+  const device = "0000ffff-0000-7000-8000-00000000000a";
+  const out: LateOp[] = [];
+  for (const [n, k] of [[1, hub.ops.length - 1_000], [2, 0]] as const) {
+    const before = hub.ops[k]!;
+    // Same wall time and counter as op k, a device id that sorts first: just before it.
+    const hlc = before.hlc.replace(/:[^:]+$/, `:${device}`);
+    const op: ReplicaOp = { opId: `${device}.${n}`, kind: "update", oid: hub.rootId, hlc, at: before.at, actor: null, device, data: { content: `late ${n}` } };
+    progress(`${kind}: a late op before the last ${hub.ops.length - k} ops`);
+    const t0 = performance.now();
+    const r = await b.engine.applyOps(hub.spaceId, [op]);
+    const seconds = (performance.now() - t0) / 1000;
+    progress(`${kind}: late op placed in ${seconds.toFixed(2)} s, ${r.rebuilt} ops undone and applied again`);
+    out.push({ after: hub.ops.length - k, seconds, rebuilt: r.rebuilt, msPerRebuilt: (seconds * 1000) / Math.max(1, r.rebuilt) });
+  }
+  return out;
+}
+
 /** One catch-up: a fresh device holding the hub's state before the history applies `ops`. */
 async function catchUp(hub: Hub, kind: "pglite" | "postgres", ops: readonly ReplicaOp[], pageSize: number) {
   const b = await openBench(kind);
@@ -118,8 +150,10 @@ async function catchUp(hub: Hub, kind: "pglite" | "postgres", ops: readonly Repl
     const vid = (await b.engine.get(hub.spaceId, hub.rootId)).vid;
     const opsPerSec = ops.length / seconds;
     progress(`${kind} ${mode}: ${seconds.toFixed(2)} s, ${opsPerSec.toFixed(0)} ops/s`);
-    const floor = pageSize === FLOOR_PAGE && ops.length === hub.ops.length ? await rowFloor(kind, hub.base, await dumpSpace(b.storage, hub.spaceId)) : undefined;
+    const full = pageSize === FLOOR_PAGE && ops.length === hub.ops.length;
+    const floor = full ? await rowFloor(kind, hub.base, await dumpSpace(b.storage, hub.spaceId)) : undefined;
     if (floor !== undefined) progress(`${kind} floor: the catch-up's rows bulk-loaded in ${floor.toFixed(2)} s (${(ops.length / floor).toFixed(0)} ops/s)`);
+    const late = full ? await lateOps(b, hub, kind) : undefined;
     return {
       backend: kind,
       mode,
@@ -132,6 +166,7 @@ async function catchUp(hub: Hub, kind: "pglite" | "postgres", ops: readonly Repl
       rowsPerOp: Object.fromEntries(Object.entries(rows).map(([t, n]) => [t, n / ops.length])),
       logicalBytesPerOp: logical / ops.length,
       diskBytesPerOp: disk / ops.length,
+      late,
     };
   } finally {
     await b.release();
@@ -304,6 +339,14 @@ if (rest) {
       { what: "rows inserted per op", ...Object.fromEntries(Object.entries(rest.rowsPerOp).map(([t, n]) => [t, Number(n.toFixed(2))])) },
     ]),
     table([{ "logical bytes per op (sum of pg_column_size)": Math.round(rest.logicalBytesPerOp), "disk bytes per op (tables + indexes + TOAST)": Math.round(rest.diskBytesPerOp) }]),
+  );
+}
+const lates = applies.flatMap((a) => (a.late ?? []).map((l) => ({ backend: a.backend, ...l })));
+if (lates.length) {
+  md.push(
+    "### A late op",
+    "A device that applied the whole history gets an update whose clock sorts before the last N of those ops (a device back from a week offline pushes edits older than everything applied since): it undoes those N ops and applies them again after it. The cost is linear in N, independent of the document's size and of the history before the late op.",
+    table(lates.map((l) => ({ backend: l.backend, "ops after the late one": l.after, "undone and applied again": l.rebuilt, seconds: l.seconds, "ms per op redone": l.msPerRebuilt }))),
   );
 }
 md.push("### On the wire (ReplicaOp pages of 500)", table([{

@@ -219,7 +219,7 @@ class NotInOrder extends Error {}
  * up, the common case): each page stores and applies its ops in one transaction, every op row
  * written once. Undefined when the ops do not qualify; then they are stored and settled.
  */
-async function catchUp(core: Core, spaceId: string, ops: readonly ReplicaOp[], pageSize: number): Promise<number | undefined> {
+async function catchUp(core: Core, spaceId: string, ops: readonly ReplicaOp[], pageSize: number): Promise<{ applied: number; rebuilt: number } | undefined> {
   const byId = new Map<string, ReplicaOp>();
   for (const op of ops) if (!byId.has(op.opId)) byId.set(op.opId, op);
   const sorted = [...byId.values()].sort((a, b) => (a.hlc < b.hlc ? -1 : a.hlc > b.hlc ? 1 : a.opId < b.opId ? -1 : 1));
@@ -233,6 +233,7 @@ async function catchUp(core: Core, spaceId: string, ops: readonly ReplicaOp[], p
   await ensureDevices(core.cache.devices, core.storage, sorted.map((o) => o.device));
   // Local ops made meanwhile must sort after these.
   for (const op of sorted) core.clock.receive(op.hlc);
+  let rebuilt = 0;
   for (let i = 0; i < sorted.length; i += pageSize) {
     const part = sorted.slice(i, i + pageSize);
     try {
@@ -240,11 +241,11 @@ async function catchUp(core: Core, spaceId: string, ops: readonly ReplicaOp[], p
     } catch (error) {
       if (!(error instanceof NotInOrder)) throw error;
       await storeOps(core, spaceId, sorted.slice(i));
-      await settle(core, spaceId, { pageSize });
+      rebuilt = await settle(core, spaceId, { pageSize });
       break;
     }
   }
-  return sorted.length;
+  return { applied: sorted.length, rebuilt };
 }
 
 /** `replayInOrder` one transaction per op: the reference the batched page must equal, and its fallback. */
@@ -299,8 +300,8 @@ export async function applyOps(
   }
   ops.forEach((op, i) => checkReplicaOp(op, `ops[${i}]`));
   if (size !== 1) {
-    const applied = await catchUp(core, spaceId, ops, size ?? 500);
-    if (applied !== undefined) return { applied, skipped: ops.length - applied, rebuilt: 0 };
+    const caught = await catchUp(core, spaceId, ops, size ?? 500);
+    if (caught !== undefined) return { applied: caught.applied, skipped: ops.length - caught.applied, rebuilt: caught.rebuilt };
   }
   const stored = await storeOps(core, spaceId, ops);
   const rebuilt = await settle(core, spaceId, options);

@@ -190,7 +190,9 @@ describe.each(await usableBackends())("replication on $name", (backend) => {
     const fromA = await a.engine.logSince(s, { limit: 10_000 });
     const fromB = await b.engine.logSince(s, { device: b.engine.deviceId });
     expect(fromB[0]!.hlc < fromA.find((op) => op.kind === "import")!.hlc).toBe(true);
-    await a.engine.applyOps(s, fromB);
+    const placed = await a.engine.applyOps(s, fromB);
+    // The import, its parts and the update after it were undone and applied again.
+    expect(placed.rebuilt).toBe(fromA.length - 1);
     // A undid its import and replayed it after B's older op: the local order now follows the clocks.
     const order = (await allOps(a.engine, s)).map((op) => op.kind);
     expect(order.indexOf("create")).toBeLessThan(order.indexOf("import"));
