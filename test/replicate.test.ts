@@ -84,6 +84,26 @@ describe.each(await usableBackends())("replication on $name", (backend) => {
     expect([...kinds].sort()).toEqual(["checkout", "create", "createDocument", "import", "importPart", "move", "remove", "restore", "update"]);
   });
 
+  it("a late op that sorts into an applied page undoes and re-applies only the ops after it", async () => {
+    const { spaceId: s } = await a.engine.createSpace();
+    await b.engine.createSpace({ spaceId: s });
+    await c.engine.createSpace({ spaceId: s });
+    const doc = await a.engine.createDocument(s, { content: "paged" });
+    for (let i = 0; i < 300; i++) await a.engine.create(s, { parentOid: doc.oid, index: i % 7, content: `row ${i}` });
+    const ops = await a.engine.logSince(s, { limit: 10_000 });
+    // One page of 301 ops, one transaction.
+    expect(await b.engine.applyOps(s, ops, { pageSize: 500 })).toEqual({ applied: 301, skipped: 0, rebuilt: 0 });
+    // An update whose clock sorts just before op 200 (same wall time and counter, a device id that sorts first).
+    const device = "00000000-0000-7000-8000-000000000001";
+    const late = { ...ops[200]!, opId: `${device}.1`, device, kind: "update", oid: doc.oid, hlc: ops[200]!.hlc.replace(/:[^:]+$/, `:${device}`), data: { content: "late" } };
+    expect(late.hlc < ops[200]!.hlc && late.hlc > ops[199]!.hlc).toBe(true);
+    expect(await b.engine.applyOps(s, [late])).toEqual({ applied: 1, skipped: 0, rebuilt: 101 });
+    // The same as a device that got everything in clock order.
+    await c.engine.applyOps(s, [...ops, late]);
+    expect(await state(b.engine, s, [doc.oid])).toEqual(await state(c.engine, s, [doc.oid]));
+    expect((await b.engine.get(s, doc.oid)).content).toBe("late");
+  });
+
   it("a catch-up moves the pull cursor to the last server seq it applied, in a page or op by op", async () => {
     const { spaceId: s } = await a.engine.createSpace();
     await b.engine.createSpace({ spaceId: s });
