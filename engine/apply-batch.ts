@@ -358,8 +358,8 @@ function freshOps(page: PageState, fresh: ReadonlyMap<string, ReplicaOp>): Write
 }
 
 /** Writes the page: its rows, chunks, ops, outcomes and documents, in as few statements as fit. */
-async function flush(page: PageState, { inserts: rows, appends }: SegmentWrites, fresh: ReadonlyMap<string, ReplicaOp> | undefined): Promise<void> {
-  const pulled = fresh ? [...fresh.values()].reduce((m, o) => Math.max(m, o.serverSeq ?? 0), 0) : 0;
+async function flush(page: PageState, { inserts: rows, appends }: SegmentWrites, fresh: ReadonlyMap<string, ReplicaOp> | undefined, cursor: number | undefined): Promise<void> {
+  const pulled = cursor ?? (fresh ? [...fresh.values()].reduce((m, o) => Math.max(m, o.serverSeq ?? 0), 0) : 0);
   // Where the backend copies rows in binary (PGlite), rows and fresh ops go that way.
   const copy = page.tx.copyRows !== undefined;
   if (copy) {
@@ -407,7 +407,9 @@ async function flush(page: PageState, { inserts: rows, appends }: SegmentWrites,
 /**
  * Runs `body` over one page of ops in one transaction: locks the space, prefetches what ops
  * starting at `starts` will read, lets `body` apply the ops through `page.writer`, then writes every
- * row in bulk and commits. If `body` throws, nothing of the page is written.
+ * row in bulk and commits. If `body` throws, nothing of the page is written. `fresh`: the page's ops
+ * are not in the log yet (they are inserted); `cursor`: the pull cursor the page may move the space
+ * to (default: its ops' highest server seq).
  */
 export async function runPage<T>(
   core: Core,
@@ -415,6 +417,7 @@ export async function runPage<T>(
   starts: readonly string[],
   body: (page: Page) => Promise<T>,
   fresh?: ReadonlyMap<string, ReplicaOp>,
+  cursor?: number,
 ): Promise<T> {
   let done: PageState | undefined;
   // Replayed ops change what this engine knew of the space's newest rows (engine/known.ts).
@@ -455,7 +458,7 @@ export async function runPage<T>(
       },
     });
     const rows = rowsOf(page.written, core);
-    await flush(page, rows, fresh);
+    await flush(page, rows, fresh, cursor);
     done = page;
     return result;
   });

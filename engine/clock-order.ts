@@ -156,7 +156,7 @@ async function undoAfter(core: Core, spaceId: string, hlc: string): Promise<numb
     const [from] = await tx.query<{ s: number | null; barrier: number | null }>(
       `select min(seq) as s,
               max(seq) filter (where kind = 'import' and outcome = 'applied'
-                and not exists (select 1 from op p where p.space_id = op.space_id and p.op_id = ${PART_OF_IMPORT})) as barrier
+                and not exists (select 1 from op p where p.space_id = op.space_id and p.op_id = ${PART_OF_IMPORT} and p.kind = 'importPart')) as barrier
          from op where space_id = $1 and seq is not null and hlc > $2`,
       [spaceId, hlc],
     );
@@ -184,8 +184,7 @@ async function undoAfter(core: Core, spaceId: string, hlc: string): Promise<numb
  */
 async function cutRows(core: Core, tx: Queryable, spaceId: string, oids: readonly string[], s: number): Promise<void> {
   if (oids.length === 0) return;
-  // Every row that starts at or after `s` was made by an op being undone (an import's are most).
-  await tx.query("delete from version where space_id = $1 and seq >= $2", [spaceId, s]);
+  await tx.query("delete from version where space_id = $1 and oid = any($2::uuid[]) and seq >= $3", [spaceId, oids, s]);
   const rows = await tx.query<StoredVersionRow>(
     `select v.oid, v.seq, v.body from unnest($2::uuid[]) as o(oid)
        cross join lateral (select t.oid, t.seq, t.body, t.vseq from version t where t.space_id = $1 and t.oid = o.oid order by t.seq desc limit 1) v`,

@@ -22,8 +22,8 @@ export const IMPORT_PART_KIND = "importPart";
 export const PART_OUTCOME = "part";
 
 /**
- * UTF-8 bytes of rows per part: with the op's other fields it stays under the sync protocol's
- * 64 KiB per op, and about 20 parts fill a 1 MiB pull page.
+ * UTF-8 bytes of rows per part: about 20 parts fill a 1 MiB pull page. A part holds at least one
+ * row, so a single very long row makes a part as large as an update of that row would be.
  */
 export const PART_BYTES = 48 * 1024;
 
@@ -121,13 +121,8 @@ function rowsOf(opId: string, data: Props): PartRow[] {
   return rows as unknown as PartRow[];
 }
 
-/**
- * The event stream of an import made elsewhere, read back from its parts in the log. Only parts
- * that come before the import in clock order count (applied ones, with a smaller clock): every
- * device that holds the same ops sees the same parts, so an import whose parts are missing is
- * skipped alike everywhere, and re-applied when a late part arrives (it sorts before the import).
- */
-export async function* partEvents(tx: Queryable, spaceId: string, importOpId: string, hlc: string, parts: number): AsyncGenerator<ImportEvent> {
+/** Reads an import's parts in order, `READ_BATCH` at a time, yielding each part's rows. */
+async function* partRows(tx: Queryable, spaceId: string, importOpId: string, hlc: string, parts: number): AsyncGenerator<PartRow[]> {
   for (let from = 1; from <= parts; from += READ_BATCH) {
     const want = partIds(importOpId, from, Math.min(parts, from + READ_BATCH - 1));
     const found = await tx.query<{ op_id: string; data: Uint8Array }>(
@@ -138,10 +133,44 @@ export async function* partEvents(tx: Queryable, spaceId: string, importOpId: st
     for (const id of want) {
       const data = byId.get(id);
       if (!data) throw notFound(`import ${importOpId} lacks its part ${id} (of ${parts}) before it in clock order`);
-      for (const [oid, content, closes, props] of rowsOf(id, decodeOpData(data))) {
-        yield props === undefined ? { kind: "open", content, oid } : { kind: "open", content, props, oid };
-        for (let c = 0; c < closes; c++) yield { kind: "close" };
-      }
+      yield rowsOf(id, decodeOpData(data));
+    }
+  }
+}
+
+/**
+ * Checks an import's parts before anything is written (a replayed import must fail whole or not at
+ * all): every part there and well-formed, the outline balanced, and as many rows and top-level rows
+ * as the op says. One read of the parts, holding one batch at a time.
+ */
+export async function checkParts(tx: Queryable, spaceId: string, importOpId: string, hlc: string, parts: number, expect: { readonly count: number; readonly tops?: number | undefined }): Promise<void> {
+  let rows = 0;
+  let tops = 0;
+  let depth = 0;
+  for await (const part of partRows(tx, spaceId, importOpId, hlc, parts)) {
+    for (const [, , closes] of part) {
+      if (depth === 0) tops++;
+      rows++;
+      depth += 1 - closes;
+      if (depth < 0) throw invalid(`import ${importOpId} closes more rows than it opens (at row ${rows})`);
+    }
+  }
+  if (depth !== 0) throw invalid(`import ${importOpId} leaves ${depth} row(s) open`);
+  if (rows !== expect.count) throw invalid(`import ${importOpId} says ${expect.count} rows, its parts hold ${rows}`);
+  if (expect.tops !== undefined && tops !== expect.tops) throw invalid(`import ${importOpId} says ${expect.tops} top-level rows, its parts hold ${tops}`);
+}
+
+/**
+ * The event stream of an import made elsewhere, read back from its parts in the log. Only parts
+ * that come before the import in clock order count (applied ones, with a smaller clock): every
+ * device that holds the same ops sees the same parts, so an import whose parts are missing is
+ * skipped alike everywhere, and re-applied when a late part arrives (it sorts before the import).
+ */
+export async function* partEvents(tx: Queryable, spaceId: string, importOpId: string, hlc: string, parts: number): AsyncGenerator<ImportEvent> {
+  for await (const part of partRows(tx, spaceId, importOpId, hlc, parts)) {
+    for (const [oid, content, closes, props] of part) {
+      yield props === undefined ? { kind: "open", content, oid } : { kind: "open", content, props, oid };
+      for (let c = 0; c < closes; c++) yield { kind: "close" };
     }
   }
 }

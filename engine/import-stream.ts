@@ -107,13 +107,22 @@ export const DOCUMENTS: Tops = { next: () => null };
 
 /**
  * Top-level rows under a parent: `count` rows at `index` (the end when omitted), or with no count
- * (a stream, whose length is unknown) appended one after another behind the last child.
+ * (a stream, whose length is unknown) appended one after another behind the last child. `clamp`:
+ * an index past the last child means the end (a replayed import) instead of INVALID_ARGUMENT.
  */
-export async function topsUnder(ctx: WriteCtx, chains: Map<string, Placement[] | undefined>, parentOid: string, count?: number, index?: number): Promise<Tops> {
+export async function topsUnder(
+  ctx: WriteCtx,
+  chains: Map<string, Placement[] | undefined>,
+  parentOid: string,
+  count?: number,
+  index?: number,
+  options: { readonly clamp?: boolean } = {},
+): Promise<Tops> {
   const plan = await planChains(ctx, [await checkActive(chains.get(parentOid), ctx.spaceId, parentOid, (o) => isTaken(ctx, o))]);
   const change = plan.get(parentOid)!;
   const kids = change.row.kids;
-  const at = index === undefined ? countOf(kids) : checkIndex(index, countOf(kids));
+  const n = countOf(kids);
+  const at = index === undefined ? n : options.clamp ? Math.min(index, n) : checkIndex(index, n);
   if (count === undefined) {
     let key = at === 0 ? null : ((await sliceChildren(kids, at - 1, 1, ctx.loader))[0]?.[2] ?? null);
     return { parent: { change, plan }, next: () => (key = generateKeyBetween(key, null)) };

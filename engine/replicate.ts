@@ -22,7 +22,7 @@ import type { Json, Props } from "./types.js";
 import { update } from "./update.js";
 import { checkId, checkLimit } from "./validate.js";
 import type { Origin, PageWriter } from "./write.js";
-import { runPage } from "./apply-batch.js";
+import { runPage, type Page } from "./apply-batch.js";
 import { loadDevices } from "./format/devices.js";
 import { decodeOpVids, opVidDevices, replicaOpOf, type StoredOp } from "./format/op-row.js";
 
@@ -157,8 +157,38 @@ function startsOf(ops: readonly ReplicaOp[]): string[] {
  * error that is no merge rule (storage, a bug) rolls the page back, and the page is replayed op by
  * op, which commits the ops before the failing one and throws its error.
  */
-export async function replayInOrder(core: Core, spaceId: string, ops: readonly ReplicaOp[], fresh?: ReadonlyMap<string, ReplicaOp>): Promise<void> {
-  for (const run of runsOf(ops)) await replayRun(core, spaceId, run, fresh && new Map(run.map((o) => [o.opId, o])));
+export async function replayInOrder(
+  core: Core,
+  spaceId: string,
+  ops: readonly ReplicaOp[],
+  fresh?: ReadonlyMap<string, ReplicaOp>,
+  cursorAfter?: (opId: string) => number,
+): Promise<void> {
+  for (const run of runsOf(ops)) await replayRun(core, spaceId, run, fresh && new Map(run.map((o) => [o.opId, o])), cursorAfter?.(run[run.length - 1]!.opId));
+}
+
+/**
+ * The pull cursor a catch-up may store once the ops up to each one (in clock order) are committed:
+ * the highest server seq below which every op is in, so a catch-up stopped between pages never
+ * leaves the cursor past an op it did not store (server order and clock order differ).
+ */
+function safeCursors(sorted: readonly ReplicaOp[]): Map<string, number> {
+  const out = new Map<string, number>();
+  const laterMin: number[] = new Array(sorted.length + 1).fill(Infinity);
+  for (let i = sorted.length - 1; i >= 0; i--) laterMin[i] = Math.min(laterMin[i + 1]!, sorted[i]!.serverSeq ?? Infinity);
+  let highest = 0;
+  for (let i = 0; i < sorted.length; i++) {
+    highest = Math.max(highest, sorted[i]!.serverSeq ?? 0);
+    out.set(sorted[i]!.opId, Math.min(highest, laterMin[i + 1]! - 1));
+  }
+  return out;
+}
+
+/** An import that a merge rule skips: its page (with the rows it wrote so far) is rolled back. */
+class SkippedImport extends Error {
+  constructor(readonly op: ReplicaOp, readonly error: EngineError) {
+    super(error.message);
+  }
 }
 
 /**
@@ -174,18 +204,20 @@ function runsOf(ops: readonly ReplicaOp[]): ReplicaOp[][] {
   return runs.filter((r) => r.length > 0);
 }
 
-async function replayRun(core: Core, spaceId: string, ops: readonly ReplicaOp[], fresh?: ReadonlyMap<string, ReplicaOp>): Promise<void> {
+async function replayRun(core: Core, spaceId: string, ops: readonly ReplicaOp[], fresh?: ReadonlyMap<string, ReplicaOp>, cursor?: number): Promise<void> {
+  // Not in the log yet: they must still sort after everything applied (checked under the lock).
+  const inOrder = async (page: Page) => {
+    if (!fresh) return;
+    const [state] = await page.tx.query<{ last: string | null; pending: boolean }>(
+      `select ${LAST_APPLIED_HLC} as last,
+              exists (select 1 from op where space_id = $1 and seq is null) as pending`,
+      [spaceId],
+    );
+    if (state!.pending || (state!.last !== null && state!.last >= ops[0]!.hlc)) throw new NotInOrder();
+  };
   try {
     await runPage(core, spaceId, startsOf(ops), async (page) => {
-      if (fresh) {
-        // Not in the log yet: they must still sort after everything applied (checked under the lock).
-        const [state] = await page.tx.query<{ last: string | null; pending: boolean }>(
-          `select ${LAST_APPLIED_HLC} as last,
-                  exists (select 1 from op where space_id = $1 and seq is null) as pending`,
-          [spaceId],
-        );
-        if (state!.pending || (state!.last !== null && state!.last >= ops[0]!.hlc)) throw new NotInOrder();
-      }
+      await inOrder(page);
       for (const op of ops) {
         if (op.kind === IMPORT_PART_KIND) {
           page.outcome(op.opId, PART_OUTCOME, "rows of an import");
@@ -199,13 +231,23 @@ async function replayRun(core: Core, spaceId: string, ops: readonly ReplicaOp[],
           await applyOne(core, spaceId, op, false, page.writer);
         } catch (error) {
           if (!(error instanceof EngineError) || !MERGE_CODES.has(error.code)) throw error;
+          // An import writes its rows as it goes: skipping it must take them back with the page.
+          if (op.kind === "import") throw new SkippedImport(op, error);
           page.outcome(op.opId, `skipped:${error.code}`, error.message);
           continue;
         }
         if (!page.applied(op.opId)) page.outcome(op.opId, "noop", "the op changed nothing here");
       }
-    }, fresh);
+    }, fresh, cursor);
   } catch (error) {
+    if (error instanceof SkippedImport) {
+      // The import runs alone (runsOf): its outcome goes in a transaction of its own.
+      await runPage(core, spaceId, [], async (page) => {
+        await inOrder(page);
+        page.outcome(error.op.opId, `skipped:${error.error.code}`, error.error.message);
+      }, fresh, cursor);
+      return;
+    }
     if (fresh) throw error;
     await replayOneByOne(core, spaceId, ops);
   }
@@ -234,10 +276,11 @@ async function catchUp(core: Core, spaceId: string, ops: readonly ReplicaOp[], p
   // Local ops made meanwhile must sort after these.
   for (const op of sorted) core.clock.receive(op.hlc);
   let rebuilt = 0;
+  const cursors = safeCursors(sorted);
   for (let i = 0; i < sorted.length; i += pageSize) {
     const part = sorted.slice(i, i + pageSize);
     try {
-      await replayInOrder(core, spaceId, part, new Map(part.map((o) => [o.opId, o])));
+      await replayInOrder(core, spaceId, part, new Map(part.map((o) => [o.opId, o])), (opId) => cursors.get(opId)!);
     } catch (error) {
       if (!(error instanceof NotInOrder)) throw error;
       await storeOps(core, spaceId, sorted.slice(i));

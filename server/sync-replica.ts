@@ -4,6 +4,8 @@
  * order, applied in clock order), so it holds the same versions, vid for vid. The server stays the
  * place that authenticates, numbers and stores ops; the replica follows behind each push, one round
  * at a time per space, and is what snapshots and permission checks read.
+ *
+ * One server process per storage: two replicas on one database would apply the same ops twice.
  */
 import { EngineError } from "../engine/errors.js";
 import { openEngine, type Engine } from "../open-engine.js";
@@ -19,6 +21,8 @@ export interface SyncReplica {
   readonly engine: Engine;
   /** Asks for a round over a space (after a push stored ops); rounds of one space never overlap. */
   follow(spaceId: string): void;
+  /** Runs a round over each space in turn (a server catching up on start); resolves when done. */
+  followAll(spaceIds: readonly string[]): Promise<void>;
   /** Resolves when the space's replica holds every op stored when it was called (runs a round if needed). */
   caughtUp(spaceId: string): Promise<void>;
   /** The last error of a space's rounds (they are retried on its next push), for logs and tests. */
@@ -42,8 +46,15 @@ function shared(storage: Storage): Storage {
  * Opens the replica on the sync store's storage (the engine's tables beside `sync_*`; migrated
  * on open) and reads ops from `sync_op`.
  */
-export async function openSyncReplica(storage: Storage, options: { readonly onError?: (spaceId: string, error: unknown) => void } = {}): Promise<SyncReplica> {
-  const engine = await openEngine({ storage: { kind: storage.kind, open: async () => shared(storage) } });
+export async function openSyncReplica(
+  storage: Storage,
+  options: {
+    readonly onError?: (spaceId: string, error: unknown) => void;
+    /** The replica engine's row cache. Default 16 MiB: it mostly writes, and every server process holds one. */
+    readonly cacheBytes?: number;
+  } = {},
+): Promise<SyncReplica> {
+  const engine = await openEngine({ storage: { kind: storage.kind, open: async () => shared(storage) }, cacheBytes: options.cacheBytes ?? 16 * 1024 * 1024 });
   const running = new Map<string, Promise<void>>();
   const again = new Set<string>();
   const errors = new Map<string, unknown>();
@@ -53,7 +64,9 @@ export async function openSyncReplica(storage: Storage, options: { readonly onEr
     await engine.createSpace({ spaceId }).catch((error: unknown) => {
       if (!(error instanceof EngineError && error.code === "CONFLICT")) throw error;
     });
-    for (;;) {
+    // Ops stored by an earlier round that stopped before applying them.
+    await engine.settle(spaceId);
+    while (!closing) {
       const after = await engine.pullCursor(spaceId);
       const rows = await storage.query<{ server_seq: number; op: WireOp }>(
         "select server_seq, op from sync_op where space_id = $1 and server_seq > $2 order by server_seq limit $3",
@@ -79,7 +92,11 @@ export async function openSyncReplica(storage: Storage, options: { readonly onEr
           errors.delete(spaceId);
         } catch (error) {
           errors.set(spaceId, error);
-          options.onError?.(spaceId, error);
+          try {
+            options.onError?.(spaceId, error);
+          } catch {
+            // A failing logger must not become an unhandled rejection.
+          }
           return;
         }
       } while (again.has(spaceId) && !closing);
@@ -92,6 +109,11 @@ export async function openSyncReplica(storage: Storage, options: { readonly onEr
     engine,
     follow(spaceId) {
       if (!closing) void run(spaceId);
+    },
+    async followAll(spaceIds) {
+      // One after another: a server started after a while shares its storage with the replica,
+      // and PGlite has one connection.
+      for (const spaceId of spaceIds) if (!closing) await run(spaceId);
     },
     async caughtUp(spaceId) {
       // A round that started before the call may have read the ops before the newest: one more.

@@ -105,11 +105,13 @@ const plugin: FastifyPluginAsync<SyncPluginOptions> = async (app: FastifyInstanc
       : await openSyncReplica(storage, { onError: (spaceId, error) => app.log.error({ spaceId, err: error }, "the replica could not apply a space's ops (retried on its next push)") });
   app.decorate("syncReplica", replica);
   if (replica) {
-    // Spaces whose ops the replica had not all applied when the server stopped.
+    // Spaces whose ops the replica had not all stored or applied when the server stopped, in turn
+    // and in the background (requests are served meanwhile).
     const behind = await storage.query<{ space_id: string }>(
-      "select s.space_id from sync_space s left join space e on e.space_id = s.space_id where coalesce(e.pulled, 0) < s.last_seq",
+      `select s.space_id from sync_space s left join space e on e.space_id = s.space_id
+        where coalesce(e.pulled, 0) < s.last_seq or exists (select 1 from op o where o.space_id = s.space_id and o.seq is null)`,
     );
-    for (const row of behind) replica.follow(row.space_id);
+    void replica.followAll(behind.map((r) => r.space_id));
   }
   const timers = [setInterval(() => void hub.revalidate(), options.revalidateMs ?? 30_000), setInterval(() => hub.ping(), options.pingMs ?? 30_000)];
   for (const t of timers) t.unref();

@@ -77,6 +77,8 @@ export function bindActors(batch: PushBatch, userId: string): PushBatch {
  */
 export async function createSyncSpace(storage: Storage, caller: SyncCaller, spaceId: string, now: number, quotas: SyncQuotas = DEFAULT_QUOTAS): Promise<{ spaceId: string; created: boolean }> {
   return storage.transaction(async (tx) => {
+    // One creation per user at a time: the count and the insert must not interleave (the quota).
+    await tx.query("select pg_advisory_xact_lock($1, hashtext($2))", [LOCK, caller.userId]);
     const [owned] = await tx.query<{ spaces: number | string }>("select count(*) as spaces from sync_space where owner_user_id = $1", [caller.userId]);
     const created = await tx.query("insert into sync_space (space_id, owner_user_id, last_seq, created_at) values ($1, $2, 0, $3) on conflict (space_id) do nothing returning space_id", [
       spaceId,
@@ -176,8 +178,17 @@ export async function bindDevice(
       [device],
     );
     if (bound === undefined) {
-      await tx.query("insert into sync_device (device, account_device_id, user_id, bound_at) values ($1, $2, $3, $4)", [device, caller.accountDeviceId, caller.userId, now]);
-      return { device, accountDeviceId: caller.accountDeviceId, rebound: false };
+      // Two first registrations at once: the loser sees the winner's row (and is answered by it).
+      const made = await tx.query("insert into sync_device (device, account_device_id, user_id, bound_at) values ($1, $2, $3, $4) on conflict (device) do nothing returning device", [
+        device,
+        caller.accountDeviceId,
+        caller.userId,
+        now,
+      ]);
+      if (made.length > 0) return { device, accountDeviceId: caller.accountDeviceId, rebound: false };
+      const [winner] = await tx.query<{ account_device_id: string; user_id: string }>("select account_device_id, user_id from sync_device where device = $1", [device]);
+      if (winner?.account_device_id === caller.accountDeviceId) return { device, accountDeviceId: caller.accountDeviceId, rebound: false };
+      throw new SyncError(winner?.user_id === caller.userId ? "CONFLICT" : "FORGED", `device ${device} was registered by another device at the same moment`);
     }
     if (bound.account_device_id === caller.accountDeviceId) return { device, accountDeviceId: caller.accountDeviceId, rebound: false };
     if (bound.user_id !== caller.userId) throw new SyncError("FORGED", `device ${device} belongs to another user`);

@@ -50,8 +50,11 @@ export const LIMITS = {
   maxOpsPerBatch: 500,
   /** Bytes of a push body. */
   maxBatchBytes: 1024 * 1024,
-  /** Bytes of one op's JSON. */
-  maxOpBytes: 64 * 1024,
+  /**
+   * Characters of one op's JSON: any op an engine makes fits (100,000 characters of text and 64 KiB
+   * of props, escaped), so a device is never left with an op it cannot push.
+   */
+  maxOpBytes: 960 * 1024,
   /** Ops per pull page. */
   maxPullLimit: 1000,
   defaultPullLimit: 500,

@@ -224,6 +224,66 @@ describe.each(await usableBackends())("replication on $name", (backend) => {
     expect(rows.some((r) => r.oid === early.oid)).toBe(true);
   });
 
+  it("an import larger than one write batch, delivered before its parts, is skipped whole and applied once they come", async () => {
+    const { spaceId: s } = await a.engine.createSpace();
+    await b.engine.createSpace({ spaceId: s });
+    const doc = await a.engine.createDocument(s, { content: "big paste" });
+    await a.engine.create(s, { parentOid: doc.oid, content: "first" });
+    const nodes = Array.from({ length: 400 }, (_, i) => ({ content: `block ${i}`, children: Array.from({ length: 29 }, (_, j) => ({ content: `line ${i}.${j}` })) }));
+    await a.engine.importTree(s, { parentOid: doc.oid, nodes }); // 12,000 rows: written in batches of 5,000
+    // opsSince lists the import before its parts: a page of 7 gets it alone first.
+    const ops = await allOps(a.engine, s);
+    const at = ops.findIndex((op) => op.kind === "import");
+    await b.engine.applyOps(s, ops.slice(0, at + 1));
+    expect((await b.engine.conflicts(s)).map((e) => [e.kind, e.outcome])).toEqual([["import", "skipped:NOT_FOUND"]]);
+    expect((await b.engine.get(s, doc.oid)).stats.descendants).toBe(1);
+    await b.engine.applyOps(s, ops.slice(at + 1));
+    expect(await b.engine.conflicts(s)).toEqual([]);
+    expect(await state(b.engine, s, [doc.oid])).toEqual(await state(a.engine, s, [doc.oid]));
+    expect((await b.engine.get(s, doc.oid)).stats.descendants).toBe(12_001);
+  });
+
+  it("a pasted outline survives a concurrent removal that leaves fewer children than its index", async () => {
+    const { spaceId: s } = await a.engine.createSpace();
+    await b.engine.createSpace({ spaceId: s });
+    const doc = await a.engine.createDocument(s, { content: "doc" });
+    const kids = [];
+    for (let i = 0; i < 3; i++) kids.push(await a.engine.create(s, { parentOid: doc.oid, content: `kid ${i}` }));
+    await b.engine.applyOps(s, await a.engine.logSince(s));
+    await b.engine.remove(s, kids[0]!.oid); // offline, first
+    await new Promise((r) => setTimeout(r, 5));
+    await a.engine.importTree(s, { parentOid: doc.oid, index: 3, nodes: [{ content: "pasted last" }] });
+    await a.engine.applyOps(s, await b.engine.logSince(s, { device: b.engine.deviceId }));
+    await b.engine.applyOps(s, await a.engine.logSince(s, { device: a.engine.deviceId }));
+    for (const e of [a.engine, b.engine]) {
+      expect((await e.view(s, doc.oid)).rows.map((r) => r.content)).toEqual(["kid 1", "kid 2", "pasted last"]);
+      expect(await e.conflicts(s)).toEqual([]);
+    }
+    expect(await state(a.engine, s, [doc.oid])).toEqual(await state(b.engine, s, [doc.oid]));
+  });
+
+  it("an import made before imports replicated stays a barrier on the device that made it, even with an edit right after it", async () => {
+    const { spaceId: s } = await a.engine.createSpace();
+    await b.engine.createSpace({ spaceId: s });
+    const doc = await a.engine.createDocument(s, { content: "doc" });
+    await b.engine.applyOps(s, await a.engine.logSince(s));
+    await b.engine.create(s, { parentOid: doc.oid, content: "made offline, earlier" });
+    await new Promise((r) => setTimeout(r, 5));
+    await a.engine.importTree(s, { parentOid: doc.oid, nodes: [{ content: "imported" }] });
+    await a.engine.update(s, doc.oid, { content: "doc 2" });
+    // A's log as an older engine left it: the import has no parts, and the edit after it took the next counter.
+    const log = await a.engine.logSince(s, { limit: 100 });
+    const imported = log.find((op) => op.kind === "import")!;
+    const edit = log.find((op) => op.kind === "update")!;
+    const dot = imported.opId.lastIndexOf(".");
+    await a.sql("delete from op where space_id = $1 and kind = 'importPart'", [s]);
+    await a.sql("update op set op_id = $3 where space_id = $1 and op_id = $2", [s, edit.opId, `${imported.opId.slice(0, dot)}.${Number(imported.opId.slice(dot + 1)) + 1}`]);
+    await a.engine.applyOps(s, await b.engine.logSince(s, { device: b.engine.deviceId }));
+    // The import could not be replayed: it was not undone. The late op went after it.
+    expect((await a.engine.view(s, doc.oid)).rows.map((r) => r.content).sort()).toEqual(["imported", "made offline, earlier"]);
+    expect((await a.engine.get(s, doc.oid)).content).toBe("doc 2");
+  });
+
   it("keeps ops it cannot replay (unknown kinds, imports from before imports replicated) in its log and skips them", async () => {
     const { spaceId: s } = await a.engine.createSpace();
     await b.engine.createSpace({ spaceId: s });

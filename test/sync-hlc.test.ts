@@ -85,7 +85,7 @@ describe("push batch checks", () => {
     expect(code({ device: "dev 1", ops: [op(1)] })).toBe("BAD_BATCH");
     expect(code([])).toBe("BAD_BATCH");
     expect(code({ device: D1, ops: Array.from({ length: 501 }, (_, i) => op(i)) })).toBe("TOO_LARGE");
-    expect(code({ device: D1, ops: [{ ...op(1), data: { content: "x".repeat(70_000) } }] })).toBe("TOO_LARGE");
+    expect(code({ device: D1, ops: [{ ...op(1), data: { content: "x".repeat(1_000_000) } }] })).toBe("TOO_LARGE");
     expect(code({ device: D1, ops: [{ ...op(1), hlc: encodeHlc({ wall: now + MAX_DRIFT_MS + 1, counter: 0, device: D1 }) }] })).toBe("CLOCK_SKEW");
   });
 });

@@ -122,10 +122,14 @@ export function syncCommands(program: Command, io: Io): void {
         // and the server must have it. Any other is this database's own: created on the server
         // (idempotent) by its first sync.
         let joined = false;
+        // A joined space becomes the default once the server knew it (a typo stays no default).
+        const keep = async () => {
+          if (joined) await ctx.store.save({ ...(await ctx.store.load()), spaceId: ctx.spaceId });
+          joined = false;
+        };
         await ctx.engine.createSpace({ spaceId: ctx.spaceId }).then(
-          async () => {
+          () => {
             joined = true;
-            await ctx.store.save({ ...(await ctx.store.load()), spaceId: ctx.spaceId });
           },
           (error: unknown) => {
             if ((error as { code?: string }).code !== "CONFLICT") throw error;
@@ -137,7 +141,9 @@ export function syncCommands(program: Command, io: Io): void {
         const failure = (error: unknown) =>
           error instanceof SyncError ? new CliError(error.code === "UNAUTHENTICATED" ? "NOT_SIGNED_IN" : "SYNC", `sync with ${login.server}: ${error.message}`) : error;
         if (!options.watch) {
-          say(await createSyncClient({ engine: ctx.engine, spaceId: ctx.spaceId, transport, create: !joined }).sync().catch((e: unknown) => Promise.reject(failure(e))));
+          const round = await createSyncClient({ engine: ctx.engine, spaceId: ctx.spaceId, transport, create: !joined }).sync().catch((e: unknown) => Promise.reject(failure(e)));
+          await keep();
+          say(round);
           return;
         }
         let fatal: unknown;
@@ -147,6 +153,7 @@ export function syncCommands(program: Command, io: Io): void {
           transport,
           create: !joined,
           onRound: (r) => {
+            void keep();
             if (r.pushed + r.pulled > 0) say(r);
           },
           onError: (error) => {
