@@ -262,6 +262,26 @@ describe.each(await usableBackends())("replication on $name", (backend) => {
     expect(await state(a.engine, s, [doc.oid])).toEqual(await state(b.engine, s, [doc.oid]));
   });
 
+  it("skips a forged import whose counts its parts do not hold, before any work (a billion top-level keys)", async () => {
+    const { spaceId: s } = await a.engine.createSpace();
+    await b.engine.createSpace({ spaceId: s });
+    const doc = await a.engine.createDocument(s, { content: "doc" });
+    await a.engine.importTree(s, { parentOid: doc.oid, nodes: [{ content: "one" }] });
+    const log = await a.engine.logSince(s);
+    const forge = (data: Record<string, unknown>) => log.map((op) => (op.kind === "import" ? { ...op, data: { ...op.data, ...data } } : op));
+    for (const [data, message] of [
+      [{ tops: 1_000_000_000 }, "says 1000000000 top-level rows, its parts hold 1"],
+      [{ count: 7 }, "says 7 rows, its parts hold 1"],
+      [{ parts: 3 }, "lacks its part"],
+    ] as const) {
+      const { spaceId: t } = await b.engine.createSpace();
+      await b.engine.applyOps(t, forge(data).map((op) => ({ ...op })));
+      const [event] = await b.engine.conflicts(t);
+      expect(event).toMatchObject({ kind: "import", outcome: expect.stringMatching(/^skipped:/), detail: expect.stringContaining(message) });
+      expect((await b.engine.get(t, doc.oid)).stats.descendants).toBe(0);
+    }
+  });
+
   it("an import made before imports replicated stays a barrier on the device that made it, even with an edit right after it", async () => {
     const { spaceId: s } = await a.engine.createSpace();
     await b.engine.createSpace({ spaceId: s });
