@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Engine, ReplicaOp } from "../index.js";
+import type { Engine, Props, ReplicaOp } from "../index.js";
 import { usableBackends, type Fresh } from "./helpers/backends.js";
 import { lcg, randomEdits } from "./helpers/random-edits.js";
 
@@ -268,14 +268,14 @@ describe.each(await usableBackends())("replication on $name", (backend) => {
     const doc = await a.engine.createDocument(s, { content: "doc" });
     await a.engine.importTree(s, { parentOid: doc.oid, nodes: [{ content: "one" }] });
     const log = await a.engine.logSince(s);
-    const forge = (data: Record<string, unknown>) => log.map((op) => (op.kind === "import" ? { ...op, data: { ...op.data, ...data } } : op));
+    const forge = (data: Props): ReplicaOp[] => log.map((op) => (op.kind === "import" ? { ...op, data: { ...op.data, ...data } } : op));
     for (const [data, message] of [
       [{ tops: 1_000_000_000 }, "says 1000000000 top-level rows, its parts hold 1"],
       [{ count: 7 }, "says 7 rows, its parts hold 1"],
       [{ parts: 3 }, "lacks its part"],
     ] as const) {
       const { spaceId: t } = await b.engine.createSpace();
-      await b.engine.applyOps(t, forge(data).map((op) => ({ ...op })));
+      await b.engine.applyOps(t, forge(data));
       const [event] = await b.engine.conflicts(t);
       expect(event).toMatchObject({ kind: "import", outcome: expect.stringMatching(/^skipped:/), detail: expect.stringContaining(message) });
       expect((await b.engine.get(t, doc.oid)).stats.descendants).toBe(0);
