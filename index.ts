@@ -22,3 +22,4 @@ export type { Storage, StorageConfig, Queryable } from "./storage/contract.js";
 export type { Row, View, ViewOptions } from "./viewbuilder/view.js";
 export type { ApplyOptions, ReplicaOp } from "./engine/replicate.js";
 export type { ConflictEvent } from "./engine/clock-order.js";
+export type { SnapshotFrame, SnapshotTable } from "./engine/snapshot.js";

@@ -14,6 +14,7 @@ import { children, documents, get, subtree, type At, type ChildrenOptions, type 
 import { remove } from "./engine/remove.js";
 import { restore } from "./engine/restore.js";
 import { applyOps, opsSince, type ApplyOptions, type ReplicaOp } from "./engine/replicate.js";
+import { exportSnapshot, loadSnapshot, type SnapshotFrame } from "./engine/snapshot.js";
 import { conflicts, logSince, pullCursor, pushMark, setPushMark, settle, type ConflictEvent } from "./engine/clock-order.js";
 import { createHlcClock } from "./engine/hlc.js";
 import { createRowCache } from "./engine/format/row-cache.js";
@@ -106,6 +107,17 @@ export interface Engine extends AsyncDisposable {
   setPushMark(spaceId: string, hlc: string): Promise<void>;
   /** Applies pending ops of the log (left by a crash mid-apply); returns how many were undone and redone. */
   settle(spaceId: string): Promise<number>;
+  /**
+   * The space's stored rows, frame by frame (engine/snapshot.ts): what a sync server's replica sends
+   * a device that joins. Keep writers away from the space while it is read.
+   */
+  exportSnapshot(spaceId: string): AsyncGenerator<SnapshotFrame>;
+  /**
+   * Loads another engine's snapshot into an empty space here, in one transaction; then pull ops after
+   * the returned cursor. CONFLICT when the space holds rows, or this database numbers devices
+   * differently and holds rows already (replay the ops instead).
+   */
+  loadSnapshot(spaceId: string, frames: AsyncIterable<SnapshotFrame> | Iterable<SnapshotFrame>): Promise<{ cursor: number; rows: number }>;
   /** Rows read from storage since open (cache misses), for tests and benchmarks. */
   rowsRead(): number;
   /** Drops every cached row (to measure cold reads). */
@@ -214,6 +226,11 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
     pushMark: open(pushMark),
     setPushMark: open(setPushMark),
     settle: open(settle),
+    exportSnapshot: (spaceId: string) => {
+      if (closed) throw new EngineError("CLOSED", "the engine is closed");
+      return exportSnapshot(core, spaceId);
+    },
+    loadSnapshot: open(loadSnapshot),
     rowsRead: () => core.cache.rowsRead,
     clearCache: () => core.cache.lru.clear(),
     close,

@@ -28,6 +28,7 @@ import { dumpSpace, restoreSpace, SPACE_TABLES, type SpaceRows } from "./lib/spa
 import { automergeCatchUp, loroCatchUp, type PeerCatchUp } from "./lib/sync-peers.js";
 import { serverThroughput, type ServerThroughput } from "./lib/sync-server-bench.js";
 import { importReach, loroImportReach, type ImportReach } from "./lib/import-reach.js";
+import { bootstrapBench } from "./lib/bootstrap-bench.js";
 import { importCalls } from "./lib/import-calls.js";
 import { generateHistory, type Edit } from "./workload/history.js";
 import { generateOutline } from "./workload/outline.js";
@@ -277,6 +278,9 @@ for (const store of ["postgres", "pglite"] as const) {
   const r = await importReach(reachOutline, store);
   if (r) reaches.push(r);
 }
+const BOOT_SIZE = quick ? 10_000 : 100_000;
+const BOOT_OPS = quick ? 2_000 : 20_000;
+const bootstrap = await bootstrapBench(generateOutline("realistic", BOOT_SIZE, SEED), BOOT_OPS, "postgres", SEED);
 progress("loro: the same outline, exported from one document and imported into another");
 const loroReach = loroImportReach(reachOutline);
 
@@ -392,5 +396,19 @@ md.push(
       ])
     : "not measured (no server store available)",
 );
+if (bootstrap) {
+  md.push(
+    `### A device joining a space of ${bootstrap.nodes.toLocaleString("en")} objectives with ${bootstrap.ops.toLocaleString("en")} ops of history`,
+    `Device A (PGlite) imports the realistic outline and makes ${bootstrap.ops.toLocaleString("en")} edits (history generator), then syncs; the server's replica (${bootstrap.server}) follows in ${bootstrap.replicaSeconds.toFixed(1)} s. A new PGlite device joins with one sync round: by snapshot (the replica's rows copied as they are, then the ops after them) or by replaying every op (\`bootstrap: false\`). PGlite's own open is reported apart.`,
+    table(bootstrap.joins.map((j) => ({
+      join: j.how,
+      "join s": j.joinSeconds,
+      "PGlite open s": j.openSeconds,
+      "ops pulled": j.pulledOps,
+      "× snapshot": `${(j.joinSeconds / bootstrap.joins[0]!.joinSeconds).toFixed(1)}×`,
+      "same root vid": j.sameRootVid ? "yes" : "NO",
+    }))),
+  );
+}
 const text = md.join("\n\n");
-await save("sync", { quick, size: SIZE, hub: { kind: hub.kind, ops: hub.ops.length, editUs: hub.editUs }, applies, wire: wireBytes, peers, ratios, servers, importReach: { reaches, loro: loroReach } }, text);
+await save("sync", { quick, size: SIZE, hub: { kind: hub.kind, ops: hub.ops.length, editUs: hub.editUs }, applies, wire: wireBytes, peers, ratios, servers, importReach: { reaches, loro: loroReach }, bootstrap }, text);

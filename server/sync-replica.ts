@@ -25,6 +25,11 @@ export interface SyncReplica {
   followAll(spaceIds: readonly string[]): Promise<void>;
   /** Resolves when the space's replica holds every op stored when it was called (runs a round if needed). */
   caughtUp(spaceId: string): Promise<void>;
+  /**
+   * Brings the space's replica up to date, then runs `fn` while no round changes it (a snapshot
+   * read); pushes meanwhile are followed right after.
+   */
+  exclusive<T>(spaceId: string, fn: () => Promise<T>): Promise<T>;
   /** The last error of a space's rounds (they are retried on its next push), for logs and tests. */
   lastError(spaceId: string): unknown;
   /** Waits for running rounds and closes the engine (not the storage: its owner closes it). */
@@ -121,6 +126,19 @@ export async function openSyncReplica(
       await run(spaceId);
       const error = errors.get(spaceId);
       if (error !== undefined) throw error;
+    },
+    async exclusive(spaceId, fn) {
+      for (let current = running.get(spaceId); current; current = running.get(spaceId)) await current.catch(() => {});
+      let release!: () => void;
+      running.set(spaceId, new Promise<void>((resolve) => (release = resolve)));
+      try {
+        await round(spaceId);
+        return await fn();
+      } finally {
+        running.delete(spaceId);
+        release();
+        if (again.has(spaceId) && !closing) void run(spaceId);
+      }
     },
     lastError: (spaceId) => errors.get(spaceId),
     async close() {

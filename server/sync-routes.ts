@@ -3,6 +3,7 @@
  * `GET /sync/ws` socket that pokes devices when their spaces get new ops. Every route needs an
  * accounts session (cookie or `Authorization: Bearer`), so register `accountsPlugin` first.
  */
+import { PassThrough } from "node:stream";
 import websocket from "@fastify/websocket";
 import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import { AccountsError } from "../accounts/index.js";
@@ -18,6 +19,7 @@ import {
   SyncError,
   type BindResult,
   type CreateSpaceResult,
+  encodeSnapshotFrame,
 } from "../sync/protocol.js";
 import { sessionTokenFrom } from "./cookies.js";
 import { handleError } from "./http-errors.js";
@@ -164,6 +166,30 @@ const plugin: FastifyPluginAsync<SyncPluginOptions> = async (app: FastifyInstanc
         const spaceId = spaceOf(request);
         const { after, limit } = checkPullQuery(request.query.after, request.query.limit);
         return pullOps(storage, caller(auth), spaceId, after, limit);
+      });
+
+      // A joining device copies the replica's rows instead of replaying the space's history.
+      sync.get<{ Params: { space: string } }>("/:space/snapshot", async (request, reply) => {
+        const auth = await app.authenticateRequest(request);
+        const spaceId = spaceOf(request);
+        await checkReader(storage, caller(auth), spaceId);
+        if (!replica) throw new SyncError("UNAVAILABLE", "this server keeps no replica: replay the space's ops");
+        const out = new PassThrough();
+        void replica
+          .exclusive(spaceId, async () => {
+            for await (const frame of replica.engine.exportSnapshot(spaceId)) {
+              if (out.destroyed) return;
+              // Backpressure: a slow device holds the read, not the server's memory.
+              if (!out.write(encodeSnapshotFrame(frame))) await new Promise((resolve) => (out.once("drain", resolve), out.once("close", resolve)));
+            }
+            out.end();
+          })
+          .catch((error: unknown) => {
+            request.log.error({ spaceId, err: error }, "snapshot failed");
+            out.destroy(error as Error);
+          });
+        void reply.header("content-type", "application/octet-stream");
+        return reply.send(out);
       });
 
       // A device registers its engine device id (before its first push), or, signed in again after

@@ -6,6 +6,8 @@
 import type { ReplicaOp } from "../engine/replicate.js";
 import { checkDrift, decodeHlc, HlcError, MAX_DRIFT_MS } from "../engine/hlc.js";
 import { isOpId } from "../engine/ids.js";
+import { pack, unpack } from "../engine/format/codec.js";
+import type { SnapshotFrame } from "../engine/snapshot.js";
 
 /**
  * One op on the wire: exactly what `engine.logSince` returns and `engine.applyOps` takes, without
@@ -85,6 +87,38 @@ export function pushBatches(ops: readonly WireOp[]): WireOp[][] {
   }
   if (batch.length > 0) batches.push(batch);
   return batches;
+}
+
+/**
+ * `GET /sync/:space/snapshot` body: the server replica's rows of the space (engine/snapshot.ts),
+ * as a stream of frames, each a 4-byte big-endian length and a MessagePack value.
+ */
+export function encodeSnapshotFrame(frame: SnapshotFrame): Buffer {
+  const body = pack(frame);
+  const out = Buffer.allocUnsafe(4 + body.length);
+  out.writeUInt32BE(body.length, 0);
+  body.copy(out, 4);
+  return out;
+}
+
+/** Frames at most this long are read (a frame of 2,000 version rows is about a megabyte). */
+const MAX_FRAME = 64 * 1024 * 1024;
+
+/** The frames of a snapshot body, as its bytes arrive. */
+export async function* decodeSnapshotFrames(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<SnapshotFrame> {
+  let buffer = Buffer.alloc(0);
+  for await (const chunk of chunks) {
+    buffer = buffer.length === 0 ? Buffer.from(chunk) : Buffer.concat([buffer, chunk]);
+    for (;;) {
+      if (buffer.length < 4) break;
+      const size = buffer.readUInt32BE(0);
+      if (size > MAX_FRAME) throw new SyncError("BAD_BATCH", `a snapshot frame of ${size} bytes is over ${MAX_FRAME}`);
+      if (buffer.length < 4 + size) break;
+      yield unpack(buffer.subarray(4, 4 + size)) as SnapshotFrame;
+      buffer = buffer.subarray(4 + size);
+    }
+  }
+  if (buffer.length > 0) throw new SyncError("UNAVAILABLE", `the snapshot ended inside a frame (${buffer.length} bytes left)`);
 }
 
 /** String codes of sync errors; each has one HTTP status. */

@@ -21,6 +21,13 @@ export interface SyncClientOptions {
    * Without it the client joins a space its user created elsewhere (`NOT_FOUND` if none did).
    */
   readonly create?: boolean;
+  /**
+   * A device whose space is still empty here copies the server replica's rows of it (a snapshot)
+   * before pulling the ops after them, instead of replaying the whole history. Falls back to
+   * replaying when the server has no replica or this database cannot take the rows as they are.
+   * Default true.
+   */
+  readonly bootstrap?: boolean;
   /** Ops per push. Default 200. */
   readonly pushBatch?: number;
   /** Ops per pull page. Default 500. */
@@ -143,6 +150,11 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
     }
     await transport.bind?.(engine.deviceId);
     registered = true;
+    if (options.bootstrap !== false && transport.snapshot && (await engine.pullCursor(spaceId)) === 0 && (await engine.logSince(spaceId, { limit: 1 })).length === 0) {
+      // Whatever goes wrong (no replica, a broken stream, devices numbered otherwise here), the
+      // load left nothing behind and the pull below replays the ops.
+      await engine.loadSnapshot(spaceId, transport.snapshot(spaceId)).catch((error: unknown) => options.onError?.(error));
+    }
   };
 
   const round = async (): Promise<SyncRound> => {

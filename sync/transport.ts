@@ -3,7 +3,8 @@
  * tests put `faultyTransport` in between to drop, duplicate, delay and reorder deliveries.
  */
 import WebSocket from "ws";
-import { SyncError, type BindResult, type CreateSpaceResult, type PullPage, type PushBatch, type PushResult, type ServerMessage, type SyncErrorCode } from "./protocol.js";
+import type { SnapshotFrame } from "../engine/snapshot.js";
+import { decodeSnapshotFrames, SyncError, type BindResult, type CreateSpaceResult, type PullPage, type PushBatch, type PushResult, type ServerMessage, type SyncErrorCode } from "./protocol.js";
 
 /** Handlers of a poke socket. */
 export interface ListenHandlers {
@@ -26,6 +27,8 @@ export interface SyncTransport {
   bind?(device: string): Promise<BindResult>;
   /** Creates a space on the server for this session's user (idempotent). Optional: without it a client only joins. */
   createSpace?(spaceId: string): Promise<CreateSpaceResult>;
+  /** The server replica's rows of a space, frame by frame. Optional: without it a joining device replays the ops. */
+  snapshot?(spaceId: string): AsyncIterable<SnapshotFrame>;
 }
 
 /** Options of {@link httpTransport}. */
@@ -38,6 +41,8 @@ export interface HttpTransportOptions {
   readonly routePrefix?: string;
   /** Per-request timeout in ms. Default 15000. */
   readonly timeoutMs?: number;
+  /** Timeout of a whole snapshot download in ms. Default 600000. */
+  readonly snapshotTimeoutMs?: number;
 }
 
 const CODES = new Set<SyncErrorCode>([
@@ -102,6 +107,23 @@ export function httpTransport(options: HttpTransportOptions): SyncTransport {
     pull: (spaceId, after, limit) => call(`${base}/${spaceId}/pull?after=${after}&limit=${limit}`, { headers }),
     bind: (device) => call(`${base}/devices/${encodeURIComponent(device)}/bind`, { method: "POST", headers }),
     createSpace: (spaceId) => call(`${base}/spaces`, { method: "POST", headers: { ...headers, "content-type": "application/json" }, body: JSON.stringify({ spaceId }) }),
+    async *snapshot(spaceId) {
+      const url = `${base}/${spaceId}/snapshot`;
+      let response: Response;
+      try {
+        // A large space streams for a while: the timeout covers the whole body.
+        response = await fetch(url, { headers, signal: AbortSignal.timeout(options.snapshotTimeoutMs ?? 600_000) });
+      } catch (error) {
+        throw new SyncError("UNAVAILABLE", `cannot reach ${url}: ${(error as Error).message}`, { cause: error });
+      }
+      if (!response.ok || !response.body) throw await failure(response);
+      try {
+        yield* decodeSnapshotFrames(response.body as unknown as AsyncIterable<Uint8Array>);
+      } catch (error) {
+        if (error instanceof SyncError) throw error;
+        throw new SyncError("UNAVAILABLE", `the snapshot from ${url} broke off: ${(error as Error).message}`, { cause: error });
+      }
+    },
     listen: (spaceIds, handlers) =>
       new Promise((resolve, reject) => {
         const url = `${base.replace(/^http/, "ws")}/ws?spaces=${spaceIds.join(",")}`;
@@ -222,6 +244,19 @@ export function faultyTransport(inner: SyncTransport, faults: Faults, random: ()
     t.bind = async (device) => {
       if (t.offline) throw lost("offline");
       return bind(device);
+    };
+  }
+  if (inner.snapshot) {
+    const snapshot = inner.snapshot.bind(inner);
+    t.snapshot = async function* (spaceId) {
+      if (t.offline) throw lost("offline");
+      if (chance(faults.dropRequest)) throw lost("snapshot request dropped");
+      let n = 0;
+      for await (const frame of snapshot(spaceId)) {
+        // A connection lost mid-stream: the device loads nothing and replays instead.
+        if (n++ > 0 && chance((faults.dropResponse ?? 0) / 4)) throw lost("snapshot broke off");
+        yield frame;
+      }
     };
   }
   if (inner.createSpace) {

@@ -33,7 +33,10 @@ async function serverDatabase(): Promise<{ url: string; drop: () => Promise<void
  * Runs a sync server (accounts + sync routes on 127.0.0.1) with its ops on `store` while `fn` runs,
  * with the token of one signed-in user; undefined when Postgres is not there.
  */
-export async function withSyncServer<T>(store: "pglite" | "postgres", fn: (base: string, token: string) => Promise<T>): Promise<T | undefined> {
+export async function withSyncServer<T>(
+  store: "pglite" | "postgres",
+  fn: (base: string, token: string, replicaCaughtUp: (spaceId: string) => Promise<void>) => Promise<T>,
+): Promise<T | undefined> {
   const db = store === "postgres" ? await serverDatabase() : undefined;
   if (store === "postgres" && !db) return undefined;
   const mail = memoryMailTransport();
@@ -51,7 +54,7 @@ export async function withSyncServer<T>(store: "pglite" | "postgres", fn: (base:
     const code = /verification code is:\s+(\d{6})/.exec(mail.textsTo(email).at(-1) ?? "")![1]!;
     await accounts.verifyEmail({ email, code });
     const session = await accounts.signIn({ email, password, deviceName: "hub" });
-    return await fn(base, session.token);
+    return await fn(base, session.token, (spaceId) => app.syncReplica!.caughtUp(spaceId));
   } finally {
     await app.close();
     await accounts.close();

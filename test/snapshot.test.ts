@@ -1,0 +1,87 @@
+/**
+ * Snapshots (engine/snapshot.ts): a space's stored rows copied as they are into an empty space of
+ * another database hold the same versions, history and op log, and sync on from there.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Engine, SnapshotFrame } from "../index.js";
+import { usableBackends, type Fresh } from "./helpers/backends.js";
+import { lcg, randomEdits } from "./helpers/random-edits.js";
+
+async function collect(gen: AsyncIterable<SnapshotFrame>): Promise<SnapshotFrame[]> {
+  const out: SnapshotFrame[] = [];
+  for await (const f of gen) out.push(f);
+  return out;
+}
+
+async function state(e: Engine, s: string, doc: string) {
+  const root = await e.get(s, doc);
+  const { rows } = await e.view(s, doc, { limit: 10_000 });
+  return { vid: root.vid, stats: root.stats, rows: rows.map((r) => [r.oid, r.vid, r.depth, r.content, r.props]) };
+}
+
+describe.each(await usableBackends())("snapshots on $name", (backend) => {
+  const opened: Fresh[] = [];
+  const fresh = async () => {
+    const f = await backend.fresh();
+    opened.push(f);
+    return f;
+  };
+  let origin: Fresh;
+  beforeAll(async () => {
+    origin = await fresh();
+  });
+  afterAll(async () => {
+    for (const f of opened) await f.release();
+  });
+
+  it("a fresh database loads a space's rows as they are and holds the same versions, history and log", async () => {
+    const a = origin.engine;
+    const { spaceId: s } = await a.createSpace();
+    const doc = (await a.createDocument(s, { content: "doc" })).oid;
+    await a.importTree(s, { parentOid: doc, nodes: Array.from({ length: 300 }, (_, i) => ({ content: `row ${i}`, children: [{ content: `under ${i}` }] })) });
+    await randomEdits(a, s, [doc], lcg(7), 40);
+    const early = (await a.versions(s, doc)).versions.at(-1)!.vid;
+    const frames = await collect(a.exportSnapshot(s));
+    expect(frames[0]).toMatchObject({ t: "head", seq: expect.any(Number) });
+    expect(frames.at(-1)).toMatchObject({ t: "end" });
+
+    const b = (await fresh()).engine;
+    const loaded = await b.loadSnapshot(s, frames);
+    expect(loaded.rows).toBe((frames.at(-1) as { rows: number }).rows);
+    expect(await state(b, s, doc)).toEqual(await state(a, s, doc));
+    expect((await b.history(s, doc, { limit: 100 })).ops).toEqual((await a.history(s, doc, { limit: 100 })).ops);
+    expect((await b.view(s, doc, { vid: early, limit: 50 })).rows).toEqual((await a.view(s, doc, { vid: early, limit: 50 })).rows);
+    expect((await b.logSince(s, { limit: 10_000 })).map((op) => op.opId)).toEqual((await a.logSince(s, { limit: 10_000 })).map((op) => op.opId));
+    expect(await b.conflicts(s)).toEqual(await a.conflicts(s));
+
+    // Both go on editing and exchange what follows: the same versions again.
+    const aMark = (await a.logSince(s, { limit: 10_000 })).length;
+    await randomEdits(a, s, [doc], lcg(8), 10);
+    await randomEdits(b, s, [doc], lcg(9), 10);
+    const fromA = (await a.logSince(s, { limit: 10_000 })).filter((op) => op.device === a.deviceId).slice(-40);
+    const fromB = await b.logSince(s, { device: b.deviceId });
+    await a.applyOps(s, fromB);
+    await b.applyOps(s, fromA.filter((op) => !fromB.some((x) => x.opId === op.opId)));
+    expect(aMark).toBeGreaterThan(0);
+    expect(await state(b, s, doc)).toEqual(await state(a, s, doc));
+  });
+
+  it("refuses to load into a space that holds rows, or a database that numbers devices otherwise, and leaves nothing", async () => {
+    const a = origin.engine;
+    const { spaceId: s } = await a.createSpace();
+    await a.createDocument(s, { content: "x" });
+    const frames = await collect(a.exportSnapshot(s));
+    const b = (await fresh()).engine;
+    const { spaceId: other } = await b.createSpace();
+    await b.createDocument(other, { content: "mine" });
+    await b.applyOps(other, await a.logSince(s)); // b now numbers a's device after its own
+    await expect(b.loadSnapshot(s, frames)).rejects.toMatchObject({ code: "CONFLICT", message: expect.stringContaining("replay") });
+    await b.createSpace({ spaceId: s }); // nothing of the failed load is left, not even the space
+    await expect(b.loadSnapshot(s, frames)).rejects.toMatchObject({ code: "CONFLICT" });
+    const c = (await fresh()).engine;
+    await c.loadSnapshot(s, frames);
+    await expect(c.loadSnapshot(s, frames)).rejects.toMatchObject({ code: "CONFLICT" });
+    await expect(c.loadSnapshot(other, frames.slice(0, -1))).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
+    await c.createSpace({ spaceId: other });
+  });
+});
