@@ -5,13 +5,15 @@
  * the same records, chunks, op log, seqs and vids, so the device holds exactly what the replica
  * holds at its pull cursor and goes on pulling ops after it.
  *
- * Records name devices by a per-database number (engine/format/devices.ts), so both databases must
- * number the snapshot's devices alike: a database with no rows yet takes the exporter's numbering.
+ * Records and op rows name devices by a per-database number (engine/format/devices.ts): the loader
+ * numbers the snapshot's devices in its own database and, where the numbers differ, rewrites the
+ * vids of records and ops with its own (children chunks name no device, so they travel unchanged).
  */
-import type { Queryable } from "../storage/contract.js";
+import type { CopyColumn, Queryable } from "../storage/contract.js";
 import type { Core } from "./core.js";
 import { EngineError, invalid } from "./errors.js";
-import { rememberDevice } from "./format/devices.js";
+import { deviceNo, ensureDevices } from "./format/devices.js";
+import { pack, unpack, unpackEach } from "./format/codec.js";
 import { forget } from "./known.js";
 import { checkId } from "./validate.js";
 
@@ -23,7 +25,7 @@ export type SnapshotFrame =
       readonly cursor: number;
       /** The space's op counter (local seqs are part of the rows: children name versions by seq). */
       readonly seq: number;
-      /** Every device number the rows may name, with its id. */
+      /** The device numbers the rows name (the devices of the space's ops), with their ids. */
       readonly devices: readonly (readonly [number, string])[];
     }
   | { readonly t: SnapshotTable; readonly rows: readonly (readonly unknown[])[] }
@@ -44,8 +46,18 @@ const COLUMNS: { readonly [T in SnapshotTable]: { readonly key: readonly string[
   version_alias: { key: ["vid"], cols: ["vid", "oid", "seq"], types: ["text", "uuid", "int8"] },
 };
 
-/** Rows per frame: a frame of version rows stays around a megabyte. */
+/** Rows per frame at most, and bytes of their largest column: a frame stays a few megabytes. */
 const PAGE = 2_000;
+const PAGE_BYTES = 4 * 1024 * 1024;
+
+/** The size of the column that makes most of each table's rows (what cuts a page). */
+const BIG: { readonly [T in SnapshotTable]: string } = {
+  version: "octet_length(version.body)",
+  chunk: "octet_length(chunk.node)",
+  op: "octet_length(op.data)",
+  document: "16",
+  version_alias: "octet_length(version_alias.vid)",
+};
 
 /**
  * The stored rows of a space, frame by frame, read in key order a page at a time (memory holds one
@@ -57,38 +69,62 @@ export async function* exportSnapshot(core: Core, spaceId: string): AsyncGenerat
   const q = core.storage;
   const [space] = await q.query<{ seq: number; pulled: number }>("select seq, pulled from space where space_id = $1", [spaceId]);
   if (!space) throw new EngineError("NOT_FOUND", `space ${spaceId} does not exist`);
-  const devices = await q.query<{ no: number; id: string }>("select no, id::text as id from device order by no");
+  // Only the devices of this space's ops: records name no other (and other users' stay unlisted).
+  const devices = await q.query<{ no: number; id: string }>(
+    "select no, id::text as id from device where id::text in (select distinct device from op where space_id = $1) order by no",
+    [spaceId],
+  );
   yield { t: "head", cursor: space.pulled, seq: space.seq, devices: devices.map((d) => [d.no, d.id] as const) };
   let total = 0;
   for (const table of Object.keys(COLUMNS) as SnapshotTable[]) {
     const { key, cols } = COLUMNS[table];
+    // Keys compare and sort as stored (uuid, bytea), whatever text the rows are sent as.
+    const own = key.map((k) => `${table}.${k}`);
     let after: unknown[] | undefined;
     for (;;) {
-      const keyed = key.map((k, i) => `$${i + 2}`);
-      const rows = await q.query<Record<string, unknown>>(
-        `select ${cols.map((c) => (c === "oid" && table !== "op" ? "oid::text as oid" : c === "parent_oid" ? "parent_oid::text as parent_oid" : c)).join(", ")} from ${table}
-          where space_id = $1 ${after ? `and (${key.join(", ")}) > (${keyed.join(", ")})` : ""}
-          order by ${key.join(", ")} limit ${PAGE}`,
-        after ? [spaceId, ...after] : [spaceId],
+      const from = after ? `and (${own.join(", ")}) > (${key.map((_, i) => `$${i + 2}`).join(", ")})` : "";
+      const params = after ? [spaceId, ...after] : [spaceId];
+      // The page's keys and sizes first: it ends before PAGE_BYTES (one row at least).
+      const sizes = await q.query<Record<string, unknown>>(
+        `select ${own.join(", ")}, ${BIG[table]} as bytes from ${table} where space_id = $1 ${from} order by ${own.join(", ")} limit ${PAGE}`,
+        params,
       );
-      if (rows.length === 0) break;
+      if (sizes.length === 0) break;
+      let n = 0;
+      let bytes = 0;
+      while (n < sizes.length && (n === 0 || bytes + Number(sizes[n]!["bytes"]) <= PAGE_BYTES)) bytes += Number(sizes[n++]!["bytes"]);
+      const upTo = key.map((k) => sizes[n - 1]![k]);
+      const rows = await q.query<Record<string, unknown>>(
+        `select ${cols.map((c) => (c === "oid" && table !== "op" ? `${table}.oid::text as oid` : c === "parent_oid" ? "parent_oid::text as parent_oid" : `${table}.${c}`)).join(", ")} from ${table}
+          where space_id = $1 ${from} and (${own.join(", ")}) <= (${key.map((_, i) => `$${params.length + i + 1}`).join(", ")})
+          order by ${own.join(", ")}`,
+        [...params, ...upTo],
+      );
       total += rows.length;
       yield { t: table, rows: rows.map((r) => cols.map((c) => r[c] ?? null)) };
-      if (rows.length < PAGE) break;
-      const last = rows[rows.length - 1]!;
-      after = key.map((k) => last[k]);
+      if (n === sizes.length && sizes.length < PAGE) break;
+      after = upTo;
     }
   }
   yield { t: "end", rows: total };
 }
 
 /**
- * Loads a snapshot into a space this database does not have yet (or has empty), in ONE
- * transaction: anything wrong (a frame out of order, a device numbering that cannot be matched)
- * leaves nothing behind. Returns the pull cursor the rows are at.
+ * Loads a snapshot into a space this database does not have yet (or has empty). The frames are
+ * read to the end first (held in memory: about the size of the space's rows), then written in ONE
+ * short transaction: a stream that breaks off, or anything wrong in it, leaves nothing behind, and
+ * no other write of this database waits for the network. Returns the pull cursor the rows are at.
  */
-export async function loadSnapshot(core: Core, spaceId: string, frames: AsyncIterable<SnapshotFrame> | Iterable<SnapshotFrame>): Promise<{ cursor: number; rows: number }> {
+export async function loadSnapshot(core: Core, spaceId: string, source: AsyncIterable<SnapshotFrame> | Iterable<SnapshotFrame>): Promise<{ cursor: number; rows: number }> {
   spaceId = checkId("spaceId", spaceId);
+  const frames: SnapshotFrame[] = [];
+  for await (const frame of source) frames.push(frame);
+  const head = frames[0];
+  if (head?.t !== "head") throw invalid("a snapshot starts with its head");
+  // Numbers for the snapshot's devices here, committed on their own like every device number.
+  await ensureDevices(core.cache.devices, core.storage, head.devices.map(([, id]) => id));
+  const map = new Map(head.devices.map(([no, id]) => [no, deviceNo(core.cache.devices, id)]));
+  const translate = [...map].some(([theirs, mine]) => theirs !== mine) ? map : undefined;
   const result = await core.storage.transaction(async (tx) => {
     const [state] = await tx.query<{ has: boolean; rows: boolean }>(
       `select exists (select 1 from space where space_id = $1) as has,
@@ -96,29 +132,23 @@ export async function loadSnapshot(core: Core, spaceId: string, frames: AsyncIte
       [spaceId],
     );
     if (state!.rows) throw new EngineError("CONFLICT", `space ${spaceId} holds rows already: a snapshot loads into an empty space`);
-    let head: Extract<SnapshotFrame, { t: "head" }> | undefined;
+    if (state!.has) await tx.query("update space set seq = $2, pulled = $3 where space_id = $1", [spaceId, head.seq, head.cursor]);
+    else await tx.query("insert into space (space_id, seq, created_at, pulled) values ($1, $2, $3, $4)", [spaceId, head.seq, core.now(), head.cursor]);
     let rows = 0;
     let ended = false;
-    for await (const frame of frames) {
+    for (const frame of frames.slice(1)) {
       if (ended) throw invalid("snapshot frames follow its end");
-      if (frame.t === "head") {
-        if (head) throw invalid("a snapshot has one head");
-        head = frame;
-        await matchDevices(core, tx, frame.devices);
-        if (state!.has) await tx.query("update space set seq = $2, pulled = $3 where space_id = $1", [spaceId, frame.seq, frame.cursor]);
-        else await tx.query("insert into space (space_id, seq, created_at, pulled) values ($1, $2, $3, $4)", [spaceId, frame.seq, core.now(), frame.cursor]);
-      } else if (frame.t === "end") {
+      if (frame.t === "head") throw invalid("a snapshot has one head");
+      if (frame.t === "end") {
         if (frame.rows !== rows) throw invalid(`the snapshot says ${frame.rows} rows, ${rows} arrived`);
         ended = true;
-      } else {
-        if (!head) throw invalid(`snapshot frame ${JSON.stringify(frame.t)} before its head`);
-        const spec = COLUMNS[frame.t];
-        if (!spec) throw invalid(`snapshot frame of unknown kind ${JSON.stringify(frame.t)}`);
-        await insertRows(tx, spaceId, frame.t, frame.rows);
-        rows += frame.rows.length;
+        continue;
       }
+      if (!COLUMNS[frame.t]) throw invalid(`snapshot frame of unknown kind ${JSON.stringify(frame.t)}`);
+      await insertRows(tx, spaceId, frame.t, translate ? frame.rows.map((r) => renumber(frame.t as SnapshotTable, r, translate)) : frame.rows);
+      rows += frame.rows.length;
     }
-    if (!head || !ended) throw invalid("the snapshot ended before its last frame");
+    if (!ended) throw invalid("the snapshot ended before its last frame");
     const [last] = await tx.query<{ hlc: string | null }>("select max(hlc) as hlc from op where space_id = $1", [spaceId]);
     return { cursor: head.cursor, rows, hlc: last?.hlc ?? null };
   });
@@ -129,10 +159,15 @@ export async function loadSnapshot(core: Core, spaceId: string, frames: AsyncIte
   return { cursor: result.cursor, rows: result.rows };
 }
 
-/** Inserts one frame's rows: binary COPY where the backend has it, else one statement. */
+/** Inserts one frame's rows: binary COPY where the backend has it (PGlite), else one statement. */
 async function insertRows(tx: Queryable, spaceId: string, table: SnapshotTable, rows: readonly (readonly unknown[])[]): Promise<void> {
   const { cols, types } = COLUMNS[table];
   for (const r of rows) if (!Array.isArray(r) || r.length !== cols.length) throw invalid(`a ${table} row of the snapshot must have ${cols.length} fields`);
+  if (tx.copyRows) {
+    const columns: CopyColumn[] = [{ name: "space_id", type: "uuid" }, ...cols.map((name, i) => ({ name, type: types[i] as CopyColumn["type"] }))];
+    await tx.copyRows(table, columns, rows.map((r) => [spaceId, ...r]));
+    return;
+  }
   const params = cols.map((_, i) => rows.map((r) => {
     const v = r[i];
     return types[i] === "bytea" && v !== null ? Buffer.from(v as Uint8Array).toString("base64") : v;
@@ -142,39 +177,32 @@ async function insertRows(tx: Queryable, spaceId: string, table: SnapshotTable, 
   await tx.query(`insert into ${table} (space_id, ${cols.join(", ")}) select $1, ${select} from unnest(${unnest}) as t(${cols.join(", ")})`, [spaceId, ...params]);
 }
 
-/**
- * Makes this database number the snapshot's devices as the exporter does: nothing to do when it
- * already does; a database with no rows at all takes the exporter's numbering (its own device is
- * numbered after); anything else cannot load the snapshot (CONFLICT: replay the ops instead).
- */
-async function matchDevices(core: Core, tx: Queryable, devices: readonly (readonly [number, string])[]): Promise<void> {
-  const local = await tx.query<{ no: number; id: string }>("select no, id::text as id from device");
-  const byNo = new Map(local.map((d) => [d.no, d.id]));
-  const byId = new Map(local.map((d) => [d.id, d.no]));
-  if (devices.every(([no, id]) => byNo.get(no) === id || (!byNo.has(no) && !byId.has(id)))) {
-    const missing = devices.filter(([no]) => !byNo.has(no));
-    if (missing.length > 0) await numberDevices(tx, missing, local);
-  } else {
-    const [used] = await tx.query<{ any: boolean }>("select exists (select 1 from version) or exists (select 1 from op) as any");
-    if (used!.any) throw new EngineError("CONFLICT", "this database numbers devices differently from the snapshot and holds rows already: replay the space's ops instead");
-    await tx.query("delete from device");
-    const own = devices.some(([, id]) => id === core.deviceId) ? [] : [[Math.max(0, ...devices.map(([no]) => no)) + 1, core.deviceId] as const];
-    const others = local.filter((d) => d.id !== core.deviceId && !devices.some(([, id]) => id === d.id));
-    const next = Math.max(0, ...devices.map(([no]) => no), ...own.map(([no]) => no));
-    await numberDevices(tx, [...devices, ...own, ...others.map((d, i) => [next + 1 + i, d.id] as const)], []);
-  }
-  const all = await tx.query<{ no: number; id: string }>("select no, id::text as id from device");
-  const d = core.cache.devices;
-  d.byId.clear();
-  d.byNo.clear();
-  d.b64.clear();
-  for (const r of all) rememberDevice(d, r.no, r.id);
+/** A vid as records and op rows store it, `[hash, device number, counter]`, with this database's number. */
+function vidHere(vid: unknown, map: ReadonlyMap<number, number>): unknown {
+  if (!Array.isArray(vid) || vid.length !== 3 || typeof vid[1] !== "number") return vid;
+  const mine = map.get(vid[1]);
+  if (mine === undefined) throw invalid(`a snapshot vid names device number ${vid[1]}, which its head does not list`);
+  return [vid[0], mine, vid[2]];
 }
 
-/** Inserts devices with the given numbers and moves the counter past the highest. */
-async function numberDevices(tx: Queryable, devices: readonly (readonly [number, string])[], local: readonly { no: number }[]): Promise<void> {
-  if (devices.length === 0) return;
-  await tx.query("insert into device (no, id) overriding system value select * from unnest($1::int4[], $2::uuid[])", [devices.map(([no]) => no), devices.map(([, id]) => id)]);
-  const top = Math.max(...devices.map(([no]) => no), ...local.map((d) => d.no));
-  await tx.query(`alter table device alter column no restart with ${top + 1}`);
+/**
+ * One row with this database's device numbers: the vid (third field) of each image and delta
+ * record of a version body, and the vids an op row shows in history.
+ */
+function renumber(table: SnapshotTable, row: readonly unknown[], map: ReadonlyMap<number, number>): readonly unknown[] {
+  if (table === "version") {
+    const body = row[6] as Uint8Array;
+    const parts: Buffer[] = [];
+    unpackEach(body, (value) => {
+      const r = value as unknown[];
+      // The encoder reuses its buffer: each record is copied out.
+      parts.push(Buffer.from(pack(r[0] === 0 || r[0] === 1 ? [r[0], r[1], vidHere(r[2], map), ...r.slice(3)] : r)));
+    });
+    return [...row.slice(0, 6), Buffer.concat(parts)];
+  }
+  if (table === "op" && row[12] !== null) {
+    const [before, after] = unpack(row[12] as Uint8Array) as [unknown, unknown];
+    return [...row.slice(0, 12), Buffer.from(pack([vidHere(before, map), vidHere(after, map)])), row[13]];
+  }
+  return row;
 }

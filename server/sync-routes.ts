@@ -67,6 +67,24 @@ export interface SyncPluginOptions {
 
 const caller = (auth: Authenticated): SyncCaller => ({ userId: auth.user.id, accountDeviceId: auth.device.id });
 
+/** Snapshots streamed at once (each reads a space a few megabytes at a time); more get 429. */
+const MAX_SNAPSHOTS = 4;
+/** The longest a snapshot may take to send. */
+const SNAPSHOT_DEADLINE_MS = 10 * 60_000;
+
+/** Resolves when a stream can take more, or is gone (no listener left behind). */
+function drained(out: PassThrough): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      out.off("drain", done);
+      out.off("close", done);
+      resolve();
+    };
+    out.on("drain", done);
+    out.on("close", done);
+  });
+}
+
 function spaceOf(request: FastifyRequest<{ Params: { space: string } }>): string {
   const space = request.params.space;
   if (!isSpaceId(space)) throw new SyncError("BAD_BATCH", `space must be a UUID, got ${JSON.stringify(space).slice(0, 80)}`);
@@ -128,6 +146,7 @@ const plugin: FastifyPluginAsync<SyncPluginOptions> = async (app: FastifyInstanc
   });
   await app.register(websocket, { options: { maxPayload: 4096 } });
   const prefix = options.routePrefix ?? "/sync";
+  let snapshots = 0;
 
   await app.register(
     async (sync) => {
@@ -173,20 +192,37 @@ const plugin: FastifyPluginAsync<SyncPluginOptions> = async (app: FastifyInstanc
         const auth = await app.authenticateRequest(request);
         const spaceId = spaceOf(request);
         await checkReader(storage, caller(auth), spaceId);
-        if (!replica) throw new SyncError("UNAVAILABLE", "this server keeps no replica: replay the space's ops");
+        if (!replica) throw new SyncError("NOT_FOUND", `this server keeps no replica of space ${spaceId}: replay its ops`);
+        if (snapshots >= MAX_SNAPSHOTS) throw new SyncError("RATE_LIMITED", `${MAX_SNAPSHOTS} snapshots are being sent: try again soon`);
+        // Caught up before the answer starts: a replica that cannot apply the space says so with a
+        // status (the device replays), not with a stream cut short.
+        try {
+          await replica.caughtUp(spaceId);
+        } catch (error) {
+          request.log.error({ spaceId, err: error }, "the replica cannot serve a snapshot");
+          throw new SyncError("NOT_FOUND", `the replica of space ${spaceId} cannot serve it now: replay its ops`);
+        }
+        snapshots++;
         const out = new PassThrough();
+        // A device that reads too slowly gives the space back to the replica's rounds.
+        const deadline = setTimeout(() => out.destroy(new Error("snapshot deadline passed")), SNAPSHOT_DEADLINE_MS);
+        deadline.unref();
         void replica
           .exclusive(spaceId, async () => {
             for await (const frame of replica.engine.exportSnapshot(spaceId)) {
               if (out.destroyed) return;
               // Backpressure: a slow device holds the read, not the server's memory.
-              if (!out.write(encodeSnapshotFrame(frame))) await new Promise((resolve) => (out.once("drain", resolve), out.once("close", resolve)));
+              if (!out.write(encodeSnapshotFrame(frame))) await drained(out);
             }
             out.end();
           })
           .catch((error: unknown) => {
             request.log.error({ spaceId, err: error }, "snapshot failed");
             out.destroy(error as Error);
+          })
+          .finally(() => {
+            clearTimeout(deadline);
+            snapshots--;
           });
         void reply.header("content-type", "application/octet-stream");
         return reply.send(out);

@@ -150,16 +150,28 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
     }
     await transport.bind?.(engine.deviceId);
     registered = true;
-    if (options.bootstrap !== false && transport.snapshot && (await engine.pullCursor(spaceId)) === 0 && (await engine.logSince(spaceId, { limit: 1 })).length === 0) {
-      // Whatever goes wrong (no replica, a broken stream, devices numbered otherwise here), the
-      // load left nothing behind and the pull below replays the ops.
-      await engine.loadSnapshot(spaceId, transport.snapshot(spaceId)).catch((error: unknown) => options.onError?.(error));
+  };
+
+  // Once per client, while the space is empty here: copy the replica's rows instead of replaying.
+  let bootstrapped = options.bootstrap === false || !transport.snapshot;
+  const bootstrap = async () => {
+    if ((await engine.pullCursor(spaceId)) === 0 && (await engine.logSince(spaceId, { limit: 1 })).length === 0) {
+      try {
+        await engine.loadSnapshot(spaceId, transport.snapshot!(spaceId));
+      } catch (error) {
+        // A broken stream, an unreachable or busy server: the load left nothing, the round fails and
+        // the next one starts the snapshot again. Anything else (no replica there): the pull replays.
+        if (error instanceof SyncError && (error.code === "UNAVAILABLE" || error.code === "RATE_LIMITED")) throw error;
+        options.onError?.(error);
+      }
     }
+    bootstrapped = true;
   };
 
   const round = async (): Promise<SyncRound> => {
     await engine.settle(spaceId);
     if (!registered) await register();
+    if (!bootstrapped) await bootstrap();
     const pushed = await push();
     const pulled = await pull();
     options.onRound?.({ pushed, pulled });
