@@ -399,7 +399,7 @@ md.push(
 if (bootstrap) {
   md.push(
     `### A device joining a space of ${bootstrap.nodes.toLocaleString("en")} objectives with ${bootstrap.ops.toLocaleString("en")} ops of history`,
-    `Device A (PGlite) imports the realistic outline and makes ${bootstrap.ops.toLocaleString("en")} edits (history generator), then syncs; the server's replica (${bootstrap.server}) follows in ${bootstrap.replicaSeconds.toFixed(1)} s. A new PGlite device joins with one sync round: by snapshot (the replica's rows copied as they are, then the ops after them) or by replaying every op (\`bootstrap: false\`). PGlite's own open is reported apart.`,
+    `Device A (PGlite) imports the realistic outline and makes ${bootstrap.ops.toLocaleString("en")} edits (history generator), then syncs; the server's replica (${bootstrap.server}) follows in ${bootstrap.replicaSeconds.toFixed(1)} s. A new PGlite device (in a data directory) joins with one sync round: by snapshot (the replica's rows copied as they are, then the ops after them) or by replaying every op (\`bootstrap: false\`). PGlite's own open is reported apart.`,
     table(bootstrap.joins.map((j) => ({
       join: j.how,
       "join s": j.joinSeconds,

@@ -106,19 +106,33 @@ const MAX_FRAME = 64 * 1024 * 1024;
 
 /** The frames of a snapshot body, as its bytes arrive. */
 export async function* decodeSnapshotFrames(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<SnapshotFrame> {
-  let buffer = Buffer.alloc(0);
+  // Network chunks are small and frames are megabytes: they are joined once per frame, not per chunk.
+  let pending: Buffer[] = [];
+  let length = 0;
+  let need = 4;
+  let size: number | undefined;
+  const take = (n: number): Buffer => {
+    const all = pending.length === 1 ? pending[0]! : Buffer.concat(pending, length);
+    pending = all.length > n ? [all.subarray(n)] : [];
+    length -= n;
+    return all.subarray(0, n);
+  };
   for await (const chunk of chunks) {
-    buffer = buffer.length === 0 ? Buffer.from(chunk) : Buffer.concat([buffer, chunk]);
-    for (;;) {
-      if (buffer.length < 4) break;
-      const size = buffer.readUInt32BE(0);
-      if (size > MAX_FRAME) throw new SyncError("BAD_BATCH", `a snapshot frame of ${size} bytes is over ${MAX_FRAME}`);
-      if (buffer.length < 4 + size) break;
-      yield unpack(buffer.subarray(4, 4 + size)) as SnapshotFrame;
-      buffer = buffer.subarray(4 + size);
+    pending.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+    length += chunk.byteLength;
+    while (length >= need) {
+      if (size === undefined) {
+        size = take(4).readUInt32BE(0);
+        if (size > MAX_FRAME) throw new SyncError("BAD_BATCH", `a snapshot frame of ${size} bytes is over ${MAX_FRAME}`);
+        need = size;
+      } else {
+        yield unpack(take(size)) as SnapshotFrame;
+        size = undefined;
+        need = 4;
+      }
     }
   }
-  if (buffer.length > 0) throw new SyncError("UNAVAILABLE", `the snapshot ended inside a frame (${buffer.length} bytes left)`);
+  if (length > 0 || size !== undefined) throw new SyncError("UNAVAILABLE", `the snapshot ended inside a frame (${length} bytes left)`);
 }
 
 /** String codes of sync errors; each has one HTTP status. */

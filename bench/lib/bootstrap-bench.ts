@@ -2,8 +2,12 @@
  * A device joining a space with a long history (issue 15): device A imports an outline and makes a
  * history of edits, syncs; the server's replica follows. Device B joins by copying the replica's rows
  * (a snapshot); device C joins by replaying every op (`bootstrap: false`). Both end at A's root vid.
+ * The joining devices are PGlite in a data directory, as `logbook` makes them.
  */
-import type { Engine } from "../../index.js";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { openEngine, pglite, type Engine } from "../../index.js";
 import { createSyncClient, httpTransport } from "../../sync/index.js";
 import { generateHistory, type Edit } from "../workload/history.js";
 import type { Outline } from "../workload/outline.js";
@@ -64,8 +68,12 @@ export async function bootstrapBench(outline: Outline, ops: number, server: "pos
       const want = (await a.engine.get(spaceId, outline.rootId)).vid;
       const joins: Join[] = [];
       for (const how of ["snapshot", "replay"] as const) {
+        // A device as the CLI makes one: PGlite in a data directory (in memory, PGlite's file
+        // system copies its growing files, which is most of a large load).
+        const dir = mkdtempSync(join(tmpdir(), "logbook-join-"));
         t0 = performance.now();
-        const d = (await openBench("pglite"))!;
+        const engine = await openEngine({ storage: pglite({ dataDir: dir }) });
+        const d = { engine, release: async () => (await engine.close(), rmSync(dir, { recursive: true, force: true })) };
         const openSeconds = (performance.now() - t0) / 1000;
         try {
           await d.engine.createSpace({ spaceId });
