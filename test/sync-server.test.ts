@@ -213,6 +213,15 @@ describe("sync server", () => {
     await e.importTree(spaceId, { parentOid: doc.oid, index: 3, nodes: [{ content: "pasted", children: [{ content: "below" }] }] });
     await e.update(spaceId, doc.oid, { content: "Plan, renamed" });
     const pushed = (await createSyncClient({ engine: e, spaceId, transport: httpTransport({ baseUrl: off.url, token: user.token }), pollMs: 60_000, create: true }).sync()).pushed;
+    // Without a replica there is no snapshot (404): a joining device replays the ops instead.
+    const joiner = await backends[0]!.fresh();
+    engines.push(joiner.engine);
+    await joiner.engine.createSpace({ spaceId });
+    const errors: unknown[] = [];
+    const joined = await createSyncClient({ engine: joiner.engine, spaceId, transport: httpTransport({ baseUrl: off.url, token: user.token }), pollMs: 60_000, onError: (x) => errors.push(x) }).sync();
+    expect(joined.pulled).toBe(pushed);
+    expect(errors).toMatchObject([{ code: "NOT_FOUND" }]);
+    expect((await joiner.engine.get(spaceId, doc.oid)).vid).toBe((await e.get(spaceId, doc.oid)).vid);
     await off.close();
     const on = await startSyncServer({ storage, revalidateMs: 60_000 });
     try {
