@@ -10,9 +10,9 @@
  *   npx tsx bench/checkout.ts [--quick] [--sizes 10000,100000]
  */
 import { LoroDoc, type Frontiers, type TreeID } from "loro-crdt";
-import type { Engine } from "../index.js";
 import { openCountedEngine } from "./lib/counting-storage.js";
 import { importCalls } from "./lib/import-calls.js";
+import { applyEdit } from "./lib/apply-edit.js";
 import { mark, written } from "./lib/rows-written.js";
 import { medianOf, progress, quick } from "./lib/measure.js";
 import { save, table } from "./lib/results.js";
@@ -23,13 +23,6 @@ import type { FlatRow } from "./workload/tree-model.js";
 const sizesAt = process.argv.indexOf("--sizes");
 const SIZES = sizesAt >= 0 ? process.argv[sizesAt + 1]!.split(",").map(Number) : quick ? [10_000, 100_000] : [10_000, 100_000, 1_000_000];
 const EDITS = 1_000;
-
-async function apply(engine: Engine, s: string, e: Edit): Promise<void> {
-  if (e.kind === "update") await engine.update(s, e.id, { content: e.content });
-  else if (e.kind === "create") await engine.create(s, { oid: e.id, parentOid: e.parent, index: e.index, content: e.content, props: e.props });
-  else if (e.kind === "move") await engine.move(s, e.id, { parentOid: e.parent, index: e.index });
-  else await engine.remove(s, e.id);
-}
 
 interface Workload {
   readonly outline: Outline;
@@ -77,7 +70,7 @@ async function engineRun(kind: "pglite" | "postgres", w: Workload): Promise<Reco
     progress(`${kind} ${outline.rows.length}: ${EDITS} edits`);
     let tenth = { root: "", sub: "" };
     for (let i = 0; i < w.history.length; i++) {
-      await apply(engine, s, w.history[i]!);
+      await applyEdit(engine, s, w.history[i]!);
       if (i === 9) tenth = { root: (await engine.get(s, root)).vid, sub: (await engine.get(s, w.subtree)).vid };
     }
     // An edit at the same depth as each checked-out objective, and at depth 5 (the probe chain).

@@ -13,6 +13,7 @@
 import type { Engine } from "../index.js";
 import { openCountedEngine } from "./lib/counting-storage.js";
 import { importCalls } from "./lib/import-calls.js";
+import { applyEdit } from "./lib/apply-edit.js";
 import { medianOf, progress, quick } from "./lib/measure.js";
 import { save, table } from "./lib/results.js";
 import { mark, written } from "./lib/rows-written.js";
@@ -28,12 +29,7 @@ async function build(engine: Engine, outline: Outline): Promise<string> {
   const { spaceId: s } = await engine.createSpace();
   await engine.createDocument(s, { oid: outline.rootId, content: outline.rows[0]![2] });
   for (const c of importCalls(outline.rows.slice(1), { known: new Set([outline.rootId]), maxTops: 200 })) await engine.importTree(s, c);
-  for (const e of generateHistory(outline, 1_000, 5)) {
-    if (e.kind === "update") await engine.update(s, e.id, { content: e.content });
-    else if (e.kind === "create") await engine.create(s, { oid: e.id, parentOid: e.parent, index: e.index, content: e.content, props: e.props });
-    else if (e.kind === "move") await engine.move(s, e.id, { parentOid: e.parent, index: e.index });
-    else await engine.remove(s, e.id);
-  }
+  for (const e of generateHistory(outline, 1_000, 5)) await applyEdit(engine, s, e);
   return s;
 }
 

@@ -30,6 +30,7 @@ import { serverThroughput, type ServerThroughput } from "./lib/sync-server-bench
 import { importReach, loroImportReach, type ImportReach } from "./lib/import-reach.js";
 import { bootstrapBench } from "./lib/bootstrap-bench.js";
 import { importCalls } from "./lib/import-calls.js";
+import { applyEdit } from "./lib/apply-edit.js";
 import { generateHistory, type Edit } from "./workload/history.js";
 import { generateOutline } from "./workload/outline.js";
 import type { StoredRow } from "../engine/format/rows.js";
@@ -57,13 +58,6 @@ interface Hub {
   readonly editUs: number;
 }
 
-async function applyEdit(b: BenchBackend, s: string, e: Edit): Promise<void> {
-  if (e.kind === "update") await b.engine.update(s, e.id, { content: e.content });
-  else if (e.kind === "create") await b.engine.create(s, { oid: e.id, parentOid: e.parent, index: e.index, content: e.content, props: e.props });
-  else if (e.kind === "move") await b.engine.move(s, e.id, { parentOid: e.parent, index: e.index });
-  else await b.engine.remove(s, e.id);
-}
-
 async function makeHub(history: readonly Edit[]): Promise<Hub> {
   const outline = generateOutline("realistic", SIZE, SEED);
   const b = (await openBench("postgres")) ?? (await openBench("pglite"))!;
@@ -78,7 +72,7 @@ async function makeHub(history: readonly Edit[]): Promise<Hub> {
     progress(`hub (${b.name}): ${outline.rows.length} objectives imported; making ${history.length} edits`);
     const t0 = performance.now();
     for (let i = 0; i < history.length; i++) {
-      await applyEdit(b, s, history[i]!);
+      await applyEdit(b.engine, s, history[i]!);
       if ((i + 1) % 1000 === 0) progress(`hub: ${i + 1} / ${history.length} edits (${(((i + 1) / (performance.now() - t0)) * 1000).toFixed(0)} edits/s)`);
     }
     const editUs = ((performance.now() - t0) * 1000) / history.length;

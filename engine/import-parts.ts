@@ -10,7 +10,7 @@
  * (a leaf closes itself: 1, plus every ancestor that ends with it).
  */
 import type { Queryable } from "../storage/contract.js";
-import { EngineError, invalid, notFound } from "./errors.js";
+import { invalid, notFound } from "./errors.js";
 import { decodeOpData, encodeOpData } from "./format/op-row.js";
 import type { ImportEvent } from "./import-stream.js";
 import type { Json, Props } from "./types.js";
@@ -178,7 +178,7 @@ export async function* partEvents(tx: Queryable, spaceId: string, importOpId: st
 /** The number of parts an import op says it has; an import made before imports replicated has none. */
 export function partCount(opId: string, data: Props): number {
   const parts = data["parts"];
-  if (parts === undefined) throw new EngineError("INVALID_ARGUMENT", `import ${opId} carries no rows (it was made by an engine from before imports replicated)`);
+  if (parts === undefined) throw invalid(`import ${opId} carries no rows (it was made by an engine from before imports replicated)`);
   if (!Number.isSafeInteger(parts) || (parts as number) < 1) throw invalid(`import ${opId} data.parts must be a positive integer, got ${JSON.stringify(parts)}`);
   return parts as number;
 }

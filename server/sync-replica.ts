@@ -10,7 +10,7 @@
 import { EngineError } from "../engine/errors.js";
 import { openEngine, type Engine } from "../open-engine.js";
 import type { Storage } from "../storage/contract.js";
-import type { WireOp } from "../sync/protocol.js";
+import { opsAfter } from "./sync-store.js";
 
 /** Ops the replica applies per `applyOps` call (one pull page's worth). */
 const PAGE = 500;
@@ -26,12 +26,10 @@ export interface SyncReplica {
   /** Resolves when the space's replica holds every op stored when it was called (runs a round if needed). */
   caughtUp(spaceId: string): Promise<void>;
   /**
-   * Brings the space's replica up to date, then runs `fn` while no round changes it (a snapshot
-   * read); pushes meanwhile are followed right after.
+   * Runs `fn` while no round changes the space's replica (a snapshot read: call `caughtUp` first
+   * for a fresh one); pushes meanwhile are followed right after.
    */
   exclusive<T>(spaceId: string, fn: () => Promise<T>): Promise<T>;
-  /** The last error of a space's rounds (they are retried on its next push), for logs and tests. */
-  lastError(spaceId: string): unknown;
   /** Waits for running rounds and closes the engine (not the storage: its owner closes it). */
   close(): Promise<void>;
 }
@@ -72,14 +70,10 @@ export async function openSyncReplica(
     // Ops stored by an earlier round that stopped before applying them.
     await engine.settle(spaceId);
     while (!closing) {
-      const after = await engine.pullCursor(spaceId);
-      const rows = await storage.query<{ server_seq: number; op: WireOp }>(
-        "select server_seq, op from sync_op where space_id = $1 and server_seq > $2 order by server_seq limit $3",
-        [spaceId, after, PAGE],
-      );
-      if (rows.length === 0) return;
-      await engine.applyOps(spaceId, rows.map((r) => ({ ...r.op, serverSeq: r.server_seq })));
-      if (rows.length < PAGE) return;
+      // Pages as devices pull them: 500 ops and 1 MiB at most.
+      const { ops } = await opsAfter(storage, spaceId, await engine.pullCursor(spaceId), PAGE);
+      if (ops.length === 0) return;
+      await engine.applyOps(spaceId, ops);
     }
   };
 
@@ -132,7 +126,6 @@ export async function openSyncReplica(
       let release!: () => void;
       running.set(spaceId, new Promise<void>((resolve) => (release = resolve)));
       try {
-        await round(spaceId);
         return await fn();
       } finally {
         running.delete(spaceId);
@@ -140,7 +133,6 @@ export async function openSyncReplica(
         if (again.has(spaceId) && !closing) void run(spaceId);
       }
     },
-    lastError: (spaceId) => errors.get(spaceId),
     async close() {
       closing = true;
       await Promise.all(running.values());

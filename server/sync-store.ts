@@ -225,6 +225,25 @@ export async function pullOps(
   const [space] = await storage.query<{ owner_user_id: string; last_seq: number }>("select owner_user_id, last_seq from sync_space where space_id = $1", [spaceId]);
   if (!space) throw missing(spaceId);
   if (space.owner_user_id !== caller.userId) throw new SyncError("FORBIDDEN", `space ${spaceId} belongs to another user`);
+  const { ops, upTo } = await opsAfter(storage, spaceId, after, limit, maxBytes);
+  // Seqs are contiguous and committed in order (the push's row lock): ops follow iff the page ends
+  // before the last seq (read first; a push committed since is announced by its poke).
+  const lastSeq = Math.max(space.last_seq, upTo);
+  return { ops, more: ops.length > 0 && upTo < lastSeq, lastSeq };
+}
+
+/**
+ * The stored ops of a space after server seq `after`, oldest first: at most `limit`, and at most
+ * `maxBytes` of stored JSON (at least one op), with the last seq read. No access check: the pull
+ * route checks the caller, the server's replica reads every space.
+ */
+export async function opsAfter(
+  storage: Storage,
+  spaceId: string,
+  after: number,
+  limit: number,
+  maxBytes: number = LIMITS.maxPullBytes,
+): Promise<{ ops: (WireOp & { serverSeq: number })[]; upTo: number }> {
   const sizes = await storage.query<{ server_seq: number; bytes: number }>(
     "select server_seq, coalesce(bytes, octet_length(op::text)) as bytes from sync_op where space_id = $1 and server_seq > $2 order by server_seq limit $3",
     [spaceId, after, limit],
@@ -243,8 +262,5 @@ export async function pullOps(
           "select server_seq, op from sync_op where space_id = $1 and server_seq > $2 and server_seq <= $3 order by server_seq",
           [spaceId, after, upTo],
         );
-  // Seqs are contiguous and committed in order (the push's row lock): ops follow iff the page ends
-  // before the last seq (read first; a push committed since is announced by its poke).
-  const lastSeq = Math.max(space.last_seq, upTo);
-  return { ops: rows.map((r) => ({ ...r.op, serverSeq: r.server_seq })), more: rows.length > 0 && upTo < lastSeq, lastSeq };
+  return { ops: rows.map((r) => ({ ...r.op, serverSeq: r.server_seq })), upTo };
 }

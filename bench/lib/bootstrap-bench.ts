@@ -7,11 +7,12 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { openEngine, pglite, type Engine } from "../../index.js";
+import { openEngine, pglite } from "../../index.js";
 import { createSyncClient, httpTransport } from "../../sync/index.js";
-import { generateHistory, type Edit } from "../workload/history.js";
+import { generateHistory } from "../workload/history.js";
 import type { Outline } from "../workload/outline.js";
 import { importCalls } from "./import-calls.js";
+import { applyEdit } from "./apply-edit.js";
 import { openBench } from "./backends.js";
 import { progress } from "./measure.js";
 import { withSyncServer } from "./sync-server-bench.js";
@@ -35,13 +36,6 @@ export interface Bootstrap {
   /** The replica catching up on everything A pushed. */
   readonly replicaSeconds: number;
   readonly joins: readonly Join[];
-}
-
-async function applyEdit(e: Engine, s: string, edit: Edit): Promise<void> {
-  if (edit.kind === "update") await e.update(s, edit.id, { content: edit.content });
-  else if (edit.kind === "create") await e.create(s, { oid: edit.id, parentOid: edit.parent, index: edit.index, content: edit.content, props: edit.props });
-  else if (edit.kind === "move") await e.move(s, edit.id, { parentOid: edit.parent, index: edit.index });
-  else await e.remove(s, edit.id);
 }
 
 /** Measures joins of a space made of `outline` plus `ops` edits. */

@@ -1,5 +1,6 @@
 import type { Engine } from "../../index.js";
 import { importCalls } from "../lib/import-calls.js";
+import { applyEdit } from "../lib/apply-edit.js";
 import { openBench, type BenchBackend } from "../lib/backends.js";
 import { progress } from "../lib/measure.js";
 import { diskBytes, inserted } from "../lib/pg-tables.js";
@@ -41,11 +42,7 @@ export async function engineSystem(kind: "pglite" | "postgres"): Promise<System 
       }
     },
     async apply(edit: Edit) {
-      if (edit.kind === "update") await engine.update(s, edit.id, { content: edit.content });
-      else if (edit.kind === "create")
-        await engine.create(s, { oid: edit.id, parentOid: edit.parent, index: edit.index, content: edit.content, props: edit.props });
-      else if (edit.kind === "move") await engine.move(s, edit.id, { parentOid: edit.parent, index: edit.index });
-      else await engine.remove(s, edit.id);
+      await applyEdit(engine, s, edit);
     },
     async mark() {
       return { root: await vidOf(root), target: await vidOf(checkoutTarget) } satisfies EngineMark;
