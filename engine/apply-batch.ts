@@ -207,6 +207,15 @@ function reader(page: PageState, loader: ChunkLoader): WriteReader {
       const list: Candidate[] = [...mine.map((h) => ({ parentOid: h.parentOid, pos: h.pos })), ...theirs.list];
       return mine[0] ? { newest: mine[0].vseq, newestRow: mine[0].key, list } : { newest: theirs.newest, newestRow: theirs.newestRow, list };
     },
+    async newest(oids) {
+      const chains = await hintsOf(page, oids);
+      const out = new Map<string, Hint>();
+      for (const o of oids) {
+        const h = chains.get(o)?.[0];
+        if (h) out.set(o, h);
+      }
+      return out;
+    },
     async taken(oid) {
       if (!page.newest.has(oid) && !page.absent.has(oid)) await loadNewest(page, [oid]);
       return page.newest.has(oid);
@@ -234,8 +243,8 @@ function reader(page: PageState, loader: ChunkLoader): WriteReader {
     async restoredSince(oid, after) {
       return (page.restored.get(oid) ?? []).some((s) => s > after) || stored.restoredSince(oid, after);
     },
-    async checkoutsSince(after) {
-      return page.checkouts.some((s) => s > after) || stored.checkoutsSince(after);
+    async checkoutsSince(after, upTo) {
+      return page.checkouts.some((s) => s > after && (upTo === undefined || s <= upTo)) || stored.checkoutsSince(after, upTo);
     },
     async opSeq(opId) {
       return page.applied.get(opId) ?? vids.opSeq(opId);

@@ -194,13 +194,13 @@ async function cutOut(ctx: WriteCtx, root: string, cuts: readonly { oid: string;
   const rootDepth = plan.get(root)!.depth;
   // The newest rows of every target ancestor that joins the plan, in one walk.
   const joining = [...new Set(outer.flatMap((c) => c.path.slice(1, -1).map((p) => p.oid)))].filter((o) => !plan.has(o));
-  const newestOf = joining.length > 0 ? await ctx.reader.hints(joining, undefined) : new Map<string, Hint[]>();
+  const newestOf = joining.length > 0 ? await ctx.reader.newest(joining) : new Map<string, Hint>();
   for (const c of outer) {
     // path: [cut, parent, ..., root] in the target's tree.
     for (let i = 1; i < c.path.length - 1; i++) {
       const p = c.path[i]!;
       if (plan.has(p.oid)) continue;
-      const newest = newestOf.get(p.oid)?.[0];
+      const newest = newestOf.get(p.oid);
       plan.set(p.oid, { at: { ...p, latest: newest?.vseq, latestRow: newest?.key }, row: rows.get(`${p.oid}|${p.seq}`)!, depth: rootDepth + (c.path.length - 1 - i), kidOps: [] });
     }
     const self = c.path[0]!;
@@ -217,11 +217,11 @@ async function cutOut(ctx: WriteCtx, root: string, cuts: readonly { oid: string;
 export async function writeNotes(ctx: WriteCtx): Promise<void> {
   const marks = noted.get(ctx) ?? [];
   if (marks.length === 0) return;
-  const hints = await ctx.reader.hints(marks.map(([o]) => o), undefined);
-  const keys = marks.map(([o, m]) => [o, m.at?.seq ?? hints.get(o)![0]!.vseq] as const);
+  const hints = await ctx.reader.newest(marks.map(([o]) => o));
+  const keys = marks.map(([o, m]) => [o, m.at?.seq ?? hints.get(o)!.vseq] as const);
   const rows = await readVersions(ctx, keys);
   marks.forEach(([oid, m], i) => {
-    const newest = hints.get(oid)![0]!;
+    const newest = hints.get(oid)!;
     // One that comes back is active (no longer removed), with a version that may be older than
     // its newest: its history is no longer one line (RESTORED, read by later checkouts of it).
     writeMark(ctx, rows.get(`${oid}|${keys[i]![1]}`)!, m.at ? false : newest.removed, newest.key, m.lost, m.at !== undefined);

@@ -39,8 +39,8 @@ export interface LocateEnv {
   candidates(oid: string, maxSeq: number | undefined): Promise<Candidates>;
   /** Each objective's exact newest-row hint as of `maxSeq` (one level; see `loadExactHints`). */
   exactHints?(oids: readonly string[], maxSeq: number): Promise<Map<string, Hint>>;
-  /** Whether any checkout op was applied after `after`. */
-  checkoutsSince?(after: number): Promise<boolean>;
+  /** Whether any checkout or restore op was applied after `after` (and at or before `upTo`, when given). */
+  checkoutsSince?(after: number, upTo?: number): Promise<boolean>;
   /** `candidates` of many objectives at once (a prefetch before resolving them). */
   candidatesMany?(oids: readonly string[], maxSeq: number | undefined): Promise<Map<string, Candidates>>;
 }
@@ -205,6 +205,18 @@ export function locator(env: LocateEnv, scope: Scope) {
         if (found) out.set(oid, found);
         else failed.push(oid);
       }
+      // One whose newest record removes it is not active: whatever brings an objective back (a
+      // restore, a checkout above it) writes a record of it first. No slow path for those.
+      if (scope.kind === "active") {
+        for (let i = failed.length - 1; i >= 0; i--) {
+          const oid = failed[i]!;
+          if (!hints.get(oid)![0]!.removed) continue;
+          memo.set(oid, undefined);
+          out.set(oid, undefined);
+          failed.splice(i, 1);
+        }
+        if (failed.length === 0) return out;
+      }
       // Only a checkout above an objective makes its newest row stale: with none since the oldest
       // row of the failed chains, they are not in the active tree (removed, or under a removal).
       if (scope.kind === "active" && failed.length > 0 && env.checkoutsSince) {
@@ -220,12 +232,28 @@ export function locator(env: LocateEnv, scope: Scope) {
       // In a past tree the hints come from segments' ends, which may be later than maxSeq: walk
       // those that failed again with exact places (a level per statement, all of them at once).
       const exact = maxSeq !== undefined && failed.length > 0 && env.exactHints ? await exactChains(failed, maxSeq) : undefined;
-      const slow = failed.filter((oid) => !prefetched.has(oid) && !(exact?.get(oid)?.length));
-      if (slow.length > 1 && env.candidatesMany) for (const [oid, c] of await env.candidatesMany(slow, maxSeq)) prefetched.set(oid, c);
+      const left: string[] = [];
       for (const oid of failed) {
         const h = exact?.get(oid);
-        out.set(oid, (h && h.length > 0 ? await verify(h) : undefined) ?? (await resolve(oid)));
+        const found = h && h.length > 0 ? await verify(h) : undefined;
+        if (found) out.set(oid, found);
+        else left.push(oid);
       }
+      // The same rule in a past tree: with no checkout between the oldest of their exact rows and
+      // the tree's time, the records said where each one was, and it was not in the tree.
+      if (maxSeq !== undefined && exact && left.length > 0 && env.checkoutsSince && left.every((o) => exact.get(o)?.length)) {
+        const since = Math.min(...left.flatMap((o) => exact.get(o)!.map((h) => h.key)));
+        if (!(await env.checkoutsSince(since, maxSeq))) {
+          for (const oid of left) {
+            memo.set(oid, undefined);
+            out.set(oid, undefined);
+          }
+          return out;
+        }
+      }
+      const slow = left.filter((oid) => !prefetched.has(oid));
+      if (slow.length > 1 && env.candidatesMany) for (const [oid, c] of await env.candidatesMany(slow, maxSeq)) prefetched.set(oid, c);
+      for (const oid of left) out.set(oid, await resolve(oid));
       return out;
     },
   };

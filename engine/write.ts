@@ -1,5 +1,5 @@
 import type { CopyColumn, Queryable } from "../storage/contract.js";
-import { groupHints, loadExactHints, loadHints, type Hint, type HintRecord, type Placement } from "./chains.js";
+import { groupHints, loadExactHints, loadHints, toHint, type Hint, type HintRecord, type Placement } from "./chains.js";
 import { chunkId, keepReachable, type ChunkLoader, type ChunkSink, type KidsNode } from "./children-tree.js";
 import type { Core } from "./core.js";
 import { EngineError, notFound } from "./errors.js";
@@ -55,7 +55,9 @@ export interface WriteReader extends LocateEnv, VidLookup {
   gains(oids: readonly string[], after: number): Promise<Map<string, { oid: string; seq: number }[]>>;
   /** Whether a record of `oid` after `after` builds on an older version than its newest then. */
   restoredSince(oid: string, after: number): Promise<boolean>;
-  checkoutsSince(after: number): Promise<boolean>;
+  checkoutsSince(after: number, upTo?: number): Promise<boolean>;
+  /** Each objective's newest row (one level: no walk up its chain); absent when it has none. */
+  newest(oids: readonly string[]): Promise<Map<string, Hint>>;
   /** Which of `oids` had a record at or before `seq` (existed then). */
   existedAt(oids: readonly string[], seq: number): Promise<Set<string>>;
 }
@@ -231,13 +233,29 @@ export async function storedExistedAt(q: Queryable, spaceId: string, oids: reado
   return new Set(rows.map((r) => r.oid));
 }
 
+/** Each objective's newest stored row as a hint, in one statement (no walk up). */
+export async function loadNewestRows(q: Queryable, spaceId: string, oids: readonly string[]): Promise<Map<string, Hint>> {
+  const rows = await q.query<HintRecord & Record<string, unknown>>(
+    `select v.* from unnest($2::uuid[]) as s(oid)
+       cross join lateral (select v.oid, v.seq as key, v.vseq, v.parent_oid, v.pos, v.flags from version v where v.space_id = $1 and v.oid = s.oid order by v.seq desc limit 1) v`,
+    [spaceId, [...new Set(oids)]],
+  );
+  const byOid = new Map(rows.map((r) => [r.oid, toHint(r)]));
+  const out = new Map<string, Hint>();
+  for (const o of oids) {
+    const h = byOid.get(o.toLowerCase());
+    if (h) out.set(o, h);
+  }
+  return out;
+}
+
 /** Whether an objective has any stored record. */
 export async function storedTaken(q: Queryable, spaceId: string, oid: string): Promise<boolean> {
   return (await q.query("select 1 from version where space_id = $1 and oid = $2 limit 1", [spaceId, oid])).length > 0;
 }
 
 /** What locating reads from storage (`q`: a transaction, or the storage itself), through the cache. */
-export function storedEnv(core: Core, q: Queryable, spaceId: string, loader: ChunkLoader): LocateEnv & { checkoutsSince(after: number): Promise<boolean> } {
+export function storedEnv(core: Core, q: Queryable, spaceId: string, loader: ChunkLoader): LocateEnv & { checkoutsSince(after: number, upTo?: number): Promise<boolean> } {
   return {
     loader,
     versions: (keys) => loadVersions(core.cache, q, spaceId, keys),
@@ -245,8 +263,9 @@ export function storedEnv(core: Core, q: Queryable, spaceId: string, loader: Chu
     candidates: (oid, maxSeq) => storedCandidates(q, spaceId, oid, maxSeq),
     candidatesMany: (oids, maxSeq) => storedCandidatesMany(q, spaceId, oids, maxSeq),
     exactHints: (oids, maxSeq) => loadExactHints(q, spaceId, oids, maxSeq),
-    async checkoutsSince(after) {
-      return (await q.query("select 1 from op where space_id = $1 and kind in ('checkout', 'restore') and seq is not null and seq > $2 limit 1", [spaceId, after])).length > 0;
+    async checkoutsSince(after, upTo) {
+      const sql = "select 1 from op where space_id = $1 and kind in ('checkout', 'restore') and seq is not null and seq > $2 and ($3::int8 is null or seq <= $3) limit 1";
+      return (await q.query(sql, [spaceId, after, upTo ?? null])).length > 0;
     },
   };
 }
@@ -272,6 +291,16 @@ export function storageReader(core: Core, tx: Queryable, spaceId: string, loader
         }
       }
       return new Map(oids.map((o) => [o, seeded.get(o)!]));
+    },
+    async newest(oids) {
+      const missing = oids.filter((o) => !seeded.has(o));
+      const loaded = missing.length > 0 ? await loadNewestRows(tx, spaceId, missing) : new Map<string, Hint>();
+      const out = new Map<string, Hint>();
+      for (const o of oids) {
+        const h = seeded.has(o) ? seeded.get(o)![0] : loaded.get(o);
+        if (h) out.set(o, h);
+      }
+      return out;
     },
     taken: (oid) => storedTaken(tx, spaceId, oid),
     departures: (oids, after) => storedLists(tx, spaceId, oids, after, "lost"),
@@ -408,6 +437,7 @@ function memoryReader(core: Core, spaceId: string, loader: ChunkLoader): WriteRe
     existedAt: refuse,
     restoredSince: refuse,
     checkoutsSince: refuse,
+    newest: refuse,
     opSeq: refuse,
     alias: refuse,
   };
