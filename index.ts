@@ -10,6 +10,8 @@ export { EngineError, StorageError, type EngineErrorCode } from "./engine/errors
 export { newOid } from "./engine/ids.js";
 export type { Change, Json, Objective, Op, OpKind, Page, Props, Stats, VersionRef } from "./engine/types.js";
 export type { NewDocument, NewObjective } from "./engine/create.js";
+export type { Entry, Role } from "./engine/roles.js";
+export type { EntryChange } from "./engine/share.js";
 export type { ImportOptions, TreeInput } from "./engine/import-tree.js";
 export type { ImportEvent, ImportStreamOptions } from "./engine/import-stream.js";
 export type { Patch } from "./engine/update.js";

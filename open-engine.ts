@@ -24,6 +24,10 @@ import { upgradeToRecords } from "./engine/format/upgrade-v6.js";
 import type { Change, Objective, Op, Page, VersionRef } from "./engine/types.js";
 export type { ImportOptions, TreeInput };
 import { update, type Patch } from "./engine/update.js";
+import { requireAccessTo, requireNothingHiddenBelow, withoutHidden } from "./engine/access.js";
+import { checkUser, type Entry, type Role } from "./engine/roles.js";
+import { collaborators, share, shareHistory, type EntryChange } from "./engine/share.js";
+import { checkId } from "./engine/validate.js";
 import { DEFAULT_LIMITS, type Limits } from "./engine/validate.js";
 import { foldsOf, setFolded } from "./viewbuilder/folds.js";
 import { rowIndex, scrollTo, view, type View, type ViewOptions } from "./viewbuilder/view.js";
@@ -61,6 +65,26 @@ export interface Engine extends AsyncDisposable {
   /** Puts a removed objective back (its last parent and place, or `to`), its subtree as it was: an app's undo of `remove`. */
   restore(spaceId: string, oid: string, to?: Destination): Promise<Objective>;
   checkout(spaceId: string, oid: string, vid: string): Promise<Objective>;
+  /**
+   * Gives a user a role on an objective's subtree (`null` takes their entry there away): a `share`
+   * op, versioned apart from content (no content version). Only a manager there may. Returns the
+   * entries in force on the objective afterwards (docs/collaboration.md).
+   */
+  share(spaceId: string, oid: string, user: string, role: Role | null): Promise<Entry[]>;
+  /** The entries in force on an objective, its own and inherited: who may read, edit or share it. */
+  collaborators(spaceId: string, oid: string): Promise<Entry[]>;
+  /** Every change of the entries set on one objective, newest first (their own history). */
+  shareHistory(spaceId: string, oid: string): Promise<EntryChange[]>;
+  /**
+   * The same engine acting for `user`: every write and read is checked against the user's role
+   * (FORBIDDEN otherwise), and the documents the user creates are theirs to manage. Closing either
+   * closes both.
+   *
+   * @example
+   * const bob = engine.as("bob@example.com");
+   * await bob.update(spaceId, oid, { content: "edited by bob" }); // FORBIDDEN unless bob may edit it
+   */
+  as(user: string): Engine;
   get(spaceId: string, oid: string, at?: At): Promise<Objective>;
   children(spaceId: string, oid: string, options?: ChildrenOptions): Promise<Objective[]>;
   /** The documents of a space (active root versions), oldest first. */
@@ -182,58 +206,97 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
     throw error;
   }
   let closed = false;
-  const open = <A extends unknown[], R>(fn: (core: Core, ...args: A) => Promise<R>) =>
-    (...args: A): Promise<R> => {
-      if (closed) return Promise.reject(new EngineError("CLOSED", "the engine is closed"));
-      return fn(core, ...args);
-    };
   const close = async () => {
     if (closed) return;
     closed = true;
     core.cache.lru.clear();
     await storage.close();
   };
-  return {
-    deviceId: core.deviceId,
-    storageKind: storage.kind,
-    createSpace: open(createSpace),
-    createDocument: open(createDocument),
-    create: open(create),
-    update: open(update),
-    move: open(move),
-    remove: open(remove),
-    restore: open(restore),
-    checkout: open(checkout),
-    get: open(get),
-    children: open(children),
-    subtree: open(subtree),
-    documents: open(documents),
-    history: open(history),
-    versions: open(versions),
-    diff: open(diff),
-    importTree: open(importTree),
-    importStream: open(importStream),
-    view: open(view),
-    rowIndex: open(rowIndex),
-    scrollTo: open(scrollTo),
-    setFolded: open(setFolded),
-    folds: open(foldsOf),
-    opsSince: open(opsSince),
-    applyOps: open(applyOps),
-    logSince: open(logSince),
-    conflicts: open(conflicts),
-    pullCursor: open(pullCursor),
-    pushMark: open(pushMark),
-    setPushMark: open(setPushMark),
-    settle: open(settle),
-    exportSnapshot: (spaceId: string) => {
-      if (closed) throw new EngineError("CLOSED", "the engine is closed");
-      return exportSnapshot(core, spaceId);
-    },
-    loadSnapshot: open(loadSnapshot),
-    rowsRead: () => core.cache.rowsRead,
-    clearCache: () => core.cache.lru.clear(),
-    close,
-    [Symbol.asyncDispose]: close,
+  /** The API over one core: the engine's own, or one acting for a user (same storage and caches). */
+  const api = (core: Core): Engine => {
+    const open = <A extends unknown[], R>(fn: (core: Core, ...args: A) => Promise<R>) =>
+      (...args: A): Promise<R> => {
+        if (closed) return Promise.reject(new EngineError("CLOSED", "the engine is closed"));
+        return fn(core, ...args);
+      };
+    // Reads of one objective check the actor's role there first (engine/access.ts), and are told
+    // what is hidden from the actor below it.
+    const reading = <A extends unknown[], R>(fn: (core: Core, spaceId: string, oid: string, hidden: ReadonlySet<string>, ...rest: A) => Promise<R>) =>
+      open(async (c: Core, spaceId: string, oid: string, ...rest: A): Promise<R> => {
+        const hidden = await requireAccessTo(c, checkId("spaceId", spaceId), checkId("oid", oid));
+        return fn(c, spaceId, oid, hidden, ...rest);
+      });
+    const plain = <A extends unknown[], R>(fn: (core: Core, spaceId: string, oid: string, ...rest: A) => Promise<R>) =>
+      reading((c: Core, spaceId: string, oid: string, _hidden: ReadonlySet<string>, ...rest: A) => fn(c, spaceId, oid, ...rest));
+    return {
+      deviceId: core.deviceId,
+      storageKind: storage.kind,
+      createSpace: open(createSpace),
+      createDocument: open(createDocument),
+      create: open(create),
+      update: open(update),
+      move: open(move),
+      remove: open(remove),
+      restore: open(restore),
+      checkout: open(checkout),
+      share: open(share),
+      collaborators: open(collaborators),
+      shareHistory: open(shareHistory),
+      get: plain(get),
+      children: reading(async (c, spaceId, oid, hidden, options?: ChildrenOptions) => (await children(c, spaceId, oid, options)).filter((k) => !hidden.has(k.oid.toLowerCase()))),
+      subtree: reading(async (c, spaceId, oid, hidden, options: SubtreeOptions) => withoutHidden(await subtree(c, spaceId, oid, options), hidden)),
+      documents: open(async (c, spaceId) => {
+        const all = await documents(c, spaceId);
+        if (c.actor === undefined) return all;
+        const out: Objective[] = [];
+        for (const d of all) {
+          try {
+            await requireAccessTo(c, spaceId, d.oid);
+            out.push(d);
+          } catch (error) {
+            if (!(error instanceof EngineError && error.code === "FORBIDDEN")) throw error;
+          }
+        }
+        return out;
+      }),
+      history: plain(history),
+      versions: plain(versions),
+      diff: plain(diff),
+      importTree: open(importTree),
+      importStream: open(importStream),
+      view: reading(async (c, spaceId, rootOid, hidden, options?: ViewOptions) => {
+        await requireNothingHiddenBelow(c, spaceId, rootOid, hidden);
+        return view(c, spaceId, rootOid, options);
+      }),
+      rowIndex: reading(async (c, spaceId, rootOid, hidden, oid: string, options?: ViewOptions) => {
+        await requireNothingHiddenBelow(c, spaceId, rootOid, hidden);
+        return rowIndex(c, spaceId, rootOid, oid, options);
+      }),
+      scrollTo: reading(async (c, spaceId, rootOid, hidden, oid: string, limit: number, options?: ViewOptions) => {
+        await requireNothingHiddenBelow(c, spaceId, rootOid, hidden);
+        return scrollTo(c, spaceId, rootOid, oid, limit, options);
+      }),
+      setFolded: open(setFolded),
+      folds: open(foldsOf),
+      opsSince: open(opsSince),
+      applyOps: open(applyOps),
+      logSince: open(logSince),
+      conflicts: open(conflicts),
+      pullCursor: open(pullCursor),
+      pushMark: open(pushMark),
+      setPushMark: open(setPushMark),
+      settle: open(settle),
+      exportSnapshot: (spaceId: string) => {
+        if (closed) throw new EngineError("CLOSED", "the engine is closed");
+        return exportSnapshot(core, spaceId);
+      },
+      loadSnapshot: open(loadSnapshot),
+      as: (user: string) => api({ ...core, actor: checkUser(user) }),
+      rowsRead: () => core.cache.rowsRead,
+      clearCache: () => core.cache.lru.clear(),
+      close,
+      [Symbol.asyncDispose]: close,
+    };
   };
+  return api(core);
 }

@@ -93,7 +93,10 @@ export async function storeOps(core: Core, spaceId: string, ops: readonly Replic
       `insert into op (space_id, op_id, hlc, kind, oid, at, actor, device, data, server_seq)
          select $1, r->>0, r->>1, r->>2, r->>3, (r->>4)::int8, r->>5, r->>6, decode(r->>7, 'base64'), (r->>8)::int8
            from jsonb_array_elements($2::jsonb) r
-       on conflict (space_id, op_id) do update set server_seq = coalesce(op.server_seq, excluded.server_seq)
+       on conflict (space_id, op_id) do update set server_seq = coalesce(op.server_seq, excluded.server_seq),
+         -- The server binds an op made without an actor to the signed-in user: the device that made
+         -- it learns who that was, so a replay checks it as every other replica does (engine/roles.ts).
+         actor = coalesce(op.actor, excluded.actor)
        returning op_id, (xmax = 0) as fresh`,
       [spaceId, JSON.stringify(ops.map((o) => [o.opId, o.hlc, o.kind, o.oid, o.at, o.actor, o.device, encodeOpData(o.data).toString("base64"), o.serverSeq ?? null]))],
     );
@@ -166,6 +169,7 @@ async function undoAfter(core: Core, spaceId: string, hlc: string): Promise<numb
     const oids = [...new Set(ops.flatMap((o) => decodeTouched(o.touched)))];
     await cutRows(core, tx, spaceId, oids, s);
     await tx.query("delete from document where space_id = $1 and seq >= $2", [spaceId, s]);
+    await tx.query("delete from share where space_id = $1 and seq >= $2", [spaceId, s]);
     const reset = await tx.query(
       "update op set seq = null, outcome = null, detail = null, vids = null, touched = null where space_id = $1 and seq >= $2 returning op_id",
       [spaceId, s],

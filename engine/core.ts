@@ -11,7 +11,10 @@ export interface Core {
   /** This database's device id: the first half of every op id it makes. */
   readonly deviceId: string;
   readonly limits: Limits;
-  /** Who makes the changes (recorded on ops); set per engine. */
+  /**
+   * Who makes the changes (recorded on ops) and whose role every write and read is checked against
+   * (engine/roles.ts); undefined: the engine's owner, never refused.
+   */
   readonly actor: string | undefined;
   /** The clock; injectable for tests. */
   readonly now: () => number;

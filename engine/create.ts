@@ -1,5 +1,6 @@
 import { EMPTY, countOf } from "./children-tree.js";
 import type { Core } from "./core.js";
+import { allow, writeEntry } from "./roles.js";
 import { EngineError } from "./errors.js";
 import { newOid } from "./ids.js";
 import { checkActive, toObjective } from "./objective.js";
@@ -54,6 +55,8 @@ export async function createDocument(core: Core, spaceId: string, input: NewDocu
     const oid = await freshOid(ctx, input.oid);
     const row = writeVersion(ctx, oid, null, { parentOid: null, pos: null, content, props, kids: EMPTY, stats: ZERO_STATS }, undefined);
     ctx.documents.push(oid);
+    // Its creator manages it (an engine without an actor acts for its owner, who needs no entry).
+    if (ctx.actor !== null) await writeEntry(ctx, oid, ctx.actor, "manager");
     ctx.op = { kind: "createDocument", oid, vidBefore: null, vidAfter: row.vid, data: { content, props } };
     return toObjective(spaceId, row, [{ oid, seq: row.seq, parentOid: null, pos: null, latest: row.seq }]);
   }, origin);
@@ -72,6 +75,7 @@ export async function create(
   const props = checkProps(input.props ?? {}, core.limits);
   return runWrite(core, spaceId, [parentOid], async (ctx, chains) => {
     const chain = await checkActive(chains.get(parentOid), spaceId, parentOid, (o) => isTaken(ctx, o));
+    await allow(ctx, chain, "edit");
     const plan = await planChains(ctx, [chain]);
     const parent = plan.get(parentOid)!;
     const count = countOf(parent.row.kids);

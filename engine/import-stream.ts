@@ -1,5 +1,6 @@
 import { generateKeyBetween, generateNKeysBetween } from "fractional-indexing";
 import { countOf, EMPTY, sliceChildren, type KidsNode } from "./children-tree.js";
+import { allow } from "./roles.js";
 import type { Placement } from "./chains.js";
 import type { Core } from "./core.js";
 import { EngineError, invalid } from "./errors.js";
@@ -118,7 +119,9 @@ export async function topsUnder(
   index?: number,
   options: { readonly clamp?: boolean } = {},
 ): Promise<Tops> {
-  const plan = await planChains(ctx, [await checkActive(chains.get(parentOid), ctx.spaceId, parentOid, (o) => isTaken(ctx, o))]);
+  const chain = await checkActive(chains.get(parentOid), ctx.spaceId, parentOid, (o) => isTaken(ctx, o));
+  await allow(ctx, chain, "edit");
+  const plan = await planChains(ctx, [chain]);
   const change = plan.get(parentOid)!;
   const kids = change.row.kids;
   const n = countOf(kids);

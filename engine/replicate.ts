@@ -16,6 +16,8 @@ import { EngineError, invalid } from "./errors.js";
 import { move } from "./move.js";
 import { remove } from "./remove.js";
 import { restore } from "./restore.js";
+import { checkRole } from "./roles.js";
+import { share } from "./share.js";
 import { IMPORT_PART_KIND, PART_OUTCOME } from "./import-parts.js";
 import { replayImport } from "./import-replay.js";
 import type { Json, Props } from "./types.js";
@@ -86,7 +88,7 @@ const str = (data: Props, key: string): string => {
 };
 
 /** The op kinds this engine can replay; anything else is kept in the log and skipped. */
-export const REPLAYABLE_KINDS: ReadonlySet<string> = new Set(["createDocument", "create", "update", "move", "remove", "restore", "checkout", "import"]);
+export const REPLAYABLE_KINDS: ReadonlySet<string> = new Set(["createDocument", "create", "update", "move", "remove", "restore", "checkout", "import", "share"]);
 
 async function applyOne(core: Core, spaceId: string, op: ReplicaOp, checkVid: boolean, page?: PageWriter): Promise<unknown> {
   const origin: Origin = {
@@ -126,6 +128,9 @@ async function applyOne(core: Core, spaceId: string, op: ReplicaOp, checkVid: bo
       return (await checkout(core, spaceId, op.oid, str(d, "target"), origin)).vid;
     case "import":
       return (await replayImport(core, spaceId, op.opId, d, origin)).count;
+    case "share":
+      await share(core, spaceId, op.oid, str(d, "user"), checkRole(d["role"] ?? null), origin);
+      return null;
     default:
       throw invalid(`op ${op.opId} of kind ${JSON.stringify(op.kind)} cannot be replayed yet`);
   }
@@ -136,7 +141,7 @@ async function applyOne(core: Core, spaceId: string, op: ReplicaOp, checkVid: bo
  * would make a cycle, …): the op is kept in the log, skipped, and its outcome records why. Every
  * device reaches the same state before the op, so every device skips it alike.
  */
-const MERGE_CODES: ReadonlySet<string> = new Set(["NOT_FOUND", "CYCLE", "CONFLICT", "INVALID_ARGUMENT"]);
+const MERGE_CODES: ReadonlySet<string> = new Set(["NOT_FOUND", "CYCLE", "CONFLICT", "INVALID_ARGUMENT", "FORBIDDEN"]);
 
 /** Where each op of a replayed page starts reading: the objective and the parent it goes under. */
 function startsOf(ops: readonly ReplicaOp[]): string[] {

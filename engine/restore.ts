@@ -1,5 +1,6 @@
 import { countOf, type KidsNode } from "./children-tree.js";
 import type { Core } from "./core.js";
+import { allow } from "./roles.js";
 import { EngineError, invalid, notFound } from "./errors.js";
 import { reviveTarget, writeNotes } from "./checkout.js";
 import type { Destination } from "./move.js";
@@ -46,6 +47,8 @@ export async function restore(core: Core, spaceId: string, oid: string, to?: Des
     const parentOid = toParent ?? last.parentOid;
     // A removed document comes back as one: nothing above it, no position.
     const target = parentOid === null ? [] : await destinationChain(parentOid);
+    // It comes back into the destination's subtree (a document: into its own, whose entries stay).
+    await allow(ctx, parentOid === null ? [self0()] : target, "edit");
     const plan = await planChains(ctx, [target]);
     const pos = parentOid === null ? null : await placeIn(plan.get(parentOid)!.row.kids);
     const self = { oid, seq: last.seq, parentOid: null, pos: null, latest: newest.vseq, latestRow: newest.key };
@@ -61,6 +64,10 @@ export async function restore(core: Core, spaceId: string, oid: string, to?: Des
     const row = plan.get(oid)!.done!;
     ctx.op = { kind: "restore", oid, vidBefore: last.vid, vidAfter: row.vid, data: { toParent: parentOid, toPos: pos } };
     return toObjective(spaceId, row, [{ ...self, seq: row.seq, parentOid, pos }, ...target]);
+
+    function self0() {
+      return { oid, seq: last.seq, parentOid: null, pos: null, latest: newest!.vseq };
+    }
 
     /** The active chain of the parent it goes under (its last one: NOT_FOUND says to pass another). */
     async function destinationChain(parentOid: string) {

@@ -32,7 +32,7 @@ export type SnapshotFrame =
   | { readonly t: "end"; readonly rows: number };
 
 /** The tables of a space a snapshot copies (folds are per device and stay behind). */
-export type SnapshotTable = "version" | "chunk" | "op" | "document" | "version_alias";
+export type SnapshotTable = "version" | "chunk" | "op" | "document" | "version_alias" | "share";
 
 const COLUMNS: { readonly [T in SnapshotTable]: { readonly key: readonly string[]; readonly cols: readonly string[]; readonly types: readonly string[] } } = {
   version: { key: ["oid", "seq"], cols: ["oid", "seq", "vseq", "parent_oid", "pos", "flags", "body"], types: ["uuid", "int8", "int8", "uuid", "text", "int2", "bytea"] },
@@ -44,6 +44,7 @@ const COLUMNS: { readonly [T in SnapshotTable]: { readonly key: readonly string[
   },
   document: { key: ["oid"], cols: ["oid", "seq"], types: ["uuid", "int8"] },
   version_alias: { key: ["vid"], cols: ["vid", "oid", "seq"], types: ["text", "uuid", "int8"] },
+  share: { key: ["oid", "user_id", "seq"], cols: ["oid", "user_id", "seq", "role"], types: ["uuid", "text", "int8", "text"] },
 };
 
 /** Rows per frame at most, and bytes of their largest column: a frame stays a few megabytes. */
@@ -57,6 +58,7 @@ const BIG: { readonly [T in SnapshotTable]: string } = {
   op: "octet_length(op.data)",
   document: "16",
   version_alias: "octet_length(version_alias.vid)",
+  share: "octet_length(share.user_id)",
 };
 
 /**

@@ -78,7 +78,7 @@ export interface VersionRow extends State {
 }
 
 /** The kinds of change an op records. */
-export type OpKind = "createDocument" | "create" | "update" | "move" | "remove" | "restore" | "checkout" | "import";
+export type OpKind = "createDocument" | "create" | "update" | "move" | "remove" | "restore" | "checkout" | "import" | "share";
 
 /** One recorded change (DESIGN.md §2), newest first in `history`. */
 export interface Op {

@@ -1,5 +1,6 @@
 import type { Core } from "./core.js";
 import { jsonEqual } from "./json-equal.js";
+import { allow } from "./roles.js";
 import { invalid } from "./errors.js";
 import { checkActive, toObjective } from "./objective.js";
 import { planChains, promote } from "./promote.js";
@@ -35,6 +36,7 @@ export async function update(core: Core, spaceId: string, oid: string, patch: Pa
   const propsPatch = patch.props === undefined ? undefined : checkProps(patch.props, core.limits);
   return runWrite(core, spaceId, [oid], async (ctx, chains) => {
     const chain = await checkActive(chains.get(oid), spaceId, oid, (o) => isTaken(ctx, o));
+    await allow(ctx, chain, "edit");
     const plan = await planChains(ctx, [chain]);
     const self = plan.get(oid)!;
     const props = propsPatch ? checkProps(merge(self.row.props, propsPatch), core.limits) : undefined;

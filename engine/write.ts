@@ -378,8 +378,9 @@ export async function runWrite<T>(
   options: { readonly once?: boolean } = {},
 ): Promise<T> {
   if (origin?.page) return origin.page.write(spaceId, starts, fn, origin);
-  // A write built from memory may start over the long way: not one that consumes its input once.
-  if (!origin && !options.once) {
+  // A write built from memory may start over the long way: not one that consumes its input once,
+  // nor one whose actor's role must be read (engine/roles.ts).
+  if (!origin && !options.once && core.actor === undefined) {
     const fast = await optimistic(core, spaceId, starts, fn);
     if (fast) return fast.value;
   }

@@ -31,7 +31,7 @@ export interface WebAppOptions {
   readonly user?: string;
 }
 
-const STATUS: Record<string, number> = { NOT_FOUND: 404, INVALID_ARGUMENT: 400, CYCLE: 400, CONFLICT: 409 };
+const STATUS: Record<string, number> = { NOT_FOUND: 404, INVALID_ARGUMENT: 400, CYCLE: 400, CONFLICT: 409, FORBIDDEN: 403 };
 const TYPES: Record<string, string> = { ".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8" };
 
 /** A fastify app (not listening) and its token. */

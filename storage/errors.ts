@@ -9,6 +9,7 @@ export type EngineErrorCode =
   | "INVALID_ARGUMENT"
   | "CYCLE"
   | "CONFLICT"
+  | "FORBIDDEN"
   | "SCHEMA_TOO_NEW"
   | "STORAGE"
   | "CLOSED";

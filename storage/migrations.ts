@@ -390,6 +390,21 @@ end $fn$`,
       "alter table space add column pushed text not null default ''",
     ],
   },
+  {
+    version: 9,
+    name: "collaboration: who may read or edit each objective's subtree, versioned apart from content",
+    statements: () => [
+      // Append-only and keyed by the op's seq, like every record: a user's entry on an objective is
+      // its row with the highest seq (role null: the entry was taken away), so undoing ops after a
+      // late one deletes rows by seq, and an entry's history is its rows.
+      `create table share (
+         space_id uuid not null, oid uuid not null, user_id text not null, seq int8 not null, role text,
+         primary key (space_id, oid, user_id, seq))`,
+      // A user's entries on a path (the effective role, engine/roles.ts): one index range per oid.
+      "create index share_by_user on share (space_id, user_id, oid, seq)",
+      "create index share_by_seq on share (space_id, seq)",
+    ],
+  },
 ];
 
 /** The newest schema version this code knows. */

@@ -1,0 +1,84 @@
+/**
+ * Collaboration (issue 19): what the role check costs. A 10,000-row outline with a chain of 20
+ * nested objectives under its root, each holding 60 children; entries for three users along the
+ * chain. At depth 5, 10 and 20: an edit, and a warm 50-row window of the objective there, by the
+ * engine's owner (no actor: no check, the unshared case) and by a user acting through
+ * `engine.as` (a manager at the root, so every check passes), side by side; plus the rows every
+ * query returned per op (role checks included).
+ * Prints a table, writes bench/results/collaboration.json and .md.
+ *
+ *   npx tsx bench/collaboration.ts [--quick]
+ */
+import type { Engine } from "../index.js";
+import { openCountedEngine } from "./lib/counting-storage.js";
+import { importCalls } from "./lib/import-calls.js";
+import { medianOf, progress, quick } from "./lib/measure.js";
+import { save, table } from "./lib/results.js";
+import { generateOutline } from "./workload/outline.js";
+
+const DEPTHS = [5, 10, 20] as const;
+const RUNS = quick ? 15 : 60;
+
+async function medianUs(fn: (i: number) => Promise<unknown>): Promise<number> {
+  for (let i = 0; i < 5; i++) await fn(-1 - i);
+  const us: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const t0 = performance.now();
+    await fn(i);
+    us.push((performance.now() - t0) * 1000);
+  }
+  return medianOf(us);
+}
+
+async function run(kind: "pglite" | "postgres"): Promise<Record<string, string | number>[] | undefined> {
+  const b = await openCountedEngine(kind, "logbook_collab");
+  if (!b) return undefined;
+  const out: Record<string, string | number>[] = [];
+  try {
+    const owner: Engine = b.engine;
+    const alice = owner.as("alice");
+    const { spaceId: s } = await owner.createSpace();
+    const outline = generateOutline("realistic", 10_000, 5);
+    const root = (await alice.createDocument(s, { oid: outline.rootId, content: outline.rows[0]![2] })).oid;
+    progress(`${kind}: outline`);
+    for (const c of importCalls(outline.rows.slice(1), { known: new Set([root]), maxTops: 200 })) await alice.importTree(s, c);
+    progress(`${kind}: chain of 20, 60 children each`);
+    const chain: string[] = [];
+    let parent = root;
+    for (let d = 1; d <= 20; d++) {
+      parent = (await alice.create(s, { parentOid: parent, content: `level ${d}` })).oid;
+      chain.push(parent);
+      await alice.importTree(s, { parentOid: parent, nodes: Array.from({ length: 60 }, (_, i) => ({ content: `row ${i} at ${d}` })) });
+    }
+    // Entries along the way, as a shared document has them (the path holds some of them).
+    await alice.share(s, root, "bob", "viewer");
+    await alice.share(s, chain[2]!, "bob", "collaborator");
+    await alice.share(s, chain[8]!, "carol", "collaborator");
+    await alice.share(s, chain[14]!, "bob", "none");
+    for (const d of DEPTHS) {
+      const oid = chain[d - 1]!;
+      const row: Record<string, string | number> = { backend: kind, depth: d };
+      for (const [who, e] of [["owner", owner], ["as user", alice]] as const) {
+        const r0 = b.counter.rows();
+        row[`edit µs (${who})`] = await medianUs((i) => e.update(s, oid, { content: `${who} ${i}` }));
+        const r1 = b.counter.rows();
+        row[`window µs (${who})`] = await medianUs(() => e.view(s, oid, { limit: 50 }));
+        row[`rows read per edit (${who})`] = (r1 - r0) / (RUNS + 5);
+        row[`rows read per window (${who})`] = (b.counter.rows() - r1) / (RUNS + 5);
+      }
+      row["edit ×"] = (row["edit µs (as user)"] as number) / (row["edit µs (owner)"] as number);
+      row["window ×"] = (row["window µs (as user)"] as number) / (row["window µs (owner)"] as number);
+      out.push(row);
+    }
+  } finally {
+    await b.close();
+  }
+  return out;
+}
+
+const rows: Record<string, string | number>[] = [];
+for (const kind of ["pglite", "postgres"] as const) {
+  const r = await run(kind);
+  if (r) rows.push(...r);
+}
+await save("collaboration", { quick, runs: RUNS, rows }, table(rows));

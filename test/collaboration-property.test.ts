@@ -1,0 +1,174 @@
+/**
+ * Property test of collaboration (issue 19): random entries, actors and ops against a small
+ * permission model. The tree itself is read back from the engine after each op (its rules have
+ * their own property test); the model keeps the entries and decides, from that tree, what each
+ * actor may do. Checked after every op: an op is refused (FORBIDDEN, nothing written) exactly when
+ * the model says so; a share op makes no content version; a content checkout changes no entry;
+ * every objective's entries in force equal the model's; readers' children leave out what is hidden.
+ */
+import fc from "fast-check";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { EngineError, type Engine } from "../index.js";
+import { usableBackends } from "./helpers/backends.js";
+
+const RUNS = Number(process.env["LOGBOOK_PROPERTY_RUNS"] ?? 40);
+const USERS = ["u1", "u2", "u3"] as const;
+const ROLES = ["manager", "collaborator", "viewer", "none", null] as const;
+type Role = Exclude<(typeof ROLES)[number], null>;
+const RANK: Record<Role, number> = { none: 0, viewer: 1, collaborator: 2, manager: 3 };
+
+type Step =
+  | { kind: "share"; by: number; at: number; user: number; role: number }
+  | { kind: "update"; by: number; at: number }
+  | { kind: "create"; by: number; at: number }
+  | { kind: "move"; by: number; at: number; to: number }
+  | { kind: "remove"; by: number; at: number }
+  | { kind: "checkout"; by: number; at: number; back: number }
+  | { kind: "read"; by: number; at: number };
+
+const n = fc.nat({ max: 1000 });
+const stepArb: fc.Arbitrary<Step> = fc.oneof(
+  { weight: 4, arbitrary: fc.record({ kind: fc.constant("share" as const), by: n, at: n, user: n, role: n }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant("update" as const), by: n, at: n }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant("create" as const), by: n, at: n }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant("move" as const), by: n, at: n, to: n }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("remove" as const), by: n, at: n }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("checkout" as const), by: n, at: n, back: n }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant("read" as const), by: n, at: n }) },
+);
+
+/** The active tree as the owner sees it: parent of each objective (null for the root). */
+async function treeOf(engine: Engine, s: string, root: string): Promise<Map<string, string | null>> {
+  const out = new Map<string, string | null>([[root, null]]);
+  for (const r of await engine.subtree(s, root, { depth: 50 })) out.set(r.oid, r.parentOid);
+  return out;
+}
+
+async function outcome(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+    return "ok";
+  } catch (error) {
+    if (error instanceof EngineError) return error.code;
+    throw error;
+  }
+}
+
+describe.each(await usableBackends())("collaboration property on $name", (backend) => {
+  let engine: Engine;
+  let release: (() => Promise<void>) | undefined;
+  beforeAll(async () => {
+    ({ engine, release } = await backend.fresh());
+  });
+  afterAll(async () => {
+    await release?.();
+  });
+
+  it(`refuses exactly what the permission model refuses, on ${RUNS} random sequences`, async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(stepArb, { minLength: 5, maxLength: 30 }), async (steps) => {
+        const { spaceId: s } = await engine.createSpace();
+        // u1 made the document: its manager. Entries: oid -> user -> role.
+        const root = (await engine.as("u1").createDocument(s, { content: "root" })).oid;
+        const entries = new Map<string, Map<string, Role>>([[root, new Map([["u1", "manager"]])]]);
+        let tree = await treeOf(engine, s, root);
+        const pathOf = (oid: string) => {
+          const path: string[] = [];
+          for (let at: string | null | undefined = oid; at; at = tree.get(at)) path.push(at);
+          return path;
+        };
+        const roleOf = (user: string, oid: string): Role | undefined => {
+          for (const o of pathOf(oid)) {
+            const r = entries.get(o)?.get(user);
+            if (r) return r;
+          }
+          return undefined;
+        };
+        const may = (user: string, oid: string, need: number) => (RANK[roleOf(user, oid) ?? "none"] ?? 0) >= need;
+        const expectedEntries = (oid: string) => {
+          const seen = new Map<string, { user: string; role: Role; oid: string }>();
+          for (const o of pathOf(oid)) for (const [u, r] of entries.get(o) ?? []) if (!seen.has(u)) seen.set(u, { user: u, role: r, oid: o });
+          return [...seen.values()].sort((a, b) => (a.user < b.user ? -1 : 1));
+        };
+        for (const step of steps) {
+          const oids = [...tree.keys()];
+          const pick = (i: number) => oids[i % oids.length]!;
+          const user = USERS[step.by % USERS.length]!;
+          const actor = engine.as(user);
+          const at = pick(step.at);
+          const rootBefore = (await engine.get(s, root)).vid;
+          const opsBefore = (await engine.opsSince(s)).ops.length;
+          let allowed: boolean;
+          let got: string;
+          switch (step.kind) {
+            case "share": {
+              const target = USERS[step.user % USERS.length]!;
+              const role = ROLES[step.role % ROLES.length]!;
+              allowed = may(user, at, 3);
+              got = await outcome(actor.share(s, at, target, role));
+              if (got === "ok") {
+                const own = entries.get(at) ?? new Map<string, Role>();
+                if (role === null) own.delete(target);
+                else own.set(target, role);
+                entries.set(at, own);
+                // Sharing is versioned apart: the content is as it was.
+                expect((await engine.get(s, root)).vid).toBe(rootBefore);
+              }
+              break;
+            }
+            case "update":
+              allowed = may(user, at, 2);
+              got = await outcome(actor.update(s, at, { content: `by ${user} ${step.at}` }));
+              break;
+            case "create":
+              allowed = may(user, at, 2);
+              got = await outcome(actor.create(s, { parentOid: at, content: `new by ${user}` }));
+              break;
+            case "move": {
+              const to = pick(step.to);
+              // Only moves the tree allows (not the root, not into its own subtree): the roles decide.
+              if (at === root || pathOf(to).includes(at)) continue;
+              allowed = may(user, at, 2) && may(user, to, 2);
+              got = await outcome(actor.move(s, at, { parentOid: to }));
+              break;
+            }
+            case "remove":
+              if (at === root) continue;
+              allowed = may(user, at, 2);
+              got = await outcome(actor.remove(s, at));
+              break;
+            case "checkout": {
+              const versions = (await engine.versions(s, at)).versions;
+              const vid = versions[step.back % versions.length]!.vid;
+              allowed = may(user, at, 2);
+              const before = JSON.stringify([...entries].map(([o, m]) => [o, [...m]]));
+              got = await outcome(actor.checkout(s, at, vid));
+              // A content checkout changes no entry.
+              expect(JSON.stringify([...entries].map(([o, m]) => [o, [...m]]))).toBe(before);
+              break;
+            }
+            case "read": {
+              allowed = may(user, at, 1);
+              got = await outcome(actor.get(s, at));
+              if (got === "ok") {
+                const kids = (await actor.children(s, at)).map((o) => o.oid);
+                const visible = oids.filter((o) => tree.get(o) === at && entries.get(o)?.get(user) !== "none");
+                expect(new Set(kids)).toEqual(new Set(visible));
+              }
+              break;
+            }
+          }
+          expect(got, `${step.kind} by ${user} at ${at}`).toBe(allowed ? "ok" : "FORBIDDEN");
+          if (!allowed) {
+            expect((await engine.get(s, root)).vid).toBe(rootBefore);
+            expect((await engine.opsSince(s)).ops.length).toBe(opsBefore);
+          }
+          tree = await treeOf(engine, s, root);
+          // Objectives that left the tree take their entries' meaning with them; the live ones agree.
+          for (const o of tree.keys()) expect(await engine.collaborators(s, o)).toEqual(expectedEntries(o));
+        }
+      }),
+      { numRuns: RUNS },
+    );
+  }, 600_000);
+});

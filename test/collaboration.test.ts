@@ -1,0 +1,169 @@
+/**
+ * Collaboration (engine/roles.ts, engine/share.ts): entries per objective inherited by the subtree,
+ * versioned apart from content, checked on every write and read of an engine acting for a user, and
+ * replayed in clock order like every op, so a late revoke never makes replicas diverge.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { EngineError, type Engine, type SnapshotFrame } from "../index.js";
+import { usableBackends, type Fresh } from "./helpers/backends.js";
+
+async function code(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+    return "ok";
+  } catch (error) {
+    if (error instanceof EngineError) return error.code;
+    throw error;
+  }
+}
+
+describe.each(await usableBackends())("collaboration on $name", (backend) => {
+  const opened: Fresh[] = [];
+  const fresh = async () => {
+    const f = await backend.fresh();
+    opened.push(f);
+    return f;
+  };
+  let engine: Engine;
+  beforeAll(async () => {
+    engine = (await fresh()).engine;
+  });
+  afterAll(async () => {
+    for (const f of opened) await f.release();
+  });
+
+  /** alice's document: plan / (a / a1, b / b1), made by alice acting through the engine. */
+  async function aliceDoc() {
+    const alice = engine.as("alice");
+    const { spaceId: s } = await engine.createSpace();
+    const doc = await alice.createDocument(s, { content: "plan" });
+    const a = await alice.create(s, { parentOid: doc.oid, content: "a" });
+    const a1 = await alice.create(s, { parentOid: a.oid, content: "a1" });
+    const b = await alice.create(s, { parentOid: doc.oid, content: "b" });
+    const b1 = await alice.create(s, { parentOid: b.oid, content: "b1" });
+    return { s, alice, doc: doc.oid, a: a.oid, a1: a1.oid, b: b.oid, b1: b1.oid };
+  }
+
+  it("the creator manages a document; others have no role until shared, then the nearest entry rules", async () => {
+    const { s, alice, doc, a, a1, b, b1 } = await aliceDoc();
+    const bob = engine.as("bob");
+    expect(await alice.collaborators(s, a1)).toEqual([{ user: "alice", role: "manager", oid: doc }]);
+    expect(await code(bob.get(s, doc))).toBe("FORBIDDEN");
+    expect(await code(bob.update(s, a1, { content: "x" }))).toBe("FORBIDDEN");
+
+    await alice.share(s, doc, "bob", "viewer");
+    await alice.share(s, a, "bob", "collaborator");
+    expect((await bob.get(s, b1)).content).toBe("b1");
+    expect(await code(bob.update(s, b1, { content: "no" }))).toBe("FORBIDDEN");
+    expect((await bob.update(s, a1, { content: "a1 by bob" })).content).toBe("a1 by bob");
+    expect(await alice.collaborators(s, a1)).toEqual([
+      { user: "alice", role: "manager", oid: doc },
+      { user: "bob", role: "collaborator", oid: a },
+    ]);
+    // A collaborator may not share; a move out of what the actor may edit is refused.
+    expect(await code(bob.share(s, a, "carol", "viewer"))).toBe("FORBIDDEN");
+    expect(await code(bob.move(s, a1, { parentOid: b }))).toBe("FORBIDDEN");
+    expect(await code(bob.move(s, b1, { parentOid: a }))).toBe("FORBIDDEN");
+    // Taking the entry on `a` away: the viewer entry above applies again.
+    await alice.share(s, a, "bob", null);
+    expect(await code(bob.update(s, a1, { content: "again" }))).toBe("FORBIDDEN");
+    expect((await bob.get(s, a1)).content).toBe("a1 by bob");
+  });
+
+  it("a refused write writes nothing: no version, no op", async () => {
+    const { s, doc, a1 } = await aliceDoc();
+    const bob = engine.as("bob");
+    const before = await engine.get(s, doc);
+    const ops = (await engine.opsSince(s)).ops.length;
+    const attempts = [
+      () => bob.update(s, a1, { content: "x" }),
+      () => bob.create(s, { parentOid: a1, content: "x" }),
+      () => bob.remove(s, a1),
+      () => bob.checkout(s, doc, before.vid),
+      () => bob.importTree(s, { parentOid: a1, nodes: [{ content: "x" }] }),
+      () => bob.share(s, doc, "bob", "manager"),
+    ];
+    for (const attempt of attempts) {
+      const error = await attempt().then(() => undefined, (e: unknown) => e);
+      expect(error).toBeInstanceOf(EngineError);
+      expect((error as EngineError).code).toBe("FORBIDDEN");
+      expect((error as EngineError).message).toContain("bob");
+    }
+    expect((await engine.get(s, doc)).vid).toBe(before.vid);
+    expect((await engine.opsSince(s)).ops.length).toBe(ops);
+  });
+
+  it("entries are versioned apart from content: sharing makes no content version, a checkout keeps them", async () => {
+    const { s, alice, doc, a, a1 } = await aliceDoc();
+    const v0 = (await engine.get(s, doc)).vid;
+    const versions0 = (await engine.versions(s, a)).versions.length;
+    await alice.share(s, a, "bob", "collaborator");
+    expect((await engine.get(s, doc)).vid).toBe(v0);
+    expect((await engine.versions(s, a)).versions.length).toBe(versions0);
+    await alice.update(s, a1, { content: "later" });
+    await alice.checkout(s, doc, v0);
+    expect((await engine.collaborators(s, a)).find((e) => e.user === "bob")).toEqual({ user: "bob", role: "collaborator", oid: a });
+    await alice.share(s, a, "bob", "viewer");
+    await alice.share(s, a, "bob", "viewer"); // already so: nothing written
+    const changes = await engine.shareHistory(s, a);
+    expect(changes.map((c) => [c.user, c.role, c.by])).toEqual([
+      ["bob", "viewer", "alice"],
+      ["bob", "collaborator", "alice"],
+    ]);
+    expect((await engine.opsSince(s)).ops.filter((o) => o.kind === "share").length).toBe(2);
+  });
+
+  it("a reader does not see subtrees hidden from them, and a view holding one is refused", async () => {
+    const { s, alice, doc, a, b } = await aliceDoc();
+    await alice.share(s, doc, "bob", "viewer");
+    await alice.share(s, b, "bob", "none");
+    const bob = engine.as("bob");
+    expect((await bob.children(s, doc)).map((o) => o.content)).toEqual(["a"]);
+    expect((await bob.subtree(s, doc, { depth: 5 })).map((o) => o.content)).toEqual(["a", "a1"]);
+    expect(await code(bob.get(s, b))).toBe("FORBIDDEN");
+    expect(await code(bob.view(s, doc))).toBe("FORBIDDEN");
+    expect((await bob.view(s, a)).rows.map((r) => r.content)).toEqual(["a1"]);
+    expect((await bob.documents(s)).map((d) => d.oid)).toEqual([doc]);
+    expect(await engine.as("carol").documents(s)).toEqual([]);
+    expect((await alice.children(s, doc)).length).toBe(2);
+  });
+
+  it("bad input is a typed error naming the value", async () => {
+    const { s, alice, a } = await aliceDoc();
+    const bad = await alice.share(s, a, "bob", "owner" as never).then(() => undefined, (e: unknown) => e as EngineError);
+    expect(bad?.code).toBe("INVALID_ARGUMENT");
+    expect(bad?.message).toContain('"owner"');
+    expect(() => engine.as("")).toThrow(/user must be/);
+    expect(await code(alice.share(s, "00000000-0000-4000-8000-000000000000", "bob", "viewer"))).toBe("NOT_FOUND");
+  });
+
+  it("replicas apply entries in clock order: a late revoke skips the edit it forbids, everywhere, and a snapshot carries them", async () => {
+    const { s, alice, doc, a1 } = await aliceDoc();
+    await alice.share(s, doc, "bob", "collaborator");
+    const phone = (await fresh()).engine;
+    await phone.createSpace({ spaceId: s });
+    await phone.applyOps(s, (await engine.opsSince(s)).ops);
+    const seen = (await engine.opsSince(s)).ops.length;
+    // bob edits on the phone; alice revoked bob on the laptop earlier by the clock, offline.
+    await alice.share(s, doc, "bob", null);
+    const revoke = (await engine.opsSince(s, { after: 0 })).ops.slice(seen);
+    const edit = await phone.as("bob").update(s, a1, { content: "bob, offline" });
+    expect(edit.content).toBe("bob, offline");
+    const bobOps = (await phone.opsSince(s)).ops.slice(seen);
+    // Each replica takes the other's op: the revoke sorts first, so bob's edit is skipped on both.
+    await phone.applyOps(s, revoke);
+    await engine.applyOps(s, bobOps);
+    expect((await phone.get(s, a1)).content).toBe("a1");
+    expect((await engine.get(s, a1)).content).toBe("a1");
+    expect((await phone.get(s, doc)).vid).toBe((await engine.get(s, doc)).vid);
+    expect((await phone.conflicts(s)).map((c) => c.outcome)).toContain("skipped:FORBIDDEN");
+    expect(await phone.collaborators(s, a1)).toEqual(await engine.collaborators(s, a1));
+
+    const frames: SnapshotFrame[] = [];
+    for await (const f of engine.exportSnapshot(s)) frames.push(f);
+    const joined = (await fresh()).engine;
+    await joined.loadSnapshot(s, frames);
+    expect(await joined.shareHistory(s, doc)).toEqual(await engine.shareHistory(s, doc));
+    expect(await code(joined.as("bob").get(s, doc))).toBe("FORBIDDEN");
+  });
+});
