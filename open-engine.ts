@@ -24,7 +24,7 @@ import { upgradeToRecords } from "./engine/format/upgrade-v6.js";
 import type { Change, Objective, Op, Page, VersionRef } from "./engine/types.js";
 export type { ImportOptions, TreeInput };
 import { update, type Patch } from "./engine/update.js";
-import { requireAccessTo, requireNothingHiddenBelow, withoutHidden } from "./engine/access.js";
+import { namingVisible, requireAccessTo, statsSeen, withoutHidden } from "./engine/access.js";
 import { checkUser, type Entry, type Role } from "./engine/roles.js";
 import { collaborators, share, shareHistory, type EntryChange } from "./engine/share.js";
 import { checkId } from "./engine/validate.js";
@@ -38,7 +38,12 @@ export interface EngineOptions {
   readonly storage: StorageConfig;
   /** Bytes of immutable rows kept in memory. Default 64 MiB. */
   readonly cacheBytes?: number;
-  /** Recorded as the actor of every op this engine makes. */
+  /**
+   * The user this engine's database belongs to (a device signed in to a sync server: the user's
+   * id there). Recorded as the actor of every op it makes, and every write and read is checked
+   * against that user's role (docs/collaboration.md). Without it the engine acts for its owner
+   * and is never refused.
+   */
   readonly actor?: string;
   readonly limits?: Partial<Limits>;
   /** The clock (ms); for tests. */
@@ -77,8 +82,9 @@ export interface Engine extends AsyncDisposable {
   shareHistory(spaceId: string, oid: string): Promise<EntryChange[]>;
   /**
    * The same engine acting for `user`: every write and read is checked against the user's role
-   * (FORBIDDEN otherwise), and the documents the user creates are theirs to manage. Closing either
-   * closes both.
+   * (FORBIDDEN otherwise), and the documents the user creates are theirs to manage. What is the
+   * owner's (sync and log calls, snapshots, other users' folds, `as` itself) is FORBIDDEN to it.
+   * Closing either closes both.
    *
    * @example
    * const bob = engine.as("bob@example.com");
@@ -175,6 +181,11 @@ async function startState(storage: Storage, devices: Devices): Promise<{ deviceI
   return { deviceId, after: row!.hlc ?? undefined };
 }
 
+/** View options with the reader's hidden objectives added (none: as given). */
+function withHidden(options: ViewOptions | undefined, hidden: ReadonlySet<string>): ViewOptions | undefined {
+  return hidden.size === 0 ? options : { ...options, hidden: [...(options?.hidden ?? []), ...hidden] };
+}
+
 /**
  * Opens (creating or migrating the schema) an engine on a backend.
  *
@@ -213,7 +224,7 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
     await storage.close();
   };
   /** The API over one core: the engine's own, or one acting for a user (same storage and caches). */
-  const api = (core: Core): Engine => {
+  const api = (core: Core, delegated: boolean): Engine => {
     const open = <A extends unknown[], R>(fn: (core: Core, ...args: A) => Promise<R>) =>
       (...args: A): Promise<R> => {
         if (closed) return Promise.reject(new EngineError("CLOSED", "the engine is closed"));
@@ -226,6 +237,17 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
         const hidden = await requireAccessTo(c, checkId("spaceId", spaceId), checkId("oid", oid));
         return fn(c, spaceId, oid, hidden, ...rest);
       });
+    // Sync plumbing and other users' state are the owner's: an engine handed out by `as` refuses
+    // them (one opened with `actor` is that user's own device, which syncs).
+    const ownerOnly = <A extends unknown[], R>(what: string, fn: (core: Core, ...args: A) => Promise<R>) =>
+      open(async (c: Core, ...args: A): Promise<R> => {
+        if (delegated) throw new EngineError("FORBIDDEN", `user ${c.actor} may not call ${what}: it is the owner's engine's (sync, snapshots, logs)`);
+        return fn(c, ...args);
+      });
+    // A user's folds are their own.
+    const ownFolds = (c: Core, user: string | undefined) => {
+      if (delegated && user !== undefined && user !== c.actor) throw new EngineError("FORBIDDEN", `user ${c.actor} may not use the folds of user ${user}`);
+    };
     const plain = <A extends unknown[], R>(fn: (core: Core, spaceId: string, oid: string, ...rest: A) => Promise<R>) =>
       reading((c: Core, spaceId: string, oid: string, _hidden: ReadonlySet<string>, ...rest: A) => fn(c, spaceId, oid, ...rest));
     return {
@@ -242,9 +264,19 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
       share: open(share),
       collaborators: open(collaborators),
       shareHistory: open(shareHistory),
-      get: plain(get),
-      children: reading(async (c, spaceId, oid, hidden, options?: ChildrenOptions) => (await children(c, spaceId, oid, options)).filter((k) => !hidden.has(k.oid.toLowerCase()))),
-      subtree: reading(async (c, spaceId, oid, hidden, options: SubtreeOptions) => withoutHidden(await subtree(c, spaceId, oid, options), hidden)),
+      // Active versions a reader sees have statistics without what is hidden from them.
+      get: reading(async (c, spaceId, oid, hidden, at?: At) => {
+        const got = await get(c, spaceId, oid, at);
+        return at?.vid === undefined ? (await statsSeen(c, spaceId, [got], hidden))[0]! : got;
+      }),
+      children: reading(async (c, spaceId, oid, hidden, options?: ChildrenOptions) => {
+        const kids = (await children(c, spaceId, oid, options)).filter((k) => !hidden.has(k.oid.toLowerCase()));
+        return options?.vid === undefined ? statsSeen(c, spaceId, kids, hidden) : kids;
+      }),
+      subtree: reading(async (c, spaceId, oid, hidden, options: SubtreeOptions) => {
+        const rows = withoutHidden(await subtree(c, spaceId, oid, options), hidden);
+        return options?.vid === undefined ? statsSeen(c, spaceId, rows, hidden) : rows;
+      }),
       documents: open(async (c, spaceId) => {
         const all = await documents(c, spaceId);
         if (c.actor === undefined) return all;
@@ -259,44 +291,60 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
         }
         return out;
       }),
-      history: plain(history),
+      // Ops and changes inside subtrees hidden from a reader are left out.
+      history: reading(async (c, spaceId, oid, hidden, options?: Page) => {
+        const page = await history(c, spaceId, oid, options);
+        return { ...page, ops: await namingVisible(c, spaceId, page.ops, hidden) };
+      }),
       versions: plain(versions),
-      diff: plain(diff),
+      diff: reading(async (c, spaceId, oid, hidden, fromVid: string, toVid: string) => namingVisible(c, spaceId, await diff(c, spaceId, oid, fromVid, toVid), hidden)),
       importTree: open(importTree),
       importStream: open(importStream),
+      // A reader's view leaves out the subtrees hidden from them (rows, total and statistics).
       view: reading(async (c, spaceId, rootOid, hidden, options?: ViewOptions) => {
-        await requireNothingHiddenBelow(c, spaceId, rootOid, hidden);
-        return view(c, spaceId, rootOid, options);
+        ownFolds(c, options?.user);
+        return view(c, spaceId, rootOid, withHidden(options, hidden));
       }),
       rowIndex: reading(async (c, spaceId, rootOid, hidden, oid: string, options?: ViewOptions) => {
-        await requireNothingHiddenBelow(c, spaceId, rootOid, hidden);
-        return rowIndex(c, spaceId, rootOid, oid, options);
+        ownFolds(c, options?.user);
+        return rowIndex(c, spaceId, rootOid, oid, withHidden(options, hidden));
       }),
       scrollTo: reading(async (c, spaceId, rootOid, hidden, oid: string, limit: number, options?: ViewOptions) => {
-        await requireNothingHiddenBelow(c, spaceId, rootOid, hidden);
-        return scrollTo(c, spaceId, rootOid, oid, limit, options);
+        ownFolds(c, options?.user);
+        return scrollTo(c, spaceId, rootOid, oid, limit, withHidden(options, hidden));
       }),
-      setFolded: open(setFolded),
-      folds: open(foldsOf),
-      opsSince: open(opsSince),
-      applyOps: open(applyOps),
-      logSince: open(logSince),
-      conflicts: open(conflicts),
-      pullCursor: open(pullCursor),
-      pushMark: open(pushMark),
-      setPushMark: open(setPushMark),
-      settle: open(settle),
+      setFolded: open(async (c, spaceId: string, user: string, oid: string, folded: boolean) => {
+        ownFolds(c, user);
+        return setFolded(c, spaceId, user, oid, folded);
+      }),
+      folds: open(async (c, spaceId: string, user: string) => {
+        ownFolds(c, user);
+        return foldsOf(c, spaceId, user);
+      }),
+      opsSince: ownerOnly("opsSince", opsSince),
+      applyOps: ownerOnly("applyOps", applyOps),
+      logSince: ownerOnly("logSince", logSince),
+      conflicts: ownerOnly("conflicts", conflicts),
+      pullCursor: ownerOnly("pullCursor", pullCursor),
+      pushMark: ownerOnly("pushMark", pushMark),
+      setPushMark: ownerOnly("setPushMark", setPushMark),
+      settle: ownerOnly("settle", settle),
       exportSnapshot: (spaceId: string) => {
         if (closed) throw new EngineError("CLOSED", "the engine is closed");
+        if (delegated) throw new EngineError("FORBIDDEN", `user ${core.actor} may not call exportSnapshot: it is the owner's engine's (sync, snapshots, logs)`);
         return exportSnapshot(core, spaceId);
       },
-      loadSnapshot: open(loadSnapshot),
-      as: (user: string) => api({ ...core, actor: checkUser(user) }),
+      loadSnapshot: ownerOnly("loadSnapshot", loadSnapshot),
+      as: (user: string) => {
+        // Only the owner hands out acting engines: one acting for a user cannot become another.
+        if (delegated) throw new EngineError("FORBIDDEN", `user ${core.actor} may not act for user ${user}`);
+        return api({ ...core, actor: checkUser(user) }, true);
+      },
       rowsRead: () => core.cache.rowsRead,
       clearCache: () => core.cache.lru.clear(),
       close,
       [Symbol.asyncDispose]: close,
     };
   };
-  return api(core);
+  return api(core, false);
 }

@@ -4,12 +4,15 @@
  * is read under the entries of its objective's current place (a content checkout never changes
  * who may see it); a removed objective under those of its last place.
  */
-import { loadHints } from "./chains.js";
+import { loadHints, type Placement } from "./chains.js";
+import { loadVersions } from "./format/row-cache.js";
+import { adjustStats } from "./stats.js";
+import type { Objective, VersionRow } from "./types.js";
 import { EngineError } from "./errors.js";
 import type { Core } from "./core.js";
 import { locator } from "./locate.js";
 import { readEnv } from "./objective.js";
-import { allows, type Need, type Role } from "./roles.js";
+import { actorEntries, allows, type Need } from "./roles.js";
 
 /** The objective's path (itself, parent, ..., top): in the active tree, else where it last was. */
 export async function pathOf(core: Core, spaceId: string, oid: string): Promise<string[]> {
@@ -20,25 +23,13 @@ export async function pathOf(core: Core, spaceId: string, oid: string): Promise<
 }
 
 /**
- * The actor's own entries in a space, per objective (the newest row of each; a user's entries in a
- * space are few): one statement serves both the role on a path and the subtrees hidden from them.
- */
-async function actorEntries(core: Core, spaceId: string, actor: string): Promise<Map<string, Role | null>> {
-  const rows = await core.storage.query<{ oid: string; role: Role | null }>(
-    "select distinct on (oid) oid::text as oid, role from share where space_id = $1 and user_id = $2 order by oid, seq desc",
-    [spaceId, actor],
-  );
-  return new Map(rows.map((r) => [r.oid, r.role]));
-}
-
-/**
  * FORBIDDEN unless the engine's actor may `need` (default: read) the objective; free without an
  * actor. Returns the objectives hidden from the actor (`none` entries), which reads leave out.
  */
 export async function requireAccessTo(core: Core, spaceId: string, oid: string, need: Need = "read"): Promise<ReadonlySet<string>> {
   const actor = core.actor;
   if (actor === undefined) return NOTHING;
-  const [path, entries] = await Promise.all([pathOf(core, spaceId, oid), actorEntries(core, spaceId, actor)]);
+  const [path, entries] = await Promise.all([pathOf(core, spaceId, oid), actorEntries(core.storage, spaceId, actor)]);
   const role = path.map((o) => entries.get(o.toLowerCase())).find((r) => r !== undefined && r !== null) ?? undefined;
   if (!allows(role, need)) {
     throw new EngineError("FORBIDDEN", `user ${actor} may not ${need} objective ${oid} in space ${spaceId}: ${role === undefined ? "no role there" : `role ${role}`}`);
@@ -63,17 +54,38 @@ export function withoutHidden<T extends { readonly oid: string; readonly level: 
 }
 
 /**
- * FORBIDDEN when a subtree hidden from the actor lies inside the subtree of `rootOid`: a view counts
- * rows by the stored statistics, which include it, so such a view is refused rather than shown
- * with the hidden rows (open the readable parts as their own views).
+ * Active versions as a reader sees them: statistics without the subtrees hidden from the reader
+ * below each one (the stored statistics count everything). Past versions are returned as stored.
  */
-export async function requireNothingHiddenBelow(core: Core, spaceId: string, rootOid: string, hidden: ReadonlySet<string>): Promise<void> {
-  if (hidden.size === 0) return;
-  const root = rootOid.toLowerCase();
+export async function statsSeen<T extends Objective>(core: Core, spaceId: string, items: readonly T[], hidden: ReadonlySet<string>): Promise<T[]> {
+  if (hidden.size === 0 || items.length === 0) return [...items];
   const chains = await locator(readEnv(core, spaceId), { kind: "active" }).chains([...hidden]);
-  for (const [oid, chain] of chains) {
-    if (chain?.some((p, i) => i > 0 && p.oid.toLowerCase() === root)) {
-      throw new EngineError("FORBIDDEN", `user ${core.actor} may not view ${rootOid} in space ${spaceId} whole: ${oid} below it is hidden from them`);
-    }
+  const outer: [string, Placement[]][] = [];
+  for (const [oid, chain] of chains) if (chain && !chain.slice(1).some((p) => hidden.has(p.oid))) outer.push([oid, chain]);
+  if (outer.length === 0) return [...items];
+  const rows = await loadVersions(core.cache, core.storage, spaceId, outer.map(([oid, chain]) => [oid, chain[0]!.seq] as const));
+  const below = new Map<string, VersionRow[]>();
+  for (const [oid, chain] of outer) {
+    const row = rows.get(`${oid}|${chain[0]!.seq}`)!;
+    for (const p of chain.slice(1)) below.set(p.oid, [...(below.get(p.oid) ?? []), row]);
   }
+  return items.map((it) => {
+    const gone = below.get(it.oid.toLowerCase());
+    return gone ? { ...it, stats: adjustStats(it.stats, gone, []) } : it;
+  });
+}
+
+/**
+ * What a reader may see of a list naming objectives (history ops, diff changes): those whose
+ * objective is neither hidden from them nor below a hidden one, where it is now (or last was).
+ */
+export async function namingVisible<T extends { readonly oid: string }>(core: Core, spaceId: string, items: readonly T[], hidden: ReadonlySet<string>): Promise<T[]> {
+  if (hidden.size === 0 || items.length === 0) return [...items];
+  const oids = [...new Set(items.map((i) => i.oid.toLowerCase()))];
+  const chains = await locator(readEnv(core, spaceId), { kind: "active" }).chains(oids);
+  const gone = oids.filter((o) => !chains.get(o));
+  const last = gone.length > 0 ? await loadHints(core.storage, spaceId, gone) : new Map<string, { oid: string }[]>();
+  const pathOfOid = (o: string) => chains.get(o)?.map((p) => p.oid) ?? last.get(o)?.map((h) => h.oid) ?? [o];
+  const seen = new Set(oids.filter((o) => !pathOfOid(o).some((p) => hidden.has(p.toLowerCase()))));
+  return items.filter((i) => seen.has(i.oid.toLowerCase()));
 }

@@ -78,6 +78,8 @@ interface PageState {
   readonly ops: OpRow[];
   readonly applied: Map<string, number>;
   readonly documents: { oid: string; seq: number }[];
+  /** The actor of each document the page made (engine/roles.ts: its creator manages it). */
+  readonly creators: Map<string, string | null>;
   /** Every record the page wrote, per objective, oldest first, as a newest-row hint with the record's seq. */
   readonly history: Map<string, Recorded[]>;
   /** Stored newest rows as of a past seq (reads of a version's tree), by that seq. */
@@ -216,6 +218,10 @@ function reader(page: PageState, loader: ChunkLoader): WriteReader {
       }
       return out;
     },
+    async creatorOf(oid) {
+      const made = page.creators.get(oid.toLowerCase());
+      return made !== undefined ? made : stored.creatorOf(oid);
+    },
     async taken(oid) {
       if (!page.newest.has(oid) && !page.absent.has(oid)) await loadNewest(page, [oid]);
       return page.newest.has(oid);
@@ -279,7 +285,10 @@ function absorb(page: PageState, ctx: WriteCtx): void {
   for (const [id, node] of ctx.chunks) if (!page.chunks.has(id)) page.chunks.set(id, node);
   page.ops.push(opRowOf(ctx));
   page.applied.set(ctx.opId, ctx.seq);
-  for (const oid of ctx.documents) page.documents.push({ oid, seq: ctx.seq });
+  for (const oid of ctx.documents) {
+    page.documents.push({ oid, seq: ctx.seq });
+    page.creators.set(oid.toLowerCase(), ctx.actor);
+  }
   // A restore, like a checkout, may link objectives whose newest rows say they are elsewhere.
   if (ctx.op!.kind === "checkout" || ctx.op!.kind === "restore") page.checkouts.push(ctx.seq);
 }
@@ -449,6 +458,7 @@ export async function runPage<T>(
       ops: [],
       applied: new Map(),
       documents: [],
+      creators: new Map(),
       history: new Map(),
       past: new Map(),
       lost: new Map(),

@@ -19,7 +19,7 @@
  * (O(changes), pruned by equal links, the rare case).
  */
 import type { Hint, Placement } from "./chains.js";
-import { allow } from "./roles.js";
+import { allowWhole } from "./roles.js";
 import { allChildren, diffChildren } from "./children-tree.js";
 import type { Core } from "./core.js";
 import { notFound } from "./errors.js";
@@ -39,7 +39,7 @@ export async function checkout(core: Core, spaceId: string, oid: string, vid: st
   vid = checkVid("vid", vid);
   return runWrite(core, spaceId, [oid], async (ctx, chains) => {
     const chain = await checkActive(chains.get(oid), spaceId, oid, (o) => isTaken(ctx, o));
-    await allow(ctx, chain, "edit");
+    await allowWhole(ctx, chain, "edit");
     const plan = await planChains(ctx, [chain]);
     const self = plan.get(oid)!;
     const seq = cachedSeqOfVid(ctx.core.cache, spaceId, oid, vid) ?? (await seqOfVid(ctx.reader, oid, vid));

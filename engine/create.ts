@@ -1,6 +1,6 @@
 import { EMPTY, countOf } from "./children-tree.js";
 import type { Core } from "./core.js";
-import { allow, writeEntry } from "./roles.js";
+import { allow } from "./roles.js";
 import { EngineError } from "./errors.js";
 import { newOid } from "./ids.js";
 import { checkActive, toObjective } from "./objective.js";
@@ -55,8 +55,6 @@ export async function createDocument(core: Core, spaceId: string, input: NewDocu
     const oid = await freshOid(ctx, input.oid);
     const row = writeVersion(ctx, oid, null, { parentOid: null, pos: null, content, props, kids: EMPTY, stats: ZERO_STATS }, undefined);
     ctx.documents.push(oid);
-    // Its creator manages it (an engine without an actor acts for its owner, who needs no entry).
-    if (ctx.actor !== null) await writeEntry(ctx, oid, ctx.actor, "manager");
     ctx.op = { kind: "createDocument", oid, vidBefore: null, vidAfter: row.vid, data: { content, props } };
     return toObjective(spaceId, row, [{ oid, seq: row.seq, parentOid: null, pos: null, latest: row.seq }]);
   }, origin);

@@ -1,6 +1,6 @@
 import { countOf, findChild } from "./children-tree.js";
 import type { Core } from "./core.js";
-import { allow } from "./roles.js";
+import { allow, allowWhole } from "./roles.js";
 import { EngineError, invalid } from "./errors.js";
 import { checkActive, toObjective } from "./objective.js";
 import { freePosition, planChains, positionAt, promote } from "./promote.js";
@@ -38,7 +38,7 @@ export async function move(
       throw new EngineError("CYCLE", `cannot move ${oid} under ${parentOid}: that is inside its own subtree`);
     }
     // It leaves one subtree and enters another: the actor must edit both.
-    await allow(ctx, chain, "edit");
+    await allowWhole(ctx, chain, "edit");
     await allow(ctx, target, "edit");
     const plan = await planChains(ctx, [chain, target]);
     const destination = plan.get(parentOid)!;

@@ -1,6 +1,6 @@
 import type { Core } from "./core.js";
 import { checkActive } from "./objective.js";
-import { allow } from "./roles.js";
+import { allow, allowWhole } from "./roles.js";
 import { planChains, promote } from "./promote.js";
 import { checkId } from "./validate.js";
 import { isTaken, runWrite, writeMark, type Origin } from "./write.js";
@@ -15,7 +15,7 @@ export async function remove(core: Core, spaceId: string, oid: string, origin?: 
   oid = checkId("oid", oid);
   await runWrite(core, spaceId, [oid], async (ctx, chains) => {
     const chain = await checkActive(chains.get(oid), spaceId, oid, (o) => isTaken(ctx, o));
-    await allow(ctx, chain, "edit");
+    await allowWhole(ctx, chain, "edit");
     const self = chain[0]!;
     const plan = await planChains(ctx, [chain]);
     const node = plan.get(oid)!;

@@ -56,59 +56,106 @@ export interface Entry {
 }
 
 /**
- * The entries in force at `path[0]` (`path`: the objective, its parent, ..., its top): per user, the
- * nearest entry that is not taken away. `user` narrows it to one user. One statement.
+ * The entries in force at `path[0]` (`path`: the objective, its parent, ..., its document root):
+ * per user, the nearest entry that is not taken away. The document's creator (the actor of the op
+ * that made it) manages it: an entry of its own at the root that no other entry there overrides,
+ * read from that op, so every replica derives it alike. `user` narrows it to one user; `creator`
+ * finds the creator where storage may not hold it yet (a page of replayed ops).
  */
-export async function entriesOn(q: Queryable, spaceId: string, path: readonly string[], user?: string): Promise<Entry[]> {
+export async function entriesOn(
+  q: Queryable,
+  spaceId: string,
+  path: readonly string[],
+  user?: string,
+  creator: (documentOid: string) => Promise<string | null> = (oid) => creatorOf(q, spaceId, oid),
+): Promise<Entry[]> {
   if (path.length === 0) return [];
-  const rows = await q.query<{ oid: string; user_id: string; role: Role | null }>(
-    `select distinct on (oid, user_id) oid::text as oid, user_id, role from share
-      where space_id = $1 and oid = any($2::uuid[]) and ($3::text is null or user_id = $3)
-      order by oid, user_id, seq desc`,
-    [spaceId, [...path], user ?? null],
-  );
+  const top = path[path.length - 1]!;
+  const [rows, made] = await Promise.all([
+    q.query<{ oid: string; user_id: string; role: Role | null }>(
+      `select distinct on (oid, user_id) oid::text as oid, user_id, role from share
+        where space_id = $1 and oid = any($2::uuid[]) and ($3::text is null or user_id = $3)
+        order by oid, user_id, seq desc`,
+      [spaceId, [...path], user ?? null],
+    ),
+    creator(top),
+  ]);
   const depth = new Map(path.map((o, i) => [o.toLowerCase(), i]));
-  const nearest = new Map<string, { role: Role | null; at: number; oid: string }>();
-  for (const r of rows) {
-    const at = depth.get(r.oid)!;
-    const had = nearest.get(r.user_id);
-    if (!had || at < had.at) nearest.set(r.user_id, { role: r.role, at, oid: path[at]! });
-  }
-  // A taken-away entry is no entry: the user inherits from further up.
+  const all = rows.map((r) => ({ ...r, at: depth.get(r.oid)!, first: false }));
+  if (made !== null && (user === undefined || made === user)) all.push({ oid: top.toLowerCase(), user_id: made, role: "manager", at: path.length - 1, first: true });
   const out: Entry[] = [];
-  for (const [u, e] of nearest) {
-    if (e.role !== null) out.push({ user: u, role: e.role, oid: e.oid });
-    else {
-      const above = rows.filter((r) => r.user_id === u && r.role !== null && depth.get(r.oid)! > e.at).sort((a, b) => depth.get(a.oid)! - depth.get(b.oid)!)[0];
-      if (above) out.push({ user: u, role: above.role!, oid: path[depth.get(above.oid)!]! });
-    }
+  for (const u of new Set(all.map((r) => r.user_id))) {
+    // Nearest first; at the root the creator's entry comes before any other. A taken-away entry
+    // is no entry: the user inherits from further up.
+    const mine = all.filter((r) => r.user_id === u).sort((a, b) => a.at - b.at || Number(b.first) - Number(a.first));
+    const found = mine.find((r) => r.role !== null);
+    if (found) out.push({ user: u, role: found.role!, oid: path[found.at]! });
   }
   return out.sort((a, b) => (a.user < b.user ? -1 : a.user > b.user ? 1 : 0));
 }
 
-/** A user's effective role at `path[0]` (undefined: no entry on the path). */
-export async function roleOn(q: Queryable, spaceId: string, path: readonly string[], user: string): Promise<Role | undefined> {
-  return (await entriesOn(q, spaceId, path, user))[0]?.role;
+/** Who created a document (the actor of the op that made it; null: its owner, or no such document). */
+export async function creatorOf(q: Queryable, spaceId: string, documentOid: string): Promise<string | null> {
+  const rows = await q.query<{ actor: string | null }>(
+    "select o.actor from document d join op o on o.space_id = d.space_id and o.seq = d.seq where d.space_id = $1 and d.oid = $2::uuid",
+    [spaceId, documentOid],
+  );
+  return rows[0]?.actor ?? null;
 }
 
 /**
- * Refuses (FORBIDDEN, naming the actor, the objective and the role) an actor whose role at
- * `path[0]` does not allow `need`; an actor of null is the engine's owner and always allowed.
+ * The actor's own entries in a space, per objective (the newest row of each; a user's entries in a
+ * space are few), with the documents the actor created as `manager` (engine/roles.ts): one
+ * statement serves both the role on a path and the subtrees hidden from them.
  */
-export async function requireRole(q: Queryable, spaceId: string, path: readonly string[], actor: string | null, need: Need): Promise<void> {
-  if (actor === null) return;
-  const role = await roleOn(q, spaceId, path, actor);
-  if (!allows(role, need)) {
-    throw new EngineError("FORBIDDEN", `user ${actor} may not ${need} objective ${path[0]} in space ${spaceId}: ${role === undefined ? "no role there" : `role ${role}`}`);
-  }
+export async function actorEntries(q: Queryable, spaceId: string, actor: string): Promise<Map<string, Role | null>> {
+  const rows = await q.query<{ oid: string; role: Role | null; creator: boolean }>(
+    `select oid::text as oid, role, false as creator from (
+       select distinct on (oid) oid, role from share where space_id = $1 and user_id = $2 order by oid, seq desc) e
+     union all
+     select d.oid::text, 'manager', true from document d join op o on o.space_id = d.space_id and o.seq = d.seq
+      where d.space_id = $1 and o.actor = $2`,
+    [spaceId, actor],
+  );
+  const out = new Map<string, Role | null>();
+  for (const r of rows) if (r.creator || !out.has(r.oid)) out.set(r.oid, r.role);
+  return out;
 }
 
-/** `requireRole` for a write: the actor of its op, at the first placement of `chain`, in its transaction. */
+/**
+ * Refuses a write's actor (FORBIDDEN, naming the actor, the objective and the role) whose role at
+ * the first placement of `chain` does not allow `need`; an actor of null is the engine's owner and
+ * always allowed. Read in the write's transaction (a page's documents through its reader).
+ */
 export async function allow(ctx: WriteCtx, chain: readonly Placement[], need: Need): Promise<void> {
-  await requireRole(ctx.tx, ctx.spaceId, chain.map((p) => p.oid), ctx.actor, need);
+  const actor = ctx.actor;
+  if (actor === null) return;
+  const path = chain.map((p) => p.oid);
+  const role = (await entriesOn(ctx.tx, ctx.spaceId, path, actor, (oid) => ctx.reader.creatorOf(oid)))[0]?.role;
+  if (!allows(role, need)) {
+    throw new EngineError("FORBIDDEN", `user ${actor} may not ${need} objective ${path[0]} in space ${ctx.spaceId}: ${role === undefined ? "no role there" : `role ${role}`}`);
+  }
 }
 
 /** Records an entry (a row of `share` under the write's seq); the write's last step, after every check. */
 export async function writeEntry(ctx: WriteCtx, oid: string, user: string, role: Role | null): Promise<void> {
   await ctx.tx.query("insert into share (space_id, oid, user_id, seq, role) values ($1, $2, $3, $4, $5)", [ctx.spaceId, oid, user, ctx.seq, role]);
+}
+
+/**
+ * `allow` for a write that changes a whole subtree at once (remove, checkout, move): besides the
+ * role at the objective, none of the actor's own entries below it may rank under `need` (a
+ * collaborator on a subtree does not remove, rewind or carry away a part they may only view).
+ */
+export async function allowWhole(ctx: WriteCtx, chain: readonly Placement[], need: Need): Promise<void> {
+  await allow(ctx, chain, need);
+  if (ctx.actor === null) return;
+  const top = chain[0]!.oid.toLowerCase();
+  const lower = new Map([...(await actorEntries(ctx.tx, ctx.spaceId, ctx.actor))].filter(([oid, role]) => role !== null && !allows(role, need) && oid !== top));
+  if (lower.size === 0) return;
+  for (const [oid, below] of await ctx.locate.chains([...lower.keys()])) {
+    if (below?.some((p) => p.oid.toLowerCase() === top)) {
+      throw new EngineError("FORBIDDEN", `user ${ctx.actor} may not ${need} objective ${chain[0]!.oid} in space ${ctx.spaceId} whole: their role on ${oid} below it is ${lower.get(oid)}`);
+    }
+  }
 }

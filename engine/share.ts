@@ -32,10 +32,11 @@ export async function share(core: Core, spaceId: string, oid: string, user: stri
       "select role from share where space_id = $1 and oid = $2 and user_id = $3 order by seq desc limit 1",
       [spaceId, oid, user],
     );
-    if ((own[0]?.role ?? null) === wanted) return entriesOn(ctx.tx, spaceId, path);
+    const inForce = () => entriesOn(ctx.tx, spaceId, path, undefined, (o) => ctx.reader.creatorOf(o));
+    if ((own[0]?.role ?? null) === wanted) return inForce();
     await writeEntry(ctx, oid, user, wanted);
     ctx.op = { kind: "share", oid, vidBefore: null, vidAfter: null, data: { user, role: wanted } };
-    return entriesOn(ctx.tx, spaceId, path);
+    return inForce();
   }, origin, { once: true });
 }
 

@@ -12,6 +12,7 @@ import { decodeBody, segmentWrites, type Appended, type SegmentWrites, type Stor
 import { versionRecord } from "./format/version-record.js";
 import type { State } from "./format/record.js";
 import { vidMaker } from "./ids.js";
+import { creatorOf } from "./roles.js";
 import { deviceNo } from "./format/devices.js";
 import { candidatesOf, locator, type Candidates, type LocateEnv, type Locator } from "./locate.js";
 import type { OpKind, Props, VersionRow } from "./types.js";
@@ -56,6 +57,8 @@ export interface WriteReader extends LocateEnv, VidLookup {
   /** Whether a record of `oid` after `after` builds on an older version than its newest then. */
   restoredSince(oid: string, after: number): Promise<boolean>;
   checkoutsSince(after: number, upTo?: number): Promise<boolean>;
+  /** Who created a document (engine/roles.ts): the actor of the op that made it, null for none. */
+  creatorOf(documentOid: string): Promise<string | null>;
   /** Each objective's newest row (one level: no walk up its chain); absent when it has none. */
   newest(oids: readonly string[]): Promise<Map<string, Hint>>;
   /** Which of `oids` had a record at or before `seq` (existed then). */
@@ -302,6 +305,7 @@ export function storageReader(core: Core, tx: Queryable, spaceId: string, loader
       }
       return out;
     },
+    creatorOf: (oid) => creatorOf(tx, spaceId, oid),
     taken: (oid) => storedTaken(tx, spaceId, oid),
     departures: (oids, after) => storedLists(tx, spaceId, oids, after, "lost"),
     gains: (oids, after) => storedLists(tx, spaceId, oids, after, "gained"),
@@ -439,6 +443,7 @@ function memoryReader(core: Core, spaceId: string, loader: ChunkLoader): WriteRe
     restoredSince: refuse,
     checkoutsSince: refuse,
     newest: refuse,
+    creatorOf: refuse,
     opSeq: refuse,
     alias: refuse,
   };

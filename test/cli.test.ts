@@ -114,6 +114,23 @@ describe(`logbook CLI: changes explained, folds, usage errors, import summary ($
     expect(malformed.stderr).toMatch(/^logbook: oid must be a UUID/);
   });
 
+  it("shares a row's subtree: the role in force, inherited below, and the entries' history; a bad role is exit 1", async () => {
+    const plan = json<{ oid: string }>(await run("--json", "create", "Shared plan")).oid;
+    const step = json<{ oid: string }>(await run("--json", "create", "Step", "--parent", plan)).oid;
+    const shared = await run("share", plan, "bo", "collaborator");
+    expect(shared.code, shared.stderr).toBe(0);
+    expect(shared.stdout).toBe(`bo on "Shared plan": collaborator\n`);
+    expect(json(await run("--json", "collaborators", step))).toEqual([{ user: "bo", role: "collaborator", oid: plan }]);
+    expect((await run("collaborators", step)).stdout).toBe(`bo  collaborator  (from ${plan})\n`);
+    await run("share", step, "bo", "viewer");
+    await run("share", step, "bo", "remove");
+    const changes = json<{ user: string; role: string | null }[]>(await run("--json", "collaborators", step, "--history"));
+    expect(changes.map((c) => [c.user, c.role])).toEqual([["bo", null], ["bo", "viewer"]]);
+    const bad = await run("--json", "share", plan, "bo", "owner");
+    expect(bad.code).toBe(1);
+    expect(JSON.parse(bad.stderr)).toMatchObject({ error: { code: "INVALID_ARGUMENT" } });
+  });
+
   it("shows each change's text and which fields changed, in diff and history", async () => {
     const vidOf = async (oid: string) => json<{ versions: { vid: string }[] }>(await run("--json", "versions", oid)).versions[0]!.vid;
     const plan = json<{ oid: string }>(await run("--json", "create", "Plan")).oid;

@@ -4,7 +4,8 @@
  * their own property test); the model keeps the entries and decides, from that tree, what each
  * actor may do. Checked after every op: an op is refused (FORBIDDEN, nothing written) exactly when
  * the model says so; a share op makes no content version; a content checkout changes no entry;
- * every objective's entries in force equal the model's; readers' children leave out what is hidden.
+ * every objective's entries in force equal the model's; readers' children, views and statistics
+ * leave out what is hidden from them.
  */
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -68,9 +69,10 @@ describe.each(await usableBackends())("collaboration property on $name", (backen
     await fc.assert(
       fc.asyncProperty(fc.array(stepArb, { minLength: 5, maxLength: 30 }), async (steps) => {
         const { spaceId: s } = await engine.createSpace();
-        // u1 made the document: its manager. Entries: oid -> user -> role.
+        // u1 made the document: its manager, whatever entry u1 gets there. Entries: oid -> user -> role.
         const root = (await engine.as("u1").createDocument(s, { content: "root" })).oid;
-        const entries = new Map<string, Map<string, Role>>([[root, new Map([["u1", "manager"]])]]);
+        const entries = new Map<string, Map<string, Role>>();
+        const entryOf = (o: string, user: string) => (o === root && user === "u1" ? "manager" : entries.get(o)?.get(user));
         let tree = await treeOf(engine, s, root);
         const pathOf = (oid: string) => {
           const path: string[] = [];
@@ -79,15 +81,22 @@ describe.each(await usableBackends())("collaboration property on $name", (backen
         };
         const roleOf = (user: string, oid: string): Role | undefined => {
           for (const o of pathOf(oid)) {
-            const r = entries.get(o)?.get(user);
+            const r = entryOf(o, user);
             if (r) return r;
           }
           return undefined;
         };
         const may = (user: string, oid: string, need: number) => (RANK[roleOf(user, oid) ?? "none"] ?? 0) >= need;
+        // A write of a whole subtree also needs no entry of the actor's below it to rank lower.
+        const mayWhole = (user: string, oid: string, need: number) =>
+          may(user, oid, need) && ![...tree.keys()].some((o) => o !== oid && pathOf(o).includes(oid) && RANK[entryOf(o, user) ?? "manager"] < need);
         const expectedEntries = (oid: string) => {
           const seen = new Map<string, { user: string; role: Role; oid: string }>();
-          for (const o of pathOf(oid)) for (const [u, r] of entries.get(o) ?? []) if (!seen.has(u)) seen.set(u, { user: u, role: r, oid: o });
+          for (const o of pathOf(oid)) {
+            for (const u of new Set([...(entries.get(o)?.keys() ?? []), ...(o === root ? ["u1"] : [])])) {
+              if (!seen.has(u)) seen.set(u, { user: u, role: entryOf(o, u)!, oid: o });
+            }
+          }
           return [...seen.values()].sort((a, b) => (a.user < b.user ? -1 : 1));
         };
         for (const step of steps) {
@@ -128,19 +137,19 @@ describe.each(await usableBackends())("collaboration property on $name", (backen
               const to = pick(step.to);
               // Only moves the tree allows (not the root, not into its own subtree): the roles decide.
               if (at === root || pathOf(to).includes(at)) continue;
-              allowed = may(user, at, 2) && may(user, to, 2);
+              allowed = mayWhole(user, at, 2) && may(user, to, 2);
               got = await outcome(actor.move(s, at, { parentOid: to }));
               break;
             }
             case "remove":
               if (at === root) continue;
-              allowed = may(user, at, 2);
+              allowed = mayWhole(user, at, 2);
               got = await outcome(actor.remove(s, at));
               break;
             case "checkout": {
               const versions = (await engine.versions(s, at)).versions;
               const vid = versions[step.back % versions.length]!.vid;
-              allowed = may(user, at, 2);
+              allowed = mayWhole(user, at, 2);
               const before = JSON.stringify([...entries].map(([o, m]) => [o, [...m]]));
               got = await outcome(actor.checkout(s, at, vid));
               // A content checkout changes no entry.
@@ -152,8 +161,22 @@ describe.each(await usableBackends())("collaboration property on $name", (backen
               got = await outcome(actor.get(s, at));
               if (got === "ok") {
                 const kids = (await actor.children(s, at)).map((o) => o.oid);
-                const visible = oids.filter((o) => tree.get(o) === at && entries.get(o)?.get(user) !== "none");
+                const visible = oids.filter((o) => tree.get(o) === at && entryOf(o, user) !== "none");
                 expect(new Set(kids)).toEqual(new Set(visible));
+                // The view: the owner's rows without the hidden subtrees; the statistics count what is left.
+                const all = (await engine.view(s, at, { limit: 10_000 })).rows;
+                const expected: string[] = [];
+                let skipBelow = Infinity;
+                for (const r of all) {
+                  if (r.depth > skipBelow) continue;
+                  skipBelow = Infinity;
+                  if (entryOf(r.oid, user) === "none") skipBelow = r.depth;
+                  else expected.push(r.oid);
+                }
+                const seen = await actor.view(s, at, { limit: 10_000 });
+                expect(seen.rows.map((r) => r.oid)).toEqual(expected);
+                expect(seen.total).toBe(expected.length);
+                expect((await actor.get(s, at)).stats.descendants).toBe(expected.length);
               }
               break;
             }

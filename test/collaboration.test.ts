@@ -113,19 +113,91 @@ describe.each(await usableBackends())("collaboration on $name", (backend) => {
     expect((await engine.opsSince(s)).ops.filter((o) => o.kind === "share").length).toBe(2);
   });
 
-  it("a reader does not see subtrees hidden from them, and a view holding one is refused", async () => {
-    const { s, alice, doc, a, b } = await aliceDoc();
+  it("a reader does not see subtrees hidden from them: not in children, subtrees, views or statistics", async () => {
+    const { s, alice, doc, a, a1, b, b1 } = await aliceDoc();
+    await alice.update(s, a1, { props: { done: true } });
+    await alice.update(s, b1, { props: { done: false } });
     await alice.share(s, doc, "bob", "viewer");
     await alice.share(s, b, "bob", "none");
     const bob = engine.as("bob");
     expect((await bob.children(s, doc)).map((o) => o.content)).toEqual(["a"]);
     expect((await bob.subtree(s, doc, { depth: 5 })).map((o) => o.content)).toEqual(["a", "a1"]);
     expect(await code(bob.get(s, b))).toBe("FORBIDDEN");
-    expect(await code(bob.view(s, doc))).toBe("FORBIDDEN");
+    // The stored statistics count b and b1; bob's leave them out, in every read.
+    expect((await engine.get(s, doc)).stats).toMatchObject({ descendants: 4, total: 2, done: 1, percent: 50 });
+    expect((await bob.get(s, doc)).stats).toMatchObject({ descendants: 2, total: 1, done: 1, percent: 100 });
+    const seen = await bob.view(s, doc);
+    expect(seen.total).toBe(2);
+    expect(seen.rows.map((r) => [r.content, r.depth, r.stats.descendants])).toEqual([["a", 0, 1], ["a1", 1, 0]]);
+    expect(await bob.rowIndex(s, doc, a1)).toBe(1);
+    expect(await bob.rowIndex(s, doc, b1)).toBe(-1);
     expect((await bob.view(s, a)).rows.map((r) => r.content)).toEqual(["a1"]);
+    // Under a hidden subtree's fold as well: the row above still leaves it out of its statistics.
+    const folded = await bob.view(s, doc, { folded: [a] });
+    expect(folded.rows.map((r) => [r.content, r.folded])).toEqual([["a", true]]);
     expect((await bob.documents(s)).map((d) => d.oid)).toEqual([doc]);
     expect(await engine.as("carol").documents(s)).toEqual([]);
     expect((await alice.children(s, doc)).length).toBe(2);
+  });
+
+  it("an acting engine may not use the owner's calls, another user's folds, or act for someone else", async () => {
+    const { s, alice, doc } = await aliceDoc();
+    await alice.share(s, doc, "bob", "manager");
+    const bob = engine.as("bob");
+    for (const attempt of [
+      () => bob.opsSince(s),
+      () => bob.applyOps(s, []),
+      () => bob.logSince(s),
+      () => bob.conflicts(s),
+      () => bob.settle(s),
+      () => bob.setPushMark(s, "x"),
+      () => bob.folds(s, "alice"),
+      () => bob.setFolded(s, "alice", doc, true),
+      () => bob.view(s, doc, { user: "alice" }),
+    ]) {
+      expect(await code(attempt())).toBe("FORBIDDEN");
+    }
+    expect(() => bob.exportSnapshot(s)).toThrow(/may not call exportSnapshot/);
+    expect(() => bob.as("alice")).toThrow(/may not act for user alice/);
+    await bob.setFolded(s, "bob", doc, true);
+    expect(await bob.folds(s, "bob")).toEqual([doc]);
+  });
+
+  it("documents imported by a user are theirs; a subtree holding a part the actor may only view is not removed, moved or rewound whole", async () => {
+    const { s, alice, doc, a, a1, b } = await aliceDoc();
+    const bob = engine.as("bob");
+    const made = await bob.importTree(s, { nodes: [{ content: "bob's import", children: [{ content: "inside" }] }] });
+    expect(await engine.collaborators(s, made.oids[0]!)).toEqual([{ user: "bob", role: "manager", oid: made.oids[0]! }]);
+    expect(await code(alice.get(s, made.oids[0]!))).toBe("FORBIDDEN");
+
+    await alice.share(s, a, "bob", "collaborator");
+    await alice.share(s, a1, "bob", "viewer");
+    const before = (await engine.get(s, doc)).vid;
+    expect(await code(bob.remove(s, a))).toBe("FORBIDDEN");
+    expect(await code(bob.checkout(s, a, (await engine.versions(s, a)).versions.at(-1)!.vid))).toBe("FORBIDDEN");
+    await alice.share(s, b, "bob", "collaborator");
+    expect(await code(bob.move(s, a, { parentOid: b }))).toBe("FORBIDDEN");
+    expect((await engine.get(s, doc)).vid).toBe(before);
+    expect((await bob.update(s, a, { content: "a by bob" })).content).toBe("a by bob");
+    expect(await code(bob.update(s, a1, { content: "no" }))).toBe("FORBIDDEN");
+  });
+
+  it("a reader's history and diffs leave out what changed in subtrees hidden from them", async () => {
+    const { s, alice, doc, a1, b1, b } = await aliceDoc();
+    const v0 = (await engine.get(s, doc)).vid;
+    await alice.update(s, a1, { content: "a1 again" });
+    await alice.update(s, b1, { content: "secret" });
+    await alice.share(s, doc, "bob", "viewer");
+    await alice.share(s, b, "bob", "none");
+    const bob = engine.as("bob");
+    const v1 = (await engine.get(s, doc)).vid;
+    const mine = (await bob.history(s, doc)).ops.map((o) => o.oid);
+    expect(mine).toContain(a1);
+    expect(mine).not.toContain(b1);
+    expect((await engine.history(s, doc)).ops.map((o) => o.oid)).toContain(b1);
+    const changes = (await bob.diff(s, doc, v0, v1)).map((c) => c.oid);
+    expect(changes).toContain(a1);
+    expect(changes).not.toContain(b1);
   });
 
   it("bad input is a typed error naming the value", async () => {

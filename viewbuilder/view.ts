@@ -13,6 +13,7 @@ import { countOf, rowsBefore, rowsOf, type Entry, type KidsNode } from "../engin
 import type { Core } from "../engine/core.js";
 import { chunkLoader, loadVersions } from "../engine/format/row-cache.js";
 import type { Props, Stats, VersionRow } from "../engine/types.js";
+import { adjustStats } from "../engine/stats.js";
 import { checkId, checkLimit, checkOffset, checkVid } from "../engine/validate.js";
 import { foldsOf } from "./folds.js";
 import { locate, type TreeRef } from "./locate.js";
@@ -28,6 +29,11 @@ export interface ViewOptions {
   readonly folded?: Iterable<string>;
   /** Also fold what this user folded (`setFolded`). */
   readonly user?: string;
+  /**
+   * Objectives to leave out with their subtrees: no row, not counted in `total`, and their rows
+   * taken out of the statistics of the rows above them (what a reader's `none` entries ask).
+   */
+  readonly hidden?: Iterable<string>;
 }
 
 /** One visible row. Depth 0 is a child of the view's root (the root is the title, not a row). */
@@ -57,6 +63,10 @@ type Item =
 interface Tree extends TreeRef {
   readonly vis: Visibility;
   readonly total: number;
+  /** Every hidden objective in this tree (nested ones too). */
+  readonly hiddenHere: ReadonlySet<string>;
+  /** The versions of the hidden objectives whose rows statistics leave out. */
+  readonly stripped: ReadonlyMap<string, VersionRow>;
 }
 
 async function openTree(core: Core, spaceId: string, rootOid: string, options: ViewOptions): Promise<Tree> {
@@ -68,9 +78,17 @@ async function openTree(core: Core, spaceId: string, rootOid: string, options: V
   const folded = new Set<string>();
   for (const oid of options.folded ?? []) folded.add(checkId("folded oid", oid));
   if (options.user !== undefined) for (const oid of await foldsOf(core, spaceId, options.user)) folded.add(oid);
+  const hidden = new Set<string>();
+  for (const oid of options.hidden ?? []) hidden.add(checkId("hidden oid", oid));
   const ref: TreeRef = { core, q, cache: core.cache, spaceId, loader: chunkLoader(core.cache, q, spaceId), root };
-  const vis = visibility(root.oid, await locate(ref, [...folded]));
-  return { ...ref, vis, total: rowsOf(root.kids) - (vis.hiddenBelow.get(root.oid) ?? 0) };
+  const located = await locate(ref, [...folded, ...hidden]);
+  const pick = (set: Set<string>) => new Map([...located].filter(([o]) => set.has(o)));
+  const gone = pick(hidden);
+  const vis = visibility(root.oid, pick(folded), gone);
+  const outer = [...new Set([...vis.strip.values()].flat())];
+  const rows = outer.length ? await loadVersions(core.cache, q, spaceId, outer.map((o) => [o, gone.get(o)!.seq] as const)) : new Map<string, VersionRow>();
+  const stripped = new Map(outer.map((o) => [o, rows.get(`${o}|${gone.get(o)!.seq}`)!]));
+  return { ...ref, vis, total: rowsOf(root.kids) - (vis.hiddenBelow.get(root.oid) ?? 0), hiddenHere: new Set(gone.keys()), stripped };
 }
 
 function open(tree: Tree, it: Extract<Item, { t: "kids" }>): Item[] {
@@ -161,12 +179,18 @@ async function window(tree: Tree, offset: number, limit: number): Promise<Row[]>
       depth: it.depth,
       content: r.content,
       props: r.props,
-      stats: r.stats,
+      stats: statsSeen(tree, r.oid, r.stats),
       childCount: countOf(r.kids),
       folded: folded.has(r.oid),
     });
   }
   return out;
+}
+
+/** A row's statistics without the hidden subtrees below it. */
+function statsSeen(tree: Tree, oid: string, stats: Stats): Stats {
+  const below = tree.vis.strip.get(oid);
+  return below ? adjustStats(stats, below.map((o) => tree.stripped.get(o)!), []) : stats;
 }
 
 /**
@@ -192,7 +216,7 @@ export async function rowIndex(core: Core, spaceId: string, rootOid: string, oid
   const tree = await openTree(core, spaceId, rootOid, options);
   const found = (await locate(tree, [oid])).get(oid);
   if (!found) return -1;
-  if (found.path.slice(0, -1).some((step) => tree.vis.folded.has(step.oid))) return -1;
+  if (found.path.slice(0, -1).some((step) => tree.vis.folded.has(step.oid)) || found.path.some((step) => tree.hiddenHere.has(step.oid))) return -1;
   const parents = [tree.root.oid, ...found.path.slice(0, -1).map((s) => s.oid)];
   const seqs = new Map<string, number>([[tree.root.oid, tree.root.seq], ...found.path.map((p) => [p.oid, p.seq] as const)]);
   const rows = await loadVersions(tree.cache, tree.q, tree.spaceId, parents.map((p) => [p, seqs.get(p)!] as const));
