@@ -218,6 +218,12 @@ function reader(page: PageState, loader: ChunkLoader): WriteReader {
       }
       return out;
     },
+    async actorEntries(actor) {
+      // The page's documents are not stored yet: the ones this actor made are theirs.
+      const mine = new Map(await stored.actorEntries(actor));
+      for (const [oid, made] of page.creators) if (made === actor) mine.set(oid, "manager");
+      return mine;
+    },
     async creatorOf(oid) {
       const made = page.creators.get(oid.toLowerCase());
       return made !== undefined ? made : stored.creatorOf(oid);

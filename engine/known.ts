@@ -8,11 +8,14 @@
  * the long way (lock, read, write).
  */
 import { walkUp, type Hint } from "./chains.js";
+import type { Role } from "./roles.js";
 
 /** One space's known newest rows, exact as of `seq`. */
 export interface SpaceKnowledge {
   seq: number;
   readonly hints: Map<string, Hint>;
+  /** Per actor: their entries (engine/roles.ts `actorEntries`), exact as of `seq` too. */
+  roles?: Map<string, Map<string, Role | null>>;
 }
 
 /** Per space. */
@@ -55,4 +58,24 @@ export function knownChains(known: Known, spaceId: string, oids: readonly string
     out.set(oid, chain);
   }
   return out;
+}
+
+/**
+ * After a committed write at `seq` by `actor`: what it knows of roles stays exact unless the write
+ * changed entries (a share op: forgotten); documents the actor made are theirs to manage; `read`
+ * (the actor's entries as the write read them, before it) is kept.
+ */
+export function learnRoles(known: Known, spaceId: string, seq: number, kind: string, actor: string | null, documents: readonly string[], read: Map<string, Role | null> | undefined): void {
+  const k = known.get(spaceId);
+  if (!k || k.seq !== seq) return;
+  if (kind === "share") {
+    delete k.roles;
+    return;
+  }
+  if (actor === null) return;
+  const roles = (k.roles ??= new Map());
+  const mine = read ? new Map(read) : roles.get(actor);
+  if (!mine) return;
+  for (const oid of documents) mine.set(oid.toLowerCase(), "manager");
+  roles.set(actor, mine);
 }

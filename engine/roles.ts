@@ -97,7 +97,7 @@ export async function entriesOn(
 /** Who created a document (the actor of the op that made it; null: its owner, or no such document). */
 export async function creatorOf(q: Queryable, spaceId: string, documentOid: string): Promise<string | null> {
   const rows = await q.query<{ actor: string | null }>(
-    "select o.actor from document d join op o on o.space_id = d.space_id and o.seq = d.seq where d.space_id = $1 and d.oid = $2::uuid",
+    "select o.actor from document d join op o on o.space_id = d.space_id and o.seq = d.seq and o.seq is not null where d.space_id = $1 and d.oid = $2::uuid",
     [spaceId, documentOid],
   );
   return rows[0]?.actor ?? null;
@@ -113,8 +113,8 @@ export async function actorEntries(q: Queryable, spaceId: string, actor: string)
     `select oid::text as oid, role, false as creator from (
        select distinct on (oid) oid, role from share where space_id = $1 and user_id = $2 order by oid, seq desc) e
      union all
-     select d.oid::text, 'manager', true from document d join op o on o.space_id = d.space_id and o.seq = d.seq
-      where d.space_id = $1 and o.actor = $2`,
+     select d.oid::text, 'manager', true from document d
+      where d.space_id = $1 and (select o.actor from op o where o.space_id = d.space_id and o.seq = d.seq and o.seq is not null) = $2`,
     [spaceId, actor],
   );
   const out = new Map<string, Role | null>();
@@ -131,7 +131,8 @@ export async function allow(ctx: WriteCtx, chain: readonly Placement[], need: Ne
   const actor = ctx.actor;
   if (actor === null) return;
   const path = chain.map((p) => p.oid);
-  const role = (await entriesOn(ctx.tx, ctx.spaceId, path, actor, (oid) => ctx.reader.creatorOf(oid)))[0]?.role;
+  const entries = await ctx.reader.actorEntries(actor);
+  const role = path.map((o) => entries.get(o.toLowerCase())).find((r) => r !== undefined && r !== null) ?? undefined;
   if (!allows(role, need)) {
     throw new EngineError("FORBIDDEN", `user ${actor} may not ${need} objective ${path[0]} in space ${ctx.spaceId}: ${role === undefined ? "no role there" : `role ${role}`}`);
   }
@@ -151,7 +152,7 @@ export async function allowWhole(ctx: WriteCtx, chain: readonly Placement[], nee
   await allow(ctx, chain, need);
   if (ctx.actor === null) return;
   const top = chain[0]!.oid.toLowerCase();
-  const lower = new Map([...(await actorEntries(ctx.tx, ctx.spaceId, ctx.actor))].filter(([oid, role]) => role !== null && !allows(role, need) && oid !== top));
+  const lower = new Map([...(await ctx.reader.actorEntries(ctx.actor))].filter(([oid, role]) => role !== null && !allows(role, need) && oid !== top));
   if (lower.size === 0) return;
   for (const [oid, below] of await ctx.locate.chains([...lower.keys()])) {
     if (below?.some((p) => p.oid.toLowerCase() === top)) {

@@ -66,7 +66,7 @@ export async function shareHistory(core: Core, spaceId: string, oid: string): Pr
   oid = checkId("oid", oid);
   await requireAccessTo(core, spaceId, oid);
   const rows = await core.storage.query<{ user_id: string; role: Role | null; op_id: string; at: string | number; actor: string | null }>(
-    `select s.user_id, s.role, o.op_id, o.at, o.actor from share s join op o on o.space_id = s.space_id and o.seq = s.seq
+    `select s.user_id, s.role, o.op_id, o.at, o.actor from share s join op o on o.space_id = s.space_id and o.seq = s.seq and o.seq is not null
       where s.space_id = $1 and s.oid = $2 order by s.seq desc`,
     [spaceId, oid],
   );

@@ -7,12 +7,12 @@ import { chunkBytes } from "./format/chunk.js";
 import { fromB64 } from "./format/codec.js";
 import { encodeOpData, encodeOpVids, encodeTouched } from "./format/op-row.js";
 import { cachedChunk, cachedVersion, chunkLoader, loadVersions, remember } from "./format/row-cache.js";
-import { forget, knownChains, learn } from "./known.js";
+import { forget, knownChains, learn, learnRoles } from "./known.js";
 import { decodeBody, segmentWrites, type Appended, type SegmentWrites, type StoredRow, type Written } from "./format/rows.js";
 import { versionRecord } from "./format/version-record.js";
 import type { State } from "./format/record.js";
 import { vidMaker } from "./ids.js";
-import { creatorOf } from "./roles.js";
+import { actorEntries, creatorOf, type Role } from "./roles.js";
 import { deviceNo } from "./format/devices.js";
 import { candidatesOf, locator, type Candidates, type LocateEnv, type Locator } from "./locate.js";
 import type { OpKind, Props, VersionRow } from "./types.js";
@@ -59,6 +59,8 @@ export interface WriteReader extends LocateEnv, VidLookup {
   checkoutsSince(after: number, upTo?: number): Promise<boolean>;
   /** Who created a document (engine/roles.ts): the actor of the op that made it, null for none. */
   creatorOf(documentOid: string): Promise<string | null>;
+  /** A user's own entries in the space and the documents they made (engine/roles.ts `actorEntries`). */
+  actorEntries(actor: string): Promise<Map<string, Role | null>>;
   /** Each objective's newest row (one level: no walk up its chain); absent when it has none. */
   newest(oids: readonly string[]): Promise<Map<string, Hint>>;
   /** Which of `oids` had a record at or before `seq` (existed then). */
@@ -274,7 +276,7 @@ export function storedEnv(core: Core, q: Queryable, spaceId: string, loader: Chu
 }
 
 /** The reader of a write on its own: storage inside the transaction, through the cache. */
-export function storageReader(core: Core, tx: Queryable, spaceId: string, loader: ChunkLoader, seeded: Map<string, Hint[]>): WriteReader {
+export function storageReader(core: Core, tx: Queryable, spaceId: string, loader: ChunkLoader, seeded: Map<string, Hint[]>, roles = new Map<string, Map<string, Role | null>>()): WriteReader {
   return {
     ...storedVidLookup(tx, spaceId),
     ...storedEnv(core, tx, spaceId, loader),
@@ -306,6 +308,12 @@ export function storageReader(core: Core, tx: Queryable, spaceId: string, loader
       return out;
     },
     creatorOf: (oid) => creatorOf(tx, spaceId, oid),
+    async actorEntries(actor) {
+      // Read once per write (and kept by the engine afterwards: engine/known.ts).
+      let mine = roles.get(actor);
+      if (!mine) roles.set(actor, (mine = await actorEntries(tx, spaceId, actor)));
+      return mine;
+    },
     taken: (oid) => storedTaken(tx, spaceId, oid),
     departures: (oids, after) => storedLists(tx, spaceId, oids, after, "lost"),
     gains: (oids, after) => storedLists(tx, spaceId, oids, after, "gained"),
@@ -382,13 +390,13 @@ export async function runWrite<T>(
   options: { readonly once?: boolean } = {},
 ): Promise<T> {
   if (origin?.page) return origin.page.write(spaceId, starts, fn, origin);
-  // A write built from memory may start over the long way: not one that consumes its input once,
-  // nor one whose actor's role must be read (engine/roles.ts).
-  if (!origin && !options.once && core.actor === undefined) {
+  // A write built from memory may start over the long way: not one that consumes its input once.
+  // An actor's role is checked from memory too, when the engine knows their entries (engine/known.ts).
+  if (!origin && !options.once) {
     const fast = await optimistic(core, spaceId, starts, fn);
     if (fast) return fast.value;
   }
-  let written: { ctx: WriteCtx; read: Hint[] } | undefined;
+  let written: { ctx: WriteCtx; read: Hint[]; roles: Map<string, Map<string, Role | null>> } | undefined;
   const result = await core.storage.transaction(async (tx) => {
     // One round trip: lock the space, number the op, read the chains the op starts from.
     const rows = await tx.query<{ seq: number } & HintRecord & Record<string, unknown>>(
@@ -398,19 +406,23 @@ export async function runWrite<T>(
     if (!rows[0]) throw notFound(`space ${spaceId} does not exist`);
     const seeded = groupHints(rows.slice(1), [...new Set(starts)]);
     for (const s of starts) if (!seeded.has(s)) seeded.set(s, []);
-    const ctx = newCtx(core, tx, spaceId, rows[0].seq, (loader) => storageReader(core, tx, spaceId, loader, seeded), chunkLoader(core.cache, tx, spaceId), origin);
+    const roles = new Map<string, Map<string, Role | null>>();
+    const ctx = newCtx(core, tx, spaceId, rows[0].seq, (loader) => storageReader(core, tx, spaceId, loader, seeded, roles), chunkLoader(core.cache, tx, spaceId), origin);
     const chains = await ctx.locate.chains(starts);
     const value = await fn(ctx, chains);
     checkReplay(ctx, origin);
     if (ctx.op) await flush(ctx, origin !== undefined);
-    written = { ctx, read: [...seeded.values()].flat() };
+    written = { ctx, read: [...seeded.values()].flat(), roles };
     return value;
   });
   if (written) {
-    const { ctx, read } = written;
+    const { ctx, read, roles } = written;
     if (ctx.op) settleRows(core, spaceId, ctx.written, ctx.chunks);
     if (ctx.op?.kind === "import" || spilledOids(ctx).length > 0) forget(core.known, spaceId);
-    else learn(core.known, spaceId, ctx.seq, read, ctx.op ? madeHints(ctx.written) : []);
+    else {
+      learn(core.known, spaceId, ctx.seq, read, ctx.op ? madeHints(ctx.written) : []);
+      learnRoles(core.known, spaceId, ctx.seq, ctx.op?.kind ?? "", ctx.actor, ctx.documents, ctx.actor === null ? undefined : roles.get(ctx.actor));
+    }
   }
   return result;
 }
@@ -444,6 +456,9 @@ function memoryReader(core: Core, spaceId: string, loader: ChunkLoader): WriteRe
     checkoutsSince: refuse,
     newest: refuse,
     creatorOf: refuse,
+    async actorEntries(actor) {
+      return core.known.get(spaceId)?.roles?.get(actor) ?? refuse();
+    },
     opSeq: refuse,
     alias: refuse,
   };
@@ -486,6 +501,8 @@ async function optimistic<T>(
     value = await fn(ctx, await ctx.locate.chains(starts));
   } catch (error) {
     if (error instanceof NeedsStorage) return undefined;
+    // Roles known in memory may be stale (another engine's grant): only storage refuses for good.
+    if (error instanceof EngineError && error.code === "FORBIDDEN") return undefined;
     throw error;
   }
   if (!ctx.op) return { value };
@@ -509,6 +526,7 @@ async function optimistic<T>(
   }
   settleRows(core, spaceId, ctx.written, ctx.chunks);
   learn(core.known, spaceId, seq, [], madeHints(ctx.written));
+  learnRoles(core.known, spaceId, seq, ctx.op.kind, ctx.actor, ctx.documents, undefined);
   return { value };
 }
 
