@@ -200,6 +200,31 @@ describe.each(await usableBackends())("collaboration on $name", (backend) => {
     expect(changes).not.toContain(b1);
   });
 
+  it("an acting edit checks its role from memory only while nobody else wrote: grants and revokes elsewhere count at once", async (ctx) => {
+    const f = await fresh();
+    if (!f.another) return ctx.skip(); // PGlite: one engine per database
+    const laptop = f.engine;
+    const server = await f.another();
+    try {
+      const { spaceId: s } = await laptop.createSpace();
+      const alice = laptop.as("alice");
+      const doc = (await alice.createDocument(s, { content: "plan" })).oid;
+      const mine = (await alice.create(s, { parentOid: doc, content: "bob's" })).oid;
+      const row = (await alice.create(s, { parentOid: doc, content: "row" })).oid;
+      await alice.share(s, mine, "bob", "collaborator");
+      const bob = laptop.as("bob");
+      await bob.update(s, mine, { content: "bob 0" }); // bob's entries now known: collaborator on `mine` only
+      await server.as("alice").share(s, doc, "bob", "collaborator"); // another engine grants the whole document
+      expect((await bob.update(s, row, { content: "bob 1" })).content).toBe("bob 1");
+      expect((await bob.update(s, row, { content: "bob 2" })).content).toBe("bob 2"); // from memory
+      await server.as("alice").share(s, doc, "bob", null); // another engine revokes it
+      expect(await code(bob.update(s, row, { content: "bob 3" }))).toBe("FORBIDDEN");
+      expect((await laptop.get(s, row)).content).toBe("bob 2");
+    } finally {
+      await server.close();
+    }
+  });
+
   it("bad input is a typed error naming the value", async () => {
     const { s, alice, a } = await aliceDoc();
     const bad = await alice.share(s, a, "bob", "owner" as never).then(() => undefined, (e: unknown) => e as EngineError);
