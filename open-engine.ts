@@ -294,10 +294,10 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
       // Ops and changes inside subtrees hidden from a reader are left out.
       history: reading(async (c, spaceId, oid, hidden, options?: Page) => {
         const page = await history(c, spaceId, oid, options);
-        return { ...page, ops: await namingVisible(c, spaceId, page.ops, hidden) };
+        return { ...page, ops: await namingVisible(c, spaceId, page.ops, hidden, oid) };
       }),
       versions: plain(versions),
-      diff: reading(async (c, spaceId, oid, hidden, fromVid: string, toVid: string) => namingVisible(c, spaceId, await diff(c, spaceId, oid, fromVid, toVid), hidden)),
+      diff: reading(async (c, spaceId, oid, hidden, fromVid: string, toVid: string) => namingVisible(c, spaceId, await diff(c, spaceId, oid, fromVid, toVid), hidden, oid)),
       importTree: open(importTree),
       importStream: open(importStream),
       // A reader's view leaves out the subtrees hidden from them (rows, total and statistics).

@@ -79,13 +79,19 @@ export async function statsSeen<T extends Objective>(core: Core, spaceId: string
  * What a reader may see of a list naming objectives (history ops, diff changes): those whose
  * objective is neither hidden from them nor below a hidden one, where it is now (or last was).
  */
-export async function namingVisible<T extends { readonly oid: string }>(core: Core, spaceId: string, items: readonly T[], hidden: ReadonlySet<string>): Promise<T[]> {
+export async function namingVisible<T extends { readonly oid: string }>(core: Core, spaceId: string, items: readonly T[], hidden: ReadonlySet<string>, readOid: string): Promise<T[]> {
   if (hidden.size === 0 || items.length === 0) return [...items];
   const oids = [...new Set(items.map((i) => i.oid.toLowerCase()))];
   const chains = await locator(readEnv(core, spaceId), { kind: "active" }).chains(oids);
   const gone = oids.filter((o) => !chains.get(o));
   const last = gone.length > 0 ? await loadHints(core.storage, spaceId, gone) : new Map<string, { oid: string }[]>();
   const pathOfOid = (o: string) => chains.get(o)?.map((p) => p.oid) ?? last.get(o)?.map((h) => h.oid) ?? [o];
-  const seen = new Set(oids.filter((o) => !pathOfOid(o).some((p) => hidden.has(p.toLowerCase()))));
+  // Only the steps below the objective read count: the reader may read it (a `none` above it was
+  // overridden on the way down).
+  const below = (path: string[]) => {
+    const at = path.findIndex((p) => p.toLowerCase() === readOid.toLowerCase());
+    return at < 0 ? path : path.slice(0, at);
+  };
+  const seen = new Set(oids.filter((o) => !below(pathOfOid(o)).some((p) => hidden.has(p.toLowerCase()))));
   return items.filter((i) => seen.has(i.oid.toLowerCase()));
 }

@@ -487,6 +487,8 @@ export async function runPage<T>(
     done = page;
     return result;
   });
+  // Again after commit: a write of this engine may have learnt the space while the page ran.
+  forget(core.known, spaceId);
   if (done) settleRows(core, spaceId, done.written, done.chunks);
   return value;
 }

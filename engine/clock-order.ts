@@ -154,8 +154,9 @@ async function settleNow(core: Core, spaceId: string, pageSize: number): Promise
 async function undoAfter(core: Core, spaceId: string, hlc: string): Promise<number> {
   forget(core.known, spaceId);
   const count = await core.storage.transaction(async (tx) => {
-    // Lock the space as every write does, so no write interleaves with the undo.
-    await tx.query("select seq from space where space_id = $1 for update", [spaceId]);
+    // Lock the space as every write does, so no write interleaves with the undo, and move its
+    // counter: what any engine knew of the space as of the old one (rows, roles) is no longer so.
+    await tx.query("update space set seq = seq + 1 where space_id = $1", [spaceId]);
     const [from] = await tx.query<{ s: number | null; barrier: number | null }>(
       `select min(seq) as s,
               max(seq) filter (where kind = 'import' and outcome = 'applied'
@@ -176,7 +177,9 @@ async function undoAfter(core: Core, spaceId: string, hlc: string): Promise<numb
     );
     return reset.length;
   });
-  // Versions re-applied ops make may reuse no key, but rows changed: drop what the cache holds.
+  // Versions re-applied ops make may reuse no key, but rows changed: drop what the cache holds,
+  // and what a write that committed meanwhile learnt of the space.
+  forget(core.known, spaceId);
   if (count > 0) core.cache.lru.clear();
   return count;
 }

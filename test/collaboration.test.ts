@@ -198,6 +198,10 @@ describe.each(await usableBackends())("collaboration on $name", (backend) => {
     const changes = (await bob.diff(s, doc, v0, v1)).map((c) => c.oid);
     expect(changes).toContain(a1);
     expect(changes).not.toContain(b1);
+    // Granted again below the hidden part: its own history is bob's to read.
+    await alice.share(s, b1, "bob", "viewer");
+    expect((await bob.history(s, b1)).ops.map((o) => o.oid)).toContain(b1);
+    expect((await bob.history(s, doc)).ops.map((o) => o.oid)).not.toContain(b1);
   });
 
   it("an acting edit checks its role from memory only while nobody else wrote: grants and revokes elsewhere count at once", async (ctx) => {
