@@ -16,6 +16,7 @@
  * after commit.
  */
 import type { Queryable } from "../storage/contract.js";
+import type { Role } from "./roles.js";
 import { loadExactHints, loadHints, toHint, walkUp, type Hint, type HintRecord, type Placement } from "./chains.js";
 import { keepReachable, type ChunkLoader, type KidsNode } from "./children-tree.js";
 import type { Core } from "./core.js";
@@ -80,6 +81,8 @@ interface PageState {
   readonly documents: { oid: string; seq: number }[];
   /** The actor of each document the page made (engine/roles.ts: its creator manages it). */
   readonly creators: Map<string, string | null>;
+  /** Each actor's stored entries, read once per page (until a share op of the page changes them). */
+  readonly roles: Map<string, Map<string, Role | null>>;
   /** Every record the page wrote, per objective, oldest first, as a newest-row hint with the record's seq. */
   readonly history: Map<string, Recorded[]>;
   /** Stored newest rows as of a past seq (reads of a version's tree), by that seq. */
@@ -220,7 +223,9 @@ function reader(page: PageState, loader: ChunkLoader): WriteReader {
     },
     async actorEntries(actor) {
       // The page's documents are not stored yet: the ones this actor made are theirs.
-      const mine = new Map(await stored.actorEntries(actor));
+      let read = page.roles.get(actor);
+      if (!read) page.roles.set(actor, (read = await stored.actorEntries(actor)));
+      const mine = new Map(read);
       for (const [oid, made] of page.creators) if (made === actor) mine.set(oid, "manager");
       return mine;
     },
@@ -297,6 +302,7 @@ function absorb(page: PageState, ctx: WriteCtx): void {
   }
   // A restore, like a checkout, may link objectives whose newest rows say they are elsewhere.
   if (ctx.op!.kind === "checkout" || ctx.op!.kind === "restore") page.checkouts.push(ctx.seq);
+  if (ctx.op!.kind === "share") page.roles.clear();
 }
 
 function writer(page: PageState): PageWriter {
@@ -465,6 +471,7 @@ export async function runPage<T>(
       applied: new Map(),
       documents: [],
       creators: new Map(),
+      roles: new Map(),
       history: new Map(),
       past: new Map(),
       lost: new Map(),
