@@ -9,7 +9,8 @@
  */
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { EngineError, type Engine } from "../index.js";
+import type { Engine } from "../index.js";
+import { outcomeOf as outcome } from "./helpers/error-code.js";
 import { usableBackends } from "./helpers/backends.js";
 
 const RUNS = Number(process.env["LOGBOOK_PROPERTY_RUNS"] ?? 40);
@@ -43,16 +44,6 @@ async function treeOf(engine: Engine, s: string, root: string): Promise<Map<stri
   const out = new Map<string, string | null>([[root, null]]);
   for (const r of await engine.subtree(s, root, { depth: 50 })) out.set(r.oid, r.parentOid);
   return out;
-}
-
-async function outcome(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return "ok";
-  } catch (error) {
-    if (error instanceof EngineError) return error.code;
-    throw error;
-  }
 }
 
 describe.each(await usableBackends())("collaboration property on $name", (backend) => {

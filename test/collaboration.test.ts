@@ -5,17 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EngineError, type Engine, type SnapshotFrame } from "../index.js";
+import { outcomeOf as code } from "./helpers/error-code.js";
 import { usableBackends, type Fresh } from "./helpers/backends.js";
-
-async function code(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return "ok";
-  } catch (error) {
-    if (error instanceof EngineError) return error.code;
-    throw error;
-  }
-}
 
 describe.each(await usableBackends())("collaboration on $name", (backend) => {
   const opened: Fresh[] = [];
