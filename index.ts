@@ -23,5 +23,7 @@ export { postgres, type PostgresOptions } from "./storage/postgres/index.js";
 export type { Storage, StorageConfig, Queryable } from "./storage/contract.js";
 export type { Row, View, ViewOptions } from "./viewbuilder/view.js";
 export type { ApplyOptions, ReplicaOp } from "./engine/replicate.js";
-export type { ConflictEvent } from "./engine/clock-order.js";
+export type { ConflictEvent, LogOptions } from "./engine/clock-order.js";
 export type { SnapshotFrame, SnapshotTable } from "./engine/snapshot.js";
+export type { CheckedOp, CheckOptions, OpRefusal } from "./engine/check-ops.js";
+export type { SpaceAccess } from "./engine/space-access.js";

@@ -15,7 +15,7 @@ import { remove } from "./engine/remove.js";
 import { restore } from "./engine/restore.js";
 import { applyOps, opsSince, type ApplyOptions, type ReplicaOp } from "./engine/replicate.js";
 import { exportSnapshot, loadSnapshot, type SnapshotFrame } from "./engine/snapshot.js";
-import { conflicts, logSince, pullCursor, pushMark, setPushMark, settle, type ConflictEvent } from "./engine/clock-order.js";
+import { conflicts, logSince, pullCursor, pushMark, setPushMark, settle, withdraw, type ConflictEvent, type LogOptions } from "./engine/clock-order.js";
 import { createHlcClock } from "./engine/hlc.js";
 import { createRowCache } from "./engine/format/row-cache.js";
 import { ensureDevices, rememberDevice, type Devices } from "./engine/format/devices.js";
@@ -28,6 +28,8 @@ import { namingVisible, requireAccessTo, statsSeen, withoutHidden } from "./engi
 import { actorEntries, allows, checkUser, type Entry, type Role } from "./engine/roles.js";
 import { collaborators, share, shareHistory, type EntryChange } from "./engine/share.js";
 import { checkId } from "./engine/validate.js";
+import { checkOps, type CheckedOp, type CheckOptions, type OpRefusal } from "./engine/check-ops.js";
+import { accessOf, type SpaceAccess } from "./engine/space-access.js";
 import { DEFAULT_LIMITS, type Limits } from "./engine/validate.js";
 import { foldsOf, setFolded } from "./viewbuilder/folds.js";
 import { rowIndex, scrollTo, view, type View, type ViewOptions } from "./viewbuilder/view.js";
@@ -126,7 +128,12 @@ export interface Engine extends AsyncDisposable {
    */
   applyOps(spaceId: string, ops: readonly ReplicaOp[], options?: ApplyOptions): Promise<{ applied: number; skipped: number; rebuilt: number }>;
   /** Every op this device knows (made here or received, applied or not), in clock order after `afterHlc`. */
-  logSince(spaceId: string, options?: { afterHlc?: string; device?: string; limit?: number }): Promise<ReplicaOp[]>;
+  logSince(spaceId: string, options?: LogOptions): Promise<ReplicaOp[]>;
+  /**
+   * Withdraws one of this device's own ops that a sync server refused (FORBIDDEN): undone with what
+   * follows it, kept as a conflict event (`refused:FORBIDDEN`), the rest re-applied; never pushed again.
+   */
+  withdraw(spaceId: string, opId: string, reason: string): Promise<void>;
   /** Ops kept but not applied (merge-rule conflicts, unknown kinds, no-ops), newest first. */
   conflicts(spaceId: string, options?: { limit?: number; before?: string }): Promise<ConflictEvent[]>;
   /** The highest sync-server seq among the ops pulled into this space (0: none). */
@@ -148,6 +155,16 @@ export interface Engine extends AsyncDisposable {
    * differently and holds rows already (replay the ops instead).
    */
   loadSnapshot(spaceId: string, frames: AsyncIterable<SnapshotFrame> | Iterable<SnapshotFrame>): Promise<{ cursor: number; rows: number }>;
+  /**
+   * The first op of a batch its actor may not apply here (engine/check-ops.ts), or undefined: what
+   * a sync server asks its replica before it stores a push. Reads only.
+   */
+  checkOps(spaceId: string, ops: readonly CheckedOp[], options?: CheckOptions): Promise<OpRefusal | undefined>;
+  /**
+   * A user's reach in a space: member or not, reads all of it or part, their entries (an engine
+   * acting for a user asks for that user only).
+   */
+  accessOf(spaceId: string, user: string): Promise<SpaceAccess>;
   /** Rows read from storage since open (cache misses), for tests and benchmarks. */
   rowsRead(): number;
   /** Drops every cached row (to measure cold reads). */
@@ -317,6 +334,7 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
       opsSince: ownerOnly("opsSince", opsSince),
       applyOps: ownerOnly("applyOps", applyOps),
       logSince: ownerOnly("logSince", logSince),
+      withdraw: ownerOnly("withdraw", withdraw),
       conflicts: ownerOnly("conflicts", conflicts),
       pullCursor: ownerOnly("pullCursor", pullCursor),
       pushMark: ownerOnly("pushMark", pushMark),
@@ -328,6 +346,11 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
         return exportSnapshot(core, spaceId);
       },
       loadSnapshot: ownerOnly("loadSnapshot", loadSnapshot),
+      checkOps: ownerOnly("checkOps", checkOps),
+      accessOf: open(async (c, spaceId: string, user: string) => {
+        if (delegated && user !== c.actor) throw new EngineError("FORBIDDEN", `user ${c.actor} may not read the reach of user ${user}`);
+        return accessOf(c, spaceId, user);
+      }),
       as: (user: string) => {
         // Only the owner hands out acting engines: one acting for a user cannot become another.
         if (delegated) throw new EngineError("FORBIDDEN", `user ${core.actor} may not act for user ${user}`);

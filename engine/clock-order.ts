@@ -13,7 +13,7 @@
  * transaction; after a crash the pending entries are simply applied on the next `settle`.
  */
 import type { Core } from "./core.js";
-import { invalid } from "./errors.js";
+import { invalid, notFound } from "./errors.js";
 import { ensureDevices } from "./format/devices.js";
 import { decodeTouched, encodeOpData, replicaOpOf, type StoredOp } from "./format/op-row.js";
 import { cutBody } from "./format/rows.js";
@@ -35,6 +35,12 @@ const PART_OF_IMPORT = "split_part(op.op_id, '.', 1) || '.' || (split_part(op.op
  * take the seqs after the import's but clocks before it (engine/import-parts.ts).
  */
 export const LAST_APPLIED_HLC = "(select max(hlc) from op where space_id = $1 and seq is not null)";
+
+/** The outcome of an own op a sync server refused (`withdraw`): kept in the log, never applied or pushed. */
+export const WITHDRAWN = "refused:FORBIDDEN";
+
+/** SQL: the op row is not a withdrawn one (an undo leaves those where they are). */
+const NOT_WITHDRAWN = `outcome is distinct from '${WITHDRAWN}'`;
 
 /** Ops per page while re-applying pending ops. */
 const PAGE = 500;
@@ -151,7 +157,7 @@ async function settleNow(core: Core, spaceId: string, pageSize: number): Promise
  * imports replicated (no parts: it cannot be replayed) is a barrier: ops before it stay, and a late
  * op older than it is applied after it.
  */
-async function undoAfter(core: Core, spaceId: string, hlc: string): Promise<number> {
+async function undoAfter(core: Core, spaceId: string, hlc: string, inclusive = false): Promise<number> {
   forget(core.known, spaceId);
   const count = await core.storage.transaction(async (tx) => {
     // Lock the space as every write does, so no write interleaves with the undo, and move its
@@ -161,8 +167,8 @@ async function undoAfter(core: Core, spaceId: string, hlc: string): Promise<numb
       `select min(seq) as s,
               max(seq) filter (where kind = 'import' and outcome = 'applied'
                 and not exists (select 1 from op p where p.space_id = op.space_id and p.op_id = ${PART_OF_IMPORT} and p.kind = 'importPart')) as barrier
-         from op where space_id = $1 and seq is not null and hlc > $2`,
-      [spaceId, hlc],
+         from op where space_id = $1 and seq is not null and (hlc > $2 or ($3 and hlc = $2)) and ${NOT_WITHDRAWN}`,
+      [spaceId, hlc, inclusive],
     );
     if (!from || from.s === null) return 0;
     const s = from.barrier === null ? from.s : Math.max(from.s, from.barrier + 1);
@@ -172,7 +178,7 @@ async function undoAfter(core: Core, spaceId: string, hlc: string): Promise<numb
     await tx.query("delete from document where space_id = $1 and seq >= $2", [spaceId, s]);
     await tx.query("delete from share where space_id = $1 and seq >= $2", [spaceId, s]);
     const reset = await tx.query(
-      "update op set seq = null, outcome = null, detail = null, vids = null, touched = null where space_id = $1 and seq >= $2 returning op_id",
+      `update op set seq = null, outcome = null, detail = null, vids = null, touched = null where space_id = $1 and seq >= $2 and ${NOT_WITHDRAWN} returning op_id`,
       [spaceId, s],
     );
     return reset.length;
@@ -288,17 +294,29 @@ export async function conflicts(
  * The op log in clock order after `afterHlc`: every op this device knows, or only those `device`
  * made (what a sync client pushes).
  */
+/** Options of {@link logSince}. */
+export interface LogOptions {
+  /** Only ops with a clock after this one. */
+  readonly afterHlc?: string;
+  /** Only the ops of this device. */
+  readonly device?: string;
+  /** At most this many (default 1000, at most 10,000). */
+  readonly limit?: number;
+  /** Leave out ops withdrawn after a server refused them (what a sync client pushes). */
+  readonly pushable?: boolean;
+}
+
 export async function logSince(
   core: Core,
   spaceId: string,
-  options: { readonly afterHlc?: string; readonly device?: string; readonly limit?: number } = {},
+  options: LogOptions = {},
 ): Promise<ReplicaOp[]> {
   spaceId = checkId("spaceId", spaceId);
   const limit = checkLimit(options.limit, 1000, 10_000);
   const rows = await core.storage.query<LogRecord & Record<string, unknown>>(
     `select op_id, hlc, kind, oid, at, actor, device, data, seq, outcome, detail, server_seq from op
-      where space_id = $1 and hlc > $2 and ($3::text is null or device = $3) order by hlc, op_id limit $4`,
-    [spaceId, options.afterHlc ?? "", options.device ?? null, limit],
+      where space_id = $1 and hlc > $2 and ($3::text is null or device = $3) and (not $5 or ${NOT_WITHDRAWN}) order by hlc, op_id limit $4`,
+    [spaceId, options.afterHlc ?? "", options.device ?? null, limit, options.pushable === true],
   );
   return rows.map(toOp);
 }
@@ -325,4 +343,34 @@ export async function setPushMark(core: Core, spaceId: string, hlc: string): Pro
   spaceId = checkId("spaceId", spaceId);
   if (hlc !== "" && !isHlc(hlc)) throw invalid(`push mark must be a hybrid logical clock (engine/hlc.ts), got ${JSON.stringify(hlc)}`);
   await core.storage.query("update space set pushed = greatest(pushed, $2) where space_id = $1", [spaceId, hlc]);
+}
+
+/**
+ * Withdraws one of this device's own ops that a sync server refused (a role taken away, or a
+ * move of its objective out of the user's reach, while the device was offline): the op and every
+ * op after it in clock order are undone, the op stays in the log as a conflict event with outcome
+ * `refused:FORBIDDEN` and `detail` (the server's reason), and the others are applied again
+ * without it. It is never pushed again (`logSince({ pushable: true })` leaves it out) and no undo
+ * brings it back. An op the server holds already, or another device's, is INVALID_ARGUMENT.
+ */
+export async function withdraw(core: Core, spaceId: string, opId: string, detail: string): Promise<void> {
+  spaceId = checkId("spaceId", spaceId);
+  if (!isOpId(opId)) throw invalid(`opId must be <device uuid>.<counter>, got ${JSON.stringify(opId)}`);
+  // In turn with settles: both undo and re-apply the same ops.
+  const before = running.get(core) ?? Promise.resolve();
+  const mine = before.catch(() => {}).then(async () => {
+    const [op] = await core.storage.query<{ hlc: string; device: string; outcome: string | null; server_seq: number | null }>(
+      "select hlc, device, outcome, server_seq from op where space_id = $1 and op_id = $2",
+      [spaceId, opId],
+    );
+    if (!op) throw notFound(`op ${opId} is not in space ${spaceId}'s log`);
+    if (op.device !== core.deviceId) throw invalid(`op ${opId} was made by device ${op.device}, not this one (${core.deviceId}): only own ops are withdrawn`);
+    if (op.server_seq !== null) throw invalid(`op ${opId} is held by the sync server already (server seq ${op.server_seq}): it cannot be withdrawn`);
+    if (op.outcome === WITHDRAWN) return;
+    await undoAfter(core, spaceId, op.hlc, true);
+    await markOutcome(core, spaceId, opId, WITHDRAWN, detail.slice(0, 2000));
+    await settleNow(core, spaceId, PAGE);
+  });
+  running.set(core, mine);
+  await mine;
 }

@@ -5,11 +5,12 @@
  * actor may do. Checked after every op: an op is refused (FORBIDDEN, nothing written) exactly when
  * the model says so; a share op makes no content version; a content checkout changes no entry;
  * every objective's entries in force equal the model's; readers' children, views and statistics
- * leave out what is hidden from them.
+ * leave out what is hidden from them. The sync server's check of a pushed op (`checkOps`, asked
+ * before each step with the op the step makes) agrees with the model too.
  */
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Engine } from "../index.js";
+import { newOid, type CheckedOp, type Engine } from "../index.js";
 import { outcomeOf as outcome } from "./helpers/error-code.js";
 import { usableBackends } from "./helpers/backends.js";
 
@@ -100,11 +101,16 @@ describe.each(await usableBackends())("collaboration property on $name", (backen
           const opsBefore = (await engine.opsSince(s)).ops.length;
           let allowed: boolean;
           let got: string;
+          // What a device would push for the step, as the server's replica judges it.
+          const judged = async (kind: string, oid: string, data: CheckedOp["data"] = {}) =>
+            (await engine.checkOps(s, [{ opId: `${newOid()}.1`, kind, oid, actor: user, data }])) === undefined;
+          let pushable: boolean | undefined;
           switch (step.kind) {
             case "share": {
               const target = USERS[step.user % USERS.length]!;
               const role = ROLES[step.role % ROLES.length]!;
               allowed = may(user, at, 3);
+              pushable = await judged("share", at, { user: target, role });
               got = await outcome(actor.share(s, at, target, role));
               if (got === "ok") {
                 const own = entries.get(at) ?? new Map<string, Role>();
@@ -118,10 +124,12 @@ describe.each(await usableBackends())("collaboration property on $name", (backen
             }
             case "update":
               allowed = may(user, at, 2);
+              pushable = await judged("update", at, { content: "x" });
               got = await outcome(actor.update(s, at, { content: `by ${user} ${step.at}` }));
               break;
             case "create":
               allowed = may(user, at, 2);
+              pushable = await judged("create", newOid(), { parentOid: at, pos: "a0", content: "x" });
               got = await outcome(actor.create(s, { parentOid: at, content: `new by ${user}` }));
               break;
             case "move": {
@@ -129,18 +137,21 @@ describe.each(await usableBackends())("collaboration property on $name", (backen
               // Only moves the tree allows (not the root, not into its own subtree): the roles decide.
               if (at === root || pathOf(to).includes(at)) continue;
               allowed = mayWhole(user, at, 2) && may(user, to, 2);
+              pushable = await judged("move", at, { toParent: to, toPos: "a0" });
               got = await outcome(actor.move(s, at, { parentOid: to }));
               break;
             }
             case "remove":
               if (at === root) continue;
               allowed = mayWhole(user, at, 2);
+              pushable = await judged("remove", at);
               got = await outcome(actor.remove(s, at));
               break;
             case "checkout": {
               const versions = (await engine.versions(s, at)).versions;
               const vid = versions[step.back % versions.length]!.vid;
               allowed = mayWhole(user, at, 2);
+              pushable = await judged("checkout", at, { target: vid });
               const before = JSON.stringify([...entries].map(([o, m]) => [o, [...m]]));
               got = await outcome(actor.checkout(s, at, vid));
               // A content checkout changes no entry.
@@ -173,6 +184,7 @@ describe.each(await usableBackends())("collaboration property on $name", (backen
             }
           }
           expect(got, `${step.kind} by ${user} at ${at}`).toBe(allowed ? "ok" : "FORBIDDEN");
+          if (pushable !== undefined) expect(pushable, `checkOps: ${step.kind} by ${user} at ${at}`).toBe(allowed);
           if (!allowed) {
             expect((await engine.get(s, root)).vid).toBe(rootBefore);
             expect((await engine.opsSince(s)).ops.length).toBe(opsBefore);

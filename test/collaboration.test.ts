@@ -4,7 +4,7 @@
  * replayed in clock order like every op, so a late revoke never makes replicas diverge.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { EngineError, type Engine, type SnapshotFrame } from "../index.js";
+import { EngineError, newOid, type CheckedOp, type Engine, type SnapshotFrame } from "../index.js";
 import { outcomeOf as code } from "./helpers/error-code.js";
 import { usableBackends, type Fresh } from "./helpers/backends.js";
 
@@ -257,5 +257,100 @@ describe.each(await usableBackends())("collaboration on $name", (backend) => {
     await joined.loadSnapshot(s, frames);
     expect(await joined.shareHistory(s, doc)).toEqual(await engine.shareHistory(s, doc));
     expect(await code(joined.as("bob").get(s, doc))).toBe("FORBIDDEN");
+  });
+
+  it("withdraw takes back an own op a server refused: undone, kept as a conflict, never re-applied by a later undo", async () => {
+    const { s, alice, doc, a1, b1 } = await aliceDoc();
+    const phone = (await fresh()).engine;
+    await phone.createSpace({ spaceId: s });
+    await phone.applyOps(s, (await engine.opsSince(s)).ops);
+    const seen = (await engine.opsSince(s)).ops.length;
+    // Two edits on the laptop, older by the clock than the phone's: the phone gets the second now,
+    // the first late (after the withdrawal), so the undo for it reaches below the withdrawn op.
+    await alice.update(s, b1, { content: "b1, laptop" });
+    await alice.update(s, doc, { content: "plan, laptop" });
+    const [late, early] = [(await engine.opsSince(s)).ops.slice(seen, seen + 1), (await engine.opsSince(s)).ops.slice(seen + 1)];
+    await phone.applyOps(s, early);
+    await phone.update(s, a1, { content: "a1, refused" });
+    await phone.update(s, a1, { props: { done: true } });
+    const [refused] = await phone.logSince(s, { device: phone.deviceId });
+    await phone.withdraw(s, refused!.opId, "the server says no");
+    expect(await phone.get(s, a1)).toMatchObject({ content: "a1", props: { done: true } });
+    expect((await phone.conflicts(s))[0]).toMatchObject({ opId: refused!.opId, outcome: "refused:FORBIDDEN", detail: "the server says no" });
+    expect((await phone.logSince(s, { device: phone.deviceId, pushable: true })).map((o) => o.opId)).not.toContain(refused!.opId);
+    // The late op undoes and re-applies what follows it: the withdrawn op stays out.
+    await phone.applyOps(s, late);
+    expect(await phone.get(s, a1)).toMatchObject({ content: "a1", props: { done: true } });
+    expect((await phone.get(s, b1)).content).toBe("b1, laptop");
+    // Only the device's own ops, not yet on a server.
+    expect(await code(phone.withdraw(s, late[0]!.opId, "no"))).toBe("INVALID_ARGUMENT");
+    expect(await code(phone.withdraw(s, `${phone.deviceId}.999999`, "no"))).toBe("NOT_FOUND");
+    expect(await code(phone.withdraw(s, "nope", "no"))).toBe("INVALID_ARGUMENT");
+    expect(await code(engine.as("bob").withdraw(s, refused!.opId, "no"))).toBe("FORBIDDEN");
+  });
+
+  it("checkOps judges a pushed batch as replay would: objectives and entries made earlier in the batch count, the first refusal is named", async () => {
+    const { s, alice, doc, a, a1, b } = await aliceDoc();
+    await alice.share(s, doc, "bob", "viewer");
+    await alice.share(s, a, "bob", "collaborator");
+    await alice.share(s, a, "carol", "manager");
+    const op = (kind: string, oid: string, data: CheckedOp["data"] = {}, actor: string | null = "bob"): CheckedOp => ({ opId: `${newOid()}.1`, kind, oid, actor, data });
+    const x = newOid();
+    const y = newOid();
+    // bob makes x under a, then y under x, then edits both: allowed (x's place is a's).
+    expect(
+      await engine.checkOps(s, [op("create", x, { parentOid: a, pos: "a0", content: "x" }), op("create", y, { parentOid: x, pos: "a0", content: "y" }), op("update", y, { content: "z" })]),
+    ).toBeUndefined();
+    // The first refused op is named by index, id and reason.
+    const refusedBatch = [op("update", a1, { content: "fine" }), op("create", x, { parentOid: b, pos: "a0", content: "x" })];
+    expect(await engine.checkOps(s, refusedBatch)).toEqual({ index: 1, opId: refusedBatch[1]!.opId, message: expect.stringContaining("user bob may not edit objective " + b) });
+    // carol steps down to viewer on a within the batch: her edit after that is refused.
+    expect(await engine.checkOps(s, [op("update", a1, {}, "carol"), op("share", a, { user: "carol", role: "viewer" }, "carol"), op("update", a1, {}, "carol")])).toMatchObject({ index: 2 });
+    // A document made in the batch is its creator's to fill.
+    const d = newOid();
+    expect(await engine.checkOps(s, [op("createDocument", d, { content: "mine" }, "dave"), op("create", x, { parentOid: d, pos: "a0", content: "x" }, "dave")])).toBeUndefined();
+    // The owner (no actor) is never refused; kinds this engine cannot replay are, unless let pass.
+    expect(await engine.checkOps(s, [op("remove", doc, {}, null)])).toBeUndefined();
+    expect(await engine.checkOps(s, [op("teleport", a1)])).toMatchObject({ index: 0, message: expect.stringContaining("teleport") });
+    expect(await engine.checkOps(s, [op("teleport", a1)], { passUnknownKinds: true })).toBeUndefined();
+    // Only the owner's engine answers it.
+    expect(await code(engine.as("bob").checkOps(s, []))).toBe("FORBIDDEN");
+
+    // Clocks: an op older than its actor's first role is refused; one the present refuses but that
+    // is older than a later move is left to replay (it was made while a1 was in bob's reach).
+    const log = await engine.logSince(s);
+    const hlcOf = (kind: string, pred: (o: (typeof log)[number]) => boolean) => log.filter((o) => o.kind === kind && pred(o)).at(-1)!.hlc;
+    const before = (hlc: string) => hlc.replace(/^(\d{15})/, (ms) => String(Number(ms) - 1).padStart(15, "0"));
+    const lastGrant = hlcOf("share", (o) => o.data["user"] === "bob");
+    const early = (await engine.logSince(s)).find((o) => o.data["user"] === "bob")!.hlc;
+    expect(await engine.checkOps(s, [{ ...op("update", a1, {}), hlc: before(early) }])).toMatchObject({ message: expect.stringContaining("no role") });
+    expect(await engine.checkOps(s, [{ ...op("update", a1, {}), hlc: lastGrant }])).toBeUndefined();
+    const offline = (await engine.logSince(s)).at(-1)!.hlc;
+    await alice.move(s, a1, { parentOid: b });
+    expect(await engine.checkOps(s, [op("update", a1, {})])).toMatchObject({ index: 0 });
+    expect(await engine.checkOps(s, [{ ...op("update", a1, {}), hlc: offline }])).toBeUndefined();
+    const now = (await engine.logSince(s)).at(-1)!.hlc;
+    expect(await engine.checkOps(s, [{ ...op("update", a1, {}), hlc: now.replace(/^(\d{15})/, (ms) => String(Number(ms) + 1).padStart(15, "0")) }])).toMatchObject({ index: 0 });
+  });
+
+  it("accessOf tells a user's reach in a space: member, reads all of it, their entries", async () => {
+    const { s, alice, doc, b, b1 } = await aliceDoc();
+    expect(await engine.accessOf(s, "alice")).toEqual({ member: true, readsAll: true, entries: [{ oid: doc, role: "manager" }] });
+    expect(await engine.accessOf(s, "bob")).toMatchObject({ member: false, readsAll: false, entries: [] });
+    await alice.share(s, doc, "bob", "viewer");
+    expect(await engine.accessOf(s, "bob")).toMatchObject({ member: true, readsAll: true });
+    // Something hidden from him below: no longer all of it.
+    await alice.share(s, b1, "bob", "none");
+    expect(await engine.accessOf(s, "bob")).toMatchObject({ member: true, readsAll: false });
+    // Part of a document only.
+    await alice.share(s, b, "carol", "collaborator");
+    expect(await engine.accessOf(s, "carol")).toEqual({ member: true, readsAll: false, entries: [{ oid: b, role: "collaborator" }] });
+    // A second document, not shared with bob: he reads part of the space.
+    await alice.share(s, b1, "bob", null);
+    expect((await engine.accessOf(s, "bob")).readsAll).toBe(true);
+    await alice.createDocument(s, { content: "alice's own" });
+    expect((await engine.accessOf(s, "bob")).readsAll).toBe(false);
+    expect(await code(engine.as("bob").accessOf(s, "carol"))).toBe("FORBIDDEN");
+    expect((await engine.as("bob").accessOf(s, "bob")).member).toBe(true);
   });
 });

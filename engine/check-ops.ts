@@ -1,0 +1,250 @@
+/**
+ * The sync server's permission check on pushed ops (docs/collaboration.md, "On the server"): before
+ * it stores a batch, the server asks its replica whether each op's actor may do what the op does
+ * where the op does it, so an op that replay would refuse (`skipped:FORBIDDEN`) is never stored and
+ * never reaches another device. The answer is read from the replica's current state, with the
+ * objectives and entries that earlier ops of the same batch make; replay, in clock order on every
+ * device, stays the rule that decides (an op racing a revoke is refused there).
+ */
+import type { Core } from "./core.js";
+import { loadHints } from "./chains.js";
+import { locator } from "./locate.js";
+import { readEnv } from "./objective.js";
+import { actorEntries, allows, type Need, type Role } from "./roles.js";
+import { IMPORT_PART_KIND } from "./import-parts.js";
+import { checkId } from "./validate.js";
+import { isUuid } from "./ids.js";
+import { REPLAYABLE_KINDS } from "./replicate.js";
+
+/** What the check reads of an op: who, what kind, on which objective, with which data. */
+export interface CheckedOp {
+  readonly opId: string;
+  readonly kind: string;
+  readonly oid: string;
+  /** The user the op acts for; null is the engine's owner, never refused. */
+  readonly actor: string | null;
+  /** Its clock: an op older than a later change of places or entries is left to replay (see `checkOps`). */
+  readonly hlc?: string;
+  readonly data: { readonly [key: string]: unknown };
+}
+
+/** The first op of a batch its actor may not apply: its index, id and why. */
+export interface OpRefusal {
+  readonly index: number;
+  readonly opId: string;
+  readonly message: string;
+}
+
+/** Options of {@link checkOps}. */
+export interface CheckOptions {
+  /**
+   * Let kinds this engine cannot replay pass (a newer client's, pushed by a space's owner: every
+   * replica keeps them and skips them alike). Default false: refused for any actor.
+   */
+  readonly passUnknownKinds?: boolean;
+  /**
+   * Do not refuse clocks older than the actor's first role (a space's owner: an old clock of theirs
+   * costs only their own space a redo). Default false.
+   */
+  readonly anyClock?: boolean;
+}
+
+/** Where an op acts: objectives and what it needs at each (`whole`: nothing below may rank lower). */
+interface Anchor {
+  readonly oid: string;
+  readonly need: Need;
+  readonly whole?: boolean;
+}
+
+/** An oid an op names, lowercase; anything else (replay refuses it as INVALID_ARGUMENT) is none. */
+const text = (v: unknown): string | undefined => (isUuid(v) ? v.toLowerCase() : undefined);
+
+function anchorsOf(op: CheckedOp): Anchor[] | "any" | "unknown" {
+  if (!REPLAYABLE_KINDS.has(op.kind) && op.kind !== IMPORT_PART_KIND) return "unknown";
+  const oid = text(op.oid);
+  // An op without a valid oid cannot apply anywhere (replay refuses it as INVALID_ARGUMENT).
+  if (oid === undefined) return "any";
+  const d = op.data;
+  switch (op.kind) {
+    case "createDocument":
+    case IMPORT_PART_KIND: // rows only; the import op that follows is checked where it lands
+      return "any";
+    case "create": {
+      const parent = text(d["parentOid"]);
+      return parent ? [{ oid: parent, need: "edit" }] : [];
+    }
+    case "update":
+      return [{ oid, need: "edit" }];
+    case "remove":
+    case "checkout":
+      return [{ oid, need: "edit", whole: true }];
+    case "move": {
+      const to = text(d["toParent"]);
+      return [{ oid, need: "edit", whole: true }, ...(to ? [{ oid: to, need: "edit" as const }] : [])];
+    }
+    case "restore": {
+      const to = text(d["toParent"]);
+      // Back under its last parent (found with the objective's last place) or under `toParent`.
+      return [to ? { oid: to, need: "edit" } : { oid, need: "edit" }];
+    }
+    case "import": {
+      const parent = text(d["parentOid"]);
+      return parent ? [{ oid: parent, need: "edit" }] : "any";
+    }
+    case "share":
+      return [{ oid, need: "manage" }];
+    default:
+      return "unknown";
+  }
+}
+
+/**
+ * The first op of `ops` whose actor may not apply it, or undefined when every one may. An op with
+ * an actor is checked like the engine checks its write: the actor's role at the objective (and, for
+ * a create, an import or a move's destination, at the parent) must allow editing, a share needs
+ * `manager`, a remove, checkout or move also needs no lower entry of the actor below the objective.
+ * An objective this storage has never held is not refused here: replay would skip the op as
+ * `NOT_FOUND` (or check it where a later op of the same batch makes it). Nor is an op the current
+ * state refuses whose clock is older than a change of places or entries applied here (a move,
+ * removal, restore, checkout, import or share that sorts after it): an offline edit made while its
+ * author could make it, racing a move of its objective out of their reach, is decided by replay at
+ * its place in the clock order, alike on every replica, instead of stranding its device. An op
+ * whose clock is older than its actor's first role here is refused (replay would refuse it, after
+ * undoing everything since its clock). Kinds this engine cannot
+ * replay are refused for actors (they could never be checked) unless `passUnknownKinds`. Reads
+ * only: a few statements for the whole batch, plus one walk per whole-subtree op of an actor with
+ * lower entries.
+ */
+export async function checkOps(core: Core, spaceId: string, ops: readonly CheckedOp[], options: CheckOptions = {}): Promise<OpRefusal | undefined> {
+  spaceId = checkId("spaceId", spaceId);
+  const acting = ops.filter((op) => op.actor !== null);
+  if (acting.length === 0) return undefined;
+  // Every place the batch acts, read at once: in the active tree, else where it last was.
+  const anchors = new Set<string>();
+  for (const op of acting) {
+    const a = anchorsOf(op);
+    if (Array.isArray(a)) for (const x of a) anchors.add(x.oid);
+  }
+  const paths = await placesOf(core, spaceId, [...anchors]);
+  const entries = new Map<string, Map<string, Role | null>>();
+  const entriesOf = async (actor: string) => {
+    let mine = entries.get(actor);
+    if (!mine) entries.set(actor, (mine = await actorEntries(core.storage, spaceId, actor)));
+    return mine;
+  };
+  const firsts = new Map<string, string | null>();
+  // Objectives made by earlier ops of the batch: their place is their parent's.
+  const born = new Map<string, string[]>();
+  const pathOf = (oid: string) => born.get(oid) ?? paths.get(oid);
+  for (let index = 0; index < ops.length; index++) {
+    const op = ops[index]!;
+    const actor = op.actor;
+    if (actor === null) continue;
+    const mine = await entriesOf(actor);
+    const oid = op.oid.toLowerCase();
+    const anchor = anchorsOf(op);
+    if (anchor === "unknown" && options.passUnknownKinds) continue;
+    const refusal = (message: string): OpRefusal => ({ index, opId: op.opId, message: `ops[${index}] (${op.kind} ${op.opId}): ${message}` });
+    let raced: boolean | undefined;
+    const refuse = async (message: string): Promise<OpRefusal | undefined> => {
+      raced ??= op.hlc !== undefined && (await changedSince(core, spaceId, op.hlc));
+      return raced ? undefined : refusal(message);
+    };
+    if (anchor === "unknown") return refusal(`user ${actor} may not push ops of kind ${JSON.stringify(op.kind)}, which this server cannot check`);
+    const rooting = op.kind === "createDocument" || (op.kind === "import" && anchor === "any");
+    if (op.hlc !== undefined && !rooting && !options.anyClock) {
+      // Before their first role here, replay refuses all they do; such an old clock would only
+      // make every replica undo and redo what followed it.
+      let first = firsts.get(actor);
+      if (first === undefined) firsts.set(actor, (first = await firstRole(core, spaceId, actor)));
+      if (first === null || op.hlc < first) return refusal(`user ${actor} had no role in space ${spaceId} at the op's clock ${op.hlc}${first === null ? "" : ` (their first came at ${first})`}`);
+    }
+    if (rooting) {
+      // Documents of their own: they manage them from this op on.
+      if (op.hlc !== undefined && (firsts.get(actor) ?? "\uffff") > op.hlc) firsts.set(actor, op.hlc);
+      if (op.kind === "createDocument") {
+        born.set(oid, [oid]);
+        mine.set(oid, "manager");
+      }
+      continue;
+    }
+    if (anchor === "any") continue;
+    let refused: OpRefusal | undefined;
+    judging: for (const { oid: at, need, whole } of anchor) {
+      let path = pathOf(at);
+      // A restore without a destination goes back under its last parent (a document: as one).
+      if (path && op.kind === "restore" && at === oid && path.length > 1) path = path.slice(1);
+      if (!path || path.length === 0) continue;
+      const role = path.map((o) => mine.get(o)).find((r) => r !== undefined && r !== null) ?? undefined;
+      if (!allows(role, need)) {
+        refused = await refuse(`user ${actor} may not ${need} objective ${at} in space ${spaceId}: ${role === undefined ? "no role there" : `role ${role}`}`);
+        break;
+      }
+      if (whole) {
+        const lower = [...mine].filter(([o, r]) => r !== null && !allows(r, need) && o !== at).map(([o]) => o);
+        const below = await placesOf(core, spaceId, lower.filter((o) => !paths.has(o) && !born.has(o)), paths);
+        for (const o of lower) {
+          if ((born.get(o) ?? below.get(o))?.slice(1).includes(at)) {
+            refused = await refuse(`user ${actor} may not ${need} objective ${at} whole: their role on ${o} below it is ${mine.get(o)}`);
+            break judging;
+          }
+        }
+      }
+    }
+    if (refused) return refused;
+    if (op.kind === "create") {
+      const parent = pathOf(text(op.data["parentOid"]) ?? "");
+      if (parent) born.set(oid, [oid, ...parent]);
+    }
+    if (op.kind === "share" && typeof op.data["user"] === "string" && op.data["user"] === actor) {
+      const role = op.data["role"];
+      mine.set(oid, typeof role === "string" ? (role as Role) : null);
+    }
+  }
+  return undefined;
+}
+
+/** The kinds of op that change where objectives are or who may do what there. */
+const RESHAPING = ["move", "remove", "restore", "checkout", "import", "share"];
+
+/** Whether an applied op that changes places or entries sorts after `hlc` (an index range from it, stopping at the first). */
+async function changedSince(core: Core, spaceId: string, hlc: string): Promise<boolean> {
+  const rows = await core.storage.query("select 1 from op where space_id = $1 and hlc > $2 and seq is not null and kind = any($3::text[]) limit 1", [spaceId, hlc, RESHAPING]);
+  return rows.length > 0;
+}
+
+/**
+ * The clock of the first op that gave `user` a role in the space (an entry naming them, or a
+ * document they made), or null: none did.
+ */
+async function firstRole(core: Core, spaceId: string, user: string): Promise<string | null> {
+  const [row] = await core.storage.query<{ hlc: string | null }>(
+    `select min(h) as hlc from (
+       select o.hlc as h from share s join op o on o.space_id = s.space_id and o.seq = s.seq where s.space_id = $1 and s.user_id = $2
+       union all
+       select o.hlc from document d join op o on o.space_id = d.space_id and o.seq = d.seq where d.space_id = $1 and o.actor = $2) t`,
+    [spaceId, user],
+  );
+  return row?.hlc ?? null;
+}
+
+/**
+ * Each objective's path (itself first, lowercase) in the active tree, else where it last was; an
+ * objective the storage never held has none. Adds to `into` when given.
+ */
+async function placesOf(core: Core, spaceId: string, oids: readonly string[], into = new Map<string, string[]>()): Promise<Map<string, string[]>> {
+  if (oids.length === 0) return into;
+  const chains = await locator(readEnv(core, spaceId), { kind: "active" }).chains(oids);
+  const gone: string[] = [];
+  for (const oid of oids) {
+    const chain = chains.get(oid);
+    if (chain) into.set(oid, chain.map((p) => p.oid.toLowerCase()));
+    else gone.push(oid);
+  }
+  if (gone.length > 0) {
+    for (const [oid, hints] of await loadHints(core.storage, spaceId, gone)) {
+      if (hints.length > 0) into.set(oid, hints.map((h) => h.oid.toLowerCase()));
+    }
+  }
+  return into;
+}
