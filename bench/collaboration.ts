@@ -4,12 +4,14 @@
  * chain. At depth 5, 10 and 20: an edit, and a warm 50-row window of the objective there, by the
  * engine's owner (no actor: no check, the unshared case) and by a user acting through
  * `engine.as` (a manager at the root, so every check passes), side by side; plus the rows every
- * query returned per op (role checks included).
+ * query returned per op (role checks included). And the sync server's check of a pushed op
+ * (`checkOps`, which the server asks its replica: here the same engine) for one op and for a
+ * 500-op batch by a collaborator, beside the owner's edit at the same depth.
  * Prints a table, writes bench/results/collaboration.json and .md.
  *
  *   npx tsx bench/collaboration.ts [--quick]
  */
-import type { Engine } from "../index.js";
+import { newOid, type CheckedOp, type Engine } from "../index.js";
 import { openCountedEngine } from "./lib/counting-storage.js";
 import { importCalls } from "./lib/import-calls.js";
 import { medianOf, progress, quick } from "./lib/measure.js";
@@ -28,6 +30,16 @@ async function medianUs(fn: (i: number) => Promise<unknown>): Promise<number> {
     us.push((performance.now() - t0) * 1000);
   }
   return medianOf(us);
+}
+
+/** The newest clock in a space's log. */
+async function newestHlc(engine: Engine, s: string): Promise<string> {
+  let after = "";
+  for (;;) {
+    const page = await engine.logSince(s, { afterHlc: after, limit: 10_000 });
+    if (page.length === 0) return after;
+    after = page[page.length - 1]!.hlc;
+  }
 }
 
 async function run(kind: "pglite" | "postgres"): Promise<Record<string, string | number>[] | undefined> {
@@ -55,6 +67,8 @@ async function run(kind: "pglite" | "postgres"): Promise<Record<string, string |
     await alice.share(s, chain[2]!, "bob", "collaborator");
     await alice.share(s, chain[8]!, "carol", "collaborator");
     await alice.share(s, chain[14]!, "bob", "none");
+    // The pushing collaborator of the server check (allowed everywhere: the whole check runs).
+    await alice.share(s, root, "dave", "collaborator");
     for (const d of DEPTHS) {
       const oid = chain[d - 1]!;
       const row: Record<string, string | number> = { backend: kind, depth: d };
@@ -66,6 +80,20 @@ async function run(kind: "pglite" | "postgres"): Promise<Record<string, string |
         row[`rows read per edit (${who})`] = (r1 - r0) / (RUNS + 5);
         row[`rows read per window (${who})`] = (b.counter.rows() - r1) / (RUNS + 5);
       }
+      // A pushed update by dave at this depth, with a clock after everything (no race to probe).
+      const last = await newestHlc(owner, s);
+      const hlc = last.replace(/^(\d{15})/, (ms) => String(Number(ms) + 1).padStart(15, "0"));
+      const pushed = (n: number): CheckedOp[] =>
+        Array.from({ length: n }, (_, i) => ({ opId: `${newOid()}.${i + 1}`, kind: "update", oid: i === 0 ? oid : chain[i % d]!, actor: "dave", hlc, data: { content: `push ${i}` } }));
+      const r2 = b.counter.rows();
+      row["check µs (1 op)"] = await medianUs(async () => {
+        if (await owner.checkOps(s, pushed(1))) throw new Error("refused");
+      });
+      const r3 = b.counter.rows();
+      row["rows read per check (1 op)"] = (r3 - r2) / (RUNS + 5);
+      const batch = pushed(500);
+      row["check µs per op (500)"] = (await medianUs(() => owner.checkOps(s, batch))) / 500;
+      row["check ÷ edit"] = (row["check µs (1 op)"] as number) / (row["edit µs (owner)"] as number);
       row["edit ×"] = (row["edit µs (as user)"] as number) / (row["edit µs (owner)"] as number);
       row["window ×"] = (row["window µs (as user)"] as number) / (row["window µs (owner)"] as number);
       out.push(row);

@@ -11,6 +11,9 @@ import type { ServerMessage } from "../sync/protocol.js";
 /** WebSocket close code for a session that is no longer valid. */
 export const CLOSE_UNAUTHENTICATED = 4401;
 
+/** WebSocket close code for a member's socket whose role in one of its spaces was taken away. */
+export const CLOSE_FORBIDDEN = 4403;
+
 /** WebSocket close code for a socket over its user's cap (opened in a race past the 429 check). */
 export const CLOSE_TOO_MANY = 4429;
 
@@ -19,6 +22,8 @@ interface Listener {
   readonly token: string;
   readonly userId: string;
   readonly spaces: ReadonlySet<string>;
+  /** Listens to spaces of other users (their entries let it): re-checked when entries change. */
+  readonly member?: boolean;
 }
 
 /** Limits of a hub. */
@@ -35,10 +40,12 @@ export interface SyncHub {
   refusal(userId: string): { readonly code: "RATE_LIMITED" | "UNAVAILABLE"; readonly message: string } | undefined;
   /** Registers a socket; it is forgotten when it closes. */
   add(listener: Listener): void;
-  /** Tells the owner's sockets listening to `spaceId` that ops up to `lastSeq` exist. */
-  poke(spaceId: string, ownerUserId: string, lastSeq: number): void;
+  /** Tells the sockets listening to `spaceId` (each was let in by an access check) that ops up to `lastSeq` exist. */
+  poke(spaceId: string, lastSeq: number): void;
   /** Re-checks the sessions of one user's sockets (after a revocation); closes those refused. */
   revalidateUser(userId: string): Promise<void>;
+  /** Re-checks one user's member sockets against their roles (after entries changed); closes those refused (4403). */
+  recheckAccess(userId: string): Promise<void>;
   /** Re-checks every socket's session (expiry, idle time, revocations elsewhere); closes those refused. */
   revalidate(): Promise<void>;
   /** Pings every socket; terminates those that did not answer the previous ping. */
@@ -49,11 +56,19 @@ export interface SyncHub {
   closeAll(): void;
 }
 
-/** Creates a hub that checks sessions with `authenticate` (throws when refused). */
-export function createSyncHub(authenticate: (token: string) => Promise<unknown>, limits: SyncHubLimits = {}): SyncHub {
+/**
+ * Creates a hub that checks sessions with `authenticate` (throws when refused) and a member's
+ * reach with `mayRead` (throws when refused; the periodic re-check asks it too).
+ */
+export function createSyncHub(
+  authenticate: (token: string) => Promise<unknown>,
+  limits: SyncHubLimits = {},
+  mayRead: (userId: string, spaceId: string) => Promise<void> = async () => {},
+): SyncHub {
   const maxPerUser = limits.maxSocketsPerUser ?? 16;
   const maxAll = limits.maxSockets ?? 10_000;
   const byUser = new Map<string, Set<Listener>>();
+  const bySpace = new Map<string, Set<Listener>>();
   const alive = new WeakMap<WebSocket, boolean>();
   let count = 0;
   const send = (socket: WebSocket, message: ServerMessage) => {
@@ -64,6 +79,11 @@ export function createSyncHub(authenticate: (token: string) => Promise<unknown>,
     if (!mine?.delete(l)) return false;
     count--;
     if (mine.size === 0) byUser.delete(l.userId);
+    for (const s of l.spaces) {
+      const there = bySpace.get(s);
+      there?.delete(l);
+      if (there?.size === 0) bySpace.delete(s);
+    }
     return true;
   };
   const check = async (list: readonly Listener[]) => {
@@ -73,9 +93,18 @@ export function createSyncHub(authenticate: (token: string) => Promise<unknown>,
           await authenticate(l.token);
         } catch {
           if (forget(l)) l.socket.close(CLOSE_UNAUTHENTICATED, "session revoked or expired");
+          return;
         }
+        if (l.member) await checkAccess(l);
       }),
     );
+  };
+  const checkAccess = async (l: Listener) => {
+    try {
+      for (const s of l.spaces) await mayRead(l.userId, s);
+    } catch {
+      if (forget(l)) l.socket.close(CLOSE_FORBIDDEN, "role taken away");
+    }
   };
   const refusal: SyncHub["refusal"] = (userId) => {
     if ((byUser.get(userId)?.size ?? 0) >= maxPerUser) {
@@ -97,19 +126,25 @@ export function createSyncHub(authenticate: (token: string) => Promise<unknown>,
       const mine = byUser.get(listener.userId) ?? new Set<Listener>();
       byUser.set(listener.userId, mine);
       mine.add(listener);
+      for (const s of listener.spaces) {
+        const there = bySpace.get(s) ?? new Set<Listener>();
+        bySpace.set(s, there);
+        there.add(listener);
+      }
       count++;
       alive.set(listener.socket, true);
       listener.socket.on("pong", () => alive.set(listener.socket, true));
       listener.socket.on("close", () => forget(listener));
       send(listener.socket, { type: "ready", spaces: [...listener.spaces] });
     },
-    poke(spaceId, ownerUserId, lastSeq) {
-      for (const l of byUser.get(ownerUserId) ?? []) {
-        if (l.spaces.has(spaceId)) send(l.socket, { type: "poke", spaceId, lastSeq });
-      }
+    poke(spaceId, lastSeq) {
+      for (const l of bySpace.get(spaceId) ?? []) send(l.socket, { type: "poke", spaceId, lastSeq });
     },
     async revalidateUser(userId) {
       await check([...(byUser.get(userId) ?? [])]);
+    },
+    async recheckAccess(userId) {
+      await Promise.all([...(byUser.get(userId) ?? [])].filter((l) => l.member).map(checkAccess));
     },
     async revalidate() {
       // One full check at a time; a call during a check waits for it and starts a fresh one.
@@ -138,6 +173,7 @@ export function createSyncHub(authenticate: (token: string) => Promise<unknown>,
     closeAll() {
       for (const set of byUser.values()) for (const l of set) l.socket.close(1001, "server shutting down");
       byUser.clear();
+      bySpace.clear();
       count = 0;
     },
   };

@@ -25,7 +25,8 @@ import { sessionTokenFrom } from "./cookies.js";
 import { handleError } from "./http-errors.js";
 import { createSyncHub, type SyncHub } from "./sync-hub.js";
 import { openSyncReplica, type SyncReplica } from "./sync-replica.js";
-import { bindDevice, checkReader, createSyncSpace, DEFAULT_QUOTAS, migrateSyncStore, pullOps, pushOps, type SyncCaller, type SyncQuotas } from "./sync-store.js";
+import { createSyncAccess } from "./sync-access.js";
+import { bindActors, bindDevice, createSyncSpace, DEFAULT_QUOTAS, migrateSyncStore, pullOps, pushOps, type SyncCaller, type SyncQuotas } from "./sync-store.js";
 
 declare module "fastify" {
   interface FastifyInstance {
@@ -94,7 +95,7 @@ function spaceOf(request: FastifyRequest<{ Params: { space: string } }>): string
 /** Typed JSON errors: sync codes, then accounts codes, then fastify's own (413 → TOO_LARGE). */
 function syncErrors(error: FastifyError | SyncError | AccountsError, request: FastifyRequest, reply: FastifyReply): void {
   if (error instanceof SyncError) {
-    void reply.status(SYNC_STATUS[error.code]).send({ error: { code: error.code, message: error.message } });
+    void reply.status(SYNC_STATUS[error.code]).send({ error: { code: error.code, message: error.message, ...(error.opId === undefined ? {} : { opId: error.opId }) } });
     return;
   }
   if (!(error instanceof AccountsError) && error.statusCode === 413) {
@@ -114,16 +115,21 @@ const plugin: FastifyPluginAsync<SyncPluginOptions> = async (app: FastifyInstanc
   const now = options.now ?? Date.now;
   const quotas: SyncQuotas = { ...DEFAULT_QUOTAS, ...options.quotas };
   await migrateSyncStore(storage);
-  const hub = createSyncHub((token) => app.accounts.authenticate(token), {
-    ...(options.maxSocketsPerUser === undefined ? {} : { maxSocketsPerUser: options.maxSocketsPerUser }),
-    ...(options.maxSockets === undefined ? {} : { maxSockets: options.maxSockets }),
-  });
-  app.decorate("syncHub", hub);
   const replica =
     options.replica === false
       ? undefined
       : await openSyncReplica(storage, { onError: (spaceId, error) => app.log.error({ spaceId, err: error }, "the replica could not apply a space's ops (retried on its next push)") });
   app.decorate("syncReplica", replica);
+  const access = createSyncAccess(storage, replica);
+  const hub = createSyncHub(
+    (token) => app.accounts.authenticate(token),
+    {
+      ...(options.maxSocketsPerUser === undefined ? {} : { maxSocketsPerUser: options.maxSocketsPerUser }),
+      ...(options.maxSockets === undefined ? {} : { maxSockets: options.maxSockets }),
+    },
+    async (userId, spaceId) => void (await access.read(userId, spaceId)),
+  );
+  app.decorate("syncHub", hub);
   if (replica) {
     // Spaces whose ops the replica had not all stored or applied when the server stopped, in turn
     // and in the background (requests are served meanwhile).
@@ -160,11 +166,20 @@ const plugin: FastifyPluginAsync<SyncPluginOptions> = async (app: FastifyInstanc
       sync.post<{ Params: { space: string } }>("/:space/push", { bodyLimit: LIMITS.maxBatchBytes }, async (request) => {
         const auth = await app.authenticateRequest(request);
         const spaceId = spaceOf(request);
-        const batch = checkPushBatch(request.body, now());
-        const result = await pushOps(storage, caller(auth), spaceId, batch, now(), quotas);
+        const batch = bindActors(checkPushBatch(request.body, now()), auth.user.id);
+        const { member } = await access.push(caller(auth), spaceId, batch);
+        const result = await pushOps(storage, caller(auth), spaceId, batch, now(), quotas, { member });
         if (result.accepted > 0) {
-          hub.poke(spaceId, auth.user.id, result.lastSeq);
+          hub.poke(spaceId, result.lastSeq);
           replica?.follow(spaceId);
+          // Whose entries changed: their sockets are re-checked once the replica holds the change.
+          const named = new Set(batch.ops.filter((op) => op.kind === "share" && typeof op.data["user"] === "string").map((op) => op.data["user"] as string));
+          if (named.size > 0 && replica) {
+            void replica
+              .caughtUp(spaceId)
+              .catch(() => {})
+              .then(() => Promise.all([...named].map((u) => hub.recheckAccess(u))));
+          }
         }
         return result;
       });
@@ -184,14 +199,15 @@ const plugin: FastifyPluginAsync<SyncPluginOptions> = async (app: FastifyInstanc
         const auth = await app.authenticateRequest(request);
         const spaceId = spaceOf(request);
         const { after, limit } = checkPullQuery(request.query.after, request.query.limit);
-        return pullOps(storage, caller(auth), spaceId, after, limit);
+        const { member } = await access.read(auth.user.id, spaceId);
+        return pullOps(storage, caller(auth), spaceId, after, limit, { member });
       });
 
       // A joining device copies the replica's rows instead of replaying the space's history.
       sync.get<{ Params: { space: string } }>("/:space/snapshot", async (request, reply) => {
         const auth = await app.authenticateRequest(request);
         const spaceId = spaceOf(request);
-        await checkReader(storage, caller(auth), spaceId);
+        await access.read(auth.user.id, spaceId);
         if (!replica) throw new SyncError("NOT_FOUND", `this server keeps no replica of space ${spaceId}: replay its ops`);
         if (snapshots >= MAX_SNAPSHOTS) throw new SyncError("RATE_LIMITED", `${MAX_SNAPSHOTS} snapshots are being sent: try again soon`);
         // Caught up before the answer starts: a replica that cannot apply the space says so with a
@@ -240,7 +256,7 @@ const plugin: FastifyPluginAsync<SyncPluginOptions> = async (app: FastifyInstanc
         return result;
       });
 
-      const sockets = new WeakMap<FastifyRequest, { auth: Authenticated; token: string; spaces: string[] }>();
+      const sockets = new WeakMap<FastifyRequest, { auth: Authenticated; token: string; spaces: string[]; member: boolean }>();
       sync.get<{ Querystring: { spaces?: string } }>(
         "/ws",
         {
@@ -252,18 +268,19 @@ const plugin: FastifyPluginAsync<SyncPluginOptions> = async (app: FastifyInstanc
             if (over) throw new SyncError(over.code, over.message);
             const spaces = (request.query.spaces ?? "").split(",").filter((s) => s !== "");
             if (spaces.length === 0 || spaces.length > 100) throw new SyncError("BAD_BATCH", `spaces must list 1..100 space ids, got ${JSON.stringify(request.query.spaces ?? "").slice(0, 120)}`);
+            let member = false;
             for (const s of spaces) {
               if (!isSpaceId(s)) throw new SyncError("BAD_BATCH", `space must be a UUID, got ${JSON.stringify(s).slice(0, 80)}`);
-              await checkReader(storage, caller(auth), s.toLowerCase());
+              if ((await access.read(auth.user.id, s.toLowerCase())).member) member = true;
             }
-            sockets.set(request, { auth, token: sessionTokenFrom(request)!, spaces: spaces.map((s) => s.toLowerCase()) });
+            sockets.set(request, { auth, token: sessionTokenFrom(request)!, spaces: spaces.map((s) => s.toLowerCase()), member });
           },
         },
         (socket, request) => {
           const s = sockets.get(request)!;
           // Devices only listen; anything they send is ignored.
           socket.on("message", () => {});
-          hub.add({ socket, token: s.token, userId: s.auth.user.id, spaces: new Set(s.spaces) });
+          hub.add({ socket, token: s.token, userId: s.auth.user.id, spaces: new Set(s.spaces), member: s.member });
         },
       );
     },

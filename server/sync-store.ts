@@ -99,10 +99,11 @@ export async function createSyncSpace(storage: Storage, caller: SyncCaller, spac
 
 /**
  * Stores a checked batch: the engine device must be registered to the caller's accounts device
- * (`FORGED` otherwise), the space must exist (`NOT_FOUND`) and be the caller's (`FORBIDDEN`);
- * binds each op's actor to the caller (`FORGED` if it names another), numbers the ops the space
- * does not have yet (`QUOTA_EXCEEDED` past the caller's quotas). One transaction: a refused batch
- * changes nothing.
+ * (`FORGED` otherwise), the space must exist (`NOT_FOUND`) and be the caller's (`FORBIDDEN`)
+ * unless `member` says the caller's role there was checked (server/sync-access.ts); binds each
+ * op's actor to the caller (`FORGED` if it names another), numbers the ops the space does not have
+ * yet (`QUOTA_EXCEEDED` past the space owner's quotas: a member's ops are stored in the owner's
+ * space). One transaction: a refused batch changes nothing.
  */
 export async function pushOps(
   storage: Storage,
@@ -111,6 +112,7 @@ export async function pushOps(
   checked: PushBatch,
   now: number,
   quotas: SyncQuotas = DEFAULT_QUOTAS,
+  options: { readonly member?: boolean } = {},
 ): Promise<PushResult> {
   const batch = bindActors(checked, caller.userId);
   return storage.transaction(async (tx) => {
@@ -123,15 +125,15 @@ export async function pushOps(
       );
     }
     // The row lock orders pushes to one space: seqs commit in the order they are assigned. The
-    // caller's usage (this space included) comes with it.
+    // owner's usage (this space included) comes with it.
     const [space] = await tx.query<{ owner_user_id: string; last_seq: number; ops: number | string }>(
-      `select owner_user_id, last_seq,
-              (select coalesce(sum(last_seq), 0) from sync_space u where u.owner_user_id = $2) as ops
-         from sync_space where space_id = $1 for update`,
-      [spaceId, caller.userId],
+      `select s.owner_user_id, s.last_seq,
+              (select coalesce(sum(u.last_seq), 0) from sync_space u where u.owner_user_id = s.owner_user_id) as ops
+         from sync_space s where s.space_id = $1 for update`,
+      [spaceId],
     );
     if (!space) throw new SyncError("NOT_FOUND", `space ${spaceId} does not exist on this server: create it first (POST /sync/spaces)`);
-    if (space.owner_user_id !== caller.userId) throw new SyncError("FORBIDDEN", `space ${spaceId} belongs to another user`);
+    if (space.owner_user_id !== caller.userId && !options.member) throw new SyncError("FORBIDDEN", `space ${spaceId} belongs to another user`);
     const usage = { ops: Number(space.ops) };
     const ids = batch.ops.map((op) => op.opId);
     const known = new Set(
@@ -139,7 +141,7 @@ export async function pushOps(
     );
     const fresh = batch.ops.filter((op) => !known.has(op.opId));
     if (fresh.length > 0 && usage.ops + fresh.length > quotas.opsPerUser) {
-      throw new SyncError("QUOTA_EXCEEDED", `user ${caller.userId} has ${usage.ops} ops stored; ${fresh.length} more would pass the quota of ${quotas.opsPerUser}`);
+      throw new SyncError("QUOTA_EXCEEDED", `user ${space.owner_user_id} has ${usage.ops} ops stored; ${fresh.length} more would pass the quota of ${quotas.opsPerUser}`);
     }
     let last = space.last_seq;
     if (fresh.length > 0) {
@@ -202,17 +204,12 @@ export async function bindDevice(
 
 const missing = (spaceId: string) => new SyncError("NOT_FOUND", `space ${spaceId} does not exist on this server`);
 
-/** Checks that the caller may read a space: `NOT_FOUND` if nobody created it, `FORBIDDEN` if another user owns it. */
-export async function checkReader(storage: Storage, caller: SyncCaller, spaceId: string): Promise<void> {
-  const [space] = await storage.query<{ owner_user_id: string }>("select owner_user_id from sync_space where space_id = $1", [spaceId]);
-  if (!space) throw missing(spaceId);
-  if (space.owner_user_id !== caller.userId) throw new SyncError("FORBIDDEN", `space ${spaceId} belongs to another user`);
-}
-
 /**
  * The ops of a space after server seq `after`, oldest first: at most `limit`, and at most
  * `maxBytes` of stored op JSON (at least one op). `more` when ops follow the page. The sizes are
  * read first (an index range, no op bodies), so a page of large ops never leaves the database.
+ * The space must exist (`NOT_FOUND`) and be the caller's (`FORBIDDEN`) unless `member` says the
+ * caller's reach was checked (server/sync-access.ts).
  */
 export async function pullOps(
   storage: Storage,
@@ -220,12 +217,12 @@ export async function pullOps(
   spaceId: string,
   after: number,
   limit: number,
-  maxBytes: number = LIMITS.maxPullBytes,
+  options: { readonly member?: boolean; readonly maxBytes?: number } = {},
 ): Promise<PullPage> {
   const [space] = await storage.query<{ owner_user_id: string; last_seq: number }>("select owner_user_id, last_seq from sync_space where space_id = $1", [spaceId]);
   if (!space) throw missing(spaceId);
-  if (space.owner_user_id !== caller.userId) throw new SyncError("FORBIDDEN", `space ${spaceId} belongs to another user`);
-  const { ops, upTo } = await opsAfter(storage, spaceId, after, limit, maxBytes);
+  if (space.owner_user_id !== caller.userId && !options.member) throw new SyncError("FORBIDDEN", `space ${spaceId} belongs to another user`);
+  const { ops, upTo } = await opsAfter(storage, spaceId, after, limit, options.maxBytes ?? LIMITS.maxPullBytes);
   // Seqs are contiguous and committed in order (the push's row lock): ops follow iff the page ends
   // before the last seq (read first; a push committed since is announced by its poke).
   const lastSeq = Math.max(space.last_seq, upTo);

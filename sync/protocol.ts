@@ -167,12 +167,15 @@ export const SYNC_STATUS: { readonly [C in SyncErrorCode]: number } = {
 /** A refused sync request (or, on the client, a failed one); `code` for programs, `message` names the value. */
 export class SyncError extends Error {
   override readonly name = "SyncError";
+  /** The op a refusal is about (a `FORBIDDEN` push: the first op the user's role does not allow). */
+  readonly opId: string | undefined;
   constructor(
     readonly code: SyncErrorCode,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; opId?: string },
   ) {
     super(message, options);
+    this.opId = options?.opId;
   }
 }
 

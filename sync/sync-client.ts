@@ -111,14 +111,26 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
     let pushed = 0;
     pushedHlc ??= await engine.pushMark(spaceId);
     for (;;) {
-      const ops = await engine.logSince(spaceId, { device: engine.deviceId, afterHlc: pushedHlc, limit: pushBatch });
+      const ops = await engine.logSince(spaceId, { device: engine.deviceId, afterHlc: pushedHlc, limit: pushBatch, pushable: true });
       if (ops.length === 0) return pushed;
       // Ops already pulled back from the server carry its seq: it has them.
       const unsent = ops.filter((op) => op.serverSeq === undefined).map(({ serverSeq: _s, vidAfter: _v, ...op }) => op);
+      let withdrew = false;
       for (const batch of pushBatches(unsent)) {
-        await transport.push(spaceId, { device: engine.deviceId, ops: batch });
+        try {
+          await transport.push(spaceId, { device: engine.deviceId, ops: batch });
+        } catch (error) {
+          // One op the user's role does not allow (it raced a move or a revoke while offline): it is
+          // withdrawn here, shown as a conflict, and the rest is pushed without it.
+          if (!(error instanceof SyncError && error.code === "FORBIDDEN" && error.opId !== undefined && batch.some((op) => op.opId === error.opId))) throw error;
+          await engine.withdraw(spaceId, error.opId!, error.message);
+          options.onError?.(error);
+          withdrew = true;
+          break;
+        }
         pushed += batch.length;
       }
+      if (withdrew) continue;
       pushedHlc = ops[ops.length - 1]!.hlc;
       await engine.setPushMark(spaceId, pushedHlc);
       if (ops.length < pushBatch) return pushed;

@@ -60,7 +60,7 @@ const CODES = new Set<SyncErrorCode>([
 ]);
 
 async function failure(response: Response): Promise<SyncError> {
-  let body: { error?: { code?: string; message?: string } } = {};
+  let body: { error?: { code?: string; message?: string; opId?: unknown } } = {};
   try {
     body = (await response.json()) as typeof body;
   } catch {
@@ -70,7 +70,8 @@ async function failure(response: Response): Promise<SyncError> {
   const message = body.error?.message ?? `HTTP ${response.status}`;
   if (response.status >= 500) return new SyncError("UNAVAILABLE", `server answered ${response.status}: ${message}`);
   if (response.status === 401) return new SyncError("UNAUTHENTICATED", message);
-  if (code !== undefined && CODES.has(code as SyncErrorCode)) return new SyncError(code as SyncErrorCode, message);
+  const opId = typeof body.error?.opId === "string" ? body.error.opId : undefined;
+  if (code !== undefined && CODES.has(code as SyncErrorCode)) return new SyncError(code as SyncErrorCode, message, opId === undefined ? {} : { opId });
   if (response.status === 403) return new SyncError("FORBIDDEN", message);
   if (response.status === 413) return new SyncError("TOO_LARGE", message);
   if (response.status === 429) return new SyncError("RATE_LIMITED", message);

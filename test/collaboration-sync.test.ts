@@ -1,0 +1,296 @@
+/**
+ * Collaboration through a real sync server (server/sync-access.ts): the replica's entries decide
+ * who may push, pull and listen; every pushed op is checked against its user's role where it acts,
+ * a refused batch is a typed 403 that stores nothing, and taking a role away closes the user's
+ * sockets at once. Server storage on both backends; devices on PGlite.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
+import type { Engine, Props } from "../index.js";
+import { postgres } from "../storage/postgres/index.js";
+import { pglite } from "../storage/pglite/index.js";
+import type { Storage } from "../storage/contract.js";
+import { createSyncClient, httpTransport, type SyncClient, type WireOp } from "../sync/index.js";
+import { backends, postgresUnavailable, throwawayDatabase, type Fresh } from "./helpers/backends.js";
+import { startSyncServer, type TestDevice, type TestSyncServer } from "./helpers/sync-fixtures.js";
+import { lcg, randomEdits } from "./helpers/random-edits.js";
+
+const noPostgres = await postgresUnavailable();
+const serverStores = [
+  { name: "postgres", skip: noPostgres },
+  { name: "pglite", skip: undefined },
+] as const;
+
+async function until(check: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error("timed out waiting");
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe.each(serverStores)("collaboration through the sync server, server storage on $name", (store) => {
+  let server: TestSyncServer;
+  let storage: Storage | undefined;
+  let drop: (() => Promise<void>) | undefined;
+  const opened: Fresh[] = [];
+  let alice: TestDevice;
+  let bob: TestDevice;
+  let carol: TestDevice;
+
+  beforeAll(async () => {
+    if (store.skip) {
+      console.warn(`[logbook tests] skipping collaboration through the sync server on ${store.name}: ${store.skip}`);
+      return;
+    }
+    if (store.name === "postgres") {
+      const db = await throwawayDatabase();
+      drop = db.drop;
+      storage = await postgres({ connectionString: db.url, max: 4 }).open();
+    } else storage = await pglite().open();
+    server = await startSyncServer({ storage, revalidateMs: 60_000 });
+    alice = await server.signIn("alice-laptop");
+    bob = await server.signIn("bob-laptop");
+    carol = await server.signIn("carol-laptop");
+  });
+  afterAll(async () => {
+    for (const f of opened) await f.release();
+    await server?.close();
+    await storage?.close();
+    await drop?.();
+  });
+
+  /** A device of `user` (its engine acts for them), with a client for `spaceId` (a new space, created on the server, when omitted). */
+  async function device(user: TestDevice, spaceId?: string): Promise<{ engine: Engine; client: SyncClient; spaceId: string }> {
+    const f = await backends[0]!.fresh({ actor: user.userId });
+    opened.push(f);
+    const space = spaceId === undefined ? await f.engine.createSpace() : await f.engine.createSpace({ spaceId });
+    const transport = httpTransport({ baseUrl: server.url, token: user.token });
+    const client = createSyncClient({ engine: f.engine, spaceId: space.spaceId, transport, pollMs: 60_000, create: spaceId === undefined });
+    return { engine: f.engine, client, spaceId: space.spaceId };
+  }
+
+  const call = (method: string, path: string, user: TestDevice, body?: unknown) =>
+    fetch(`${server.url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${user.token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+  const errorOf = async (r: Response) => ({ status: r.status, ...((await r.json()) as { error: { code: string; message: string } }).error });
+  /** Every op the server stores for the space (as its owner pulls them). */
+  const stored = async (spaceId: string) => ((await (await call("GET", `/sync/${spaceId}/pull?after=0&limit=1000`, alice)).json()) as { ops: WireOp[] }).ops;
+  const replicaVid = async (spaceId: string, oid: string) => {
+    await server.app.syncReplica!.caughtUp(spaceId);
+    return (await server.app.syncReplica!.engine.get(spaceId, oid)).vid;
+  };
+
+  /** alice's space: plan / (a / a1, b / b1), synced. */
+  async function aliceSpace() {
+    const d = await device(alice);
+    const s = d.spaceId;
+    const plan = await d.engine.createDocument(s, { content: "plan" });
+    const a = await d.engine.create(s, { parentOid: plan.oid, content: "a" });
+    const a1 = await d.engine.create(s, { parentOid: a.oid, content: "a1" });
+    const b = await d.engine.create(s, { parentOid: plan.oid, content: "b" });
+    const b1 = await d.engine.create(s, { parentOid: b.oid, content: "b1" });
+    await d.client.sync();
+    return { d, s, plan: plan.oid, a: a.oid, a1: a1.oid, b: b.oid, b1: b1.oid };
+  }
+
+  it("a collaborator's device joins, edits where its role allows and converges; refused batches are 403 and store nothing", async () => {
+    if (store.skip) return;
+    const { d, s, plan, a, a1, b, b1 } = await aliceSpace();
+    const bobs = await device(bob, s);
+    // No role yet: nothing of the space reaches bob.
+    await expect(bobs.client.sync()).rejects.toMatchObject({ code: "FORBIDDEN" });
+    expect(await errorOf(await call("GET", `/sync/${s}/pull?after=0`, bob))).toMatchObject({ status: 403, code: "FORBIDDEN" });
+
+    await d.engine.share(s, plan, bob.userId, "viewer");
+    await d.engine.share(s, a, bob.userId, "collaborator");
+    await d.client.sync();
+    // bob reads the whole space: his device bootstraps from the replica and holds alice's versions.
+    await bobs.client.sync();
+    expect((await bobs.engine.get(s, plan)).vid).toBe((await d.engine.get(s, plan)).vid);
+
+    await bobs.engine.update(s, a1, { content: "a1 by bob" });
+    expect((await bobs.client.sync()).pushed).toBe(1);
+    await d.client.sync();
+    expect((await d.engine.get(s, a1)).content).toBe("a1 by bob");
+    const [ops] = [await bobs.engine.logSince(s)];
+    const mine = ops.filter((o) => o.device === bobs.engine.deviceId).map(({ serverSeq: _s, ...o }) => o);
+    expect(mine).toHaveLength(1);
+    const edit = mine[0]!;
+
+    // A hostile client: bob's own device, ops his role does not allow (hand-made from his edit).
+    const counter = (n: number) => `${bobs.engine.deviceId}.${1_000 + n}`;
+    const forge = (n: number, kind: string, oid: string, data: Props): WireOp => ({
+      ...edit,
+      opId: counter(n),
+      hlc: edit.hlc.replace(/:(\d{6}):/, (_m, c: string) => `:${String(Number(c) + n).padStart(6, "0")}:`),
+      kind,
+      oid,
+      data,
+    });
+    const before = (await stored(s)).length;
+    const refusals: [string, WireOp[]][] = [
+      ["an update outside his subtree", [forge(1, "update", b1, { content: "defaced" })]],
+      ["a good op, then a refused one: the whole batch", [forge(1, "update", a1, { content: "fine" }), forge(2, "update", b1, { content: "defaced" })]],
+      ["a create under what he may only view", [forge(1, "create", "0f0e0d0c-0b0a-4908-8706-050403020100", { parentOid: b, pos: "a0", content: "x", props: {} })]],
+      ["a move of his row into what he may only view", [forge(1, "move", a1, { toParent: b, toPos: "a0" })]],
+      ["a removal of the document he may only view", [forge(1, "remove", plan, {})]],
+      ["a share (he is no manager)", [forge(1, "share", a, { user: bob.userId, role: "manager" })]],
+      ["a kind the server cannot check", [forge(1, "grantEverything", a, {})]],
+    ];
+    for (const [what, batch] of refusals) {
+      const answer = await errorOf(await call("POST", `/sync/${s}/push`, bob, { device: bobs.engine.deviceId, ops: batch }));
+      expect(answer, what).toMatchObject({ status: 403, code: "FORBIDDEN" });
+      expect(answer.message, what).toContain(bob.userId);
+    }
+    expect((await stored(s)).length).toBe(before);
+    // The replica, alice and bob agree, and b1 was never touched anywhere.
+    await bobs.client.sync();
+    await d.client.sync();
+    const vid = await replicaVid(s, plan);
+    expect((await d.engine.get(s, plan)).vid).toBe(vid);
+    expect((await bobs.engine.get(s, plan)).vid).toBe(vid);
+    expect((await server.app.syncReplica!.engine.get(s, b1)).content).toBe("b1");
+  });
+
+  it("a third user sees nothing; a member who may read only part of the space is refused its log", async () => {
+    if (store.skip) return;
+    const { d, s, b } = await aliceSpace();
+    const socket = (user: TestDevice) =>
+      new Promise<number>((resolve) => {
+        const ws = new WebSocket(`${server.url.replace("http", "ws")}/sync/ws?spaces=${s}`, { headers: { authorization: `Bearer ${user.token}` } });
+        ws.on("unexpected-response", (_q, r) => resolve(r.statusCode ?? 0));
+        ws.on("open", () => {
+          ws.close();
+          resolve(101);
+        });
+      });
+    for (const path of [`/sync/${s}/pull?after=0`, `/sync/${s}/snapshot`]) {
+      expect(await errorOf(await call("GET", path, carol))).toMatchObject({ status: 403, code: "FORBIDDEN" });
+    }
+    expect(await socket(carol)).toBe(403);
+    // carol may view b only: a member, but her device would hold the whole log.
+    await d.engine.share(s, b, carol.userId, "viewer");
+    await d.client.sync();
+    const partial = await errorOf(await call("GET", `/sync/${s}/pull?after=0`, carol));
+    expect(partial).toMatchObject({ status: 403, code: "FORBIDDEN" });
+    expect(partial.message).toContain("only part");
+    expect(await socket(carol)).toBe(403);
+    // A member works inside what is shared with them: documents are the owner's to make.
+    const carols = await device(carol, s);
+    await carols.engine.createDocument(s, { content: "carol's own" });
+    const own = (await carols.engine.logSince(s)).map(({ serverSeq: _q, ...o }) => o);
+    await call("POST", `/sync/devices/${carols.engine.deviceId}/bind`, carol);
+    const refused = await errorOf(await call("POST", `/sync/${s}/push`, carol, { device: carols.engine.deviceId, ops: own }));
+    expect(refused).toMatchObject({ status: 403, code: "FORBIDDEN" });
+    expect(refused.message).toContain("only its owner");
+    await d.client.sync();
+    expect((await d.engine.documents(s)).map((x) => x.content)).toEqual(["plan"]);
+  });
+
+  it("taking a role away closes the member's socket at once and stops their client", async () => {
+    if (store.skip) return;
+    const { d, s, plan } = await aliceSpace();
+    await d.engine.share(s, plan, bob.userId, "collaborator");
+    await d.client.sync();
+    const bobs = await device(bob, s);
+    await bobs.client.sync();
+    bobs.client.start();
+    await until(() => bobs.client.status === "online");
+    // alice's edit reaches bob through a poke (he is no owner).
+    const row = await d.engine.create(s, { parentOid: plan, content: "for bob" });
+    await d.client.sync();
+    await until(async () => (await bobs.engine.get(s, row.oid).catch(() => undefined))?.content === "for bob");
+
+    // A socket of bob's that only listens (no client behind it to pull and be refused).
+    const listening = new WebSocket(`${server.url.replace("http", "ws")}/sync/ws?spaces=${s}`, { headers: { authorization: `Bearer ${bob.token}` } });
+    const closed = new Promise<number>((resolve) => listening.on("close", (code) => resolve(code)));
+    await new Promise((resolve) => listening.on("message", resolve));
+    await d.engine.share(s, plan, bob.userId, null);
+    await d.client.sync();
+    expect(await closed).toBe(4403);
+    await until(() => bobs.client.status === "refused");
+    await bobs.engine.update(s, row.oid, { content: "too late" }).catch(() => undefined);
+    // His device (acting for him) refuses it itself now that the revoke reached it, or the server does.
+    const after = await errorOf(await call("GET", `/sync/${s}/pull?after=0`, bob));
+    expect(after).toMatchObject({ status: 403, code: "FORBIDDEN" });
+    await bobs.client.stop();
+    expect((await server.app.syncReplica!.engine.get(s, row.oid)).content).toBe("for bob");
+  });
+  it("two users on three devices editing a shared subtree offline converge with the replica; a third user sees nothing", async () => {
+    if (store.skip) return;
+    const { d: laptop, s, plan, a } = await aliceSpace();
+    await laptop.engine.share(s, plan, bob.userId, "viewer");
+    await laptop.engine.share(s, a, bob.userId, "collaborator");
+    await laptop.client.sync();
+    const phone = await device(await server.signIn("alice-phone", alice.email), s);
+    const bobs = await device(bob, s);
+    await phone.client.sync();
+    await bobs.client.sync();
+    const rand = lcg(19);
+    for (let round = 0; round < 3; round++) {
+      // Offline: alice edits anywhere on both devices, bob inside what he may edit.
+      await randomEdits(laptop.engine, s, [plan], rand, 8);
+      await randomEdits(phone.engine, s, [plan], rand, 8);
+      const editable = (await bobs.engine.subtree(s, a, { depth: 20 }).catch(() => [])).map((r) => r.oid);
+      for (let i = 0; i < 5; i++) {
+        const at = [a, ...editable][Math.floor(rand() * (editable.length + 1))]!;
+        // alice may have removed it or moved it out of a meanwhile: his engine refuses, as it should.
+        await (i % 2 === 0 ? bobs.engine.create(s, { parentOid: at, content: `bob ${round}.${i}` }) : bobs.engine.update(s, at, { content: `bob ${round}.${i}` })).catch((error: unknown) => {
+          if (!(error instanceof Error && "code" in error && ["NOT_FOUND", "FORBIDDEN"].includes(String(error.code)))) throw error;
+        });
+      }
+      for (const dev of [laptop, phone, bobs, laptop, phone]) await dev.client.sync();
+      const vid = await replicaVid(s, plan);
+      for (const dev of [laptop, phone, bobs]) expect((await dev.engine.get(s, plan)).vid, `round ${round}`).toBe(vid);
+    }
+    // Some of bob's edits landed; those racing alice's moves and removals were skipped alike
+    // everywhere, or, when the server refused them, withdrawn on his device and never stored.
+    const replica = server.app.syncReplica!.engine;
+    const skipped = new Set((await replica.conflicts(s, { limit: 1000 })).map((c) => c.opId));
+    const his = await replica.logSince(s, { device: bobs.engine.deviceId, limit: 1000 });
+    expect(his.filter((o) => !skipped.has(o.opId)).length).toBeGreaterThan(0);
+    const withdrawn = (await bobs.engine.conflicts(s, { limit: 1000 })).filter((c) => c.outcome === "refused:FORBIDDEN").map((c) => c.opId);
+    expect(his.filter((o) => withdrawn.includes(o.opId))).toEqual([]);
+    expect(await errorOf(await call("GET", `/sync/${s}/pull?after=0`, carol))).toMatchObject({ status: 403, code: "FORBIDDEN" });
+  });
+  it("an offline edit that a move took out of the editor's reach: replay decides by clock, a refused one is withdrawn and syncing goes on", async () => {
+    if (store.skip) return;
+    const { d, s, plan, a, a1, b } = await aliceSpace();
+    await d.engine.share(s, plan, bob.userId, "viewer");
+    await d.engine.share(s, a, bob.userId, "collaborator");
+    await d.client.sync();
+    const bobs = await device(bob, s);
+    await bobs.client.sync();
+    const a2 = await d.engine.create(s, { parentOid: a, content: "a2" });
+    await d.client.sync();
+    await bobs.client.sync();
+
+    // Made before alice's move (an older clock): it applied before the move, so it lands everywhere.
+    await bobs.engine.update(s, a1, { content: "a1, bob offline" });
+    await d.engine.move(s, a1, { parentOid: b });
+    // Made after alice's move, which bob has not seen: in clock order it comes after the move,
+    // where bob may only view a2's new place. The server refuses it; bob's device withdraws it.
+    await d.engine.move(s, a2.oid, { parentOid: b });
+    await d.client.sync();
+    await bobs.engine.update(s, a2.oid, { content: "a2, bob offline" });
+    const errors: unknown[] = [];
+    const client = createSyncClient({ engine: bobs.engine, spaceId: s, transport: httpTransport({ baseUrl: server.url, token: bob.token }), pollMs: 60_000, onError: (e) => errors.push(e) });
+    await client.sync();
+    expect(errors).toMatchObject([{ code: "FORBIDDEN", opId: expect.any(String) }]);
+    const [withdrawn] = (await bobs.engine.conflicts(s)).filter((c) => c.outcome === "refused:FORBIDDEN");
+    expect(withdrawn).toMatchObject({ kind: "update", oid: a2.oid, detail: expect.stringContaining("role viewer") });
+    await d.client.sync();
+    for (const e of [d.engine, bobs.engine, server.app.syncReplica!.engine]) {
+      expect((await e.get(s, a1)).content).toBe("a1, bob offline");
+      expect((await e.get(s, a2.oid)).content).toBe("a2");
+      expect((await e.get(s, plan)).vid).toBe(await replicaVid(s, plan));
+    }
+    // Withdrawn for good: later rounds push nothing more, and an undo for a late op keeps it out.
+    expect(await client.sync()).toEqual({ pushed: 0, pulled: 0 });
+    expect((await bobs.engine.get(s, a2.oid)).content).toBe("a2");
+  });
+});
