@@ -13,7 +13,7 @@ import type { AccountsContext } from "./context.js";
 import { listDevices, renameDevice, revokeDevice } from "./devices.js";
 import { AccountsError } from "./errors.js";
 import { createMailer } from "./mail.js";
-import type { MailConfig } from "./mail.js";
+import type { MailConfig, MailMessage } from "./mail.js";
 import { migrateAccounts } from "./migrations.js";
 import { requestPasswordReset, resetPassword } from "./password-reset.js";
 import type { RequestPasswordResetInput, ResetPasswordInput } from "./password-reset.js";
@@ -94,6 +94,18 @@ export interface Accounts extends AsyncDisposable {
    * account disabled); the sync server re-checks that user's sockets. Returns the unsubscribe.
    */
   readonly onSessionsRevoked: (listener: (userId: string) => void) => () => void;
+  /**
+   * Calls `listener(user)` after a user proved their address through this instance (the sync
+   * server turns the invitations waiting for that address into roles). Returns the unsubscribe.
+   */
+  readonly onVerified: (listener: (user: User) => void) => () => void;
+  /**
+   * Queues a mail through the accounts transport (the sync server's invitations), sent in the
+   * background like every accounts mail; `drainMail` waits for it.
+   */
+  readonly sendMail: (message: MailMessage) => void;
+  /** The product name the mails carry (`mail.product`, default "Logbook"). */
+  readonly product: string;
   /** Waits until every queued mail has been handed to the transport. */
   readonly drainMail: () => Promise<void>;
   /** Sends queued mail, closes the transport and (if opened here) the database. Idempotent. */
@@ -125,6 +137,16 @@ export async function openAccounts(options: AccountsOptions): Promise<Accounts> 
       }
     }
   };
+  const verifiedListeners = new Set<(user: User) => void>();
+  const verified = (user: User): void => {
+    for (const listener of verifiedListeners) {
+      try {
+        listener(user);
+      } catch (error) {
+        console.error("accounts: a verification listener failed:", error);
+      }
+    }
+  };
   const ctx: AccountsContext = {
     db,
     settings,
@@ -133,6 +155,7 @@ export async function openAccounts(options: AccountsOptions): Promise<Accounts> 
     limiters: options.rateLimiters ?? memoryRateLimiters(settings.limits),
     now: options.now ?? Date.now,
     revoked,
+    verified,
   };
   let closing: Promise<void> | undefined;
   const open = <A extends unknown[], R>(fn: (c: AccountsContext, ...args: A) => Promise<R>) =>
@@ -169,6 +192,15 @@ export async function openAccounts(options: AccountsOptions): Promise<Accounts> 
     onSessionsRevoked(listener) {
       listeners.add(listener);
       return () => void listeners.delete(listener);
+    },
+    onVerified(listener) {
+      verifiedListeners.add(listener);
+      return () => void verifiedListeners.delete(listener);
+    },
+    product: mailer.product,
+    sendMail: (message) => {
+      if (closing !== undefined) throw new AccountsError("CLOSED", "accounts instance is closed");
+      mailer.enqueue(message);
     },
     drainMail: mailer.drain,
     close,

@@ -8,7 +8,8 @@ export type { AccountsSettings, AccountsSettingsOverride, Argon2Params, Password
 export { commonPasswordCount, isCommonPassword } from "./common-passwords.js";
 export { AccountsError, isAccountsError } from "./errors.js";
 export type { AccountsErrorCode, AccountsErrorOptions } from "./errors.js";
-export type { MailConfig } from "./mail.js";
+export type { MailConfig, MailMessage } from "./mail.js";
+export { parseEmail } from "./validation.js";
 export { MIGRATIONS_TABLE, TABLES, migrateAccounts, rollbackAccounts } from "./migrations.js";
 export type { RequestPasswordResetInput, ResetPasswordInput } from "./password-reset.js";
 export { hashParams } from "./passwords.js";

@@ -62,7 +62,9 @@ export async function verifyEmail(ctx: AccountsContext, input: VerifyEmailInput)
   );
   if (changed !== 1) throw new AccountsError("INVALID_CREDENTIALS", WRONG); // raced with a newer code
   await clearAttempts(ctx.limiters, "verify", email.normalized);
-  return toUser({ ...user, state: "verified" });
+  const verified = toUser({ ...user, state: "verified" });
+  ctx.verified(verified);
+  return verified;
 }
 
 /** Counts a wrong guess against the current code, discarding the code at the limit. */

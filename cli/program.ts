@@ -6,6 +6,7 @@ import { editCommands } from "./commands/edit.js";
 import { exportCommand } from "./commands/export.js";
 import { foldCommands } from "./commands/fold.js";
 import { shareCommands } from "./commands/share.js";
+import { inviteCommands } from "./commands/invite.js";
 import { historyCommands } from "./commands/history.js";
 import { importCommand } from "./commands/import.js";
 import { initCommand } from "./commands/init.js";
@@ -35,7 +36,7 @@ export function createProgram(io: Io, options: { json?: boolean } = {}): Command
       outputError: (text, write) => write(`logbook: ${text.replace(/^error: /, "")}`),
     })
     .addHelpText("after", checkoutCommandsNote);
-  for (const add of [initCommand, importCommand, exportCommand, treeCommand, viewCommand, foldCommands, shareCommands, historyCommands, versionCommands, editCommands, infoCommands, serveCommand, syncCommands]) add(program, io);
+  for (const add of [initCommand, importCommand, exportCommand, treeCommand, viewCommand, foldCommands, shareCommands, inviteCommands, historyCommands, versionCommands, editCommands, infoCommands, serveCommand, syncCommands]) add(program, io);
   for (const command of program.commands) command.exitOverride();
   return program;
 }

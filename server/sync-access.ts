@@ -11,9 +11,10 @@
  *   nothing hidden): a device holds a whole replica, so a member who may read only part of the
  *   space is refused (`FORBIDDEN`) until partial replicas exist.
  *
- * The replica follows pushes in the background, so a refusal is confirmed on a caught-up replica
- * before it is answered (a grant pushed a moment ago counts). An op that races a revoke is refused
- * where it matters: in clock order, by every device's replay and the replica's.
+ * The replica follows pushes in the background: a member is judged on a caught-up replica (a move,
+ * grant or revoke pushed a moment ago counts), the owner on the replica as it is, and again once it
+ * caught up before a refusal is answered. What slips through a race is refused where it matters:
+ * in clock order, by every device's replay and the replica's.
  */
 import { SyncError, type PushBatch } from "../sync/protocol.js";
 import type { Storage } from "../storage/contract.js";
@@ -40,11 +41,13 @@ export function createSyncAccess(storage: Storage, replica: SyncReplica | undefi
   };
   const noReplica = (userId: string, spaceId: string) =>
     new SyncError("FORBIDDEN", `space ${spaceId} belongs to another user, and this server keeps no replica to check user ${userId}'s role there`);
+  /** The replica holds every op stored so far (one that cannot apply them leaves the check to replay). */
+  const caughtUp = (spaceId: string) => replica?.caughtUp(spaceId).catch(() => {});
   /** Asks, and asks again once the replica holds every op stored so far when the answer is no. */
   const confirmed = async <T>(spaceId: string, ask: () => Promise<T | undefined>): Promise<T | undefined> => {
     const first = await ask();
     if (first === undefined || !replica) return first;
-    await replica.caughtUp(spaceId).catch(() => {});
+    await caughtUp(spaceId);
     return ask();
   };
   return {
@@ -62,12 +65,15 @@ export function createSyncAccess(storage: Storage, replica: SyncReplica | undefi
           const op = batch.ops[root]!;
           throw new SyncError("FORBIDDEN", `ops[${root}] (${op.kind} ${op.opId}): user ${caller.userId} may not make documents in space ${spaceId}: only its owner does`, { opId: op.opId });
         }
-        const outside = await confirmed(spaceId, async () => ((await engine.accessOf(spaceId, caller.userId)).member ? undefined : true));
-        if (outside) throw new SyncError("FORBIDDEN", `user ${caller.userId} has no role in space ${spaceId}`);
+        // A member is judged on every op stored so far (a move or a revoke pushed a moment ago).
+        await caughtUp(spaceId);
+        if (!(await engine.accessOf(spaceId, caller.userId)).member) throw new SyncError("FORBIDDEN", `user ${caller.userId} has no role in space ${spaceId}`);
       }
       // The owner's op kinds from a newer client are kept (replicas skip them alike), and their old
-      // clocks cost only their own space; a member's are refused.
-      const refused = await confirmed(spaceId, () => engine.checkOps(spaceId, batch.ops, { passUnknownKinds: !member, anyClock: !member }));
+      // clocks cost only their own space; a member's are refused. The owner's batch is checked on
+      // the replica as it is, and again once it caught up when that refuses.
+      const check = () => engine.checkOps(spaceId, batch.ops, { passUnknownKinds: !member, anyClock: !member });
+      const refused = member ? await check() : await confirmed(spaceId, check);
       // Named, so the device withdraws that op and pushes the rest (sync/sync-client.ts).
       if (refused) throw new SyncError("FORBIDDEN", refused.message, { opId: refused.opId });
       return { member };
@@ -76,15 +82,14 @@ export function createSyncAccess(storage: Storage, replica: SyncReplica | undefi
       const owner = await ownerOf(spaceId);
       if (owner === userId) return { member: false };
       if (!replica) throw noReplica(userId, spaceId);
-      const engine = replica.engine;
-      const why = await confirmed(spaceId, async () => {
-        const reach = await engine.accessOf(spaceId, userId);
-        if (!reach.member) return `user ${userId} has no role in space ${spaceId}`;
-        if (!reach.readsAll) {
-          return `user ${userId} may read only part of space ${spaceId}, and a device holds all of it (partial replicas are not served yet)`;
-        }
-        return undefined;
-      });
+      // On every op stored so far: a revoke pushed a moment ago counts.
+      await caughtUp(spaceId);
+      const reach = await replica.engine.accessOf(spaceId, userId);
+      const why = !reach.member
+        ? `user ${userId} has no role in space ${spaceId}`
+        : !reach.readsAll
+          ? `user ${userId} may read only part of space ${spaceId}, and a device holds all of it (partial replicas are not served yet)`
+          : undefined;
       if (why) throw new SyncError("FORBIDDEN", why);
       return { member: true };
     },

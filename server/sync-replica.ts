@@ -10,7 +10,7 @@
 import { EngineError } from "../engine/errors.js";
 import { openEngine, type Engine } from "../open-engine.js";
 import type { Storage } from "../storage/contract.js";
-import { opsAfter } from "./sync-store.js";
+import { appendServerOps, opsAfter } from "./sync-store.js";
 
 /** Ops the replica applies per `applyOps` call (one pull page's worth). */
 const PAGE = 500;
@@ -30,6 +30,13 @@ export interface SyncReplica {
    * for a fresh one); pushes meanwhile are followed right after.
    */
   exclusive<T>(spaceId: string, fn: () => Promise<T>): Promise<T>;
+  /**
+   * Makes ops on the server, as `actor` (an invitation's share op, made for the manager who sent
+   * it): `fn` writes through the replica's engine acting for them, then the ops it made are
+   * numbered after the space's others and stored like pushed ones, so every device pulls them.
+   * Runs while no round does; resolves to the space's last seq (undefined: `fn` made no op).
+   */
+  originate(spaceId: string, actor: string, fn: (engine: Engine) => Promise<unknown>): Promise<number | undefined>;
   /** Waits for running rounds and closes the engine (not the storage: its owner closes it). */
   close(): Promise<void>;
 }
@@ -104,6 +111,19 @@ export async function openSyncReplica(
     return next;
   };
 
+  const exclusive = async <T>(spaceId: string, fn: () => Promise<T>): Promise<T> => {
+    for (let current = running.get(spaceId); current; current = running.get(spaceId)) await current.catch(() => {});
+    let release!: () => void;
+    running.set(spaceId, new Promise<void>((resolve) => (release = resolve)));
+    try {
+      return await fn();
+    } finally {
+      running.delete(spaceId);
+      release();
+      if (again.has(spaceId) && !closing) void run(spaceId);
+    }
+  };
+
   return {
     engine,
     follow(spaceId) {
@@ -121,17 +141,19 @@ export async function openSyncReplica(
       const error = errors.get(spaceId);
       if (error !== undefined) throw error;
     },
-    async exclusive(spaceId, fn) {
-      for (let current = running.get(spaceId); current; current = running.get(spaceId)) await current.catch(() => {});
-      let release!: () => void;
-      running.set(spaceId, new Promise<void>((resolve) => (release = resolve)));
-      try {
-        return await fn();
-      } finally {
-        running.delete(spaceId);
-        release();
-        if (again.has(spaceId) && !closing) void run(spaceId);
-      }
+    exclusive,
+    async originate(spaceId, actor, fn) {
+      return exclusive(spaceId, async () => {
+        // On every op stored so far, so the new ones sort after what the devices pushed.
+        await round(spaceId);
+        await fn(engine.as(actor));
+        const made = (await engine.logSince(spaceId, { device: engine.deviceId, limit: 10_000 })).filter((o) => o.serverSeq === undefined);
+        if (made.length === 0) return undefined;
+        const last = await appendServerOps(storage, spaceId, made.map(({ serverSeq: _s, vidAfter: _v, ...op }) => op), Date.now());
+        // Pulled back in server order with what was pushed meanwhile: the cursor never skips an op.
+        await round(spaceId);
+        return last;
+      });
     },
     async close() {
       closing = true;

@@ -26,6 +26,8 @@ import { handleError } from "./http-errors.js";
 import { createSyncHub, type SyncHub } from "./sync-hub.js";
 import { openSyncReplica, type SyncReplica } from "./sync-replica.js";
 import { createSyncAccess } from "./sync-access.js";
+import { invitationRoutes } from "./invitation-routes.js";
+import { applyInvitationsFor } from "./sync-invitations.js";
 import { bindActors, bindDevice, createSyncSpace, DEFAULT_QUOTAS, migrateSyncStore, pullOps, pushOps, type SyncCaller, type SyncQuotas } from "./sync-store.js";
 
 declare module "fastify" {
@@ -144,9 +146,16 @@ const plugin: FastifyPluginAsync<SyncPluginOptions> = async (app: FastifyInstanc
   // A revocation through this server's accounts (sign-out, device revoked, password reset or
   // change, account disabled) closes that user's sockets at once; nobody else's are re-checked.
   const unsubscribe = app.accounts.onSessionsRevoked((userId) => void hub.revalidateUser(userId));
+  const invitations = { storage, poke: (spaceId: string, lastSeq: number) => hub.poke(spaceId, lastSeq), now };
+  // An address proven just now gets the roles waiting for it.
+  const unsubscribeVerified = app.accounts.onVerified((user) => {
+    if (!replica) return;
+    applyInvitationsFor({ ...invitations, replica }, user.email, user.id).catch((error: unknown) => app.log.error({ err: error, userId: user.id }, "invitations could not be applied"));
+  });
   app.addHook("onClose", async () => {
     for (const t of timers) clearInterval(t);
     unsubscribe();
+    unsubscribeVerified();
     hub.closeAll();
     await replica?.close();
   });
@@ -243,6 +252,8 @@ const plugin: FastifyPluginAsync<SyncPluginOptions> = async (app: FastifyInstanc
         void reply.header("content-type", "application/octet-stream");
         return reply.send(out);
       });
+
+      invitationRoutes(sync, app, { ...invitations, replica, spaceOf: (params) => spaceOf({ params } as FastifyRequest<{ Params: { space: string } }>) });
 
       // A device registers its engine device id (before its first push), or, signed in again after
       // its accounts device was revoked, takes it back.

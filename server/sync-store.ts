@@ -11,7 +11,7 @@
  * - `sync_op`: the ops, unique per (space, op id): a retried or duplicated push never doubles one;
  *   `bytes` is each op's JSON size (pull pages are cut by it).
  */
-import type { Storage } from "../storage/contract.js";
+import type { Queryable, Storage } from "../storage/contract.js";
 import { LIMITS, SyncError, type PullPage, type PushBatch, type PushResult, type WireOp } from "../sync/protocol.js";
 
 const LOCK = 7_420_114;
@@ -47,6 +47,12 @@ export async function migrateSyncStore(storage: Storage): Promise<void> {
     // The stored size of each op, so a pull page is cut by bytes without serializing every row.
     await tx.query("alter table sync_op add column if not exists bytes int");
     await tx.query("create index if not exists sync_space_owner_idx on sync_space (owner_user_id)");
+    // Invitations by e-mail (server/sync-invitations.ts): a role waiting for an address to have an account.
+    await tx.query(`create table if not exists sync_invitation (
+      id uuid primary key, space_id uuid not null, oid uuid not null, email text not null, role text not null,
+      invited_by text not null, created_at bigint not null, applied_at bigint, outcome text)`);
+    await tx.query("create index if not exists sync_invitation_email_idx on sync_invitation (email) where applied_at is null");
+    await tx.query("create index if not exists sync_invitation_space_idx on sync_invitation (space_id)");
   });
 }
 
@@ -147,16 +153,21 @@ export async function pushOps(
     if (fresh.length > 0) {
       const first = last + 1;
       last += fresh.length;
-      await tx.query(
-        `insert into sync_op (space_id, server_seq, op_id, device, hlc, op, received_at, bytes)
-           select $1, $2::int8 + t.i - 1, t.op_id, t.device, t.hlc, t.op::jsonb, $3, octet_length(t.op)
-             from unnest($4::text[], $5::text[], $6::text[], $7::text[]) with ordinality as t(op_id, device, hlc, op, i)`,
-        [spaceId, first, now, fresh.map((o) => o.opId), fresh.map((o) => o.device), fresh.map((o) => o.hlc), fresh.map((o) => JSON.stringify(o))],
-      );
+      await insertOps(tx, spaceId, first, now, fresh);
       await tx.query("update sync_space set last_seq = $2 where space_id = $1", [spaceId, last]);
     }
     return { accepted: fresh.length, duplicates: batch.ops.length - fresh.length, lastSeq: last };
   });
+}
+
+/** Stores ops numbered from `first` on (the caller holds the space's row lock). */
+async function insertOps(tx: Queryable, spaceId: string, first: number, now: number, ops: readonly WireOp[]): Promise<void> {
+  await tx.query(
+    `insert into sync_op (space_id, server_seq, op_id, device, hlc, op, received_at, bytes)
+       select $1, $2::int8 + t.i - 1, t.op_id, t.device, t.hlc, t.op::jsonb, $3, octet_length(t.op)
+         from unnest($4::text[], $5::text[], $6::text[], $7::text[]) with ordinality as t(op_id, device, hlc, op, i)`,
+    [spaceId, first, now, ops.map((o) => o.opId), ops.map((o) => o.device), ops.map((o) => o.hlc), ops.map((o) => JSON.stringify(o))],
+  );
 }
 
 /**
@@ -260,4 +271,22 @@ export async function opsAfter(
           [spaceId, after, upTo],
         );
   return { ops: rows.map((r) => ({ ...r.op, serverSeq: r.server_seq })), upTo };
+}
+
+/**
+ * Numbers and stores ops the server made itself (its replica's, e.g. the share op of an invitation)
+ * after the space's other ops, under the space's row lock like a push. No device binding and no
+ * quota: the server vouches for them. Returns the space's last seq.
+ */
+export async function appendServerOps(storage: Storage, spaceId: string, ops: readonly WireOp[], now: number): Promise<number> {
+  return storage.transaction(async (tx) => {
+    const [space] = await tx.query<{ last_seq: number }>("select last_seq from sync_space where space_id = $1 for update", [spaceId]);
+    if (!space) throw missing(spaceId);
+    const first = space.last_seq + 1;
+    const last = space.last_seq + ops.length;
+    if (ops.length === 0) return space.last_seq;
+    await insertOps(tx, spaceId, first, now, ops);
+    await tx.query("update sync_space set last_seq = $2 where space_id = $1", [spaceId, last]);
+    return last;
+  });
 }

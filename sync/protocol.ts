@@ -41,6 +41,26 @@ export interface PullPage {
   readonly lastSeq: number;
 }
 
+/** A role an invitation gives (`none` hides, it invites nobody). */
+export type InvitedRole = "manager" | "collaborator" | "viewer";
+
+/** One invitation (`POST|GET /sync/:space/invitations`; docs/collaboration.md, "Invitations"). */
+export interface Invitation {
+  readonly id: string;
+  readonly spaceId: string;
+  readonly oid: string;
+  /** The invited address, lowercase. */
+  readonly email: string;
+  readonly role: InvitedRole;
+  /** The user id of the manager who invited. */
+  readonly invitedBy: string;
+  readonly createdAt: number;
+  /** When it became a role (null: waiting for the address to have a verified account). */
+  readonly appliedAt: number | null;
+  /** `applied`, or `refused` (the inviter could no longer share there), once applied. */
+  readonly outcome: "applied" | "refused" | null;
+}
+
 /** Messages the server sends on `GET /sync/ws`. */
 export type ServerMessage =
   | { readonly type: "ready"; readonly spaces: readonly string[] }

@@ -4,7 +4,19 @@
  */
 import WebSocket from "ws";
 import type { SnapshotFrame } from "../engine/snapshot.js";
-import { decodeSnapshotFrames, SyncError, type BindResult, type CreateSpaceResult, type PullPage, type PushBatch, type PushResult, type ServerMessage, type SyncErrorCode } from "./protocol.js";
+import {
+  decodeSnapshotFrames,
+  SyncError,
+  type BindResult,
+  type CreateSpaceResult,
+  type Invitation,
+  type InvitedRole,
+  type PullPage,
+  type PushBatch,
+  type PushResult,
+  type ServerMessage,
+  type SyncErrorCode,
+} from "./protocol.js";
 
 /** Handlers of a poke socket. */
 export interface ListenHandlers {
@@ -29,6 +41,12 @@ export interface SyncTransport {
   createSpace?(spaceId: string): Promise<CreateSpaceResult>;
   /** The server replica's rows of a space, frame by frame. Optional: without it a joining device replays the ops. */
   snapshot?(spaceId: string): AsyncIterable<SnapshotFrame>;
+  /** Invites an address to a role on a subtree (a manager there). Optional. */
+  invite?(spaceId: string, invitation: { readonly oid: string; readonly email: string; readonly role: InvitedRole }): Promise<Invitation>;
+  /** The space's invitations on objectives this user may share. Optional. */
+  invitations?(spaceId: string): Promise<readonly Invitation[]>;
+  /** Withdraws an invitation still waiting. Optional. */
+  cancelInvitation?(spaceId: string, id: string): Promise<void>;
 }
 
 /** Options of {@link httpTransport}. */
@@ -96,6 +114,7 @@ export function httpTransport(options: HttpTransportOptions): SyncTransport {
       throw new SyncError("UNAVAILABLE", `cannot reach ${url}: ${(error as Error).message}`, { cause: error });
     }
     if (!response.ok) throw await failure(response);
+    if (response.status === 204) return undefined as T;
     try {
       return (await response.json()) as T;
     } catch (error) {
@@ -108,6 +127,10 @@ export function httpTransport(options: HttpTransportOptions): SyncTransport {
     pull: (spaceId, after, limit) => call(`${base}/${spaceId}/pull?after=${after}&limit=${limit}`, { headers }),
     bind: (device) => call(`${base}/devices/${encodeURIComponent(device)}/bind`, { method: "POST", headers }),
     createSpace: (spaceId) => call(`${base}/spaces`, { method: "POST", headers: { ...headers, "content-type": "application/json" }, body: JSON.stringify({ spaceId }) }),
+    invite: (spaceId, invitation) =>
+      call(`${base}/${spaceId}/invitations`, { method: "POST", headers: { ...headers, "content-type": "application/json" }, body: JSON.stringify(invitation) }),
+    invitations: async (spaceId) => (await call<{ invitations: Invitation[] }>(`${base}/${spaceId}/invitations`, { headers })).invitations,
+    cancelInvitation: (spaceId, id) => call(`${base}/${spaceId}/invitations/${encodeURIComponent(id)}`, { method: "DELETE", headers }),
     async *snapshot(spaceId) {
       const url = `${base}/${spaceId}/snapshot`;
       let response: Response;

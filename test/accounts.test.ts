@@ -72,6 +72,27 @@ describe.each(stores)("accounts on $name", (store) => {
       expect((await accounts.getUser(user.id)).lastLoginAt).toBe(signedIn.user.lastLoginAt);
     });
 
+    it("tells onVerified listeners who proved their address (a failing listener changes nothing), and sends mail for others", async () => {
+      const seen: string[] = [];
+      const off = accounts.onVerified((user) => seen.push(user.email));
+      const offBroken = accounts.onVerified(() => {
+        throw new Error("listener bug");
+      });
+      const email = uniqueEmail("verified-event");
+      await accounts.signUp({ email, password: PASSWORD, firstName: "Ada" });
+      const user = await accounts.verifyEmail({ email, code: codeIn(await mail.waitForMail(email)) });
+      expect(user.state).toBe("verified");
+      expect(seen).toEqual([email]);
+      off();
+      offBroken();
+      const other = uniqueEmail("verified-event");
+      await accounts.signUp({ email: other, password: PASSWORD, firstName: "Bo" });
+      await accounts.verifyEmail({ email: other, code: codeIn(await mail.waitForMail(other)) });
+      expect(seen).toEqual([email]);
+      accounts.sendMail({ to: email, subject: `${accounts.product}: a note`, text: "shared with you" });
+      expect((await mail.waitForMail(email, 2)).text).toContain("shared with you");
+    });
+
     it("treats e-mail addresses case-insensitively and tells the owner about a second sign-up", async () => {
       const email = uniqueEmail("Case").replace("example.com", "Example.COM");
       await createVerifiedUser(accounts, mail, email);

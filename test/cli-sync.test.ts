@@ -100,4 +100,29 @@ describe("logbook login and sync", () => {
     expect(await exited).toBe(0);
     expect((await logbook([...phoneArgs, "--json", "stats", doc.oid], phoneEnv())).stdout).toContain("Plan (watched)");
   }, 180_000);
+  it("invites addresses to a row's subtree through the server, lists the invitations and withdraws one", async () => {
+    const inviter = ["--data", join(dir, "inviter")];
+    expect((await logbook([...inviter, "login", "--server", server.url, "--email", email], env)).code).toBe(0);
+    const doc = json<{ oid: string }>(await logbook([...inviter, "--json", "create", "Shared plan"], env));
+    expect((await logbook([...inviter, "sync"], env)).code).toBe(0);
+    const bob = await server.signIn("bob-phone");
+    const now = json<{ email: string; outcome: string | null }>(await logbook([...inviter, "--json", "invite", doc.oid, bob.email, "collaborator"], env));
+    expect(now).toMatchObject({ email: bob.email, outcome: "applied" });
+    const later = await logbook([...inviter, "invite", doc.oid, "later@example.com", "viewer"], env);
+    expect(later.stdout).toContain("waits for that address to sign up");
+    const listed = json<{ id: string; email: string; outcome: string | null }[]>(await logbook([...inviter, "--json", "invitations"], env));
+    expect(listed.map((i) => i.email).sort()).toEqual([bob.email, "later@example.com"].sort());
+    const waiting = listed.find((i) => i.outcome === null)!;
+    expect((await logbook([...inviter, "invitations", "--cancel", waiting.id], env)).stdout).toContain("withdrawn");
+    expect(json<unknown[]>(await logbook([...inviter, "--json", "invitations"], env))).toHaveLength(1);
+    // The entry came back with the next sync.
+    expect((await logbook([...inviter, "sync"], env)).code).toBe(0);
+    expect(json<{ user: string; role: string }[]>(await logbook([...inviter, "--json", "collaborators", doc.oid], env))).toContainEqual(
+      expect.objectContaining({ user: bob.userId, role: "collaborator" }),
+    );
+    const badRole = await logbook([...inviter, "--json", "invite", doc.oid, bob.email, "owner"], env);
+    expect([badRole.code, JSON.parse(badRole.stderr).error.code]).toEqual([1, "INVALID_ARGUMENT"]);
+    const cancelled = await logbook([...inviter, "--json", "invitations", "--cancel", waiting.id], env);
+    expect([cancelled.code, JSON.parse(cancelled.stderr).error.code]).toEqual([1, "SYNC"]);
+  });
 });

@@ -293,4 +293,50 @@ describe.each(serverStores)("collaboration through the sync server, server stora
     expect(await client.sync()).toEqual({ pushed: 0, pulled: 0 });
     expect((await bobs.engine.get(s, a2.oid)).content).toBe("a2");
   });
+  it("invitations by e-mail: an account gets the role at once, a new address when it is verified; only managers invite, list and withdraw", async () => {
+    if (store.skip) return;
+    const { d, s, plan, a } = await aliceSpace();
+    const invite = (user: TestDevice, body: unknown) => call("POST", `/sync/${s}/invitations`, user, body);
+    // bob has an account: the role is his at once, made by the server's replica for alice.
+    const made = await invite(alice, { oid: a, email: bob.email.toUpperCase(), role: "collaborator" });
+    expect(made.status).toBe(201);
+    expect(await made.json()).toMatchObject({ email: bob.email, oid: a, role: "collaborator", invitedBy: alice.userId, outcome: "applied" });
+    await server.accounts.drainMail();
+    expect(server.mail.textsTo(bob.email).at(-1)).toContain("shared part of an outline");
+    await d.client.sync();
+    expect(await d.engine.collaborators(s, a)).toContainEqual({ user: bob.userId, role: "collaborator", oid: a });
+    expect((await d.engine.shareHistory(s, a))[0]).toMatchObject({ user: bob.userId, role: "collaborator", by: alice.userId });
+
+    // A new address: nothing yet, a mail that says to sign up; the role comes with the verification.
+    const email = `invited-${Date.now()}@example.com`;
+    const waiting = await invite(alice, { oid: plan, email, role: "viewer" });
+    expect(await waiting.json()).toMatchObject({ email, outcome: null, appliedAt: null });
+    await server.accounts.drainMail();
+    expect(server.mail.textsTo(email).at(-1)).toContain("Sign up");
+    const newbie = await server.signIn("newbie-laptop", email);
+    await until(async () => (await server.app.syncReplica!.engine.accessOf(s, newbie.userId)).readsAll);
+    const theirs = await device(newbie, s);
+    await theirs.client.sync();
+    await d.client.sync();
+    expect((await theirs.engine.get(s, plan)).vid).toBe((await d.engine.get(s, plan)).vid);
+    expect(await errorOf(await invite(newbie, { oid: plan, email: "x@example.com", role: "viewer" }))).toMatchObject({ status: 403, code: "FORBIDDEN" });
+
+    // Refusals name the bad value.
+    expect(await errorOf(await invite(alice, { oid: plan, email: "not an address", role: "viewer" }))).toMatchObject({ status: 400, message: expect.stringContaining("not an address") });
+    expect(await errorOf(await invite(alice, { oid: plan, email, role: "none" }))).toMatchObject({ status: 400, code: "BAD_BATCH", message: expect.stringContaining('"none"') });
+    expect(await errorOf(await invite(alice, { oid: "0f0e0d0c-0b0a-4908-8706-050403020100", email, role: "viewer" }))).toMatchObject({ status: 404, code: "NOT_FOUND" });
+
+    // Listing and withdrawing: managers only; an applied invitation is a role (taken away by a share).
+    const ghost = (await (await invite(alice, { oid: a, email: "ghost@example.com", role: "viewer" })).json()) as { id: string };
+    const listed = (await (await call("GET", `/sync/${s}/invitations`, alice)).json()) as { invitations: { email: string }[] };
+    expect(listed.invitations.map((i) => i.email).sort()).toEqual([bob.email, email, "ghost@example.com"].sort());
+    expect(((await (await call("GET", `/sync/${s}/invitations`, bob)).json()) as { invitations: unknown[] }).invitations).toEqual([]);
+    expect(await errorOf(await call("DELETE", `/sync/${s}/invitations/${ghost.id}`, bob))).toMatchObject({ status: 403 });
+    expect((await call("DELETE", `/sync/${s}/invitations/${ghost.id}`, alice)).status).toBe(204);
+    const applied = (listed.invitations as unknown as { id: string; email: string }[]).find((i) => i.email === bob.email)!;
+    expect(await errorOf(await call("DELETE", `/sync/${s}/invitations/${applied.id}`, alice))).toMatchObject({ status: 409, code: "CONFLICT" });
+    // The transport speaks it too.
+    const transport = httpTransport({ baseUrl: server.url, token: alice.token });
+    expect((await transport.invitations!(s)).map((i) => i.email)).not.toContain("ghost@example.com");
+  });
 });

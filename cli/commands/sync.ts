@@ -11,8 +11,8 @@ import { readJson, writeJson } from "../space-store.js";
 /** Longest device name the accounts server takes (a long data directory keeps its end). */
 const MAX_DEVICE_NAME = 100;
 
-/** What `logbook login` keeps, for `logbook sync`: the server and this device's session token. */
-interface Credentials {
+/** What `logbook login` keeps, for `logbook sync` and `logbook invite`: the server and this device's session token. */
+export interface Credentials {
   readonly server: string;
   readonly token: string;
   readonly email: string;
@@ -20,10 +20,10 @@ interface Credentials {
   readonly device: string;
 }
 
-const credentialsPath = (options: GlobalOptions, env: NodeJS.ProcessEnv) => join(dataDirOf(options, env), "sync-login.json");
+export const credentialsPath = (options: GlobalOptions, env: NodeJS.ProcessEnv) => join(dataDirOf(options, env), "sync-login.json");
 
 /** The saved login, or NOT_SIGNED_IN saying how to make one. */
-async function loadCredentials(path: string): Promise<Credentials> {
+export async function loadCredentials(path: string): Promise<Credentials> {
   const login = await readJson<Credentials | undefined>(path, undefined);
   if (!login) throw new CliError("NOT_SIGNED_IN", `not signed in to a sync server (no ${path}): run \`logbook login --server URL --email ADDRESS\` first`);
   return login;
