@@ -11,7 +11,7 @@ import { Readable } from "node:stream";
 import websocket from "@fastify/websocket";
 import Fastify, { type FastifyInstance } from "fastify";
 import type { WebSocket } from "ws";
-import { EngineError, type Engine, type Objective, type Props } from "../index.js";
+import { EngineError, type Engine, type Objective, type Props, type Role } from "../index.js";
 import { explainDiff, explainHistory, exportOutline, importOutline, parseText, sourceText, storedContent, versionReader, type OutlineFormat } from "../interchange/index.js";
 
 /** Options of {@link createWebApp}. */
@@ -166,6 +166,18 @@ export async function createWebApp(options: WebAppOptions): Promise<{ app: Fasti
     const { from, to } = request.query;
     const changes = await engine.diff(spaceId, request.params.oid, from, to);
     return explainDiff(versionReader(engine, spaceId), { oid: request.params.oid, from, to }, changes);
+  });
+
+  // Sharing (docs/collaboration.md): the entries in force on a row and their history; setting one
+  // is a share op (no content version), so the page only needs to redraw the panel.
+  app.get<{ Params: { oid: string } }>("/api/rows/:oid/collaborators", async (request) => {
+    const oid = request.params.oid;
+    const [entries, history] = await Promise.all([engine.collaborators(spaceId, oid), engine.shareHistory(spaceId, oid)]);
+    return { entries, history };
+  });
+  app.post<{ Params: { oid: string }; Body: { user: string; role: Role | null } }>("/api/rows/:oid/share", async (request) => {
+    const b = request.body ?? ({} as { user?: unknown; role?: unknown });
+    return { entries: await engine.share(spaceId, request.params.oid, b.user, b.role ?? null) };
   });
 
   app.post<{ Params: { oid: string }; Body: { vid: string } }>("/api/rows/:oid/checkout", async (request) => {

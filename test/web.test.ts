@@ -258,4 +258,28 @@ describe.skipIf(!haveChromium).each(await usableBackends())("the page on $name",
     if (shots) await page.screenshot({ path: join(shots, `web-${backend.name}.png`) });
     await page.context().close();
   }, 60_000);
+  it("shares a row's subtree from the sharing panel: entries in force, inherited ones, their changes, and taking one away", async () => {
+    const shown = (await engine.view(spaceId, doc, { offset: 0, limit: 20, user: "web" })).rows;
+    const branch = shown.find((r) => r.childCount > 0 && r.depth === 0)!;
+    const kid = (await engine.children(spaceId, branch.oid, { limit: 1 }))[0]!;
+    await engine.share(spaceId, doc, "carol", "viewer");
+    const page = await open();
+    await rowText(page, branch.oid).click();
+    await page.click("#share-button");
+    await poll(() => page.textContent("#sharing-list")).toContain("carol: viewer (from a row above)");
+    await page.fill("#sharing-user", "bo");
+    await page.selectOption("#sharing-role", "collaborator");
+    await page.click("#sharing-form button[type=submit]");
+    await poll(async () => (await engine.collaborators(spaceId, kid.oid)).find((e) => e.user === "bo")).toEqual({ user: "bo", role: "collaborator", oid: branch.oid });
+    await poll(() => page.textContent(`#sharing-list li[data-user="bo"]`)).toContain("bo: collaborator");
+    expect(await page.textContent("#sharing-history")).toContain("bo → collaborator");
+    // An inherited entry has no Remove; one set here has.
+    expect(await page.locator(`#sharing-list li[data-user="carol"] button`).count()).toBe(0);
+    await page.locator(`#sharing-list li[data-user="bo"] button`, { hasText: "Remove" }).click();
+    await poll(async () => (await engine.collaborators(spaceId, branch.oid)).map((e) => e.user)).toEqual(["carol"]);
+    await poll(() => page.textContent("#sharing-history")).toContain("bo → removed");
+    // Sharing makes no content version: the row's vid is the one it had.
+    expect((await engine.get(spaceId, branch.oid)).vid).toBe(branch.vid);
+    await page.context().close();
+  }, 60_000);
 });

@@ -569,6 +569,76 @@ async function showDiff(oid: string, vid: string, to?: string): Promise<void> {
   $("history-detail").replaceChildren(head, list);
 }
 
+// ---- sharing ---------------------------------------------------------------------------------
+
+interface Entry {
+  user: string;
+  role: string;
+  oid: string;
+}
+interface EntryChange {
+  user: string;
+  role: string | null;
+  at: number;
+  by: string | null;
+}
+
+/** The row the sharing panel shows. */
+let sharingOid: string | undefined;
+
+/** Who may do what on a row's subtree (own and inherited entries), its entries' changes, and a form to set one. */
+async function showSharing(oid?: string): Promise<void> {
+  const target = oid ?? focused?.oid ?? doc?.oid;
+  if (!target) return;
+  sharingOid = target;
+  const here = await info(target);
+  const { entries, history } = await api<{ entries: Entry[]; history: EntryChange[] }>(`/api/rows/${target}/collaborators`);
+  $("sharing").hidden = false;
+  $("sharing-title").textContent = `Sharing “${here.content.slice(0, 40) || "(untitled)"}”`;
+  $("sharing-list").replaceChildren(
+    ...(entries.length === 0 ? [Object.assign(document.createElement("li"), { textContent: "only you" })] : []),
+    ...entries.map((e) => {
+      const li = document.createElement("li");
+      li.dataset["user"] = e.user;
+      const inherited = e.oid !== target.toLowerCase();
+      li.textContent = `${e.user}: ${e.role}${inherited ? " (from a row above)" : ""} `;
+      // An entry set here can be taken away; an inherited one is overridden by setting one here.
+      if (!inherited) li.append(button("Remove", () => setEntry(target, e.user, null)));
+      return li;
+    }),
+  );
+  $("sharing-history").replaceChildren(
+    ...history.map((c) => {
+      const li = document.createElement("li");
+      li.textContent = `${new Date(c.at).toLocaleString()}: ${c.user} → ${c.role ?? "removed"}${c.by ? ` by ${c.by}` : ""}`;
+      return li;
+    }),
+  );
+}
+
+async function setEntry(oid: string, user: string, role: string | null): Promise<void> {
+  try {
+    await api(`/api/rows/${oid}/share`, { method: "POST", json: { user, role } });
+    say(role === null ? `${user}'s entry removed` : `${user} is ${role} here`);
+  } catch (error) {
+    say(`sharing failed: ${(error as Error).message}`);
+  }
+  await showSharing(oid);
+}
+
+$("share-button").addEventListener("click", () => void showSharing());
+$("sharing-close").addEventListener("click", () => {
+  $("sharing").hidden = true;
+});
+$<HTMLFormElement>("sharing-form").addEventListener("submit", (e) => {
+  e.preventDefault();
+  const user = $<HTMLInputElement>("sharing-user").value.trim();
+  if (!sharingOid || user === "") return;
+  void setEntry(sharingOid, user, $<HTMLSelectElement>("sharing-role").value).then(() => {
+    $<HTMLInputElement>("sharing-user").value = "";
+  });
+});
+
 /** Downloads the document (a link cannot carry the token header, so fetch, then save the blob). */
 async function download(format: "opml" | "md"): Promise<void> {
   if (!doc) return;
