@@ -251,8 +251,10 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
     // what is hidden from the actor below it.
     const reading = <A extends unknown[], R>(fn: (core: Core, spaceId: string, oid: string, hidden: ReadonlySet<string>, ...rest: A) => Promise<R>) =>
       open(async (c: Core, spaceId: string, oid: string, ...rest: A): Promise<R> => {
-        const hidden = await requireAccessTo(c, checkId("spaceId", spaceId), checkId("oid", oid));
-        return fn(c, spaceId, oid, hidden, ...rest);
+        // The check locates the objective; the read reuses that chain (one locate, not two).
+        const call: Core = { ...c, located: new Map() };
+        const hidden = await requireAccessTo(call, checkId("spaceId", spaceId), checkId("oid", oid));
+        return fn(call, spaceId, oid, hidden, ...rest);
       });
     // Sync plumbing and other users' state are the owner's: an engine handed out by `as` refuses
     // them (one opened with `actor` is that user's own device, which syncs).

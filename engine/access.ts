@@ -17,7 +17,11 @@ import { actorEntries, allows, type Need } from "./roles.js";
 /** The objective's path (itself, parent, ..., top): in the active tree, else where it last was. */
 export async function pathOf(core: Core, spaceId: string, oid: string): Promise<string[]> {
   const chain = (await locator(readEnv(core, spaceId), { kind: "active" }).chains([oid])).get(oid);
-  if (chain) return chain.map((p) => p.oid);
+  if (chain) {
+    // The read this check guards locates the same objective: it takes this chain.
+    core.located?.set(`${spaceId}|${oid.toLowerCase()}`, chain);
+    return chain.map((p) => p.oid);
+  }
   const hints = (await loadHints(core.storage, spaceId, [oid])).get(oid);
   return hints && hints.length > 0 ? hints.map((h) => h.oid) : [oid];
 }

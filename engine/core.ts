@@ -1,3 +1,4 @@
+import type { Placement } from "./chains.js";
 import type { Storage } from "../storage/contract.js";
 import type { HlcClock } from "./hlc.js";
 import type { RowCache } from "./format/row-cache.js";
@@ -22,4 +23,9 @@ export interface Core {
   readonly clock: HlcClock;
   /** What this engine knows each space's newest rows to be, for one-round-trip writes. */
   readonly known: Known;
+  /**
+   * Active chains located earlier in the same call, by `spaceId|oid` (a reader's access check
+   * locates the objective it then reads): the read takes the chain instead of locating it again.
+   */
+  readonly located?: Map<string, Placement[]>;
 }

@@ -32,7 +32,7 @@ export function readEnv(core: Core, spaceId: string, q: Queryable = core.storage
 
 /** The chain of an objective in the active tree, or NOT_FOUND naming it (and why). */
 export async function activeChain(core: Core, spaceId: string, oid: string): Promise<Placement[]> {
-  const chain = (await locator(readEnv(core, spaceId), { kind: "active" }).chains([oid])).get(oid);
+  const chain = core.located?.get(`${spaceId}|${oid.toLowerCase()}`) ?? (await locator(readEnv(core, spaceId), { kind: "active" }).chains([oid])).get(oid);
   return checkActive(chain, spaceId, oid, (o) => storedTaken(core.storage, spaceId, o));
 }
 

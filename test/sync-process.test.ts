@@ -2,7 +2,9 @@
  * Crashes as processes, not mocks (issue 8): the sync server is SIGKILLed in the middle of pushes
  * and restarted on the same Postgres database — nothing acknowledged is lost, nothing is doubled;
  * a device process is SIGKILLed in the middle of applying pulled pages and restarted on its PGlite
- * data dir — it resumes from its cursor and ends with the same tree as the device that made it.
+ * data dir — it resumes from its cursor and ends with the same tree as the device that made it; the
+ * server is SIGKILLed in the middle of a joining device's snapshot — the device keeps nothing of it,
+ * and bootstraps again once the server is back.
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -174,4 +176,55 @@ describe.skipIf(noPostgres !== undefined)("sync crashes", () => {
       await replica.close();
     }
   });
+  it("a server killed in the middle of a snapshot: the joining device keeps nothing of it and bootstraps again", async () => {
+    const e = device.engine;
+    // About 12 MB of rows: the snapshot streams in several frames, never all in socket buffers.
+    const nodes = Array.from({ length: 60 }, (_, i) => ({ content: `part ${i}`, children: Array.from({ length: 400 }, (_, j) => ({ content: `${i}.${j} ${"x".repeat(480)}` })) }));
+    await e.importTree(spaceId, { parentOid: doc, nodes });
+    let inner = httpTransport({ baseUrl: server!.url, token });
+    await createSyncClient({ engine: e, spaceId, transport: inner }).sync();
+
+    const joining = await backends[0]!.fresh();
+    try {
+      const j = joining.engine;
+      await j.createSpace({ spaceId });
+      let attempts = 0;
+      let framesBeforeKill = 0;
+      const transport: SyncTransport = {
+        push: (space, batch) => inner.push(space, batch),
+        pull: (space, after, limit) => inner.pull(space, after, limit),
+        listen: (spaces, handlers) => inner.listen(spaces, handlers),
+        bind: (d) => inner.bind!(d),
+        async *snapshot(space) {
+          const first = attempts++ === 0;
+          let frames = 0;
+          for await (const frame of inner.snapshot!(space)) {
+            yield frame;
+            // The second frame is in: the server dies while the rest is still on its way.
+            if (first && ++frames === 2) {
+              framesBeforeKill = frames;
+              server!.proc.child.kill("SIGKILL");
+              await server!.proc.exited;
+            }
+          }
+        },
+      };
+      const client = createSyncClient({ engine: j, spaceId, transport });
+      await expect(client.sync()).rejects.toMatchObject({ code: "UNAVAILABLE" });
+      expect(framesBeforeKill).toBe(2);
+      // Nothing of the broken stream was kept: no op, no cursor, no row.
+      expect(await j.pullCursor(spaceId)).toBe(0);
+      expect(await j.logSince(spaceId, { limit: 1 })).toEqual([]);
+      expect(await j.documents(spaceId)).toEqual([]);
+
+      await startServer();
+      inner = httpTransport({ baseUrl: server!.url, token });
+      expect((await client.sync()).pulled).toBe(0); // the snapshot held everything
+      expect(attempts).toBe(2);
+      expect((await j.get(spaceId, doc)).vid).toBe((await e.get(spaceId, doc)).vid);
+      expect((await j.get(spaceId, doc)).stats.descendants).toBe((await e.get(spaceId, doc)).stats.descendants);
+    } finally {
+      await joining.release();
+    }
+  }, 300_000);
 });
