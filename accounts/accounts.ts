@@ -112,6 +112,26 @@ export interface Accounts extends AsyncDisposable {
   readonly close: () => Promise<void>;
 }
 
+/** Listeners of one event: each is called in turn, and one that throws is logged, not fatal. */
+function listenerSet<T>(what: string): { add: (listener: (value: T) => void) => () => void; emit: (value: T) => void } {
+  const listeners = new Set<(value: T) => void>();
+  return {
+    add(listener) {
+      listeners.add(listener);
+      return () => void listeners.delete(listener);
+    },
+    emit(value) {
+      for (const listener of listeners) {
+        try {
+          listener(value);
+        } catch (error) {
+          console.error(`accounts: ${what} failed:`, error);
+        }
+      }
+    },
+  };
+}
+
 /** Opens the accounts store: connects, migrates, and returns the API. */
 export async function openAccounts(options: AccountsOptions): Promise<Accounts> {
   if ((options.store === undefined) === (options.database === undefined)) {
@@ -127,26 +147,8 @@ export async function openAccounts(options: AccountsOptions): Promise<Accounts> 
   }
   const settings = resolveSettings(options.settings);
   const mailer = createMailer(options.mail);
-  const listeners = new Set<(userId: string) => void>();
-  const revoked = (userId: string): void => {
-    for (const listener of listeners) {
-      try {
-        listener(userId);
-      } catch (error) {
-        console.error("accounts: a revocation listener failed:", error);
-      }
-    }
-  };
-  const verifiedListeners = new Set<(user: User) => void>();
-  const verified = (user: User): void => {
-    for (const listener of verifiedListeners) {
-      try {
-        listener(user);
-      } catch (error) {
-        console.error("accounts: a verification listener failed:", error);
-      }
-    }
-  };
+  const revocations = listenerSet<string>("a revocation listener");
+  const verifications = listenerSet<User>("a verification listener");
   const ctx: AccountsContext = {
     db,
     settings,
@@ -154,8 +156,8 @@ export async function openAccounts(options: AccountsOptions): Promise<Accounts> 
     mailer,
     limiters: options.rateLimiters ?? memoryRateLimiters(settings.limits),
     now: options.now ?? Date.now,
-    revoked,
-    verified,
+    revoked: revocations.emit,
+    verified: verifications.emit,
   };
   let closing: Promise<void> | undefined;
   const open = <A extends unknown[], R>(fn: (c: AccountsContext, ...args: A) => Promise<R>) =>
@@ -189,14 +191,8 @@ export async function openAccounts(options: AccountsOptions): Promise<Accounts> 
     findUserByEmail: open(findUserByEmail),
     setUserState: open(setUserState),
     auditTrail: open(auditTrail),
-    onSessionsRevoked(listener) {
-      listeners.add(listener);
-      return () => void listeners.delete(listener);
-    },
-    onVerified(listener) {
-      verifiedListeners.add(listener);
-      return () => void verifiedListeners.delete(listener);
-    },
+    onSessionsRevoked: revocations.add,
+    onVerified: verifications.add,
     product: mailer.product,
     sendMail: (message) => {
       if (closing !== undefined) throw new AccountsError("CLOSED", "accounts instance is closed");

@@ -2,7 +2,9 @@
  * The invitation routes of the sync server (docs/collaboration.md, "Invitations"):
  *
  * - `POST /sync/:space/invitations` `{ oid, email, role }`: a manager at `oid` invites an address
- *   (201 with the invitation; the role is given at once when the address has a verified account);
+ *   (201 with the invitation; the role is given at once when the address has a verified account;
+ *   the same invitation still waiting is answered as it is, with no second mail; 403
+ *   `QUOTA_EXCEEDED` past `MAX_WAITING_INVITATIONS` waiting in the space);
  * - `GET /sync/:space/invitations`: the invitations on objectives the caller may share;
  * - `DELETE /sync/:space/invitations/:id`: withdraws one still waiting (204).
  */
@@ -21,6 +23,7 @@ import {
   type Invitation,
   type InvitationDeps,
   type InvitedRole,
+  waitingLike,
 } from "./sync-invitations.js";
 
 const ROLES: ReadonlySet<string> = new Set(["manager", "collaborator", "viewer"]);
@@ -66,7 +69,10 @@ export function invitationRoutes(sync: FastifyInstance, app: FastifyInstance, de
     const replica = await replicaFor(spaceId);
     const oid = body.oid.toLowerCase();
     await checkManager(replica, spaceId, oid, auth.user.id);
-    const made = await createInvitation(deps, { spaceId, oid, email, role: body.role as InvitedRole, invitedBy: auth.user.id });
+    const role = body.role as InvitedRole;
+    const again = await waitingLike(deps.storage, spaceId, oid, email, role);
+    if (again) return again;
+    const made = await createInvitation(deps, { spaceId, oid, email, role, invitedBy: auth.user.id });
     const invitee = await app.accounts.findUserByEmail(email);
     const verified = invitee?.state === "verified";
     if (verified) await applyInvitation({ ...deps, replica }, made, invitee.id);

@@ -69,6 +69,26 @@ export interface InvitationDeps {
   readonly now: () => number;
 }
 
+/** Invitations a space may have waiting at once: a ceiling on the mail a manager can make the server send. */
+export const MAX_WAITING_INVITATIONS = 200;
+
+/**
+ * The invitation already waiting for the same address, objective and role (asked again: no second
+ * mail), or undefined; QUOTA_EXCEEDED when the space has `MAX_WAITING_INVITATIONS` waiting.
+ */
+export async function waitingLike(storage: Storage, spaceId: string, oid: string, email: string, role: InvitedRole): Promise<Invitation | undefined> {
+  const [same] = await storage.query<Row>(
+    `select ${COLUMNS} from sync_invitation where space_id = $1 and oid = $2 and email = $3 and role = $4 and applied_at is null limit 1`,
+    [spaceId, oid, email, role],
+  );
+  if (same) return toInvitation(same);
+  const [count] = await storage.query<{ n: number | string }>("select count(*) as n from sync_invitation where space_id = $1 and applied_at is null", [spaceId]);
+  if (Number(count!.n) >= MAX_WAITING_INVITATIONS) {
+    throw new SyncError("QUOTA_EXCEEDED", `space ${spaceId} has ${count!.n} invitations waiting; withdraw some first (at most ${MAX_WAITING_INVITATIONS})`);
+  }
+  return undefined;
+}
+
 /** Records an invitation (the caller checked the inviter's role). */
 export async function createInvitation(deps: Pick<InvitationDeps, "storage" | "now">, input: Omit<Invitation, "id" | "createdAt" | "appliedAt" | "outcome">): Promise<Invitation> {
   const [row] = await deps.storage.query<Row>(

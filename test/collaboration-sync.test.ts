@@ -7,11 +7,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import type { Engine, Props } from "../index.js";
-import { postgres } from "../storage/postgres/index.js";
-import { pglite } from "../storage/pglite/index.js";
-import type { Storage } from "../storage/contract.js";
 import { createSyncClient, httpTransport, type SyncClient, type WireOp } from "../sync/index.js";
-import { backends, postgresUnavailable, throwawayDatabase, type Fresh } from "./helpers/backends.js";
+import { backends, postgresUnavailable, serverStorage, type Fresh } from "./helpers/backends.js";
 import { startSyncServer, type TestDevice, type TestSyncServer } from "./helpers/sync-fixtures.js";
 import { lcg, randomEdits } from "./helpers/random-edits.js";
 
@@ -31,8 +28,7 @@ async function until(check: () => boolean | Promise<boolean>, ms = 10_000): Prom
 
 describe.each(serverStores)("collaboration through the sync server, server storage on $name", (store) => {
   let server: TestSyncServer;
-  let storage: Storage | undefined;
-  let drop: (() => Promise<void>) | undefined;
+  let releaseStorage: (() => Promise<void>) | undefined;
   const opened: Fresh[] = [];
   let alice: TestDevice;
   let bob: TestDevice;
@@ -43,12 +39,9 @@ describe.each(serverStores)("collaboration through the sync server, server stora
       console.warn(`[logbook tests] skipping collaboration through the sync server on ${store.name}: ${store.skip}`);
       return;
     }
-    if (store.name === "postgres") {
-      const db = await throwawayDatabase();
-      drop = db.drop;
-      storage = await postgres({ connectionString: db.url, max: 4 }).open();
-    } else storage = await pglite().open();
-    server = await startSyncServer({ storage, revalidateMs: 60_000 });
+    const made = await serverStorage(store.name);
+    releaseStorage = made.release;
+    server = await startSyncServer({ storage: made.storage, revalidateMs: 60_000 });
     alice = await server.signIn("alice-laptop");
     bob = await server.signIn("bob-laptop");
     carol = await server.signIn("carol-laptop");
@@ -56,8 +49,7 @@ describe.each(serverStores)("collaboration through the sync server, server stora
   afterAll(async () => {
     for (const f of opened) await f.release();
     await server?.close();
-    await storage?.close();
-    await drop?.();
+    await releaseStorage?.();
   });
 
   /** A device of `user` (its engine acts for them), with a client for `spaceId` (a new space, created on the server, when omitted). */
@@ -328,6 +320,11 @@ describe.each(serverStores)("collaboration through the sync server, server stora
 
     // Listing and withdrawing: managers only; an applied invitation is a role (taken away by a share).
     const ghost = (await (await invite(alice, { oid: a, email: "ghost@example.com", role: "viewer" })).json()) as { id: string };
+    // Asked again while it waits: the same invitation, no second mail.
+    const twice = await invite(alice, { oid: a, email: "ghost@example.com", role: "viewer" });
+    expect([twice.status, ((await twice.json()) as { id: string }).id]).toEqual([200, ghost.id]);
+    await server.accounts.drainMail();
+    expect(server.mail.textsTo("ghost@example.com")).toHaveLength(1);
     const listed = (await (await call("GET", `/sync/${s}/invitations`, alice)).json()) as { invitations: { email: string }[] };
     expect(listed.invitations.map((i) => i.email).sort()).toEqual([bob.email, email, "ghost@example.com"].sort());
     expect(((await (await call("GET", `/sync/${s}/invitations`, bob)).json()) as { invitations: unknown[] }).invitations).toEqual([]);

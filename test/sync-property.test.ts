@@ -10,11 +10,8 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Engine, ReplicaOp } from "../index.js";
-import { postgres } from "../storage/postgres/index.js";
-import { pglite } from "../storage/pglite/index.js";
-import type { Storage } from "../storage/contract.js";
 import { createSyncClient, faultyTransport, httpTransport, SyncError, type FaultyTransport, type SyncClient } from "../sync/index.js";
-import { backends, postgresUnavailable, throwawayDatabase, type Fresh } from "./helpers/backends.js";
+import { backends, postgresUnavailable, serverStorage, type Fresh } from "./helpers/backends.js";
 import { lcg, randomEdits, type EditMix } from "./helpers/random-edits.js";
 
 /** Concurrent field edits of few objectives: per-field merges get exercised. */
@@ -57,8 +54,7 @@ const serverStores = [
 
 describe.each(serverStores)("sync convergence, server storage on $name", (store) => {
   let server: TestSyncServer | undefined;
-  let storage: Storage | undefined;
-  let drop: (() => Promise<void>) | undefined;
+  let releaseStorage: (() => Promise<void>) | undefined;
   const devices: Fresh[] = [];
   let reference: Fresh;
   let session: TestDevice[] = [];
@@ -70,12 +66,9 @@ describe.each(serverStores)("sync convergence, server storage on $name", (store)
       console.warn(`[logbook tests] skipping sync convergence on ${store.name}: ${skipped}`);
       return;
     }
-    if (store.name === "postgres") {
-      const db = await throwawayDatabase();
-      drop = db.drop;
-      storage = await postgres({ connectionString: db.url, max: 4 }).open();
-    } else storage = await pglite().open();
-    server = await startSyncServer({ storage, revalidateMs: 60_000 });
+    const made = await serverStorage(store.name);
+    releaseStorage = made.release;
+    server = await startSyncServer({ storage: made.storage, revalidateMs: 60_000 });
     const first = await server.signIn("device-0");
     session = [first];
     for (let i = 1; i < DEVICES; i++) session.push(await server.signIn(`device-${i}`, first.email));
@@ -86,8 +79,7 @@ describe.each(serverStores)("sync convergence, server storage on $name", (store)
     for (const d of devices) await d.release();
     await reference?.release();
     await server?.close();
-    await storage?.close();
-    await drop?.();
+    await releaseStorage?.();
   });
 
   it("every device converges to the reference applying all ops in clock order", async () => {

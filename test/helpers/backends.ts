@@ -8,7 +8,7 @@ import { openEngine, pglite, postgres, type Engine, type EngineOptions } from ".
 import { DATA_STEPS } from "../../open-engine.js";
 import { dumpPglite } from "../../storage/pglite/index.js";
 import { migrate } from "../../storage/migrate.js";
-import type { Row } from "../../storage/contract.js";
+import type { Row, Storage } from "../../storage/contract.js";
 
 /** The server used for the Postgres half; `PG_URL` overrides. */
 export const PG_URL = process.env["PG_URL"] ?? "postgres://postgres@127.0.0.1:5432/postgres";
@@ -68,6 +68,26 @@ export async function throwawayDatabase(): Promise<{ url: string; drop: () => Pr
   return {
     url: withDatabase(PG_URL, name),
     drop: () => admin((c) => c.query(`drop database if exists ${name} with (force)`)).then(() => {}),
+  };
+}
+
+/**
+ * Storage for a sync server's ops on `kind`: a throwaway Postgres database (dropped by `release`)
+ * or an in-memory PGlite.
+ */
+export async function serverStorage(kind: "postgres" | "pglite"): Promise<{ storage: Storage; release: () => Promise<void> }> {
+  if (kind === "pglite") {
+    const storage = await pglite().open();
+    return { storage, release: () => storage.close() };
+  }
+  const db = await throwawayDatabase();
+  const storage = await postgres({ connectionString: db.url, max: 4 }).open();
+  return {
+    storage,
+    release: async () => {
+      await storage.close();
+      await db.drop();
+    },
   };
 }
 
