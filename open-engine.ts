@@ -10,7 +10,7 @@ import { importTree, type ImportOptions, type TreeInput } from "./engine/import-
 import { importStream, type ImportEvent, type ImportStreamOptions } from "./engine/import-stream.js";
 import { newOid } from "./engine/ids.js";
 import { move, type Destination } from "./engine/move.js";
-import { children, documents, get, subtree, type At, type ChildrenOptions, type SubtreeOptions, type SubtreeRow } from "./engine/read.js";
+import { children, documents, get, subtree, versionOrActive, type At, type ChildrenOptions, type SubtreeOptions, type SubtreeRow } from "./engine/read.js";
 import { remove } from "./engine/remove.js";
 import { restore } from "./engine/restore.js";
 import { applyOps, opsSince, type ApplyOptions, type ReplicaOp } from "./engine/replicate.js";
@@ -21,7 +21,7 @@ import { createRowCache } from "./engine/format/row-cache.js";
 import { ensureDevices, rememberDevice, type Devices } from "./engine/format/devices.js";
 import { createKnown } from "./engine/known.js";
 import { upgradeToRecords } from "./engine/format/upgrade-v6.js";
-import type { Change, Objective, Op, Page, VersionRef } from "./engine/types.js";
+import type { Change, Objective, Op, Page, VersionRef, VersionRow } from "./engine/types.js";
 export type { ImportOptions, TreeInput };
 import { update, type Patch } from "./engine/update.js";
 import { namingVisible, requireAccessTo, statsSeen, withoutHidden } from "./engine/access.js";
@@ -203,6 +203,11 @@ function withHidden(options: ViewOptions | undefined, hidden: ReadonlySet<string
   return hidden.size === 0 ? options : { ...options, hidden: [...(options?.hidden ?? []), ...hidden] };
 }
 
+/** The version row `vid` of an objective (a past read's tree), or undefined for the active one. */
+async function pastRoot(core: Core, spaceId: string, oid: string, vid: string | undefined): Promise<VersionRow | undefined> {
+  return vid === undefined ? undefined : (await versionOrActive(core, spaceId, oid, vid)).row;
+}
+
 /**
  * Opens (creating or migrating the schema) an engine on a backend.
  *
@@ -284,17 +289,18 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
       collaborators: open(collaborators),
       shareHistory: open(shareHistory),
       // Active versions a reader sees have statistics without what is hidden from them.
+      // (Of a past version: as that version's tree held them.)
       get: reading(async (c, spaceId, oid, hidden, at?: At) => {
         const got = await get(c, spaceId, oid, at);
-        return at?.vid === undefined ? (await statsSeen(c, spaceId, [got], hidden))[0]! : got;
+        return (await statsSeen(c, spaceId, [got], hidden, await pastRoot(c, spaceId, oid, at?.vid)))[0]!;
       }),
       children: reading(async (c, spaceId, oid, hidden, options?: ChildrenOptions) => {
         const kids = (await children(c, spaceId, oid, options)).filter((k) => !hidden.has(k.oid.toLowerCase()));
-        return options?.vid === undefined ? statsSeen(c, spaceId, kids, hidden) : kids;
+        return statsSeen(c, spaceId, kids, hidden, await pastRoot(c, spaceId, oid, options?.vid));
       }),
       subtree: reading(async (c, spaceId, oid, hidden, options: SubtreeOptions) => {
         const rows = withoutHidden(await subtree(c, spaceId, oid, options), hidden);
-        return options?.vid === undefined ? statsSeen(c, spaceId, rows, hidden) : rows;
+        return statsSeen(c, spaceId, rows, hidden, await pastRoot(c, spaceId, oid, options?.vid));
       }),
       documents: open(async (c, spaceId) => {
         const all = await documents(c, spaceId);

@@ -58,12 +58,14 @@ export function withoutHidden<T extends { readonly oid: string; readonly level: 
 }
 
 /**
- * Active versions as a reader sees them: statistics without the subtrees hidden from the reader
- * below each one (the stored statistics count everything). Past versions are returned as stored.
+ * Versions as a reader sees them: statistics without the subtrees hidden from the reader below
+ * each one (the stored statistics count everything). Active versions by default; with `within`,
+ * versions of that past version's tree (a past version's hidden subtrees are found in it, as they
+ * were then).
  */
-export async function statsSeen<T extends Objective>(core: Core, spaceId: string, items: readonly T[], hidden: ReadonlySet<string>): Promise<T[]> {
+export async function statsSeen<T extends Objective>(core: Core, spaceId: string, items: readonly T[], hidden: ReadonlySet<string>, within?: VersionRow): Promise<T[]> {
   if (hidden.size === 0 || items.length === 0) return [...items];
-  const chains = await locator(readEnv(core, spaceId), { kind: "active" }).chains([...hidden]);
+  const chains = await locator(readEnv(core, spaceId), within ? { kind: "in", root: within } : { kind: "active" }).chains([...hidden]);
   const outer: [string, Placement[]][] = [];
   for (const [oid, chain] of chains) if (chain && !chain.slice(1).some((p) => hidden.has(p.oid))) outer.push([oid, chain]);
   if (outer.length === 0) return [...items];

@@ -129,6 +129,23 @@ describe.each(await usableBackends())("collaboration on $name", (backend) => {
     expect((await bob.documents(s)).map((d) => d.oid)).toEqual([doc]);
     expect(await engine.as("carol").documents(s)).toEqual([]);
     expect((await alice.children(s, doc)).length).toBe(2);
+
+    // Past versions too: their statistics leave out what is hidden, as that version's tree held it.
+    const past = (await engine.get(s, doc)).vid;
+    await alice.create(s, { parentOid: b, content: "b2" });
+    await alice.create(s, { parentOid: a, content: "a2" });
+    expect((await engine.get(s, doc, { vid: past })).stats.descendants).toBe(4);
+    expect((await bob.get(s, doc, { vid: past })).stats).toMatchObject({ descendants: 2, total: 1, done: 1 });
+    expect((await bob.get(s, doc)).stats.descendants).toBe(3);
+    expect((await bob.children(s, doc, { vid: past })).map((o) => [o.content, o.stats.descendants])).toEqual([["a", 1]]);
+    expect((await bob.subtree(s, doc, { depth: 5, vid: past })).map((o) => o.content)).toEqual(["a", "a1"]);
+    // A past version of a row whose hidden part moved in later keeps its own count.
+    const aPast = (await engine.get(s, a)).vid;
+    await alice.move(s, b1, { parentOid: a });
+    await alice.share(s, b1, "bob", "none");
+    expect((await bob.get(s, a, { vid: aPast })).stats.descendants).toBe(2);
+    expect((await bob.get(s, a)).stats.descendants).toBe(2);
+    expect((await engine.get(s, a)).stats.descendants).toBe(3);
   });
 
   it("an acting engine may not use the owner's calls, another user's folds, or act for someone else", async () => {
