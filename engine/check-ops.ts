@@ -54,6 +54,8 @@ interface Anchor {
   readonly oid: string;
   readonly need: Need;
   readonly whole?: boolean;
+  /** Only the whole-subtree check (a restore's own objective: its role is its destination's). */
+  readonly onlyWhole?: boolean;
 }
 
 /** An oid an op names, lowercase; anything else (replay refuses it as INVALID_ARGUMENT) is none. */
@@ -84,8 +86,9 @@ function anchorsOf(op: CheckedOp): Anchor[] | "any" | "unknown" {
     }
     case "restore": {
       const to = text(d["toParent"]);
-      // Back under its last parent (found with the objective's last place) or under `toParent`.
-      return [to ? { oid: to, need: "edit" } : { oid, need: "edit" }];
+      // Back under its last parent (found with the objective's last place) or under `toParent`,
+      // with its whole subtree: no part of it the actor may only view.
+      return [to ? { oid: to, need: "edit" } : { oid, need: "edit" }, { oid, need: "edit", whole: true, onlyWhole: true }];
     }
     case "import": {
       const parent = text(d["parentOid"]);
@@ -170,13 +173,13 @@ export async function checkOps(core: Core, spaceId: string, ops: readonly Checke
     }
     if (anchor === "any") continue;
     let refused: OpRefusal | undefined;
-    judging: for (const { oid: at, need, whole } of anchor) {
+    judging: for (const { oid: at, need, whole, onlyWhole } of anchor) {
       let path = pathOf(at);
       // A restore without a destination goes back under its last parent (a document: as one).
-      if (path && op.kind === "restore" && at === oid && path.length > 1) path = path.slice(1);
+      if (path && op.kind === "restore" && at === oid && path.length > 1 && !onlyWhole) path = path.slice(1);
       if (!path || path.length === 0) continue;
       const role = path.map((o) => mine.get(o)).find((r) => r !== undefined && r !== null) ?? undefined;
-      if (!allows(role, need)) {
+      if (!onlyWhole && !allows(role, need)) {
         refused = await refuse(`user ${actor} may not ${need} objective ${at} in space ${spaceId}: ${role === undefined ? "no role there" : `role ${role}`}`);
         break;
       }

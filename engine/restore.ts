@@ -1,6 +1,6 @@
 import { countOf, type KidsNode } from "./children-tree.js";
 import type { Core } from "./core.js";
-import { allow } from "./roles.js";
+import { allow, allowWholeRemoved } from "./roles.js";
 import { EngineError, invalid, notFound } from "./errors.js";
 import { reviveTarget, writeNotes } from "./checkout.js";
 import type { Destination } from "./move.js";
@@ -49,6 +49,8 @@ export async function restore(core: Core, spaceId: string, oid: string, to?: Des
     const target = parentOid === null ? [] : await destinationChain(parentOid);
     // It comes back into the destination's subtree (a document: into its own, whose entries stay).
     await allow(ctx, parentOid === null ? [self0()] : target, "edit");
+    // It brings a whole subtree back: a part the actor may only view in it stays removed with it.
+    await allowWholeRemoved(ctx, oid, "edit");
     const plan = await planChains(ctx, [target]);
     const pos = parentOid === null ? null : await placeIn(plan.get(parentOid)!.row.kids);
     const self = { oid, seq: last.seq, parentOid: null, pos: null, latest: newest.vseq, latestRow: newest.key };

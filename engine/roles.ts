@@ -160,3 +160,23 @@ export async function allowWhole(ctx: WriteCtx, chain: readonly Placement[], nee
     }
   }
 }
+
+/**
+ * `allowWhole` for what is not in the active tree (a restore brings a removed subtree back): none
+ * of the actor's own entries that rank under `need` may lie in it, where each was last (its newest
+ * rows). What of it is active elsewhere now stays there, so its entries do not count.
+ */
+export async function allowWholeRemoved(ctx: WriteCtx, oid: string, need: Need): Promise<void> {
+  if (ctx.actor === null) return;
+  const top = oid.toLowerCase();
+  const lower = [...(await ctx.reader.actorEntries(ctx.actor))].filter(([o, role]) => role !== null && !allows(role, need) && o !== top).map(([o]) => o);
+  if (lower.length === 0) return;
+  const active = await ctx.locate.chains(lower);
+  const gone = lower.filter((o) => !active.get(o));
+  if (gone.length === 0) return;
+  for (const [o, hints] of await ctx.reader.hints(gone, undefined)) {
+    if (hints.slice(1).some((h) => h.oid.toLowerCase() === top)) {
+      throw new EngineError("FORBIDDEN", `user ${ctx.actor} may not ${need} objective ${oid} in space ${ctx.spaceId} whole: their role on ${o} in it is ${(await ctx.reader.actorEntries(ctx.actor)).get(o)}`);
+    }
+  }
+}

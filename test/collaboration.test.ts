@@ -188,6 +188,19 @@ describe.each(await usableBackends())("collaboration on $name", (backend) => {
     expect((await engine.get(s, doc)).vid).toBe(before);
     expect((await bob.update(s, a, { content: "a by bob" })).content).toBe("a by bob");
     expect(await code(bob.update(s, a1, { content: "no" }))).toBe("FORBIDDEN");
+    // Nor restored whole: alice removed a; bring it back she may, bob may not (a1 is view-only to him).
+    await alice.share(s, doc, "bob", "collaborator");
+    await alice.remove(s, a);
+    expect(await code(bob.restore(s, a))).toBe("FORBIDDEN");
+    // The server's check of a pushed restore agrees.
+    const restoreOp = (oid: string) => [{ opId: `${newOid()}.1`, kind: "restore", oid, actor: "bob", data: { toParent: null } }];
+    expect(await engine.checkOps(s, restoreOp(a))).toMatchObject({ message: expect.stringContaining(`their role on ${a1}`) });
+    expect((await alice.restore(s, a)).oid).toBe(a);
+    expect((await engine.get(s, a1)).content).toBe("a1");
+    // Without a lower entry inside, a collaborator there brings a removed subtree back.
+    await alice.remove(s, b);
+    expect(await engine.checkOps(s, restoreOp(b))).toBeUndefined();
+    expect((await bob.restore(s, b)).oid).toBe(b);
   });
 
   it("a reader's history and diffs leave out what changed in subtrees hidden from them", async () => {
