@@ -3,8 +3,9 @@
  * it stores a batch, the server asks its replica whether each op's actor may do what the op does
  * where the op does it, so an op that replay would refuse (`skipped:FORBIDDEN`) is never stored and
  * never reaches another device. The answer is read from the replica's current state, with the
- * objectives and entries that earlier ops of the same batch make; replay, in clock order on every
- * device, stays the rule that decides (an op racing a revoke is refused there).
+ * objectives and entries that earlier ops of the same batch make. Replay, in clock order on every
+ * device, stays the rule that decides what the push check lets through: an offline edit racing a
+ * move of its objective out of the actor's reach (see `checkOps`).
  */
 import type { Core } from "./core.js";
 import { loadHints } from "./chains.js";
@@ -113,7 +114,8 @@ function anchorsOf(op: CheckedOp): Anchor[] | "any" | "unknown" {
  * author could make it, racing a move of its objective out of their reach, is decided by replay at
  * its place in the clock order, alike on every replica, instead of stranding its device. An op
  * whose clock is older than its actor's first role here is refused (replay would refuse it, after
- * undoing everything since its clock). Kinds this engine cannot
+ * undoing everything since its clock), and so is one older than the last change of its actor's
+ * entries (a backdated clock must not be judged under a role taken away since). Kinds this engine cannot
  * replay are refused for actors (they could never be checked) unless `passUnknownKinds`. Reads
  * only: a few statements for the whole batch, plus one walk per whole-subtree op of an actor with
  * lower entries.
@@ -135,7 +137,7 @@ export async function checkOps(core: Core, spaceId: string, ops: readonly Checke
     if (!mine) entries.set(actor, (mine = await actorEntries(core.storage, spaceId, actor)));
     return mine;
   };
-  const firsts = new Map<string, string | null>();
+  const roleClocks = new Map<string, { first: string | null; last: string | null }>();
   // Objectives made by earlier ops of the batch: their place is their parent's.
   const born = new Map<string, string[]>();
   const pathOf = (oid: string) => born.get(oid) ?? paths.get(oid);
@@ -157,14 +159,20 @@ export async function checkOps(core: Core, spaceId: string, ops: readonly Checke
     const rooting = op.kind === "createDocument" || (op.kind === "import" && anchor === "any");
     if (op.hlc !== undefined && !rooting && !options.anyClock) {
       // Before their first role here, replay refuses all they do; such an old clock would only
-      // make every replica undo and redo what followed it.
-      let first = firsts.get(actor);
-      if (first === undefined) firsts.set(actor, (first = await firstRole(core, spaceId, actor)));
-      if (first === null || op.hlc < first) return refusal(`user ${actor} had no role in space ${spaceId} at the op's clock ${op.hlc}${first === null ? "" : ` (their first came at ${first})`}`);
+      // make every replica undo and redo what followed it. Before the last change of their
+      // entries, the op would be judged under a role they no longer have (a backdated clock
+      // must not bring a lowered or taken role back).
+      let clocks = roleClocks.get(actor);
+      if (clocks === undefined) roleClocks.set(actor, (clocks = await rolesChanged(core, spaceId, actor)));
+      if (clocks.first === null || op.hlc < clocks.first) {
+        return refusal(`user ${actor} had no role in space ${spaceId} at the op's clock ${op.hlc}${clocks.first === null ? "" : ` (their first came at ${clocks.first})`}`);
+      }
+      if (clocks.last !== null && op.hlc < clocks.last) return refusal(`the op's clock ${op.hlc} is older than the last change of user ${actor}'s entries (${clocks.last})`);
     }
     if (rooting) {
       // Documents of their own: they manage them from this op on.
-      if (op.hlc !== undefined && (firsts.get(actor) ?? "\uffff") > op.hlc) firsts.set(actor, op.hlc);
+      const known = roleClocks.get(actor);
+      if (op.hlc !== undefined && (known?.first ?? "\uffff") > op.hlc) roleClocks.set(actor, { first: op.hlc, last: known?.last ?? null });
       if (op.kind === "createDocument") {
         born.set(oid, [oid]);
         mine.set(oid, "manager");
@@ -217,18 +225,18 @@ async function changedSince(core: Core, spaceId: string, hlc: string): Promise<b
 }
 
 /**
- * The clock of the first op that gave `user` a role in the space (an entry naming them, or a
- * document they made), or null: none did.
+ * The clocks of the first op that gave `user` a role in the space (an entry naming them, or a
+ * document they made) and of the last one that changed their entries; null: none did.
  */
-async function firstRole(core: Core, spaceId: string, user: string): Promise<string | null> {
-  const [row] = await core.storage.query<{ hlc: string | null }>(
-    `select min(h) as hlc from (
-       select o.hlc as h from share s join op o on o.space_id = s.space_id and o.seq = s.seq where s.space_id = $1 and s.user_id = $2
+async function rolesChanged(core: Core, spaceId: string, user: string): Promise<{ first: string | null; last: string | null }> {
+  const [row] = await core.storage.query<{ first: string | null; last: string | null }>(
+    `select min(h) as first, max(h) filter (where shared) as last from (
+       select o.hlc as h, true as shared from share s join op o on o.space_id = s.space_id and o.seq = s.seq where s.space_id = $1 and s.user_id = $2
        union all
-       select o.hlc from document d join op o on o.space_id = d.space_id and o.seq = d.seq where d.space_id = $1 and o.actor = $2) t`,
+       select o.hlc, false from document d join op o on o.space_id = d.space_id and o.seq = d.seq where d.space_id = $1 and o.actor = $2) t`,
     [spaceId, user],
   );
-  return row?.hlc ?? null;
+  return { first: row?.first ?? null, last: row?.last ?? null };
 }
 
 /**

@@ -4,7 +4,8 @@
  * - `POST /sync/:space/invitations` `{ oid, email, role }`: a manager at `oid` invites an address
  *   (201 with the invitation; the role is given at once when the address has a verified account;
  *   the same invitation still waiting is answered as it is, with no second mail; 403
- *   `QUOTA_EXCEEDED` past `MAX_WAITING_INVITATIONS` waiting in the space);
+ *   `QUOTA_EXCEEDED` past `MAX_WAITING_INVITATIONS` waiting in the space, 429 `RATE_LIMITED`
+ *   past `INVITES_PER_WINDOW` sent by one user in an hour);
  * - `GET /sync/:space/invitations`: the invitations on objectives the caller may share;
  * - `DELETE /sync/:space/invitations/:id`: withdraws one still waiting (204).
  */
@@ -23,6 +24,7 @@ import {
   type Invitation,
   type InvitationDeps,
   type InvitedRole,
+  inviteLimiter,
   waitingLike,
 } from "./sync-invitations.js";
 
@@ -53,10 +55,20 @@ export function invitationRoutes(sync: FastifyInstance, app: FastifyInstance, de
     const refused = await replica.engine.checkOps(spaceId, [{ opId: "invitation", kind: "share", oid, actor: userId, data: { user: "invited", role: "viewer" } }], { anyClock: true });
     if (refused) throw new SyncError("FORBIDDEN", `user ${userId} may not invite to objective ${oid}: only a manager there may`);
   };
-  const known = async (spaceId: string) => {
-    const [space] = await deps.storage.query("select 1 from sync_space where space_id = $1", [spaceId]);
+  /**
+   * The replica of a space the caller owns or is a member of (FORBIDDEN otherwise, before anything
+   * about its objectives is told), caught up.
+   */
+  const memberReplica = async (spaceId: string, userId: string): Promise<SyncReplica> => {
+    const [space] = await deps.storage.query<{ owner_user_id: string }>("select owner_user_id from sync_space where space_id = $1", [spaceId]);
     if (!space) throw new SyncError("NOT_FOUND", `space ${spaceId} does not exist on this server`);
+    const replica = await replicaFor(spaceId);
+    if (space.owner_user_id !== userId && !(await replica.engine.accessOf(spaceId, userId)).member) {
+      throw new SyncError("FORBIDDEN", `user ${userId} has no role in space ${spaceId}`);
+    }
+    return replica;
   };
+  const limit = inviteLimiter(deps.now);
 
   sync.post<{ Params: { space: string }; Body: unknown }>("/:space/invitations", async (request, reply): Promise<Invitation> => {
     const auth = await app.authenticateRequest(request);
@@ -65,16 +77,20 @@ export function invitationRoutes(sync: FastifyInstance, app: FastifyInstance, de
     if (!isUuid(body.oid)) throw new SyncError("BAD_BATCH", `oid must be a UUID, got ${JSON.stringify(body.oid)?.slice(0, 80)}`);
     if (typeof body.role !== "string" || !ROLES.has(body.role)) throw new SyncError("BAD_BATCH", `role must be manager, collaborator or viewer, got ${JSON.stringify(body.role)?.slice(0, 80)}`);
     const email = parseEmail(body.email).normalized;
-    await known(spaceId);
-    const replica = await replicaFor(spaceId);
+    const replica = await memberReplica(spaceId, auth.user.id);
     const oid = body.oid.toLowerCase();
     await checkManager(replica, spaceId, oid, auth.user.id);
     const role = body.role as InvitedRole;
-    const again = await waitingLike(deps.storage, spaceId, oid, email, role);
-    if (again) return again;
-    const made = await createInvitation(deps, { spaceId, oid, email, role, invitedBy: auth.user.id });
     const invitee = await app.accounts.findUserByEmail(email);
     const verified = invitee?.state === "verified";
+    const again = await waitingLike(deps.storage, spaceId, oid, email, role);
+    if (again) {
+      // Waiting still (its address was verified while the server could not apply it): now.
+      if (verified) await applyInvitation({ ...deps, replica }, again, invitee.id);
+      return invitationOf(deps.storage, spaceId, again.id);
+    }
+    limit(auth.user.id);
+    const made = await createInvitation(deps, { spaceId, oid, email, role, invitedBy: auth.user.id });
     if (verified) await applyInvitation({ ...deps, replica }, made, invitee.id);
     app.accounts.sendMail(invitationMail(app.accounts.product, email, `${auth.user.firstName} (${auth.user.email})`, verified));
     void reply.status(201);
@@ -84,8 +100,7 @@ export function invitationRoutes(sync: FastifyInstance, app: FastifyInstance, de
   sync.get<{ Params: { space: string } }>("/:space/invitations", async (request): Promise<{ invitations: Invitation[] }> => {
     const auth = await app.authenticateRequest(request);
     const spaceId = deps.spaceOf(request.params);
-    await known(spaceId);
-    const replica = await replicaFor(spaceId);
+    const replica = await memberReplica(spaceId, auth.user.id);
     const mine: Invitation[] = [];
     for (const inv of await listInvitations(deps.storage, spaceId)) {
       if (await checkManager(replica, spaceId, inv.oid, auth.user.id).then(() => true, () => false)) mine.push(inv);
@@ -97,8 +112,7 @@ export function invitationRoutes(sync: FastifyInstance, app: FastifyInstance, de
     const auth = await app.authenticateRequest(request);
     const spaceId = deps.spaceOf(request.params);
     if (!isUuid(request.params.id)) throw new SyncError("BAD_BATCH", `invitation id must be a UUID, got ${JSON.stringify(request.params.id).slice(0, 80)}`);
-    await known(spaceId);
-    const replica = await replicaFor(spaceId);
+    const replica = await memberReplica(spaceId, auth.user.id);
     const inv = await invitationOf(deps.storage, spaceId, request.params.id.toLowerCase());
     await checkManager(replica, spaceId, inv.oid, auth.user.id);
     await deleteInvitation(deps.storage, spaceId, inv.id);

@@ -21,6 +21,9 @@ import type { Storage } from "../storage/contract.js";
 import type { SyncReplica } from "./sync-replica.js";
 import type { SyncCaller } from "./sync-store.js";
 
+/** How long a member's request waits for the replica to catch up before it is UNAVAILABLE. */
+const CATCH_UP_MS = 5_000;
+
 /** The access checks of one server. */
 export interface SyncAccess {
   /**
@@ -41,17 +44,59 @@ export function createSyncAccess(storage: Storage, replica: SyncReplica | undefi
   };
   const noReplica = (userId: string, spaceId: string) =>
     new SyncError("FORBIDDEN", `space ${spaceId} belongs to another user, and this server keeps no replica to check user ${userId}'s role there`);
-  /** The replica holds every op stored so far (one that cannot apply them leaves the check to replay). */
-  const caughtUp = (spaceId: string) => replica?.caughtUp(spaceId).catch(() => {});
-  /** Asks, and asks again once the replica holds every op stored so far when the answer is no. */
+  /**
+   * The replica holds every op stored so far, or UNAVAILABLE: it cannot apply the space's ops now,
+   * or does not within `CATCH_UP_MS` (a snapshot being read holds the space): the client retries.
+   */
+  const caughtUp = async (spaceId: string): Promise<void> => {
+    if (!replica) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new SyncError("UNAVAILABLE", `the replica of space ${spaceId} is busy: try again soon`)), CATCH_UP_MS);
+      timer.unref();
+    });
+    try {
+      await Promise.race([replica.caughtUp(spaceId), late]);
+    } catch (error) {
+      if (error instanceof SyncError) throw error;
+      throw new SyncError("UNAVAILABLE", `the replica of space ${spaceId} cannot check roles now: try again later`);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+  /** Asks, and asks again once the replica caught up when the answer is no (as it was, if it cannot). */
   const confirmed = async <T>(spaceId: string, ask: () => Promise<T | undefined>): Promise<T | undefined> => {
     const first = await ask();
     if (first === undefined || !replica) return first;
-    await caughtUp(spaceId);
+    try {
+      await caughtUp(spaceId);
+    } catch {
+      return first;
+    }
     return ask();
   };
+  /** The batch's ops the server does not hold yet (a retried push is judged on what is new). */
+  const unstored = async (spaceId: string, ops: PushBatch["ops"]): Promise<PushBatch["ops"]> => {
+    const held = new Set(
+      (await storage.query<{ op_id: string }>("select op_id from sync_op where space_id = $1 and op_id = any($2::text[])", [spaceId, ops.map((o) => o.opId)])).map((r) => r.op_id),
+    );
+    return held.size === 0 ? ops : ops.filter((o) => !held.has(o.opId));
+  };
+  /**
+   * A member's device pushes its ops in clock order: a new op older than one the device pushed
+   * before is refused (a backdated clock would make every replica undo and redo what followed it).
+   */
+  const inClockOrder = async (spaceId: string, device: string, ops: PushBatch["ops"]): Promise<void> => {
+    const [row] = await storage.query<{ hlc: string | null }>("select max(hlc) as hlc from sync_op where space_id = $1 and device = $2", [spaceId, device]);
+    const newest = row?.hlc ?? null;
+    const early = newest === null ? -1 : ops.findIndex((o) => o.hlc <= newest);
+    if (early >= 0) {
+      const op = ops[early]!;
+      throw new SyncError("FORBIDDEN", `${op.kind} ${op.opId}: its clock ${op.hlc} is older than ops device ${device} pushed before (${newest})`, { opId: op.opId });
+    }
+  };
   return {
-    async push(caller, spaceId, batch) {
+    async push(caller, spaceId, checked) {
       const owner = await ownerOf(spaceId, ": create it first (POST /sync/spaces)");
       const member = owner !== caller.userId;
       if (!replica) {
@@ -59,22 +104,30 @@ export function createSyncAccess(storage: Storage, replica: SyncReplica | undefi
         return { member };
       }
       const engine = replica.engine;
+      const ops = await unstored(spaceId, checked.ops);
+      if (ops.length === 0) return { member };
       if (member) {
-        const root = batch.ops.findIndex((op) => op.kind === "createDocument" || (op.kind === "import" && (op.data["parentOid"] ?? null) === null));
+        const root = ops.findIndex((op) => op.kind === "createDocument" || (op.kind === "import" && (op.data["parentOid"] ?? null) === null));
         if (root >= 0) {
-          const op = batch.ops[root]!;
-          throw new SyncError("FORBIDDEN", `ops[${root}] (${op.kind} ${op.opId}): user ${caller.userId} may not make documents in space ${spaceId}: only its owner does`, { opId: op.opId });
+          const op = ops[root]!;
+          throw new SyncError("FORBIDDEN", `${op.kind} ${op.opId}: user ${caller.userId} may not make documents in space ${spaceId}: only its owner does`, { opId: op.opId });
         }
+        await inClockOrder(spaceId, checked.device, ops);
         // A member is judged on every op stored so far (a move or a revoke pushed a moment ago).
         await caughtUp(spaceId);
         if (!(await engine.accessOf(spaceId, caller.userId)).member) throw new SyncError("FORBIDDEN", `user ${caller.userId} has no role in space ${spaceId}`);
+        const refused = await engine.checkOps(spaceId, ops);
+        // Named, so the device withdraws that op and pushes the rest (sync/sync-client.ts).
+        if (refused) throw new SyncError("FORBIDDEN", refused.message, { opId: refused.opId });
+        return { member };
       }
-      // The owner's op kinds from a newer client are kept (replicas skip them alike), and their old
-      // clocks cost only their own space; a member's are refused. The owner's batch is checked on
-      // the replica as it is, and again once it caught up when that refuses.
-      const check = () => engine.checkOps(spaceId, batch.ops, { passUnknownKinds: !member, anyClock: !member });
-      const refused = member ? await check() : await confirmed(spaceId, check);
-      // Named, so the device withdraws that op and pushes the rest (sync/sync-client.ts).
+      // The owner can be refused only where an entry names them (they made every document): with
+      // none, nothing to check. Their op kinds from a newer client are kept (replicas skip them
+      // alike), and their old clocks cost only their own space. Checked on the replica as it is,
+      // and again once it caught up when that refuses.
+      const [named] = await storage.query("select 1 from share where space_id = $1 and user_id = $2 limit 1", [spaceId, caller.userId]);
+      if (!named) return { member };
+      const refused = await confirmed(spaceId, () => engine.checkOps(spaceId, ops, { passUnknownKinds: true, anyClock: true }));
       if (refused) throw new SyncError("FORBIDDEN", refused.message, { opId: refused.opId });
       return { member };
     },

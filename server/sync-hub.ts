@@ -6,7 +6,7 @@
  * one that misses a pong is dropped at the next ping.
  */
 import type { WebSocket } from "ws";
-import type { ServerMessage } from "../sync/protocol.js";
+import { SyncError, type ServerMessage } from "../sync/protocol.js";
 
 /** WebSocket close code for a session that is no longer valid. */
 export const CLOSE_UNAUTHENTICATED = 4401;
@@ -102,7 +102,9 @@ export function createSyncHub(
   const checkAccess = async (l: Listener) => {
     try {
       for (const s of l.spaces) await mayRead(l.userId, s);
-    } catch {
+    } catch (error) {
+      // Only a refusal closes it; a replica that cannot answer now leaves it to the next check.
+      if (!(error instanceof SyncError && (error.code === "FORBIDDEN" || error.code === "NOT_FOUND"))) return;
       if (forget(l)) l.socket.close(CLOSE_FORBIDDEN, "role taken away");
     }
   };

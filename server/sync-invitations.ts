@@ -147,3 +147,34 @@ export async function applyInvitationsFor(deps: InvitationDeps, email: string, u
   const rows = await deps.storage.query<Row>(`select ${COLUMNS} from sync_invitation where email = $1 and applied_at is null order by created_at, id`, [email.toLowerCase()]);
   for (const row of rows) await applyInvitation(deps, toInvitation(row), userId);
 }
+
+/**
+ * After a restart: invitations claimed but never finished (the server stopped in between) wait
+ * again, and every waiting one whose address has a verified account now is applied.
+ */
+export async function resumeInvitations(deps: InvitationDeps, verifiedUserOf: (email: string) => Promise<string | undefined>): Promise<void> {
+  await deps.storage.query("update sync_invitation set applied_at = null where applied_at is not null and outcome is null");
+  const rows = await deps.storage.query<Row>(`select ${COLUMNS} from sync_invitation where applied_at is null order by created_at, id`);
+  for (const row of rows) {
+    const userId = await verifiedUserOf(row.email);
+    if (userId !== undefined) await applyInvitation(deps, toInvitation(row), userId);
+  }
+}
+
+/** Invitations one user may send in `INVITE_WINDOW_MS` (each may mail an address and make an op). */
+export const INVITES_PER_WINDOW = 50;
+const INVITE_WINDOW_MS = 60 * 60_000;
+
+/** A per-inviter limit: RATE_LIMITED past `INVITES_PER_WINDOW` invitations in an hour. */
+export function inviteLimiter(now: () => number): (userId: string) => void {
+  const sent = new Map<string, number[]>();
+  return (userId) => {
+    const since = now() - INVITE_WINDOW_MS;
+    const mine = (sent.get(userId) ?? []).filter((t) => t > since);
+    if (mine.length >= INVITES_PER_WINDOW) {
+      throw new SyncError("RATE_LIMITED", `user ${userId} sent ${mine.length} invitations in the last hour; the limit is ${INVITES_PER_WINDOW}`);
+    }
+    mine.push(now());
+    sent.set(userId, mine);
+  };
+}

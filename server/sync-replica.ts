@@ -9,6 +9,7 @@
  */
 import { EngineError } from "../engine/errors.js";
 import { openEngine, type Engine } from "../open-engine.js";
+import type { ReplicaOp } from "../engine/replicate.js";
 import type { Storage } from "../storage/contract.js";
 import { appendServerOps, opsAfter } from "./sync-store.js";
 
@@ -111,6 +112,25 @@ export async function openSyncReplica(
     return next;
   };
 
+  /**
+   * Numbers and stores the replica's own ops the server does not hold yet (those just made, or
+   * left by a crash between making and storing them), then pulls them back with what was pushed
+   * meanwhile, in server order: the cursor never skips an op. The last seq, or undefined.
+   */
+  const storeOwn = async (spaceId: string): Promise<number | undefined> => {
+    const made: ReplicaOp[] = [];
+    for (let after = ""; ; ) {
+      const page = await engine.logSince(spaceId, { device: engine.deviceId, afterHlc: after, limit: 10_000 });
+      made.push(...page.filter((o) => o.serverSeq === undefined));
+      if (page.length < 10_000) break;
+      after = page[page.length - 1]!.hlc;
+    }
+    if (made.length === 0) return undefined;
+    const last = await appendServerOps(storage, spaceId, made.map(({ serverSeq: _s, vidAfter: _v, ...op }) => op), Date.now());
+    await round(spaceId);
+    return last;
+  };
+
   const exclusive = async <T>(spaceId: string, fn: () => Promise<T>): Promise<T> => {
     for (let current = running.get(spaceId); current; current = running.get(spaceId)) await current.catch(() => {});
     let release!: () => void;
@@ -123,6 +143,12 @@ export async function openSyncReplica(
       if (again.has(spaceId) && !closing) void run(spaceId);
     }
   };
+
+  // Ops the replica made but a crash kept from being stored: stored now, before anything else.
+  const unstored = await storage.query<{ space_id: string }>("select distinct space_id::text as space_id from op where device = $1 and server_seq is null and seq is not null", [
+    engine.deviceId,
+  ]);
+  for (const { space_id } of unstored) await exclusive(space_id, () => storeOwn(space_id));
 
   return {
     engine,
@@ -147,12 +173,7 @@ export async function openSyncReplica(
         // On every op stored so far, so the new ones sort after what the devices pushed.
         await round(spaceId);
         await fn(engine.as(actor));
-        const made = (await engine.logSince(spaceId, { device: engine.deviceId, limit: 10_000 })).filter((o) => o.serverSeq === undefined);
-        if (made.length === 0) return undefined;
-        const last = await appendServerOps(storage, spaceId, made.map(({ serverSeq: _s, vidAfter: _v, ...op }) => op), Date.now());
-        // Pulled back in server order with what was pushed meanwhile: the cursor never skips an op.
-        await round(spaceId);
-        return last;
+        return storeOwn(spaceId);
       });
     },
     async close() {

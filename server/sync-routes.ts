@@ -27,7 +27,7 @@ import { createSyncHub, type SyncHub } from "./sync-hub.js";
 import { openSyncReplica, type SyncReplica } from "./sync-replica.js";
 import { createSyncAccess } from "./sync-access.js";
 import { invitationRoutes } from "./invitation-routes.js";
-import { applyInvitationsFor } from "./sync-invitations.js";
+import { applyInvitationsFor, resumeInvitations } from "./sync-invitations.js";
 import { bindActors, bindDevice, createSyncSpace, DEFAULT_QUOTAS, migrateSyncStore, pullOps, pushOps, type SyncCaller, type SyncQuotas } from "./sync-store.js";
 
 declare module "fastify" {
@@ -152,6 +152,13 @@ const plugin: FastifyPluginAsync<SyncPluginOptions> = async (app: FastifyInstanc
     if (!replica) return;
     applyInvitationsFor({ ...invitations, replica }, user.email, user.id).catch((error: unknown) => app.log.error({ err: error, userId: user.id }, "invitations could not be applied"));
   });
+  if (replica) {
+    // Invitations a stop interrupted, and those whose address was verified meanwhile.
+    void resumeInvitations({ ...invitations, replica }, async (email) => {
+      const user = await app.accounts.findUserByEmail(email);
+      return user?.state === "verified" ? user.id : undefined;
+    }).catch((error: unknown) => app.log.error({ err: error }, "invitations could not be resumed"));
+  }
   app.addHook("onClose", async () => {
     for (const t of timers) clearInterval(t);
     unsubscribe();
@@ -292,6 +299,8 @@ const plugin: FastifyPluginAsync<SyncPluginOptions> = async (app: FastifyInstanc
           // Devices only listen; anything they send is ignored.
           socket.on("message", () => {});
           hub.add({ socket, token: s.token, userId: s.auth.user.id, spaces: new Set(s.spaces), member: s.member });
+          // A revoke applied between the check before the upgrade and now closes it here.
+          if (s.member) void hub.recheckAccess(s.auth.user.id);
         },
       );
     },

@@ -47,6 +47,8 @@ export async function migrateSyncStore(storage: Storage): Promise<void> {
     // The stored size of each op, so a pull page is cut by bytes without serializing every row.
     await tx.query("alter table sync_op add column if not exists bytes int");
     await tx.query("create index if not exists sync_space_owner_idx on sync_space (owner_user_id)");
+    // A member device's newest clock (its pushes must come in clock order: server/sync-access.ts).
+    await tx.query("create index if not exists sync_op_device_idx on sync_op (space_id, device, hlc)");
     // Invitations by e-mail (server/sync-invitations.ts): a role waiting for an address to have an account.
     await tx.query(`create table if not exists sync_invitation (
       id uuid primary key, space_id uuid not null, oid uuid not null, email text not null, role text not null,

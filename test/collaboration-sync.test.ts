@@ -11,6 +11,7 @@ import { createSyncClient, httpTransport, type SyncClient, type WireOp } from ".
 import { backends, postgresUnavailable, serverStorage, type Fresh } from "./helpers/backends.js";
 import { startSyncServer, type TestDevice, type TestSyncServer } from "./helpers/sync-fixtures.js";
 import { lcg, randomEdits } from "./helpers/random-edits.js";
+import { inviteLimiter } from "../server/sync-invitations.js";
 
 const noPostgres = await postgresUnavailable();
 const serverStores = [
@@ -132,11 +133,13 @@ describe.each(serverStores)("collaboration through the sync server, server stora
       ["a removal of the document he may only view", [forge(1, "remove", plan, {})]],
       ["a share (he is no manager)", [forge(1, "share", a, { user: bob.userId, role: "manager" })]],
       ["a kind the server cannot check", [forge(1, "grantEverything", a, {})]],
+      // Allowed where it acts, but older than an op this device pushed: a backdated clock.
+      ["an op older than the device's last push", [{ ...forge(1, "update", a1, { content: "backdated" }), hlc: edit.hlc.replace(/^(\d{15})/, (ms) => String(Number(ms) - 1).padStart(15, "0")) }]],
     ];
     for (const [what, batch] of refusals) {
       const answer = await errorOf(await call("POST", `/sync/${s}/push`, bob, { device: bobs.engine.deviceId, ops: batch }));
       expect(answer, what).toMatchObject({ status: 403, code: "FORBIDDEN" });
-      expect(answer.message, what).toContain(bob.userId);
+      expect(answer.message, what).toMatch(new RegExp(`${bob.userId}|${bobs.engine.deviceId}`));
     }
     expect((await stored(s)).length).toBe(before);
     // The replica, alice and bob agree, and b1 was never touched anywhere.
@@ -335,5 +338,17 @@ describe.each(serverStores)("collaboration through the sync server, server stora
     // The transport speaks it too.
     const transport = httpTransport({ baseUrl: server.url, token: alice.token });
     expect((await transport.invitations!(s)).map((i) => i.email)).not.toContain("ghost@example.com");
+  });
+});
+
+describe("the invitation limiter", () => {
+  it("lets a user send 50 invitations an hour, then RATE_LIMITED until the hour has passed", () => {
+    let now = 1_000_000;
+    const limit = inviteLimiter(() => now);
+    for (let i = 0; i < 50; i++) limit("alice");
+    expect(() => limit("alice")).toThrow(expect.objectContaining({ code: "RATE_LIMITED" }));
+    limit("bob");
+    now += 60 * 60_000 + 1;
+    expect(() => limit("alice")).not.toThrow();
   });
 });

@@ -355,6 +355,9 @@ describe.each(await usableBackends())("collaboration on $name", (backend) => {
     const early = (await engine.logSince(s)).find((o) => o.data["user"] === "bob")!.hlc;
     expect(await engine.checkOps(s, [{ ...op("update", a1, {}), hlc: before(early) }])).toMatchObject({ message: expect.stringContaining("no role") });
     expect(await engine.checkOps(s, [{ ...op("update", a1, {}), hlc: lastGrant }])).toBeUndefined();
+    // Between his first role and the last change of his entries: judged under a role he may no
+    // longer have, so refused (a backdated clock must not bring a lowered role back).
+    expect(await engine.checkOps(s, [{ ...op("update", a1, {}), hlc: early }])).toMatchObject({ message: expect.stringContaining("last change") });
     const offline = (await engine.logSince(s)).at(-1)!.hlc;
     await alice.move(s, a1, { parentOid: b });
     expect(await engine.checkOps(s, [op("update", a1, {})])).toMatchObject({ index: 0 });
