@@ -203,9 +203,9 @@ function withHidden(options: ViewOptions | undefined, hidden: ReadonlySet<string
   return hidden.size === 0 ? options : { ...options, hidden: [...(options?.hidden ?? []), ...hidden] };
 }
 
-/** The version row `vid` of an objective (a past read's tree), or undefined for the active one. */
-async function pastRoot(core: Core, spaceId: string, oid: string, vid: string | undefined): Promise<VersionRow | undefined> {
-  return vid === undefined ? undefined : (await versionOrActive(core, spaceId, oid, vid)).row;
+/** The version row `vid` of an objective (a past read's tree; only needed when something is hidden), or undefined. */
+async function pastRoot(core: Core, spaceId: string, oid: string, vid: string | undefined, hidden: ReadonlySet<string>): Promise<VersionRow | undefined> {
+  return vid === undefined || hidden.size === 0 ? undefined : (await versionOrActive(core, spaceId, oid, vid)).row;
 }
 
 /**
@@ -292,15 +292,15 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
       // (Of a past version: as that version's tree held them.)
       get: reading(async (c, spaceId, oid, hidden, at?: At) => {
         const got = await get(c, spaceId, oid, at);
-        return (await statsSeen(c, spaceId, [got], hidden, await pastRoot(c, spaceId, oid, at?.vid)))[0]!;
+        return (await statsSeen(c, spaceId, [got], hidden, await pastRoot(c, spaceId, oid, at?.vid, hidden)))[0]!;
       }),
       children: reading(async (c, spaceId, oid, hidden, options?: ChildrenOptions) => {
         const kids = (await children(c, spaceId, oid, options)).filter((k) => !hidden.has(k.oid.toLowerCase()));
-        return statsSeen(c, spaceId, kids, hidden, await pastRoot(c, spaceId, oid, options?.vid));
+        return statsSeen(c, spaceId, kids, hidden, await pastRoot(c, spaceId, oid, options?.vid, hidden));
       }),
       subtree: reading(async (c, spaceId, oid, hidden, options: SubtreeOptions) => {
         const rows = withoutHidden(await subtree(c, spaceId, oid, options), hidden);
-        return statsSeen(c, spaceId, rows, hidden, await pastRoot(c, spaceId, oid, options?.vid));
+        return statsSeen(c, spaceId, rows, hidden, await pastRoot(c, spaceId, oid, options?.vid, hidden));
       }),
       documents: open(async (c, spaceId) => {
         const all = await documents(c, spaceId);

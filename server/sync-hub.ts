@@ -87,6 +87,8 @@ export function createSyncHub(
     return true;
   };
   const check = async (list: readonly Listener[]) => {
+    // One answer per user and space in a pass, however many sockets ask.
+    const asked = new Map<string, Promise<void>>();
     await Promise.all(
       list.map(async (l) => {
         try {
@@ -95,13 +97,19 @@ export function createSyncHub(
           if (forget(l)) l.socket.close(CLOSE_UNAUTHENTICATED, "session revoked or expired");
           return;
         }
-        if (l.member) await checkAccess(l);
+        if (l.member) await checkAccess(l, asked);
       }),
     );
   };
-  const checkAccess = async (l: Listener) => {
+  const checkAccess = async (l: Listener, asked = new Map<string, Promise<void>>()) => {
+    const ask = (space: string) => {
+      const key = `${l.userId}\u0000${space}`;
+      let answer = asked.get(key);
+      if (!answer) asked.set(key, (answer = mayRead(l.userId, space)));
+      return answer;
+    };
     try {
-      for (const s of l.spaces) await mayRead(l.userId, s);
+      for (const s of l.spaces) await ask(s);
     } catch (error) {
       // Only a refusal closes it; a replica that cannot answer now leaves it to the next check.
       if (!(error instanceof SyncError && (error.code === "FORBIDDEN" || error.code === "NOT_FOUND"))) return;
@@ -146,7 +154,8 @@ export function createSyncHub(
       await check([...(byUser.get(userId) ?? [])]);
     },
     async recheckAccess(userId) {
-      await Promise.all([...(byUser.get(userId) ?? [])].filter((l) => l.member).map(checkAccess));
+      const asked = new Map<string, Promise<void>>();
+      await Promise.all([...(byUser.get(userId) ?? [])].filter((l) => l.member).map((l) => checkAccess(l, asked)));
     },
     async revalidate() {
       // One full check at a time; a call during a check waits for it and starts a fresh one.
