@@ -60,6 +60,8 @@ export const DATA_STEPS = { "v6-records": upgradeToRecords } as const;
 /** The engine: the API outliner apps embed (see API.md). Every method is one transaction or a read. */
 export interface Engine extends AsyncDisposable {
   readonly deviceId: string;
+  /** The user this engine acts for (`openEngine({ actor })`, `as(user)`); undefined: its owner. */
+  readonly actor: string | undefined;
   /** Which backend it runs on. */
   readonly storageKind: "pglite" | "postgres";
   /** A new space; `{ spaceId }` makes a replica of a space made on another device. */
@@ -276,6 +278,7 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
       reading((c: Core, spaceId: string, oid: string, _hidden: ReadonlySet<string>, ...rest: A) => fn(c, spaceId, oid, ...rest));
     return {
       deviceId: core.deviceId,
+      actor: core.actor,
       storageKind: storage.kind,
       createSpace: open(createSpace),
       createDocument: open(createDocument),

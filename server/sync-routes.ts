@@ -271,7 +271,7 @@ const plugin: FastifyPluginAsync<SyncPluginOptions> = async (app: FastifyInstanc
         const active = new Set((await app.accounts.listDevices(auth.user.id)).map((d) => d.id));
         const result = await bindDevice(storage, caller(auth), device, active, now());
         if (result.rebound) request.log.info({ device, accountDeviceId: result.accountDeviceId, userId: auth.user.id }, "engine device rebound");
-        return result;
+        return { ...result, userId: auth.user.id };
       });
 
       const sockets = new WeakMap<FastifyRequest, { auth: Authenticated; token: string; spaces: string[]; member: boolean }>();

@@ -218,6 +218,8 @@ export interface CreateSpaceResult {
 export interface BindResult {
   readonly device: string;
   readonly accountDeviceId: string;
+  /** The signed-in user the device's ops act for (a server that predates it leaves it out). */
+  readonly userId?: string;
   /** It was bound to another (revoked) accounts device of the same user before. */
   readonly rebound: boolean;
 }

@@ -160,7 +160,12 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
       if (!transport.createSpace) throw new SyncError("BAD_BATCH", "this transport cannot create spaces");
       await transport.createSpace(spaceId);
     }
-    await transport.bind?.(engine.deviceId);
+    const bound = await transport.bind?.(engine.deviceId);
+    // The server stores this device's ops as the signed-in user's: an engine acting for someone
+    // else would check its own edits against another user's roles than every other replica.
+    if (bound?.userId !== undefined && engine.actor !== undefined && engine.actor !== bound.userId) {
+      throw new SyncError("FORGED", `this engine acts for user ${engine.actor}, but the session is user ${bound.userId}'s: open the engine with actor ${bound.userId}`);
+    }
     registered = true;
   };
 

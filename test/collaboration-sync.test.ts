@@ -251,6 +251,12 @@ describe.each(serverStores)("collaboration through the sync server, server stora
     const withdrawn = (await bobs.engine.conflicts(s, { limit: 1000 })).filter((c) => c.outcome === "refused:FORBIDDEN").map((c) => c.opId);
     expect(his.filter((o) => withdrawn.includes(o.opId))).toEqual([]);
     expect(await errorOf(await call("GET", `/sync/${s}/pull?after=0`, carol))).toMatchObject({ status: 403, code: "FORBIDDEN" });
+    // A device whose engine acts for another user than its session's is stopped before it pushes.
+    const mismatched = await backends[0]!.fresh({ actor: alice.userId });
+    opened.push(mismatched);
+    await mismatched.engine.createSpace({ spaceId: s });
+    const client = createSyncClient({ engine: mismatched.engine, spaceId: s, transport: httpTransport({ baseUrl: server.url, token: bob.token }), pollMs: 60_000 });
+    await expect(client.sync()).rejects.toMatchObject({ code: "FORGED", message: expect.stringContaining(`acts for user ${alice.userId}`) });
   });
   it("an offline edit that a move took out of the editor's reach: replay decides by clock, a refused one is withdrawn and syncing goes on", async () => {
     if (store.skip) return;
