@@ -16,14 +16,33 @@ import { actorEntries, allows, type Need } from "./roles.js";
 
 /** The objective's path (itself, parent, ..., top): in the active tree, else where it last was. */
 export async function pathOf(core: Core, spaceId: string, oid: string): Promise<string[]> {
-  const chain = (await locator(readEnv(core, spaceId), { kind: "active" }).chains([oid])).get(oid);
-  if (chain) {
-    // The read this check guards locates the same objective: it takes this chain.
+  return (await placesOf(core, spaceId, [oid])).get(oid.toLowerCase()) ?? [oid];
+}
+
+/**
+ * Each objective's path (itself first, lowercase) in the active tree, else where it last was; an
+ * objective the storage never held has none. Adds to `into` when given.
+ */
+export async function placesOf(core: Core, spaceId: string, oids: readonly string[], into = new Map<string, string[]>()): Promise<Map<string, string[]>> {
+  if (oids.length === 0) return into;
+  const chains = await locator(readEnv(core, spaceId), { kind: "active" }).chains(oids);
+  const gone: string[] = [];
+  for (const oid of oids) {
+    const chain = chains.get(oid);
+    if (!chain) {
+      gone.push(oid);
+      continue;
+    }
+    into.set(oid.toLowerCase(), chain.map((p) => p.oid.toLowerCase()));
+    // A read this locate guards (a reader's access check) takes the chain instead of locating it again.
     core.located?.set(`${spaceId}|${oid.toLowerCase()}`, chain);
-    return chain.map((p) => p.oid);
   }
-  const hints = (await loadHints(core.storage, spaceId, [oid])).get(oid);
-  return hints && hints.length > 0 ? hints.map((h) => h.oid) : [oid];
+  if (gone.length > 0) {
+    for (const [oid, hints] of await loadHints(core.storage, spaceId, gone)) {
+      if (hints.length > 0) into.set(oid.toLowerCase(), hints.map((h) => h.oid.toLowerCase()));
+    }
+  }
+  return into;
 }
 
 /**

@@ -8,10 +8,8 @@
  * move of its objective out of the actor's reach (see `checkOps`).
  */
 import type { Core } from "./core.js";
-import { loadHints } from "./chains.js";
-import { locator } from "./locate.js";
-import { readEnv } from "./objective.js";
 import { actorEntries, allows, type Need, type Role } from "./roles.js";
+import { placesOf } from "./access.js";
 import { IMPORT_PART_KIND } from "./import-parts.js";
 import { checkId } from "./validate.js";
 import { isUuid } from "./ids.js";
@@ -237,25 +235,4 @@ async function rolesChanged(core: Core, spaceId: string, user: string): Promise<
     [spaceId, user],
   );
   return { first: row?.first ?? null, last: row?.last ?? null };
-}
-
-/**
- * Each objective's path (itself first, lowercase) in the active tree, else where it last was; an
- * objective the storage never held has none. Adds to `into` when given.
- */
-async function placesOf(core: Core, spaceId: string, oids: readonly string[], into = new Map<string, string[]>()): Promise<Map<string, string[]>> {
-  if (oids.length === 0) return into;
-  const chains = await locator(readEnv(core, spaceId), { kind: "active" }).chains(oids);
-  const gone: string[] = [];
-  for (const oid of oids) {
-    const chain = chains.get(oid);
-    if (chain) into.set(oid, chain.map((p) => p.oid.toLowerCase()));
-    else gone.push(oid);
-  }
-  if (gone.length > 0) {
-    for (const [oid, hints] of await loadHints(core.storage, spaceId, gone)) {
-      if (hints.length > 0) into.set(oid, hints.map((h) => h.oid.toLowerCase()));
-    }
-  }
-  return into;
 }

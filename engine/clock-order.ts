@@ -123,8 +123,12 @@ const running = new WeakMap<Core, Promise<unknown>>();
  */
 export async function settle(core: Core, spaceId: string, options: ApplyOptions = {}): Promise<number> {
   const pageSize = checkLimit(options.pageSize, PAGE);
-  const before = running.get(core) ?? Promise.resolve();
-  const mine = before.catch(() => {}).then(() => settleNow(core, spaceId, pageSize));
+  return inTurn(core, () => settleNow(core, spaceId, pageSize));
+}
+
+/** Runs `fn` after the engine's running settle or withdrawal: both undo and re-apply the same ops. */
+function inTurn<T>(core: Core, fn: () => Promise<T>): Promise<T> {
+  const mine = (running.get(core) ?? Promise.resolve()).catch(() => {}).then(fn);
   running.set(core, mine);
   return mine;
 }
@@ -356,9 +360,7 @@ export async function setPushMark(core: Core, spaceId: string, hlc: string): Pro
 export async function withdraw(core: Core, spaceId: string, opId: string, detail: string): Promise<void> {
   spaceId = checkId("spaceId", spaceId);
   if (!isOpId(opId)) throw invalid(`opId must be <device uuid>.<counter>, got ${JSON.stringify(opId)}`);
-  // In turn with settles: both undo and re-apply the same ops.
-  const before = running.get(core) ?? Promise.resolve();
-  const mine = before.catch(() => {}).then(async () => {
+  await inTurn(core, async () => {
     const [op] = await core.storage.query<{ hlc: string; device: string; outcome: string | null; server_seq: number | null }>(
       "select hlc, device, outcome, server_seq from op where space_id = $1 and op_id = $2",
       [spaceId, opId],
@@ -371,6 +373,4 @@ export async function withdraw(core: Core, spaceId: string, opId: string, detail
     await markOutcome(core, spaceId, opId, WITHDRAWN, detail.slice(0, 2000));
     await settleNow(core, spaceId, PAGE);
   });
-  running.set(core, mine);
-  await mine;
 }

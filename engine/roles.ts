@@ -150,14 +150,9 @@ export async function writeEntry(ctx: WriteCtx, oid: string, user: string, role:
  */
 export async function allowWhole(ctx: WriteCtx, chain: readonly Placement[], need: Need): Promise<void> {
   await allow(ctx, chain, need);
-  if (ctx.actor === null) return;
-  const top = chain[0]!.oid.toLowerCase();
-  const lower = new Map([...(await ctx.reader.actorEntries(ctx.actor))].filter(([oid, role]) => role !== null && !allows(role, need) && oid !== top));
-  if (lower.size === 0) return;
-  for (const [oid, below] of await ctx.locate.chains([...lower.keys()])) {
-    if (below?.some((p) => p.oid.toLowerCase() === top)) {
-      throw new EngineError("FORBIDDEN", `user ${ctx.actor} may not ${need} objective ${chain[0]!.oid} in space ${ctx.spaceId} whole: their role on ${oid} below it is ${lower.get(oid)}`);
-    }
+  const found = await lowerEntryIn(ctx, chain[0]!.oid, need, false);
+  if (found) {
+    throw new EngineError("FORBIDDEN", `user ${ctx.actor} may not ${need} objective ${chain[0]!.oid} in space ${ctx.spaceId} whole: their role on ${found[0]} below it is ${found[1]}`);
   }
 }
 
@@ -167,16 +162,24 @@ export async function allowWhole(ctx: WriteCtx, chain: readonly Placement[], nee
  * rows). What of it is active elsewhere now stays there, so its entries do not count.
  */
 export async function allowWholeRemoved(ctx: WriteCtx, oid: string, need: Need): Promise<void> {
-  if (ctx.actor === null) return;
-  const top = oid.toLowerCase();
-  const lower = [...(await ctx.reader.actorEntries(ctx.actor))].filter(([o, role]) => role !== null && !allows(role, need) && o !== top).map(([o]) => o);
-  if (lower.length === 0) return;
-  const active = await ctx.locate.chains(lower);
-  const gone = lower.filter((o) => !active.get(o));
-  if (gone.length === 0) return;
-  for (const [o, hints] of await ctx.reader.hints(gone, undefined)) {
-    if (hints.slice(1).some((h) => h.oid.toLowerCase() === top)) {
-      throw new EngineError("FORBIDDEN", `user ${ctx.actor} may not ${need} objective ${oid} in space ${ctx.spaceId} whole: their role on ${o} in it is ${(await ctx.reader.actorEntries(ctx.actor)).get(o)}`);
-    }
-  }
+  const found = await lowerEntryIn(ctx, oid, need, true);
+  if (found) throw new EngineError("FORBIDDEN", `user ${ctx.actor} may not ${need} objective ${oid} in space ${ctx.spaceId} whole: their role on ${found[0]} in it is ${found[1]}`);
+}
+
+/**
+ * One of the actor's own entries that ranks under `need` and lies below `top`: in the active tree,
+ * or (`removed`: `top` is a removed objective) where each was last, for those not active now.
+ */
+async function lowerEntryIn(ctx: WriteCtx, top: string, need: Need, removed: boolean): Promise<readonly [string, Role] | undefined> {
+  if (ctx.actor === null) return undefined;
+  top = top.toLowerCase();
+  const lower = [...(await ctx.reader.actorEntries(ctx.actor))].filter((e): e is [string, Role] => e[1] !== null && !allows(e[1], need) && e[0] !== top);
+  if (lower.length === 0) return undefined;
+  const under = (path: readonly { readonly oid: string }[]) => path.slice(1).some((p) => p.oid.toLowerCase() === top);
+  const active = await ctx.locate.chains(lower.map(([o]) => o));
+  if (!removed) return lower.find(([o]) => under(active.get(o) ?? []));
+  const gone = lower.filter(([o]) => !active.get(o));
+  if (gone.length === 0) return undefined;
+  const last = await ctx.reader.hints(gone.map(([o]) => o), undefined);
+  return gone.find(([o]) => under(last.get(o) ?? []));
 }

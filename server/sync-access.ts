@@ -104,6 +104,12 @@ export function createSyncAccess(storage: Storage, replica: SyncReplica | undefi
         return { member };
       }
       const engine = replica.engine;
+      if (!member) {
+        // The owner can be refused only where an entry names them (they made every document):
+        // with none, nothing to check, and their push pays this one probe.
+        const [named] = await storage.query("select 1 from share where space_id = $1 and user_id = $2 limit 1", [spaceId, caller.userId]);
+        if (!named) return { member };
+      }
       const ops = await unstored(spaceId, checked.ops);
       if (ops.length === 0) return { member };
       if (member) {
@@ -121,12 +127,9 @@ export function createSyncAccess(storage: Storage, replica: SyncReplica | undefi
         if (refused) throw new SyncError("FORBIDDEN", refused.message, { opId: refused.opId });
         return { member };
       }
-      // The owner can be refused only where an entry names them (they made every document): with
-      // none, nothing to check. Their op kinds from a newer client are kept (replicas skip them
-      // alike), and their old clocks cost only their own space. Checked on the replica as it is,
-      // and again once it caught up when that refuses.
-      const [named] = await storage.query("select 1 from share where space_id = $1 and user_id = $2 limit 1", [spaceId, caller.userId]);
-      if (!named) return { member };
+      // The owner's op kinds from a newer client are kept (replicas skip them alike), and their old
+      // clocks cost only their own space. Checked on the replica as it is, and again once it
+      // caught up when that refuses.
       const refused = await confirmed(spaceId, () => engine.checkOps(spaceId, ops, { passUnknownKinds: true, anyClock: true }));
       if (refused) throw new SyncError("FORBIDDEN", refused.message, { opId: refused.opId });
       return { member };

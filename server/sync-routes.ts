@@ -88,8 +88,8 @@ function drained(out: PassThrough): Promise<void> {
   });
 }
 
-function spaceOf(request: FastifyRequest<{ Params: { space: string } }>): string {
-  const space = request.params.space;
+function spaceOf(params: { readonly space: string }): string {
+  const space = params.space;
   if (!isSpaceId(space)) throw new SyncError("BAD_BATCH", `space must be a UUID, got ${JSON.stringify(space).slice(0, 80)}`);
   return space.toLowerCase();
 }
@@ -181,7 +181,7 @@ const plugin: FastifyPluginAsync<SyncPluginOptions> = async (app: FastifyInstanc
 
       sync.post<{ Params: { space: string } }>("/:space/push", { bodyLimit: LIMITS.maxBatchBytes }, async (request) => {
         const auth = await app.authenticateRequest(request);
-        const spaceId = spaceOf(request);
+        const spaceId = spaceOf(request.params);
         const batch = bindActors(checkPushBatch(request.body, now()), auth.user.id);
         const { member } = await access.push(caller(auth), spaceId, batch);
         const result = await pushOps(storage, caller(auth), spaceId, batch, now(), quotas, { member });
@@ -213,7 +213,7 @@ const plugin: FastifyPluginAsync<SyncPluginOptions> = async (app: FastifyInstanc
 
       sync.get<{ Params: { space: string }; Querystring: { after?: string; limit?: string } }>("/:space/pull", async (request) => {
         const auth = await app.authenticateRequest(request);
-        const spaceId = spaceOf(request);
+        const spaceId = spaceOf(request.params);
         const { after, limit } = checkPullQuery(request.query.after, request.query.limit);
         const { member } = await access.read(auth.user.id, spaceId);
         return pullOps(storage, caller(auth), spaceId, after, limit, { member });
@@ -222,7 +222,7 @@ const plugin: FastifyPluginAsync<SyncPluginOptions> = async (app: FastifyInstanc
       // A joining device copies the replica's rows instead of replaying the space's history.
       sync.get<{ Params: { space: string } }>("/:space/snapshot", async (request, reply) => {
         const auth = await app.authenticateRequest(request);
-        const spaceId = spaceOf(request);
+        const spaceId = spaceOf(request.params);
         await access.read(auth.user.id, spaceId);
         if (!replica) throw new SyncError("NOT_FOUND", `this server keeps no replica of space ${spaceId}: replay its ops`);
         if (snapshots >= MAX_SNAPSHOTS) throw new SyncError("RATE_LIMITED", `${MAX_SNAPSHOTS} snapshots are being sent: try again soon`);
@@ -260,7 +260,7 @@ const plugin: FastifyPluginAsync<SyncPluginOptions> = async (app: FastifyInstanc
         return reply.send(out);
       });
 
-      invitationRoutes(sync, app, { ...invitations, replica, spaceOf: (params) => spaceOf({ params } as FastifyRequest<{ Params: { space: string } }>) });
+      invitationRoutes(sync, app, { ...invitations, replica, spaceOf });
 
       // A device registers its engine device id (before its first push), or, signed in again after
       // its accounts device was revoked, takes it back.
