@@ -148,6 +148,23 @@ describe.skipIf(!haveChromium).each(await usableBackends())("the page on $name",
     await poll(async () => (await engine.children(spaceId, doc, { limit: 1 }))[0]!.oid).toBe(top.oid);
     await page.keyboard.press("Control+Shift+z"); // and again
     await poll(async () => (await engine.children(spaceId, doc, { limit: 1 }))[0]!.oid).toBe(made.oid);
+    // Keys as fast as a user presses them: each undo waits for the edit it undoes to be recorded.
+    await page.keyboard.press("Alt+ArrowDown");
+    await page.keyboard.press("Control+z"); // the move down
+    await page.keyboard.press("Control+z"); // the reorder above it
+    await page.keyboard.press("Control+Shift+z"); // the reorder again
+    const order = async () => (await engine.children(spaceId, doc, { limit: 2 })).map((r) => r.oid).join();
+    await poll(() => page.locator("#rows[aria-busy]").count()).toBe(0); // the tree says when its turns are done
+    expect(await order()).toBe([made.oid, top.oid].join());
+    await page.keyboard.press("Control+Shift+z"); // and the move down again, redone last
+    await page.keyboard.press("Control+z");
+    await poll(() => page.locator("#rows[aria-busy]").count()).toBe(0);
+    expect(await order()).toBe([made.oid, top.oid].join());
+    await page.keyboard.press("Control+Shift+z");
+    await poll(order).toBe([top.oid, made.oid].join());
+    await page.keyboard.press("Control+z");
+    await poll(() => page.locator("#rows[aria-busy]").count()).toBe(0);
+    expect(await order()).toBe([made.oid, top.oid].join());
     // Emptied, then Backspace on the empty row removes it; undo restores the same row, then its text.
     await poll(() => page.locator(".row:focus-within").getAttribute("data-oid")).toBe(made.oid);
     await page.keyboard.press("Control+a");

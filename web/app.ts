@@ -225,7 +225,7 @@ function fillRow(el: HTMLElement, row: Row, index: number): void {
   const toggle = document.createElement("span");
   toggle.className = "toggle";
   toggle.textContent = row.childCount > 0 ? (row.folded ? "▸" : "▾") : "";
-  toggle.addEventListener("click", () => void fold(row, !row.folded));
+  toggle.addEventListener("click", () => void inTurn(() => fold(liveRow(row), !liveRow(row).folded)));
   const bullet = document.createElement("span");
   bullet.className = "bullet";
   const box = document.createElement("input");
@@ -233,7 +233,7 @@ function fillRow(el: HTMLElement, row: Row, index: number): void {
   box.checked = row.props["done"] === true;
   box.hidden = typeof row.props["done"] !== "boolean";
   box.setAttribute("aria-label", "done");
-  box.addEventListener("change", () => void toggleDone(row));
+  box.addEventListener("change", () => void inTurn(() => toggleDone(liveRow(row))));
   const stats = document.createElement("span");
   stats.className = "stats";
   const parts = [];
@@ -288,7 +288,7 @@ function edited(row: Row, text: string): void {
   const was = pending.get(row.oid);
   if (was) clearTimeout(was.timer);
   const before = was?.before ?? saving.get(row.oid) ?? row.content;
-  pending.set(row.oid, { before, text, timer: setTimeout(() => void flush(row.oid), 400) });
+  pending.set(row.oid, { before, text, timer: setTimeout(() => void inTurn(() => flush(row.oid)), 400) });
 }
 
 async function flush(oid: string): Promise<void> {
@@ -326,14 +326,33 @@ async function movedStep(oid: string, parentOid: string, index: number): Promise
   record({ undo: () => move(oid, undo.parentOid, undo.index), redo: () => move(oid, parentOid, index), focus: oid });
 }
 
-/** Undo and redo steps run one after the other: a redo pressed during an undo finds its step. */
-let stepping: Promise<void> = Promise.resolve();
+/**
+ * Edits and undo steps run one after the other, in the order their keys came: an undo pressed while a
+ * move is on its way to the server undoes that move (its step is recorded by then), and a redo pressed
+ * during an undo finds its step.
+ */
+let turn: Promise<unknown> = Promise.resolve();
+/** Turns queued or running; the tree is `aria-busy` while any is (assistive tech, tests, styles). */
+let waiting = 0;
+
+function inTurn(work: () => Promise<unknown>): Promise<void> {
+  waiting++;
+  rowsEl.setAttribute("aria-busy", "true");
+  const next = turn.then(work, work).finally(() => {
+    if (--waiting === 0) rowsEl.removeAttribute("aria-busy");
+  });
+  turn = next.catch(() => undefined);
+  return next.then(
+    () => undefined,
+    (error: unknown) => say(`failed: ${(error as Error).message}`),
+  );
+}
 
 /** Ctrl-Z / Ctrl-Shift-Z: this page's own edits, undone and redone by their inverse ops. */
 function undoRedo(e: KeyboardEvent): Promise<void> {
   e.preventDefault();
   const redo = e.shiftKey;
-  const next = async () => {
+  return inTurn(async () => {
     await flushAll();
     const step = redo ? redoStack.pop() : undoStack.pop();
     if (!step) return say(redo ? "nothing to redo" : "nothing to undo");
@@ -341,9 +360,7 @@ function undoRedo(e: KeyboardEvent): Promise<void> {
     (redo ? undoStack : redoStack).push(step);
     await refresh();
     return focusRow(redo ? (step.redoFocus ?? step.focus) : step.focus, 0);
-  };
-  stepping = stepping.then(next, next);
-  return stepping.catch((error: unknown) => say(`undo failed: ${(error as Error).message}`));
+  });
 }
 
 // Undo works wherever the focus is (after removing the only row in view, no row has it).
@@ -352,84 +369,105 @@ document.addEventListener("keydown", (e) => {
   if (!inRow && !preview && (e.ctrlKey || e.metaKey) && e.key.toLowerCase() === "z") void undoRedo(e);
 });
 
-async function key(e: KeyboardEvent, row: Row, text: HTMLElement): Promise<void> {
-  if (preview) return;
+/**
+ * A key in a row's text. Which keys are ours is decided at once (the browser's default must be
+ * stopped before any await); the work then waits its turn and reads the row as it is by then.
+ */
+function key(e: KeyboardEvent, kept: Row, text: HTMLElement): Promise<void> | undefined {
+  if (preview) return undefined;
   const mod = e.ctrlKey || e.metaKey;
-  const index = windowStart + shown.indexOf(row);
+  const act = (work: (row: Row) => Promise<unknown>) => {
+    e.preventDefault();
+    return inTurn(() => work(liveRow(kept)));
+  };
   if (mod && e.key.toLowerCase() === "z") return undoRedo(e);
-  if (mod && e.key === "Enter") {
-    e.preventDefault();
-    return toggleDone(row);
-  }
-  if (e.key === "Enter") {
-    e.preventDefault();
-    await flushAll();
-    const here = await info(row.oid);
-    if (here.parentOid === null) return;
-    const made = await api<{ oid: string }>("/api/rows", { method: "POST", json: { parentOid: here.parentOid, index: here.index + 1, content: "" } });
-    // Redo puts the same row back (a restore), so later steps that name it still apply.
-    record({ undo: () => removeRow(made.oid), redo: () => restoreRow(made.oid), focus: row.oid, redoFocus: made.oid });
-    await refresh();
-    return focusRow(made.oid, 0, index + 1 + (row.folded ? 0 : row.stats.descendants));
-  }
+  if (mod && e.key === "Enter") return act(toggleDone);
+  if (e.key === "Enter") return act((row) => newRowBelow(row));
   if (e.key === "Tab") {
-    e.preventDefault();
-    await flushAll();
-    const caret = caretOf(text);
-    if (e.shiftKey) {
-      const here = await info(row.oid);
-      const parent = here.parentOid === null ? undefined : await info(here.parentOid);
-      if (!parent || parent.parentOid === null) return say("already at the top level");
-      await movedStep(row.oid, parent.parentOid, parent.index + 1);
-    } else {
-      const prev = previousSibling(row);
-      if (!prev) return say("no row above at this level to indent under");
-      await movedStep(row.oid, prev.oid, prev.childCount);
-    }
-    await refresh();
-    return focusRow(row.oid, caret);
+    const out = e.shiftKey;
+    return act((row) => indent(row, text, out));
   }
   if (e.altKey && (e.key === "ArrowUp" || e.key === "ArrowDown")) {
-    e.preventDefault();
-    await flushAll();
-    const here = await info(row.oid);
-    if (here.parentOid === null) return;
-    const to = here.index + (e.key === "ArrowUp" ? -1 : 1);
-    if (to < 0) return;
-    await movedStep(row.oid, here.parentOid, to);
-    await refresh();
-    return focusRow(row.oid, caretOf(text));
+    const by = e.key === "ArrowUp" ? -1 : 1;
+    return act((row) => reorder(row, text, by));
   }
   if (e.key === "ArrowUp" || e.key === "ArrowDown") {
-    e.preventDefault();
-    const next = index + (e.key === "ArrowUp" ? -1 : 1);
-    if (next < 0 || next >= total) return;
-    scrollIntoRange(next);
-    await refresh();
-    const target = shown[next - windowStart];
-    if (target) return focusRow(target.oid, Math.min(caretOf(text), target.content.length));
-    return;
+    const by = e.key === "ArrowUp" ? -1 : 1;
+    return act((row) => caretTo(row, text, by));
   }
-  if (e.key === "Backspace" && (text.textContent ?? "") === "" && row.childCount === 0) {
-    e.preventDefault();
-    // The emptying is an edit of its own (undo brings the empty row back, a second undo its text).
-    await flushAll();
-    // The caret goes to the row above, or (removing the first) to the one that takes its place.
-    const prev = shown[index - windowStart - 1] ?? shown[index - windowStart + 1];
-    await removeRow(row.oid);
-    record({ undo: () => restoreRow(row.oid), redo: () => removeRow(row.oid), focus: row.oid, ...(prev ? { redoFocus: prev.oid } : {}) });
-    await refresh();
-    if (prev) return focusRow(prev.oid, prev.content.length);
-    return;
+  if (e.key === "Backspace" && (text.textContent ?? "") === "" && kept.childCount === 0) {
+    return act(removeEmpty);
   }
   if (e.altKey && e.key.toLowerCase() === "h") {
     e.preventDefault();
-    return showHistory(row.oid);
+    return showHistory(kept.oid);
   }
-  if (mod && e.key === ".") {
-    e.preventDefault();
-    return fold(row, !row.folded);
+  if (mod && e.key === ".") return act((row) => fold(row, !row.folded));
+  return undefined;
+}
+
+const indexOf = (row: Row) => windowStart + shown.indexOf(row);
+
+async function newRowBelow(row: Row): Promise<void> {
+  await flushAll();
+  const index = indexOf(row);
+  const here = await info(row.oid);
+  if (here.parentOid === null) return;
+  const made = await api<{ oid: string }>("/api/rows", { method: "POST", json: { parentOid: here.parentOid, index: here.index + 1, content: "" } });
+  // Redo puts the same row back (a restore), so later steps that name it still apply.
+  record({ undo: () => removeRow(made.oid), redo: () => restoreRow(made.oid), focus: row.oid, redoFocus: made.oid });
+  await refresh();
+  return focusRow(made.oid, 0, index + 1 + (row.folded ? 0 : row.stats.descendants));
+}
+
+async function indent(row: Row, text: HTMLElement, out: boolean): Promise<void> {
+  await flushAll();
+  const caret = caretOf(text);
+  if (out) {
+    const here = await info(row.oid);
+    const parent = here.parentOid === null ? undefined : await info(here.parentOid);
+    if (!parent || parent.parentOid === null) return say("already at the top level");
+    await movedStep(row.oid, parent.parentOid, parent.index + 1);
+  } else {
+    const prev = previousSibling(row);
+    if (!prev) return say("no row above at this level to indent under");
+    await movedStep(row.oid, prev.oid, prev.childCount);
   }
+  await refresh();
+  return focusRow(row.oid, caret);
+}
+
+async function reorder(row: Row, text: HTMLElement, by: -1 | 1): Promise<void> {
+  await flushAll();
+  const here = await info(row.oid);
+  if (here.parentOid === null) return;
+  const to = here.index + by;
+  if (to < 0) return;
+  await movedStep(row.oid, here.parentOid, to);
+  await refresh();
+  return focusRow(row.oid, caretOf(text));
+}
+
+async function caretTo(row: Row, text: HTMLElement, by: -1 | 1): Promise<void> {
+  const next = indexOf(row) + by;
+  if (next < 0 || next >= total) return;
+  scrollIntoRange(next);
+  await refresh();
+  const target = shown[next - windowStart];
+  if (target) return focusRow(target.oid, Math.min(caretOf(text), target.content.length));
+}
+
+/** Backspace on an empty row without children removes it; the emptying was an edit of its own. */
+async function removeEmpty(row: Row): Promise<void> {
+  await flushAll();
+  if (row.childCount > 0) return; // given rows meanwhile (by another tab)
+  const index = indexOf(row);
+  // The caret goes to the row above, or (removing the first) to the one that takes its place.
+  const prev = shown[index - windowStart - 1] ?? shown[index - windowStart + 1];
+  await removeRow(row.oid);
+  record({ undo: () => restoreRow(row.oid), redo: () => removeRow(row.oid), focus: row.oid, ...(prev ? { redoFocus: prev.oid } : {}) });
+  await refresh();
+  if (prev) return focusRow(prev.oid, prev.content.length);
 }
 
 function previousSibling(row: Row): Row | undefined {
