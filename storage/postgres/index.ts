@@ -68,6 +68,25 @@ function queryable(client: pg.Pool | pg.PoolClient): Queryable {
   };
 }
 
+/**
+ * A transaction's one connection, taking its statements one after the other. The engine sends
+ * independent statements of a write together (`Promise.all`); `pg` used to queue them itself, but
+ * that is deprecated (removed in pg 9), and it sent them one at a time anyway, so queueing here costs
+ * nothing.
+ */
+function inTurns(client: pg.PoolClient): Queryable {
+  const plain = queryable(client);
+  let last: Promise<unknown> = Promise.resolve();
+  return {
+    query<R extends Row = Row>(sql: string, params?: readonly unknown[]): Promise<R[]> {
+      const run = () => plain.query<R>(sql, params);
+      const next = last.then(run, run);
+      last = next.catch(() => undefined);
+      return next;
+    },
+  };
+}
+
 function postgresStorage(pool: pg.Pool): Storage {
   let closed = false;
   return {
@@ -81,7 +100,7 @@ function postgresStorage(pool: pg.Pool): Storage {
         throw wrapError(error, "connect");
       }
       try {
-        return await inTransaction(queryable(client), fn);
+        return await inTransaction(inTurns(client), fn);
       } finally {
         client.release();
       }
