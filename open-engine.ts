@@ -15,7 +15,7 @@ import { remove } from "./engine/remove.js";
 import { restore } from "./engine/restore.js";
 import { applyOps, opsSince, type ApplyOptions, type ReplicaOp } from "./engine/replicate.js";
 import { exportSnapshot, loadSnapshot, type SnapshotFrame } from "./engine/snapshot.js";
-import { conflicts, logSince, pullCursor, pushMark, setPushMark, settle, withdraw, type ConflictEvent, type LogOptions } from "./engine/clock-order.js";
+import { conflicts, logSince, pullCursor, pushMark, setPushMark, settle, withdraw, withdrawAll, type ConflictEvent, type LogOptions } from "./engine/clock-order.js";
 import { createHlcClock } from "./engine/hlc.js";
 import { createRowCache } from "./engine/format/row-cache.js";
 import { ensureDevices, rememberDevice, type Devices } from "./engine/format/devices.js";
@@ -28,7 +28,7 @@ import { namingVisible, requireAccessTo, statsSeen, withoutHidden } from "./engi
 import { actorEntries, allows, checkUser, type Entry, type Role } from "./engine/roles.js";
 import { collaborators, share, shareHistory, type EntryChange } from "./engine/share.js";
 import { checkId } from "./engine/validate.js";
-import { checkOps, type CheckedOp, type CheckOptions, type OpRefusal } from "./engine/check-ops.js";
+import { checkOps, refusedOps, type CheckedOp, type CheckOptions, type OpRefusal } from "./engine/check-ops.js";
 import { accessOf, type SpaceAccess } from "./engine/space-access.js";
 import { DEFAULT_LIMITS, type Limits } from "./engine/validate.js";
 import { foldsOf, setFolded } from "./viewbuilder/folds.js";
@@ -136,6 +136,11 @@ export interface Engine extends AsyncDisposable {
    * follows it, kept as a conflict event (`refused:FORBIDDEN`), the rest re-applied; never pushed again.
    */
   withdraw(spaceId: string, opId: string, reason: string): Promise<void>;
+  /**
+   * Withdraws many refused ops at once (what a sync server's 403 lists): one undo to the oldest and
+   * one replay of the rest, however many they are.
+   */
+  withdrawAll(spaceId: string, refused: readonly { readonly opId: string; readonly detail: string }[]): Promise<void>;
   /** Ops kept but not applied (merge-rule conflicts, unknown kinds, no-ops), newest first. */
   conflicts(spaceId: string, options?: { limit?: number; before?: string }): Promise<ConflictEvent[]>;
   /** The highest sync-server seq among the ops pulled into this space (0: none). */
@@ -162,6 +167,8 @@ export interface Engine extends AsyncDisposable {
    * a sync server asks its replica before it stores a push. Reads only.
    */
   checkOps(spaceId: string, ops: readonly CheckedOp[], options?: CheckOptions): Promise<OpRefusal | undefined>;
+  /** Every op of a batch its actor may not apply here, each judged as `checkOps` judges the first. */
+  refusedOps(spaceId: string, ops: readonly CheckedOp[], options?: CheckOptions): Promise<OpRefusal[]>;
   /**
    * A user's reach in a space: member or not, reads all of it or part, their entries (an engine
    * acting for a user asks for that user only).
@@ -346,6 +353,7 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
       applyOps: ownerOnly("applyOps", applyOps),
       logSince: ownerOnly("logSince", logSince),
       withdraw: ownerOnly("withdraw", withdraw),
+      withdrawAll: ownerOnly("withdrawAll", withdrawAll),
       conflicts: ownerOnly("conflicts", conflicts),
       pullCursor: ownerOnly("pullCursor", pullCursor),
       pushMark: ownerOnly("pushMark", pushMark),
@@ -358,6 +366,7 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
       },
       loadSnapshot: ownerOnly("loadSnapshot", loadSnapshot),
       checkOps: ownerOnly("checkOps", checkOps),
+      refusedOps: ownerOnly("refusedOps", refusedOps),
       accessOf: open(async (c, spaceId: string, user: string) => {
         if (delegated && user !== c.actor) throw new EngineError("FORBIDDEN", `user ${c.actor} may not read the reach of user ${user}`);
         return accessOf(c, spaceId, user);

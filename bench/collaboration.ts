@@ -6,8 +6,10 @@
  * `engine.as` (a manager at the root, so every check passes), side by side; plus the rows every
  * query returned per op (role checks included). And the sync server's check of a pushed op
  * (`checkOps`, which the server asks its replica: here the same engine) for one op and for a
- * 500-op batch by a collaborator, beside the owner's edit at the same depth.
- * Prints a table, writes bench/results/collaboration.json and .md.
+ * 500-op batch by a collaborator, beside the owner's edit at the same depth. And what a device pays
+ * when the server refuses N of its offline ops (a role taken away): withdrawn one per push, as the
+ * client did, against all at once (`withdrawAll`, what the server's list of refusals allows).
+ * Prints tables, writes bench/results/collaboration.json and .md.
  *
  *   npx tsx bench/collaboration.ts [--quick]
  */
@@ -40,6 +42,33 @@ async function newestHlc(engine: Engine, s: string): Promise<string> {
     if (page.length === 0) return after;
     after = page[page.length - 1]!.hlc;
   }
+}
+
+/** N offline updates of one row in a fresh space: the ops a server would refuse. */
+async function offlineOps(engine: Engine, n: number): Promise<{ s: string; opIds: string[] }> {
+  const { spaceId: s } = await engine.createSpace();
+  const doc = await engine.createDocument(s, { content: "doc" });
+  const row = await engine.create(s, { parentOid: doc.oid, content: "row" });
+  for (let i = 0; i < n; i++) await engine.update(s, row.oid, { content: `offline ${i}` });
+  const log = await engine.logSince(s, { limit: n + 10 });
+  return { s, opIds: log.slice(-n).map((o) => o.opId) };
+}
+
+async function withdrawals(engine: Engine, kind: string): Promise<Record<string, string | number>[]> {
+  const out: Record<string, string | number>[] = [];
+  for (const n of quick ? [25, 100] : [25, 100, 200]) {
+    progress(`${kind}: withdrawing ${n} refused ops`);
+    const one = await offlineOps(engine, n);
+    const t0 = performance.now();
+    for (const opId of one.opIds) await engine.withdraw(one.s, opId, "refused");
+    const oneByOne = performance.now() - t0;
+    const all = await offlineOps(engine, n);
+    const t1 = performance.now();
+    await engine.withdrawAll(all.s, all.opIds.map((opId) => ({ opId, detail: "refused" })));
+    const atOnce = performance.now() - t1;
+    out.push({ backend: kind, "refused ops": n, "one per push ms": oneByOne, "all at once ms": atOnce, "× faster": oneByOne / atOnce, "µs per op (at once)": (atOnce * 1000) / n });
+  }
+  return out;
 }
 
 async function run(kind: "pglite" | "postgres"): Promise<Record<string, string | number>[] | undefined> {
@@ -98,6 +127,7 @@ async function run(kind: "pglite" | "postgres"): Promise<Record<string, string |
       row["window ×"] = (row["window µs (as user)"] as number) / (row["window µs (owner)"] as number);
       out.push(row);
     }
+    withdrawn.push(...(await withdrawals(owner, kind)));
   } finally {
     await b.close();
   }
@@ -105,8 +135,9 @@ async function run(kind: "pglite" | "postgres"): Promise<Record<string, string |
 }
 
 const rows: Record<string, string | number>[] = [];
+const withdrawn: Record<string, string | number>[] = [];
 for (const kind of ["pglite", "postgres"] as const) {
   const r = await run(kind);
   if (r) rows.push(...r);
 }
-await save("collaboration", { quick, runs: RUNS, rows }, table(rows));
+await save("collaboration", { quick, runs: RUNS, rows, withdrawn }, `${table(rows)}\n\nWithdrawing N offline ops a server refused (a role taken away), on the device:\n\n${table(withdrawn)}`);

@@ -119,9 +119,24 @@ function anchorsOf(op: CheckedOp): Anchor[] | "any" | "unknown" {
  * lower entries.
  */
 export async function checkOps(core: Core, spaceId: string, ops: readonly CheckedOp[], options: CheckOptions = {}): Promise<OpRefusal | undefined> {
+  return (await judge(core, spaceId, ops, options, true))[0];
+}
+
+/**
+ * Every op of `ops` its actor may not apply, judged as {@link checkOps} judges the first: each op
+ * against the state the batch's earlier ops make, leaving the refused ones out (an op below an
+ * objective a refused create would have made is not refused here: replay skips it as NOT_FOUND).
+ * What a sync server answers a push with, so the device withdraws them all at once.
+ */
+export async function refusedOps(core: Core, spaceId: string, ops: readonly CheckedOp[], options: CheckOptions = {}): Promise<OpRefusal[]> {
+  return judge(core, spaceId, ops, options, false);
+}
+
+async function judge(core: Core, spaceId: string, ops: readonly CheckedOp[], options: CheckOptions, first: boolean): Promise<OpRefusal[]> {
   spaceId = checkId("spaceId", spaceId);
+  const out: OpRefusal[] = [];
   const acting = ops.filter((op) => op.actor !== null);
-  if (acting.length === 0) return undefined;
+  if (acting.length === 0) return out;
   // Every place the batch acts, read at once: in the active tree, else where it last was.
   const anchors = new Set<string>();
   for (const op of acting) {
@@ -153,7 +168,14 @@ export async function checkOps(core: Core, spaceId: string, ops: readonly Checke
       raced ??= op.hlc !== undefined && (await changedSince(core, spaceId, op.hlc));
       return raced ? undefined : refusal(message);
     };
-    if (anchor === "unknown") return refusal(`user ${actor} may not push ops of kind ${JSON.stringify(op.kind)}, which this server cannot check`);
+    const refuseNow = (r: OpRefusal) => {
+      out.push(r);
+      return first;
+    };
+    if (anchor === "unknown") {
+      if (refuseNow(refusal(`user ${actor} may not push ops of kind ${JSON.stringify(op.kind)}, which this server cannot check`))) return out;
+      continue;
+    }
     const rooting = op.kind === "createDocument" || (op.kind === "import" && anchor === "any");
     if (op.hlc !== undefined && !rooting && !options.anyClock) {
       // Before their first role here, replay refuses all they do; such an old clock would only
@@ -162,10 +184,16 @@ export async function checkOps(core: Core, spaceId: string, ops: readonly Checke
       // must not bring a lowered or taken role back).
       let clocks = roleClocks.get(actor);
       if (clocks === undefined) roleClocks.set(actor, (clocks = await rolesChanged(core, spaceId, actor)));
-      if (clocks.first === null || op.hlc < clocks.first) {
-        return refusal(`user ${actor} had no role in space ${spaceId} at the op's clock ${op.hlc}${clocks.first === null ? "" : ` (their first came at ${clocks.first})`}`);
+      const early =
+        clocks.first === null || op.hlc < clocks.first
+          ? refusal(`user ${actor} had no role in space ${spaceId} at the op's clock ${op.hlc}${clocks.first === null ? "" : ` (their first came at ${clocks.first})`}`)
+          : clocks.last !== null && op.hlc < clocks.last
+            ? refusal(`the op's clock ${op.hlc} is older than the last change of user ${actor}'s entries (${clocks.last})`)
+            : undefined;
+      if (early) {
+        if (refuseNow(early)) return out;
+        continue;
       }
-      if (clocks.last !== null && op.hlc < clocks.last) return refusal(`the op's clock ${op.hlc} is older than the last change of user ${actor}'s entries (${clocks.last})`);
     }
     if (rooting) {
       // Documents of their own: they manage them from this op on.
@@ -200,7 +228,10 @@ export async function checkOps(core: Core, spaceId: string, ops: readonly Checke
         }
       }
     }
-    if (refused) return refused;
+    if (refused) {
+      if (refuseNow(refused)) return out;
+      continue;
+    }
     if (op.kind === "create") {
       const parent = pathOf(text(op.data["parentOid"]) ?? "");
       if (parent) born.set(oid, [oid, ...parent]);
@@ -210,7 +241,7 @@ export async function checkOps(core: Core, spaceId: string, ops: readonly Checke
       mine.set(oid, typeof role === "string" ? (role as Role) : null);
     }
   }
-  return undefined;
+  return out;
 }
 
 /** The kinds of op that change where objectives are or who may do what there. */

@@ -357,20 +357,36 @@ export async function setPushMark(core: Core, spaceId: string, hlc: string): Pro
  * without it. It is never pushed again (`logSince({ pushable: true })` leaves it out) and no undo
  * brings it back. An op the server holds already, or another device's, is INVALID_ARGUMENT.
  */
-export async function withdraw(core: Core, spaceId: string, opId: string, detail: string): Promise<void> {
+export function withdraw(core: Core, spaceId: string, opId: string, detail: string): Promise<void> {
+  return withdrawAll(core, spaceId, [{ opId, detail }]);
+}
+
+/**
+ * Withdraws many refused ops at once (a push the server refused op by op, e.g. a week of offline
+ * edits in a subtree whose role was taken away): one undo back to the oldest of them and one replay
+ * of the rest, not one of each per op. Checked whole before anything changes.
+ */
+export async function withdrawAll(core: Core, spaceId: string, refused: readonly { readonly opId: string; readonly detail: string }[]): Promise<void> {
   spaceId = checkId("spaceId", spaceId);
-  if (!isOpId(opId)) throw invalid(`opId must be <device uuid>.<counter>, got ${JSON.stringify(opId)}`);
+  for (const { opId } of refused) if (!isOpId(opId)) throw invalid(`opId must be <device uuid>.<counter>, got ${JSON.stringify(opId)}`);
+  if (refused.length === 0) return;
   await inTurn(core, async () => {
-    const [op] = await core.storage.query<{ hlc: string; device: string; outcome: string | null; server_seq: number | null }>(
-      "select hlc, device, outcome, server_seq from op where space_id = $1 and op_id = $2",
-      [spaceId, opId],
+    const rows = await core.storage.query<{ op_id: string; hlc: string; device: string; outcome: string | null; server_seq: number | null }>(
+      "select op_id, hlc, device, outcome, server_seq from op where space_id = $1 and op_id = any($2::text[])",
+      [spaceId, refused.map((r) => r.opId)],
     );
-    if (!op) throw notFound(`op ${opId} is not in space ${spaceId}'s log`);
-    if (op.device !== core.deviceId) throw invalid(`op ${opId} was made by device ${op.device}, not this one (${core.deviceId}): only own ops are withdrawn`);
-    if (op.server_seq !== null) throw invalid(`op ${opId} is held by the sync server already (server seq ${op.server_seq}): it cannot be withdrawn`);
-    if (op.outcome === WITHDRAWN) return;
-    await undoAfter(core, spaceId, op.hlc, true);
-    await markOutcome(core, spaceId, opId, WITHDRAWN, detail.slice(0, 2000));
+    const byId = new Map(rows.map((r) => [r.op_id, r]));
+    for (const { opId } of refused) {
+      const op = byId.get(opId);
+      if (!op) throw notFound(`op ${opId} is not in space ${spaceId}'s log`);
+      if (op.device !== core.deviceId) throw invalid(`op ${opId} was made by device ${op.device}, not this one (${core.deviceId}): only own ops are withdrawn`);
+      if (op.server_seq !== null) throw invalid(`op ${opId} is held by the sync server already (server seq ${op.server_seq}): it cannot be withdrawn`);
+    }
+    const fresh = refused.filter((r) => byId.get(r.opId)!.outcome !== WITHDRAWN);
+    if (fresh.length === 0) return;
+    const oldest = fresh.map((r) => byId.get(r.opId)!.hlc).reduce((a, b) => (a < b ? a : b));
+    await undoAfter(core, spaceId, oldest, true);
+    for (const { opId, detail } of fresh) await markOutcome(core, spaceId, opId, WITHDRAWN, detail.slice(0, 2000));
     await settleNow(core, spaceId, PAGE);
   });
 }

@@ -17,12 +17,19 @@
  * in clock order, by every device's replay and the replica's.
  */
 import { SyncError, type PushBatch } from "../sync/protocol.js";
+import type { OpRefusal } from "../engine/check-ops.js";
 import type { Storage } from "../storage/contract.js";
 import type { SyncReplica } from "./sync-replica.js";
 import type { SyncCaller } from "./sync-store.js";
 
 /** How long a member's request waits for the replica to catch up before it is UNAVAILABLE. */
 const CATCH_UP_MS = 5_000;
+
+/** A push's 403: the first refusal is the message, every refused op is listed (the device withdraws them all). */
+function forbidden(refused: readonly OpRefusal[]): SyncError {
+  const more = refused.length > 1 ? ` (and ${refused.length - 1} more ops of the batch)` : "";
+  return new SyncError("FORBIDDEN", `${refused[0]!.message}${more}`, { refused: refused.map((r) => ({ opId: r.opId, message: r.message })) });
+}
 
 /** The access checks of one server. */
 export interface SyncAccess {
@@ -89,11 +96,11 @@ export function createSyncAccess(storage: Storage, replica: SyncReplica | undefi
   const inClockOrder = async (spaceId: string, device: string, ops: PushBatch["ops"]): Promise<void> => {
     const [row] = await storage.query<{ hlc: string | null }>("select max(hlc) as hlc from sync_op where space_id = $1 and device = $2", [spaceId, device]);
     const newest = row?.hlc ?? null;
-    const early = newest === null ? -1 : ops.findIndex((o) => o.hlc <= newest);
-    if (early >= 0) {
-      const op = ops[early]!;
-      throw new SyncError("FORBIDDEN", `${op.kind} ${op.opId}: its clock ${op.hlc} is older than ops device ${device} pushed before (${newest})`, { opId: op.opId });
-    }
+    if (newest === null) return;
+    const early = ops.flatMap((op, index) =>
+      op.hlc <= newest ? [{ index, opId: op.opId, message: `ops[${index}] (${op.kind} ${op.opId}): its clock ${op.hlc} is older than ops device ${device} pushed before (${newest})` }] : [],
+    );
+    if (early.length > 0) throw forbidden(early);
   };
   return {
     async push(caller, spaceId, checked) {
@@ -122,16 +129,19 @@ export function createSyncAccess(storage: Storage, replica: SyncReplica | undefi
         // A member is judged on every op stored so far (a move or a revoke pushed a moment ago).
         await caughtUp(spaceId);
         if (!(await engine.accessOf(spaceId, caller.userId)).member) throw new SyncError("FORBIDDEN", `user ${caller.userId} has no role in space ${spaceId}`);
-        const refused = await engine.checkOps(spaceId, ops);
-        // Named, so the device withdraws that op and pushes the rest (sync/sync-client.ts).
-        if (refused) throw new SyncError("FORBIDDEN", refused.message, { opId: refused.opId });
+        const refused = await engine.refusedOps(spaceId, ops);
+        // Named, so the device withdraws those ops at once and pushes the rest (sync/sync-client.ts).
+        if (refused.length > 0) throw forbidden(refused);
         return { member };
       }
       // The owner's op kinds from a newer client are kept (replicas skip them alike), and their old
       // clocks cost only their own space. Checked on the replica as it is, and again once it
       // caught up when that refuses.
-      const refused = await confirmed(spaceId, () => engine.checkOps(spaceId, ops, { passUnknownKinds: true, anyClock: true }));
-      if (refused) throw new SyncError("FORBIDDEN", refused.message, { opId: refused.opId });
+      const refused = await confirmed(spaceId, async () => {
+        const all = await engine.refusedOps(spaceId, ops, { passUnknownKinds: true, anyClock: true });
+        return all.length > 0 ? all : undefined;
+      });
+      if (refused) throw forbidden(refused);
       return { member };
     },
     async read(userId, spaceId) {

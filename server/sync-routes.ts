@@ -97,7 +97,7 @@ function spaceOf(params: { readonly space: string }): string {
 /** Typed JSON errors: sync codes, then accounts codes, then fastify's own (413 → TOO_LARGE). */
 function syncErrors(error: FastifyError | SyncError | AccountsError, request: FastifyRequest, reply: FastifyReply): void {
   if (error instanceof SyncError) {
-    void reply.status(SYNC_STATUS[error.code]).send({ error: { code: error.code, message: error.message, ...(error.opId === undefined ? {} : { opId: error.opId }) } });
+    void reply.status(SYNC_STATUS[error.code]).send({ error: { code: error.code, message: error.message, ...(error.opId === undefined ? {} : { opId: error.opId }), ...(error.refused ? { refused: error.refused } : {}) } });
     return;
   }
   if (!(error instanceof AccountsError) && error.statusCode === 413) {

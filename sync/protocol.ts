@@ -189,14 +189,26 @@ export class SyncError extends Error {
   override readonly name = "SyncError";
   /** The op a refusal is about (a `FORBIDDEN` push: the first op the user's role does not allow). */
   readonly opId: string | undefined;
+  /**
+   * Every op of a `FORBIDDEN` push the user's role does not allow, with why (the first is `opId`):
+   * the device withdraws them all at once.
+   */
+  readonly refused: readonly Refused[] | undefined;
   constructor(
     readonly code: SyncErrorCode,
     message: string,
-    options?: { cause?: unknown; opId?: string },
+    options?: { cause?: unknown; opId?: string; refused?: readonly Refused[] },
   ) {
     super(message, options);
-    this.opId = options?.opId;
+    this.opId = options?.opId ?? options?.refused?.[0]?.opId;
+    this.refused = options?.refused;
   }
+}
+
+/** One op of a push the server refused, and why. */
+export interface Refused {
+  readonly opId: string;
+  readonly message: string;
 }
 
 const ID = /^[A-Za-z0-9_-]{1,64}$/;

@@ -77,6 +77,16 @@ export interface SyncClient {
 const FATAL = new Set(["UNAUTHENTICATED", "FORBIDDEN", "FORGED", "QUOTA_EXCEEDED", "NOT_FOUND", "CONFLICT"]);
 
 /**
+ * The ops of a refused push to withdraw: those the 403 lists that this batch holds (an older
+ * server names only the first, in `opId`). None: the refusal is about something else (stop).
+ */
+function refusedIn(error: SyncError, batch: readonly { readonly opId: string }[]): { opId: string; detail: string }[] {
+  const mine = new Set(batch.map((op) => op.opId));
+  const listed = error.refused ?? (error.opId === undefined ? [] : [{ opId: error.opId, message: error.message }]);
+  return listed.filter((r) => mine.has(r.opId)).map((r) => ({ opId: r.opId, detail: r.message }));
+}
+
+/**
  * Creates a sync client for one space of an engine (the space must exist: `createSpace({ spaceId })`
  * on a new device). Nothing happens until `sync()` or `start()`; the first round registers the
  * engine's device with the server and, with `create`, creates the space there.
@@ -120,10 +130,11 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
         try {
           await transport.push(spaceId, { device: engine.deviceId, ops: batch });
         } catch (error) {
-          // One op the user's role does not allow (it raced a move or a revoke while offline): it is
-          // withdrawn here, shown as a conflict, and the rest is pushed without it.
-          if (!(error instanceof SyncError && error.code === "FORBIDDEN" && error.opId !== undefined && batch.some((op) => op.opId === error.opId))) throw error;
-          await engine.withdraw(spaceId, error.opId!, error.message);
+          // Ops the user's role does not allow (they raced a move or a revoke while offline): they are
+          // withdrawn here at once, shown as conflicts, and the rest is pushed without them.
+          const refused = error instanceof SyncError && error.code === "FORBIDDEN" ? refusedIn(error, batch) : [];
+          if (refused.length === 0) throw error;
+          await engine.withdrawAll(spaceId, refused);
           options.onError?.(error);
           withdrew = true;
           break;

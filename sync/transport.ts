@@ -14,6 +14,7 @@ import {
   type PullPage,
   type PushBatch,
   type PushResult,
+  type Refused,
   type ServerMessage,
   type SyncErrorCode,
 } from "./protocol.js";
@@ -77,8 +78,15 @@ const CODES = new Set<SyncErrorCode>([
   "UNAVAILABLE",
 ]);
 
+/** A 403's list of refused ops, kept only when every entry is well-formed (else the client goes by `opId`). */
+function refusedOf(value: unknown): Refused[] | undefined {
+  if (!Array.isArray(value) || value.length === 0) return undefined;
+  const ok = value.every((r) => typeof r === "object" && r !== null && typeof (r as Refused).opId === "string" && typeof (r as Refused).message === "string");
+  return ok ? (value as Refused[]).map((r) => ({ opId: r.opId, message: r.message })) : undefined;
+}
+
 async function failure(response: Response): Promise<SyncError> {
-  let body: { error?: { code?: string; message?: string; opId?: unknown } } = {};
+  let body: { error?: { code?: string; message?: string; opId?: unknown; refused?: unknown } } = {};
   try {
     body = (await response.json()) as typeof body;
   } catch {
@@ -89,7 +97,8 @@ async function failure(response: Response): Promise<SyncError> {
   if (response.status >= 500) return new SyncError("UNAVAILABLE", `server answered ${response.status}: ${message}`);
   if (response.status === 401) return new SyncError("UNAUTHENTICATED", message);
   const opId = typeof body.error?.opId === "string" ? body.error.opId : undefined;
-  if (code !== undefined && CODES.has(code as SyncErrorCode)) return new SyncError(code as SyncErrorCode, message, opId === undefined ? {} : { opId });
+  const refused = refusedOf(body.error?.refused);
+  if (code !== undefined && CODES.has(code as SyncErrorCode)) return new SyncError(code as SyncErrorCode, message, { ...(opId === undefined ? {} : { opId }), ...(refused ? { refused } : {}) });
   if (response.status === 403) return new SyncError("FORBIDDEN", message);
   if (response.status === 413) return new SyncError("TOO_LARGE", message);
   if (response.status === 429) return new SyncError("RATE_LIMITED", message);

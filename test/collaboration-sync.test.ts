@@ -294,6 +294,40 @@ describe.each(serverStores)("collaboration through the sync server, server stora
     expect(await client.sync()).toEqual({ pushed: 0, pulled: 0 });
     expect((await bobs.engine.get(s, a2.oid)).content).toBe("a2");
   });
+  it("a role taken away while the member edited offline: the server lists every refused op and the device withdraws them in one go", async () => {
+    if (store.skip) return;
+    const { d, s, plan, a, a1 } = await aliceSpace();
+    await d.engine.share(s, plan, bob.userId, "viewer");
+    await d.engine.share(s, a, bob.userId, "collaborator");
+    await d.client.sync();
+    const bobs = await device(bob, s);
+    await bobs.client.sync();
+    await d.engine.share(s, a, bob.userId, "viewer");
+    await d.client.sync();
+    // Bob has not heard: a day of edits where he could edit, every one refused now.
+    for (let i = 0; i < 12; i++) {
+      await bobs.engine.update(s, i % 2 === 0 ? a : a1, { content: `bob offline ${i}` });
+      if (i % 4 === 0) await bobs.engine.create(s, { parentOid: a, content: `bob's row ${i}` });
+    }
+    const errors: unknown[] = [];
+    let pushes = 0;
+    const transport = httpTransport({ baseUrl: server.url, token: bob.token });
+    const counted = { ...transport, push: (...args: Parameters<typeof transport.push>) => (pushes++, transport.push(...args)) };
+    const client = createSyncClient({ engine: bobs.engine, spaceId: s, transport: counted, pollMs: 60_000, onError: (e) => errors.push(e) });
+    await client.sync();
+    // One refusal naming all 15 ops, one withdrawal: not a push and a redo per op.
+    expect(errors).toHaveLength(1);
+    expect((errors[0] as { refused: unknown[] }).refused).toHaveLength(15);
+    expect(pushes).toBe(1);
+    const withdrawn = (await bobs.engine.conflicts(s, { limit: 100 })).filter((c) => c.outcome === "refused:FORBIDDEN");
+    expect(withdrawn).toHaveLength(15);
+    expect(withdrawn.every((c) => /role viewer/.test(c.detail ?? ""))).toBe(true);
+    for (const e of [bobs.engine, server.app.syncReplica!.engine]) {
+      expect((await e.get(s, a)).content).toBe("a");
+      expect((await e.get(s, plan)).vid).toBe(await replicaVid(s, plan));
+    }
+    expect(await client.sync()).toEqual({ pushed: 0, pulled: 0 });
+  });
   it("invitations by e-mail: an account gets the role at once, a new address when it is verified; only managers invite, list and withdraw", async () => {
     if (store.skip) return;
     const { d, s, plan, a } = await aliceSpace();

@@ -334,6 +334,20 @@ describe.each(await usableBackends())("collaboration on $name", (backend) => {
     // The first refused op is named by index, id and reason.
     const refusedBatch = [op("update", a1, { content: "fine" }), op("create", x, { parentOid: b, pos: "a0", content: "x" })];
     expect(await engine.checkOps(s, refusedBatch)).toEqual({ index: 1, opId: refusedBatch[1]!.opId, message: expect.stringContaining("user bob may not edit objective " + b) });
+    // Every refusal of a batch, each judged without the refused ones before it: a refused create
+    // makes nothing (the update of its row is left to replay, which skips it as NOT_FOUND).
+    const z = newOid();
+    const mixed = [
+      op("update", b, { content: "no" }),
+      op("create", z, { parentOid: b, pos: "a0", content: "z" }),
+      op("update", z, { content: "left to replay" }),
+      op("update", a1, { content: "fine" }),
+      op("teleport", a1),
+    ];
+    const all = await engine.refusedOps(s, mixed);
+    expect(all.map((r) => r.index)).toEqual([0, 1, 4]);
+    expect(all[0]).toEqual(await engine.checkOps(s, mixed));
+    expect(await engine.refusedOps(s, mixed.slice(2, 4))).toEqual([]);
     // carol steps down to viewer on a within the batch: her edit after that is refused.
     expect(await engine.checkOps(s, [op("update", a1, {}, "carol"), op("share", a, { user: "carol", role: "viewer" }, "carol"), op("update", a1, {}, "carol")])).toMatchObject({ index: 2 });
     // A document made in the batch is its creator's to fill.
