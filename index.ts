@@ -20,7 +20,7 @@ export type { At, ChildrenOptions, SubtreeOptions, SubtreeRow } from "./engine/r
 export type { Limits } from "./engine/validate.js";
 export { pglite, type PgliteOptions } from "./storage/pglite/index.js";
 export { postgres, type PostgresOptions } from "./storage/postgres/index.js";
-export type { Storage, StorageConfig, Queryable } from "./storage/contract.js";
+export type { PinnedRead, Storage, StorageConfig, Queryable } from "./storage/contract.js";
 export type { Row, View, ViewOptions } from "./viewbuilder/view.js";
 export type { ApplyOptions, ReplicaOp } from "./engine/replicate.js";
 export type { ConflictEvent, LogOptions } from "./engine/clock-order.js";

@@ -63,12 +63,21 @@ const BIG: { readonly [T in SnapshotTable]: string } = {
 
 /**
  * The stored rows of a space, frame by frame, read in key order a page at a time (memory holds one
- * page). The caller keeps writers away from the space meanwhile (the replica's round lock), so the
- * frames are one consistent state.
+ * page). The frames are one consistent state: on a backend with pinned reads (Postgres,
+ * `Storage.readSnapshot`) they all come from the moment of the first, and writers go on meanwhile;
+ * elsewhere (PGlite) the caller keeps writers away from the space (the replica's round lock).
  */
 export async function* exportSnapshot(core: Core, spaceId: string): AsyncGenerator<SnapshotFrame> {
   spaceId = checkId("spaceId", spaceId);
-  const q = core.storage;
+  const pinned = core.storage.readSnapshot ? await core.storage.readSnapshot() : undefined;
+  try {
+    yield* frames(pinned ?? core.storage, spaceId);
+  } finally {
+    await pinned?.release();
+  }
+}
+
+async function* frames(q: Queryable, spaceId: string): AsyncGenerator<SnapshotFrame> {
   const [space] = await q.query<{ seq: number; pulled: number }>("select seq, pulled from space where space_id = $1", [spaceId]);
   if (!space) throw new EngineError("NOT_FOUND", `space ${spaceId} does not exist`);
   // Only the devices of this space's ops: records name no other (and other users' stay unlisted).

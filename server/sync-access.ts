@@ -53,7 +53,7 @@ export function createSyncAccess(storage: Storage, replica: SyncReplica | undefi
     new SyncError("FORBIDDEN", `space ${spaceId} belongs to another user, and this server keeps no replica to check user ${userId}'s role there`);
   /**
    * The replica holds every op stored so far, or UNAVAILABLE: it cannot apply the space's ops now,
-   * or does not within `CATCH_UP_MS` (a snapshot being read holds the space): the client retries.
+   * or does not within `CATCH_UP_MS` (on PGlite, a snapshot being read holds the space): the client retries.
    */
   const caughtUp = async (spaceId: string): Promise<void> => {
     if (!replica) return;

@@ -32,6 +32,11 @@ export interface SyncReplica {
    */
   exclusive<T>(spaceId: string, fn: () => Promise<T>): Promise<T>;
   /**
+   * Whether a snapshot reads one moment while rounds go on (the storage pins reads: Postgres), so
+   * it needs no `exclusive`; on PGlite it does (a download then holds the space's rounds).
+   */
+  readonly readsAlongside: boolean;
+  /**
    * Makes ops on the server, as `actor` (an invitation's share op, made for the manager who sent
    * it): `fn` writes through the replica's engine acting for them, then the ops it made are
    * numbered after the space's others and stored like pushed ones, so every device pulls them.
@@ -49,6 +54,7 @@ function shared(storage: Storage): Storage {
     query: (sql, params) => storage.query(sql, params),
     transaction: (fn) => storage.transaction(fn),
     ...(storage.copyRows ? { copyRows: storage.copyRows.bind(storage) } : {}),
+    ...(storage.readSnapshot ? { readSnapshot: storage.readSnapshot.bind(storage) } : {}),
     close: async () => {},
   };
 }
@@ -168,6 +174,7 @@ export async function openSyncReplica(
       if (error !== undefined) throw error;
     },
     exclusive,
+    readsAlongside: storage.readSnapshot !== undefined,
     async originate(spaceId, actor, fn) {
       return exclusive(spaceId, async () => {
         // On every op stored so far, so the new ones sort after what the devices pushed.

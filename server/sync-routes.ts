@@ -236,18 +236,20 @@ const plugin: FastifyPluginAsync<SyncPluginOptions> = async (app: FastifyInstanc
         }
         snapshots++;
         const out = new PassThrough();
-        // A device that reads too slowly gives the space back to the replica's rounds.
+        // A device that reads too slowly gives the space (PGlite) and the connection back.
         const deadline = setTimeout(() => out.destroy(new Error("snapshot deadline passed")), SNAPSHOT_DEADLINE_MS);
         deadline.unref();
-        void replica
-          .exclusive(spaceId, async () => {
-            for await (const frame of replica.engine.exportSnapshot(spaceId)) {
-              if (out.destroyed) return;
-              // Backpressure: a slow device holds the read, not the server's memory.
-              if (!out.write(encodeSnapshotFrame(frame))) await drained(out);
-            }
-            out.end();
-          })
+        // A pinned read (Postgres) sees one moment while the replica goes on following pushes, so
+        // members are not kept waiting; without one (PGlite) rounds wait for the download.
+        const reading = <T>(fn: () => Promise<T>) => (replica.readsAlongside ? fn() : replica.exclusive(spaceId, fn));
+        void reading(async () => {
+          for await (const frame of replica.engine.exportSnapshot(spaceId)) {
+            if (out.destroyed) return;
+            // Backpressure: a slow device holds the read, not the server's memory.
+            if (!out.write(encodeSnapshotFrame(frame))) await drained(out);
+          }
+          out.end();
+        })
           .catch((error: unknown) => {
             request.log.error({ spaceId, err: error }, "snapshot failed");
             out.destroy(error as Error);

@@ -33,8 +33,20 @@ export interface Storage extends Queryable {
    * throws. Statements inside must go through the `tx` it is given.
    */
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  /**
+   * A read of one moment that writers do not wait for (Postgres: a pooled connection in a
+   * `REPEATABLE READ READ ONLY` transaction: every statement sees the state of its first one).
+   * The caller must `release()` it. Absent where the backend has one connection (PGlite): a long
+   * read there keeps writers away instead.
+   */
+  readSnapshot?(): Promise<PinnedRead>;
   /** Releases connections, files and workers. Idempotent. */
   close(): Promise<void>;
+}
+
+/** A read pinned to one moment (`Storage.readSnapshot`); `release` ends it and frees its connection. */
+export interface PinnedRead extends Queryable {
+  release(): Promise<void>;
 }
 
 /** A backend as passed to `openEngine`: plain data plus how to open it. */

@@ -66,6 +66,35 @@ describe.each(await usableBackends())("snapshots on $name", (backend) => {
     expect(await state(b, s, doc)).toEqual(await state(a, s, doc));
   });
 
+  it("an export reads one moment: on Postgres writers go on meanwhile and the frames still hold the state of its start", async () => {
+    const a = origin.engine;
+    const { spaceId: s } = await a.createSpace();
+    const doc = (await a.createDocument(s, { content: "doc" })).oid;
+    await a.importTree(s, { parentOid: doc, nodes: Array.from({ length: 300 }, (_, i) => ({ content: `row ${i}`, children: [{ content: `below ${i}` }] })) });
+    await randomEdits(a, s, [doc], lcg(7), 40);
+    const before = await state(a, s, doc);
+    const ops = (await a.logSince(s, { limit: 10_000 })).length;
+    const frames = a.exportSnapshot(s)[Symbol.asyncIterator]();
+    const head = await frames.next();
+    expect(head.value).toMatchObject({ t: "head" });
+    // Writes while the export is open: on Postgres they commit at once (the export holds no lock).
+    await randomEdits(a, s, [doc], lcg(8), 30);
+    await a.create(s, { parentOid: doc, index: 0, content: "after the export began" });
+    const rest: SnapshotFrame[] = [head.value as SnapshotFrame];
+    for (let f = await frames.next(); !f.done; f = await frames.next()) rest.push(f.value);
+    const b = (await fresh()).engine;
+    await b.createSpace({ spaceId: s });
+    await b.loadSnapshot(s, rest);
+    if (backend.name === "postgres") {
+      // Every frame from the moment of the head: the state and log of then, not of now.
+      expect(await state(b, s, doc)).toEqual(before);
+      expect((await b.logSince(s, { limit: 10_000 })).length).toBe(ops);
+    } else {
+      // PGlite has one connection: its pages see each write (the sync server holds rounds off).
+      expect((await state(b, s, doc)).rows.length).toBeGreaterThan(before.rows.length);
+    }
+  });
+
   it("loads into a database that numbers devices otherwise (its records get its numbers), refuses a space with rows, and leaves nothing of a bad snapshot", async () => {
     const a = origin.engine;
     const { spaceId: s } = await a.createSpace();

@@ -1,5 +1,5 @@
 import type pg from "pg";
-import type { Queryable, Row, Storage, StorageConfig } from "../contract.js";
+import type { PinnedRead, Queryable, Row, Storage, StorageConfig } from "../contract.js";
 import { inTransaction } from "../in-transaction.js";
 import { wrapError } from "../wrap-error.js";
 
@@ -104,6 +104,36 @@ function postgresStorage(pool: pg.Pool): Storage {
       } finally {
         client.release();
       }
+    },
+    async readSnapshot(): Promise<PinnedRead> {
+      let client: pg.PoolClient;
+      try {
+        client = await pool.connect();
+      } catch (error) {
+        throw wrapError(error, "connect");
+      }
+      const q = inTurns(client);
+      try {
+        await q.query("begin isolation level repeatable read read only");
+      } catch (error) {
+        client.release();
+        throw error;
+      }
+      let done = false;
+      return {
+        query: (sql, params) => q.query(sql, params),
+        async release() {
+          if (done) return;
+          done = true;
+          try {
+            await q.query("commit");
+            client.release();
+          } catch (error) {
+            // A connection in an unknown state is not handed out again.
+            client.release(error as Error);
+          }
+        },
+      };
     },
     async close() {
       if (closed) return;
