@@ -28,6 +28,7 @@ import { namingVisible, requireAccessTo, statsSeen, withoutHidden } from "./engi
 import { actorEntries, allows, checkUser, type Entry, type Role } from "./engine/roles.js";
 import { collaborators, share, shareHistory, type EntryChange } from "./engine/share.js";
 import { checkId } from "./engine/validate.js";
+import { exportPartial, loadPartial, partialTops, type PartialTop, type PartialTops } from "./engine/partial-replica.js";
 import { checkOps, refusedOps, type CheckedOp, type CheckOptions, type OpRefusal } from "./engine/check-ops.js";
 import { accessOf, type SpaceAccess } from "./engine/space-access.js";
 import { DEFAULT_LIMITS, type Limits } from "./engine/validate.js";
@@ -167,6 +168,18 @@ export interface Engine extends AsyncDisposable {
    * a sync server asks its replica before it stores a push. Reads only.
    */
   checkOps(spaceId: string, ops: readonly CheckedOp[], options?: CheckOptions): Promise<OpRefusal | undefined>;
+  /**
+   * The highest objectives `user` may read in a space, with their active vids, and those withheld
+   * (something inside is hidden from them): what a partial replica holds (engine/partial-replica.ts).
+   */
+  partialTops(spaceId: string, user: string): Promise<PartialTops>;
+  /** The current state of `user`'s tops, frame by frame (a sync server's replica sends it). Keep writers away meanwhile. */
+  exportPartial(spaceId: string, user: string): AsyncGenerator<SnapshotFrame>;
+  /**
+   * Replaces what this database holds of a space with a partial export, keeping its own op log;
+   * CONFLICT while own ops after `pushedUpTo` (the push mark) wait to be pushed.
+   */
+  loadPartial(spaceId: string, frames: AsyncIterable<SnapshotFrame> | Iterable<SnapshotFrame>, pushedUpTo: string): Promise<{ tops: readonly PartialTop[]; rows: number }>;
   /** Every op of a batch its actor may not apply here, each judged as `checkOps` judges the first. */
   refusedOps(spaceId: string, ops: readonly CheckedOp[], options?: CheckOptions): Promise<OpRefusal[]>;
   /**
@@ -366,6 +379,13 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
       },
       loadSnapshot: ownerOnly("loadSnapshot", loadSnapshot),
       checkOps: ownerOnly("checkOps", checkOps),
+      partialTops: ownerOnly("partialTops", partialTops),
+      exportPartial: (spaceId: string, user: string) => {
+        if (closed) throw new EngineError("CLOSED", "the engine is closed");
+        if (delegated) throw new EngineError("FORBIDDEN", `user ${core.actor} may not call exportPartial: it is the owner's engine's (sync, snapshots, logs)`);
+        return exportPartial(core, spaceId, user);
+      },
+      loadPartial: ownerOnly("loadPartial", loadPartial),
       refusedOps: ownerOnly("refusedOps", refusedOps),
       accessOf: open(async (c, spaceId: string, user: string) => {
         if (delegated && user !== c.actor) throw new EngineError("FORBIDDEN", `user ${c.actor} may not read the reach of user ${user}`);

@@ -79,7 +79,8 @@ async function page(core: Core, spaceId: string, oid: string, options: Page, onl
  */
 export async function history(core: Core, spaceId: string, oid: string, options: Page = {}): Promise<{ ops: Op[]; next?: string }> {
   const { list, ops: byOp, next } = await page(core, spaceId, oid, options, false);
-  const ops = list.map((r): Op => {
+  // A partial replica holds records of ops it never had (engine/partial-replica.ts): those are left out.
+  const ops = list.filter((r) => byOp.has(r.seq)).map((r): Op => {
     const o = byOp.get(r.seq)!;
     const vids = decodeOpVids(o.vids, core.cache.devices);
     return {
@@ -118,7 +119,9 @@ export async function versions(
   const refs: VersionRef[] = [];
   for (const r of list) {
     if (r.kind === "mark") continue;
-    const o = ops.get(r.seq)!;
+    const o = ops.get(r.seq);
+    if (!o) continue; // made by an op this partial replica never had
+
     refs.push({ vid: vidText(devices, r.vid), vidBefore: await baseOf(r), seq: r.seq, at: o.at, opId: o.op_id, kind: o.kind, causeOid: o.oid });
   }
   return next === undefined ? { versions: refs } : { versions: refs, next };

@@ -22,7 +22,8 @@ export function toObjective(spaceId: string, row: VersionRow, chain?: readonly P
     childCount: countOf(row.kids),
   };
   if (!chain) return base;
-  return { ...base, depth: chain.length - 1, path: chain.slice(1).map((p) => p.oid).reverse() };
+  // A root of the active tree here has no parent here (a partial replica's top keeps its records).
+  return { ...base, ...(chain.length === 1 ? { parentOid: null } : {}), depth: chain.length - 1, path: chain.slice(1).map((p) => p.oid).reverse() };
 }
 
 /** What a read locates through: storage (outside any transaction) and the cache. */

@@ -27,6 +27,9 @@ export type SnapshotFrame =
       readonly seq: number;
       /** The device numbers the rows name (the devices of the space's ops), with their ids. */
       readonly devices: readonly (readonly [number, string])[];
+      /** A partial replica's tops (engine/partial-replica.ts), and those withheld; absent in a whole snapshot. */
+      readonly tops?: readonly { readonly oid: string; readonly vid: string }[];
+      readonly withheld?: readonly string[];
     }
   | { readonly t: SnapshotTable; readonly rows: readonly (readonly unknown[])[] }
   | { readonly t: "end"; readonly rows: number };
@@ -171,7 +174,7 @@ export async function loadSnapshot(core: Core, spaceId: string, source: AsyncIte
 }
 
 /** Inserts one frame's rows: binary COPY where the backend has it (PGlite), else one statement. */
-async function insertRows(tx: Queryable, spaceId: string, table: SnapshotTable, rows: readonly (readonly unknown[])[]): Promise<void> {
+export async function insertRows(tx: Queryable, spaceId: string, table: SnapshotTable, rows: readonly (readonly unknown[])[]): Promise<void> {
   const { cols, types } = COLUMNS[table];
   for (const r of rows) if (!Array.isArray(r) || r.length !== cols.length) throw invalid(`a ${table} row of the snapshot must have ${cols.length} fields`);
   if (tx.copyRows) {
@@ -200,7 +203,7 @@ function vidHere(vid: unknown, map: ReadonlyMap<number, number>): unknown {
  * One row with this database's device numbers: the vid (third field) of each image and delta
  * record of a version body, and the vids an op row shows in history.
  */
-function renumber(table: SnapshotTable, row: readonly unknown[], map: ReadonlyMap<number, number>): readonly unknown[] {
+export function renumber(table: SnapshotTable, row: readonly unknown[], map: ReadonlyMap<number, number>): readonly unknown[] {
   if (table === "version") {
     const body = row[6] as Uint8Array;
     const parts: Buffer[] = [];

@@ -1,0 +1,207 @@
+/**
+ * Partial replicas (docs/collaboration.md, "Partial replicas"): what a member who may read only part
+ * of a space holds. Filtering the op log cannot give it to them (a move into a shared subtree brings
+ * rows they never had, a move out or a checkout above takes rows away, a grant widens what they
+ * read), so such a device syncs STATE: the subtrees it may read (its "tops", each held as a root of
+ * its own), copied from the sync server's replica as they are, with the replica's vids.
+ *
+ * - `partialTops`: the user's tops and their active vids (what a device compares with its own).
+ * - `exportPartial`: the stored rows of those subtrees' current state: every segment of every
+ *   objective in them (its own history records ride along), the chunks their active versions
+ *   link, and the entries on them. Older versions' links are not sent: a partial replica holds the
+ *   present and what it makes from there (an old version's tree reads as NOT_FOUND there).
+ * - `loadPartial`: replaces what a device holds of a space with such an export, in one
+ *   transaction, keeping its own op log. A local edit then promotes up to its top and gives it the
+ *   replica's next vid (a vid depends only on the objective's own ops), so after a push the tops
+ *   are equal, or the device loads them again.
+ *
+ * A top with a subtree hidden from the user inside is withheld (listed, not sent): pruning it would
+ * give the device links the replica does not have.
+ */
+import type { Core } from "./core.js";
+import { chunkLoader, loadVersions } from "./format/row-cache.js";
+import { fromB64 } from "./format/codec.js";
+import { deviceNo, ensureDevices } from "./format/devices.js";
+import { EngineError, invalid } from "./errors.js";
+import { forget } from "./known.js";
+import { placesOf } from "./access.js";
+import { actorEntries, allows, checkUser, type Role } from "./roles.js";
+import { activeChain } from "./objective.js";
+import type { KidsNode } from "./children-tree.js";
+import { insertRows, renumber, type SnapshotFrame } from "./snapshot.js";
+import { checkId } from "./validate.js";
+
+/** A top of a partial replica: the objective and its active vid. */
+export interface PartialTop {
+  readonly oid: string;
+  readonly vid: string;
+}
+
+/** The tops a user may read of a space, and those withheld (something inside is hidden from them). */
+export interface PartialTops {
+  readonly tops: readonly PartialTop[];
+  readonly withheld: readonly string[];
+}
+
+/**
+ * The highest active objectives `user` may read in a space (an entry that reads, with none above
+ * it reading), with their active vids, in oid order. O(entries · depth).
+ */
+export async function partialTops(core: Core, spaceId: string, user: string): Promise<PartialTops> {
+  spaceId = checkId("spaceId", spaceId);
+  user = checkUser(user);
+  const entries = await actorEntries(core.storage, spaceId, user);
+  const all = [...entries.keys()];
+  const paths = await placesOf(core, spaceId, all);
+  const roleAt = (path: readonly string[]): Role | undefined => path.map((o) => entries.get(o)).find((r) => r !== undefined && r !== null) ?? undefined;
+  const tops: string[] = [];
+  for (const oid of all.sort()) {
+    const path = paths.get(oid);
+    const role = entries.get(oid);
+    if (!path || !role || !allows(role, "read")) continue;
+    if (allows(roleAt(path.slice(1)), "read")) continue;
+    tops.push(oid);
+  }
+  const hidden = all.filter((o) => entries.get(o) === "none");
+  const withheld = tops.filter((top) => hidden.some((h) => paths.get(h)?.slice(1).includes(top)));
+  const served: (readonly [string, number])[] = [];
+  for (const oid of tops) {
+    if (withheld.includes(oid)) continue;
+    const chain = await activeChain(core, spaceId, oid).catch(() => undefined);
+    // An entry's objective out of the active tree (removed) is no top.
+    if (chain) served.push([oid, chain[0]!.seq]);
+  }
+  const rows = await loadVersions(core.cache, core.storage, spaceId, served);
+  return { tops: served.map(([oid, seq]) => ({ oid, vid: rows.get(`${oid}|${seq}`)!.vid })), withheld };
+}
+
+/** Rows per version frame (each objective's segments stay in one frame). */
+const OIDS_PER_FRAME = 500;
+
+/**
+ * The current state of `user`'s tops in a space, frame by frame: a head (the tops, the device
+ * numbers the rows name), then `version`, `chunk` and `share` frames, then the end. The caller
+ * keeps writers away meanwhile (the replica's round lock), so the frames are one state.
+ */
+export async function* exportPartial(core: Core, spaceId: string, user: string): AsyncGenerator<SnapshotFrame> {
+  const { tops, withheld } = await partialTops(core, spaceId, user);
+  const q = core.storage;
+  const [space] = await q.query<{ seq: number; pulled: number }>("select seq, pulled from space where space_id = $1", [spaceId]);
+  if (!space) throw new EngineError("NOT_FOUND", `space ${spaceId} does not exist`);
+  const devices = await q.query<{ no: number; id: string }>(
+    "select no, id::text as id from device where id::text in (select distinct device from op where space_id = $1) order by no",
+    [spaceId],
+  );
+  yield { t: "head", cursor: space.pulled, seq: space.seq, devices: devices.map((d) => [d.no, d.id] as const), tops, withheld };
+  // The subtrees top-down, a level at a time: the versions the links name, and the chunks on the way.
+  const loader = chunkLoader(core.cache, q, spaceId);
+  const oids: string[] = [];
+  const chunks = new Map<string, KidsNode>();
+  let level: (readonly [string, number])[] = [];
+  for (const t of tops) level.push([t.oid, (await activeChain(core, spaceId, t.oid))[0]!.seq]);
+  while (level.length > 0) {
+    const rows = await loadVersions(core.cache, q, spaceId, level);
+    const next: (readonly [string, number])[] = [];
+    for (const [oid, seq] of level) {
+      oids.push(oid);
+      const row = rows.get(`${oid}|${seq}`);
+      if (!row) throw new Error(`version ${oid}@${seq} is missing`);
+      for (let nodes: KidsNode[] = [row.kids]; nodes.length > 0; ) {
+        const inner: string[] = [];
+        for (const node of nodes) {
+          if ("l" in node) for (const e of node.l) next.push([e[0], e[1]]);
+          else for (const ref of node.i) if (!chunks.has(ref[0])) inner.push(ref[0]);
+        }
+        const got = inner.length > 0 ? await loader.getMany(inner) : [];
+        got.forEach((n, i) => chunks.set(inner[i]!, n));
+        nodes = got;
+      }
+    }
+    level = next;
+  }
+  let total = 0;
+  for (let i = 0; i < oids.length; i += OIDS_PER_FRAME) {
+    const part = oids.slice(i, i + OIDS_PER_FRAME);
+    const rows = await q.query<Record<string, unknown>>(
+      `select oid::text as oid, seq, vseq, parent_oid::text as parent_oid, pos, flags, body from version
+        where space_id = $1 and oid = any($2::uuid[]) order by oid, seq`,
+      [spaceId, part],
+    );
+    total += rows.length;
+    yield { t: "version", rows: rows.map((r) => [r["oid"], r["seq"], r["vseq"], r["parent_oid"], r["pos"], r["flags"], r["body"]]) };
+    const shares = await q.query<Record<string, unknown>>("select oid::text as oid, user_id, seq, role from share where space_id = $1 and oid = any($2::uuid[]) order by oid, user_id, seq", [spaceId, part]);
+    total += shares.length;
+    if (shares.length > 0) yield { t: "share", rows: shares.map((r) => [r["oid"], r["user_id"], r["seq"], r["role"]]) };
+  }
+  const ids = [...chunks.keys()];
+  for (let i = 0; i < ids.length; i += OIDS_PER_FRAME) {
+    const part = ids.slice(i, i + OIDS_PER_FRAME);
+    const rows = await q.query<{ chunk_id: Uint8Array; node: Uint8Array }>(
+      "select chunk_id, node from chunk where space_id = $1 and chunk_id in (select decode(h, 'hex') from unnest($2::text[]) h) order by chunk_id",
+      [spaceId, part.map((id) => fromB64(id).toString("hex"))],
+    );
+    total += rows.length;
+    yield { t: "chunk", rows: rows.map((r) => [r.chunk_id, r.node]) };
+  }
+  yield { t: "end", rows: total };
+}
+
+/**
+ * Replaces what this database holds of a space with a partial export (`exportPartial` on the
+ * replica), in one transaction: every version, chunk, entry and document row of the space goes,
+ * the export's come in (its tops as roots: their rows name no parent here), and the space's op
+ * counter moves past the export's. The device's own op log stays. CONFLICT, changing nothing,
+ * while own ops wait to be pushed (`pushedUpTo`: the push mark): push them first.
+ */
+export async function loadPartial(
+  core: Core,
+  spaceId: string,
+  source: AsyncIterable<SnapshotFrame> | Iterable<SnapshotFrame>,
+  pushedUpTo: string,
+): Promise<{ tops: readonly PartialTop[]; rows: number }> {
+  spaceId = checkId("spaceId", spaceId);
+  const frames: SnapshotFrame[] = [];
+  for await (const frame of source) frames.push(frame);
+  const head = frames[0];
+  if (head?.t !== "head" || !head.tops) throw invalid("a partial replica starts with its head, listing its tops");
+  const tops = head.tops;
+  await ensureDevices(core.cache.devices, core.storage, head.devices.map(([, id]) => id));
+  const map = new Map(head.devices.map(([no, id]) => [no, deviceNo(core.cache.devices, id)]));
+  const translate = [...map].some(([theirs, mine]) => theirs !== mine) ? map : undefined;
+  const topSet = new Set(tops.map((t) => t.oid.toLowerCase()));
+  const rows = await core.storage.transaction(async (tx) => {
+    const [waiting] = await tx.query<{ n: number }>(
+      "select count(*)::int as n from op where space_id = $1 and device = $2 and hlc > $3 and (outcome is null or outcome <> 'refused:FORBIDDEN')",
+      [spaceId, core.deviceId, pushedUpTo],
+    );
+    if (waiting!.n > 0) throw new EngineError("CONFLICT", `space ${spaceId} holds ${waiting!.n} own ops not pushed yet: push them before loading a partial replica`);
+    const [space] = await tx.query<{ seq: number }>("select seq from space where space_id = $1 for update", [spaceId]);
+    if (!space) throw new EngineError("NOT_FOUND", `space ${spaceId} does not exist here: create it first`);
+    for (const table of ["version", "chunk", "share", "document", "version_alias"]) await tx.query(`delete from ${table} where space_id = $1`, [spaceId]);
+    await tx.query("update space set seq = greatest(seq, $2) where space_id = $1", [spaceId, head.seq]);
+    let n = 0;
+    let ended = false;
+    for (const frame of frames.slice(1)) {
+      if (ended) throw invalid("partial replica frames follow its end");
+      if (frame.t === "head") throw invalid("a partial replica has one head");
+      if (frame.t === "end") {
+        if (frame.rows !== n) throw invalid(`the partial replica says ${frame.rows} rows, ${n} arrived`);
+        ended = true;
+        continue;
+      }
+      if (frame.t !== "version" && frame.t !== "chunk" && frame.t !== "share") throw invalid(`partial replica frame of unexpected kind ${JSON.stringify(frame.t)}`);
+      let list = translate ? frame.rows.map((r) => renumber(frame.t as "version", r, translate)) : frame.rows;
+      // A top is a root here: its place above is not held.
+      if (frame.t === "version") list = list.map((r) => (topSet.has(String(r[0]).toLowerCase()) ? [r[0], r[1], r[2], null, null, ...r.slice(5)] : r));
+      await insertRows(tx, spaceId, frame.t, list);
+      n += frame.rows.length;
+    }
+    if (!ended) throw invalid("the partial replica ended before its last frame");
+    // Listed as documents (seq 0: no op here made them, and no undo takes them away).
+    for (const t of tops) await tx.query("insert into document (space_id, oid, seq) values ($1, $2, 0)", [spaceId, t.oid]);
+    return n;
+  });
+  forget(core.known, spaceId);
+  core.cache.lru.clear();
+  return { tops, rows };
+}

@@ -1,0 +1,112 @@
+/**
+ * Partial replicas (engine/partial-replica.ts): a member who may read only part of a space holds
+ * its tops' current state, copied as it is from the owner's engine (the sync server's replica),
+ * reads and edits it there, and the same ops give the same vids on both sides.
+ */
+import { afterAll, describe, expect, it } from "vitest";
+import type { Engine, SnapshotFrame } from "../index.js";
+import { usableBackends, type Fresh } from "./helpers/backends.js";
+import { lcg, randomEdits } from "./helpers/random-edits.js";
+
+async function collect(gen: AsyncIterable<SnapshotFrame>): Promise<SnapshotFrame[]> {
+  const out: SnapshotFrame[] = [];
+  for await (const f of gen) out.push(f);
+  return out;
+}
+
+const whole = async (e: Engine, s: string, top: string) => {
+  const root = await e.get(s, top);
+  const { rows } = await e.view(s, top, { limit: 10_000 });
+  return { vid: root.vid, stats: root.stats, rows: rows.map((r) => [r.oid, r.vid, r.depth, r.content, r.props]) };
+};
+
+const code = (p: Promise<unknown>) => p.then(() => "ok", (e: { code?: string }) => e.code ?? String(e));
+
+describe.each(await usableBackends())("partial replicas on $name", (backend) => {
+  const opened: Fresh[] = [];
+  const fresh = async (options: { actor?: string } = {}) => {
+    const f = await backend.fresh(options);
+    opened.push(f);
+    return f;
+  };
+  afterAll(async () => {
+    for (const f of opened) await f.release();
+  });
+
+  it("a member's device holds the subtrees they may read, edits there, and the same ops give the same vids on the replica", async () => {
+    const a = (await fresh()).engine;
+    const { spaceId: s } = await a.createSpace();
+    const doc = (await a.createDocument(s, { content: "plan" })).oid;
+    const shared = (await a.create(s, { parentOid: doc, content: "roadmap" })).oid;
+    const secret = (await a.create(s, { parentOid: doc, content: "budget" })).oid;
+    await a.importTree(s, { parentOid: shared, nodes: Array.from({ length: 60 }, (_, i) => ({ content: `q${i}`, children: [{ content: `item ${i}` }] })) });
+    await a.importTree(s, { parentOid: secret, nodes: [{ content: "salaries" }] });
+    await randomEdits(a, s, [shared], lcg(3), 40);
+    await a.share(s, shared, "bob", "collaborator");
+    const other = (await a.create(s, { parentOid: secret, content: "bob may view this one" })).oid;
+    await a.share(s, other, "bob", "viewer");
+    const { tops, withheld } = await a.partialTops(s, "bob");
+    expect(tops.map((t) => t.oid).sort()).toEqual([shared, other].sort());
+    expect(withheld).toEqual([]);
+
+    const b = (await fresh({ actor: "bob" })).engine;
+    await b.createSpace({ spaceId: s });
+    const loaded = await b.loadPartial(s, await collect(a.exportPartial(s, "bob")), "");
+    expect(loaded.tops).toEqual(tops);
+    // The same subtrees, vid for vid; the rest is not there; the tops are roots here.
+    expect(await whole(b, s, shared)).toEqual(await whole(a, s, shared));
+    expect(await whole(b, s, other)).toEqual(await whole(a, s, other));
+    expect((await b.get(s, shared)).parentOid).toBeNull();
+    // Not held here: to bob's engine that is no role there, as for any objective he may not read.
+    expect(await code(b.get(s, secret))).toBe("FORBIDDEN");
+    expect(await code(b.get(s, doc))).toBe("FORBIDDEN");
+    expect((await b.documents(s)).map((d) => d.oid).sort()).toEqual([shared, other].sort());
+
+    // Bob edits on his device, his role checked there (he only views `other`).
+    const mark = (await b.logSince(s, { limit: 10_000 })).length;
+    await randomEdits(b, s, [shared], lcg(4), 30);
+    const made = await b.create(s, { parentOid: shared, index: 0, content: "from bob's device" });
+    expect(await code(b.update(s, other, { content: "no" }))).toBe("FORBIDDEN");
+    const his = (await b.logSince(s, { limit: 10_000 })).slice(mark);
+    expect(his.length).toBeGreaterThan(20);
+    // The replica applies them (as bob: the sync server stamps the actor) in clock order.
+    await a.applyOps(s, his);
+    expect((await a.get(s, made.oid)).content).toBe("from bob's device");
+    expect(await whole(b, s, shared)).toEqual(await whole(a, s, shared));
+
+    // The replica moves on (edits, a row moved out of the shared subtree, one moved in, a grant
+    // withdrawn): a fresh load replaces what the device held, its own log kept.
+    const kids = await a.children(s, shared, { limit: 3 });
+    await a.move(s, kids[0]!.oid, { parentOid: secret });
+    const salaries = (await a.children(s, secret, { limit: 1 }))[0]!.oid;
+    await a.move(s, salaries, { parentOid: shared, index: 0 });
+    await randomEdits(a, s, [shared], lcg(5), 20);
+    await a.share(s, other, "bob", null);
+    expect(await code(b.loadPartial(s, await collect(a.exportPartial(s, "bob")), ""))).toBe("CONFLICT"); // own ops not marked pushed
+    const pushed = (await b.logSince(s, { limit: 10_000 })).at(-1)!.hlc;
+    await b.loadPartial(s, await collect(a.exportPartial(s, "bob")), pushed);
+    expect(await whole(b, s, shared)).toEqual(await whole(a, s, shared));
+    expect(await code(b.get(s, kids[0]!.oid))).toBe("FORBIDDEN");
+    expect(await code(b.get(s, other))).toBe("FORBIDDEN");
+    expect((await b.get(s, salaries)).content).toBe("salaries");
+    expect((await b.logSince(s, { limit: 10_000 })).length).toBe(mark + his.length);
+    // And on: one more edit each side, applied across, equal again.
+    const mine = await b.update(s, salaries, { content: "salaries, bob" });
+    await a.applyOps(s, (await b.logSince(s, { limit: 10_000 })).slice(-1));
+    expect((await a.get(s, salaries)).vid).toBe(mine.vid);
+    expect((await a.get(s, shared)).vid).toBe((await b.get(s, shared)).vid);
+  });
+
+  it("withholds a top with something hidden inside, and the owner's engine alone exports", async () => {
+    const a = (await fresh()).engine;
+    const { spaceId: s } = await a.createSpace();
+    const doc = (await a.createDocument(s, { content: "plan" })).oid;
+    const x = (await a.create(s, { parentOid: doc, content: "x" })).oid;
+    const y = (await a.create(s, { parentOid: x, content: "y" })).oid;
+    await a.share(s, x, "carol", "viewer");
+    await a.share(s, y, "carol", "none");
+    expect(await a.partialTops(s, "carol")).toEqual({ tops: [], withheld: [x] });
+    expect(await a.partialTops(s, "dave")).toEqual({ tops: [], withheld: [] });
+    expect(await code(a.as("carol").partialTops(s, "carol"))).toBe("FORBIDDEN");
+  });
+});
