@@ -38,8 +38,13 @@ export interface SyncAccess {
    * `member` when the caller is not the owner; throws `NOT_FOUND` or `FORBIDDEN` naming the op.
    */
   push(caller: SyncCaller, spaceId: string, batch: PushBatch): Promise<{ readonly member: boolean }>;
-  /** Whether the user may read the whole log: resolves as `push`; throws `NOT_FOUND` or `FORBIDDEN`. */
+  /**
+   * Whether the user may read the whole log: resolves as `push`; throws `NOT_FOUND` or `FORBIDDEN`
+   * (with `partial` when they may read part of it: their device holds a partial replica).
+   */
   read(userId: string, spaceId: string): Promise<{ readonly member: boolean }>;
+  /** Whether the user may read any of the space (its owner, or a member: partial replicas, sockets). */
+  reach(userId: string, spaceId: string): Promise<{ readonly member: boolean }>;
 }
 
 /** The checks over the sync store's `storage` and the server's replica (none: only owners sync). */
@@ -151,12 +156,18 @@ export function createSyncAccess(storage: Storage, replica: SyncReplica | undefi
       // On every op stored so far: a revoke pushed a moment ago counts.
       await caughtUp(spaceId);
       const reach = await replica.engine.accessOf(spaceId, userId);
-      const why = !reach.member
-        ? `user ${userId} has no role in space ${spaceId}`
-        : !reach.readsAll
-          ? `user ${userId} may read only part of space ${spaceId}, and a device holds all of it (partial replicas are not served yet)`
-          : undefined;
-      if (why) throw new SyncError("FORBIDDEN", why);
+      if (!reach.member) throw new SyncError("FORBIDDEN", `user ${userId} has no role in space ${spaceId}`);
+      if (!reach.readsAll) {
+        throw new SyncError("FORBIDDEN", `user ${userId} may read only part of space ${spaceId}: their device holds a partial replica (GET tops, partial)`, { partial: true });
+      }
+      return { member: true };
+    },
+    async reach(userId, spaceId) {
+      const owner = await ownerOf(spaceId);
+      if (owner === userId) return { member: false };
+      if (!replica) throw noReplica(userId, spaceId);
+      await caughtUp(spaceId);
+      if (!(await replica.engine.accessOf(spaceId, userId)).member) throw new SyncError("FORBIDDEN", `user ${userId} has no role in space ${spaceId}`);
       return { member: true };
     },
   };

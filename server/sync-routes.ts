@@ -9,6 +9,8 @@ import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply, F
 import { AccountsError } from "../accounts/index.js";
 import type { Authenticated } from "../accounts/index.js";
 import type { Storage } from "../storage/contract.js";
+import type { PartialTops } from "../engine/partial-replica.js";
+import type { SnapshotFrame } from "../engine/snapshot.js";
 import {
   checkPullQuery,
   checkPushBatch,
@@ -97,7 +99,7 @@ function spaceOf(params: { readonly space: string }): string {
 /** Typed JSON errors: sync codes, then accounts codes, then fastify's own (413 → TOO_LARGE). */
 function syncErrors(error: FastifyError | SyncError | AccountsError, request: FastifyRequest, reply: FastifyReply): void {
   if (error instanceof SyncError) {
-    void reply.status(SYNC_STATUS[error.code]).send({ error: { code: error.code, message: error.message, ...(error.opId === undefined ? {} : { opId: error.opId }), ...(error.refused ? { refused: error.refused } : {}) } });
+    void reply.status(SYNC_STATUS[error.code]).send({ error: { code: error.code, message: error.message, ...(error.opId === undefined ? {} : { opId: error.opId }), ...(error.refused ? { refused: error.refused } : {}), ...(error.partial ? { partial: true } : {}) } });
     return;
   }
   if (!(error instanceof AccountsError) && error.statusCode === 413) {
@@ -129,7 +131,7 @@ const plugin: FastifyPluginAsync<SyncPluginOptions> = async (app: FastifyInstanc
       ...(options.maxSocketsPerUser === undefined ? {} : { maxSocketsPerUser: options.maxSocketsPerUser }),
       ...(options.maxSockets === undefined ? {} : { maxSockets: options.maxSockets }),
     },
-    async (userId, spaceId) => void (await access.read(userId, spaceId)),
+    async (userId, spaceId) => void (await access.reach(userId, spaceId)),
   );
   app.decorate("syncHub", hub);
   if (replica) {
@@ -219,31 +221,20 @@ const plugin: FastifyPluginAsync<SyncPluginOptions> = async (app: FastifyInstanc
         return pullOps(storage, caller(auth), spaceId, after, limit, { member });
       });
 
-      // A joining device copies the replica's rows instead of replaying the space's history.
-      sync.get<{ Params: { space: string } }>("/:space/snapshot", async (request, reply) => {
-        const auth = await app.authenticateRequest(request);
-        const spaceId = spaceOf(request.params);
-        await access.read(auth.user.id, spaceId);
-        if (!replica) throw new SyncError("NOT_FOUND", `this server keeps no replica of space ${spaceId}: replay its ops`);
+      /**
+       * Streams frames to the device while the replica is held as `exclusive` says (PGlite, or a
+       * read that is not one pinned moment), with backpressure and a deadline.
+       */
+      const streamFrames = (request: FastifyRequest, reply: FastifyReply, spaceId: string, frames: () => AsyncIterable<SnapshotFrame>, exclusive: boolean) => {
         if (snapshots >= MAX_SNAPSHOTS) throw new SyncError("RATE_LIMITED", `${MAX_SNAPSHOTS} snapshots are being sent: try again soon`);
-        // Caught up before the answer starts: a replica that cannot apply the space says so with a
-        // status (the device replays), not with a stream cut short.
-        try {
-          await replica.caughtUp(spaceId);
-        } catch (error) {
-          request.log.error({ spaceId, err: error }, "the replica cannot serve a snapshot");
-          throw new SyncError("NOT_FOUND", `the replica of space ${spaceId} cannot serve it now: replay its ops`);
-        }
         snapshots++;
         const out = new PassThrough();
         // A device that reads too slowly gives the space (PGlite) and the connection back.
         const deadline = setTimeout(() => out.destroy(new Error("snapshot deadline passed")), SNAPSHOT_DEADLINE_MS);
         deadline.unref();
-        // A pinned read (Postgres) sees one moment while the replica goes on following pushes, so
-        // members are not kept waiting; without one (PGlite) rounds wait for the download.
-        const reading = <T>(fn: () => Promise<T>) => (replica.readsAlongside ? fn() : replica.exclusive(spaceId, fn));
+        const reading = <T>(fn: () => Promise<T>) => (exclusive ? replica!.exclusive(spaceId, fn) : fn());
         void reading(async () => {
-          for await (const frame of replica.engine.exportSnapshot(spaceId)) {
+          for await (const frame of frames()) {
             if (out.destroyed) return;
             // Backpressure: a slow device holds the read, not the server's memory.
             if (!out.write(encodeSnapshotFrame(frame))) await drained(out);
@@ -260,6 +251,43 @@ const plugin: FastifyPluginAsync<SyncPluginOptions> = async (app: FastifyInstanc
           });
         void reply.header("content-type", "application/octet-stream");
         return reply.send(out);
+      };
+
+      // A joining device copies the replica's rows instead of replaying the space's history.
+      sync.get<{ Params: { space: string } }>("/:space/snapshot", async (request, reply) => {
+        const auth = await app.authenticateRequest(request);
+        const spaceId = spaceOf(request.params);
+        await access.read(auth.user.id, spaceId);
+        if (!replica) throw new SyncError("NOT_FOUND", `this server keeps no replica of space ${spaceId}: replay its ops`);
+        // Caught up before the answer starts: a replica that cannot apply the space says so with a
+        // status (the device replays), not with a stream cut short.
+        try {
+          await replica.caughtUp(spaceId);
+        } catch (error) {
+          request.log.error({ spaceId, err: error }, "the replica cannot serve a snapshot");
+          throw new SyncError("NOT_FOUND", `the replica of space ${spaceId} cannot serve it now: replay its ops`);
+        }
+        // A pinned read (Postgres) sees one moment while the replica goes on following pushes, so
+        // members are not kept waiting; without one (PGlite) rounds wait for the download.
+        return streamFrames(request, reply, spaceId, () => replica.engine.exportSnapshot(spaceId), !replica.readsAlongside);
+      });
+
+      // A member who may read part of the space: the subtrees they read (tops) and their vids, which
+      // the device compares with its own, then their current state (engine/partial-replica.ts).
+      sync.get<{ Params: { space: string } }>("/:space/tops", async (request): Promise<PartialTops> => {
+        const auth = await app.authenticateRequest(request);
+        const spaceId = spaceOf(request.params);
+        await access.reach(auth.user.id, spaceId);
+        if (!replica) throw new SyncError("NOT_FOUND", `this server keeps no replica of space ${spaceId}: it cannot serve part of it`);
+        return replica.exclusive(spaceId, () => replica.engine.partialTops(spaceId, auth.user.id));
+      });
+      sync.get<{ Params: { space: string } }>("/:space/partial", async (request, reply) => {
+        const auth = await app.authenticateRequest(request);
+        const spaceId = spaceOf(request.params);
+        await access.reach(auth.user.id, spaceId);
+        if (!replica) throw new SyncError("NOT_FOUND", `this server keeps no replica of space ${spaceId}: it cannot serve part of it`);
+        // Locating the tops reads the replica as it is now: no round may run meanwhile.
+        return streamFrames(request, reply, spaceId, () => replica.engine.exportPartial(spaceId, auth.user.id), true);
       });
 
       invitationRoutes(sync, app, { ...invitations, replica, spaceOf });
@@ -291,7 +319,7 @@ const plugin: FastifyPluginAsync<SyncPluginOptions> = async (app: FastifyInstanc
             let member = false;
             for (const s of spaces) {
               if (!isSpaceId(s)) throw new SyncError("BAD_BATCH", `space must be a UUID, got ${JSON.stringify(s).slice(0, 80)}`);
-              if ((await access.read(auth.user.id, s.toLowerCase())).member) member = true;
+              if ((await access.reach(auth.user.id, s.toLowerCase())).member) member = true;
             }
             sockets.set(request, { auth, token: sessionTokenFrom(request)!, spaces: spaces.map((s) => s.toLowerCase()), member });
           },

@@ -194,14 +194,17 @@ export class SyncError extends Error {
    * the device withdraws them all at once.
    */
   readonly refused: readonly Refused[] | undefined;
+  /** A `FORBIDDEN` read of a member who may read part of the space: their device holds a partial replica. */
+  readonly partial: boolean;
   constructor(
     readonly code: SyncErrorCode,
     message: string,
-    options?: { cause?: unknown; opId?: string; refused?: readonly Refused[] },
+    options?: { cause?: unknown; opId?: string; refused?: readonly Refused[]; partial?: boolean },
   ) {
     super(message, options);
     this.opId = options?.opId ?? options?.refused?.[0]?.opId;
     this.refused = options?.refused;
+    this.partial = options?.partial === true;
   }
 }
 

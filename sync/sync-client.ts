@@ -7,6 +7,7 @@
  * in the same transaction as the ops, so a client killed at any point resumes where it was.
  */
 import type { Engine } from "../open-engine.js";
+import { EngineError } from "../engine/errors.js";
 import { pushBatches, SyncError } from "./protocol.js";
 import type { SyncTransport } from "./transport.js";
 
@@ -188,12 +189,46 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
         await engine.loadSnapshot(spaceId, transport.snapshot!(spaceId));
       } catch (error) {
         // A broken stream, an unreachable or busy server: the load left nothing, the round fails and
-        // the next one starts the snapshot again. Anything else (no replica there): the pull replays.
+        // the next one starts the snapshot again. A member who reads part of the space holds a
+        // partial replica instead. Anything else (no replica there): the pull replays.
         if (error instanceof SyncError && (error.code === "UNAVAILABLE" || error.code === "RATE_LIMITED")) throw error;
-        options.onError?.(error);
+        if (error instanceof SyncError && error.partial) partial = true;
+        else options.onError?.(error);
       }
     }
     bootstrapped = true;
+  };
+
+  // A member who may read only part of the space: the device holds those subtrees' state, loaded
+  // again from the replica whenever a top's vid differs there (engine/partial-replica.ts).
+  let partial = false;
+  const refreshPartial = async (): Promise<number> => {
+    if (!transport.tops || !transport.partial) throw new SyncError("FORBIDDEN", "this transport cannot hold a partial replica, which is all this user may read of the space");
+    const { tops } = await transport.tops(spaceId);
+    const held = await Promise.all((await engine.documents(spaceId)).map(async (d) => `${d.oid}|${d.vid}`));
+    const wanted = tops.map((t) => `${t.oid}|${t.vid}`);
+    if (held.length === wanted.length && wanted.every((t) => held.includes(t))) return 0;
+    try {
+      await engine.loadPartial(spaceId, transport.partial(spaceId), await engine.pushMark(spaceId));
+    } catch (error) {
+      // An edit made here since the push: pushed first, in the next round.
+      if (error instanceof EngineError && error.code === "CONFLICT") {
+        again = true;
+        return 0;
+      }
+      throw error;
+    }
+    return wanted.filter((t) => !held.includes(t)).length;
+  };
+  const pullOrPartial = async (): Promise<number> => {
+    if (partial) return refreshPartial();
+    try {
+      return await pull();
+    } catch (error) {
+      if (!(error instanceof SyncError && error.partial)) throw error;
+      partial = true;
+      return refreshPartial();
+    }
   };
 
   const round = async (): Promise<SyncRound> => {
@@ -201,7 +236,7 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
     if (!registered) await register();
     if (!bootstrapped) await bootstrap();
     const pushed = await push();
-    const pulled = await pull();
+    const pulled = await pullOrPartial();
     options.onRound?.({ pushed, pulled });
     return { pushed, pulled };
   };

@@ -4,6 +4,7 @@
  */
 import WebSocket from "ws";
 import type { SnapshotFrame } from "../engine/snapshot.js";
+import type { PartialTops } from "../engine/partial-replica.js";
 import {
   decodeSnapshotFrames,
   SyncError,
@@ -42,6 +43,10 @@ export interface SyncTransport {
   createSpace?(spaceId: string): Promise<CreateSpaceResult>;
   /** The server replica's rows of a space, frame by frame. Optional: without it a joining device replays the ops. */
   snapshot?(spaceId: string): AsyncIterable<SnapshotFrame>;
+  /** The subtrees a member who may read part of the space reads, with their vids. Optional. */
+  tops?(spaceId: string): Promise<PartialTops>;
+  /** Their current state, frame by frame (a partial replica's load). Optional. */
+  partial?(spaceId: string): AsyncIterable<SnapshotFrame>;
   /** Invites an address to a role on a subtree (a manager there). Optional. */
   invite?(spaceId: string, invitation: { readonly oid: string; readonly email: string; readonly role: InvitedRole }): Promise<Invitation>;
   /** The space's invitations on objectives this user may share. Optional. */
@@ -86,7 +91,7 @@ function refusedOf(value: unknown): Refused[] | undefined {
 }
 
 async function failure(response: Response): Promise<SyncError> {
-  let body: { error?: { code?: string; message?: string; opId?: unknown; refused?: unknown } } = {};
+  let body: { error?: { code?: string; message?: string; opId?: unknown; refused?: unknown; partial?: unknown } } = {};
   try {
     body = (await response.json()) as typeof body;
   } catch {
@@ -98,7 +103,7 @@ async function failure(response: Response): Promise<SyncError> {
   if (response.status === 401) return new SyncError("UNAUTHENTICATED", message);
   const opId = typeof body.error?.opId === "string" ? body.error.opId : undefined;
   const refused = refusedOf(body.error?.refused);
-  if (code !== undefined && CODES.has(code as SyncErrorCode)) return new SyncError(code as SyncErrorCode, message, { ...(opId === undefined ? {} : { opId }), ...(refused ? { refused } : {}) });
+  if (code !== undefined && CODES.has(code as SyncErrorCode)) return new SyncError(code as SyncErrorCode, message, { ...(opId === undefined ? {} : { opId }), ...(refused ? { refused } : {}), ...(body.error?.partial === true ? { partial: true } : {}) });
   if (response.status === 403) return new SyncError("FORBIDDEN", message);
   if (response.status === 413) return new SyncError("TOO_LARGE", message);
   if (response.status === 429) return new SyncError("RATE_LIMITED", message);
@@ -130,6 +135,22 @@ export function httpTransport(options: HttpTransportOptions): SyncTransport {
       throw new SyncError("UNAVAILABLE", `unreadable answer from ${url}`, { cause: error });
     }
   };
+  async function* frames(url: string): AsyncGenerator<SnapshotFrame> {
+    let response: Response;
+    try {
+      // A large space streams for a while: the timeout covers the whole body.
+      response = await fetch(url, { headers, signal: AbortSignal.timeout(options.snapshotTimeoutMs ?? 600_000) });
+    } catch (error) {
+      throw new SyncError("UNAVAILABLE", `cannot reach ${url}: ${(error as Error).message}`, { cause: error });
+    }
+    if (!response.ok || !response.body) throw await failure(response);
+    try {
+      yield* decodeSnapshotFrames(response.body as unknown as AsyncIterable<Uint8Array>);
+    } catch (error) {
+      if (error instanceof SyncError) throw error;
+      throw new SyncError("UNAVAILABLE", `the snapshot from ${url} broke off: ${(error as Error).message}`, { cause: error });
+    }
+  }
   return {
     push: (spaceId, batch) =>
       call(`${base}/${spaceId}/push`, { method: "POST", headers: { ...headers, "content-type": "application/json" }, body: JSON.stringify(batch) }),
@@ -140,23 +161,9 @@ export function httpTransport(options: HttpTransportOptions): SyncTransport {
       call(`${base}/${spaceId}/invitations`, { method: "POST", headers: { ...headers, "content-type": "application/json" }, body: JSON.stringify(invitation) }),
     invitations: async (spaceId) => (await call<{ invitations: Invitation[] }>(`${base}/${spaceId}/invitations`, { headers })).invitations,
     cancelInvitation: (spaceId, id) => call(`${base}/${spaceId}/invitations/${encodeURIComponent(id)}`, { method: "DELETE", headers }),
-    async *snapshot(spaceId) {
-      const url = `${base}/${spaceId}/snapshot`;
-      let response: Response;
-      try {
-        // A large space streams for a while: the timeout covers the whole body.
-        response = await fetch(url, { headers, signal: AbortSignal.timeout(options.snapshotTimeoutMs ?? 600_000) });
-      } catch (error) {
-        throw new SyncError("UNAVAILABLE", `cannot reach ${url}: ${(error as Error).message}`, { cause: error });
-      }
-      if (!response.ok || !response.body) throw await failure(response);
-      try {
-        yield* decodeSnapshotFrames(response.body as unknown as AsyncIterable<Uint8Array>);
-      } catch (error) {
-        if (error instanceof SyncError) throw error;
-        throw new SyncError("UNAVAILABLE", `the snapshot from ${url} broke off: ${(error as Error).message}`, { cause: error });
-      }
-    },
+    snapshot: (spaceId) => frames(`${base}/${spaceId}/snapshot`),
+    tops: (spaceId) => call(`${base}/${spaceId}/tops`, { headers }),
+    partial: (spaceId) => frames(`${base}/${spaceId}/partial`),
     listen: (spaceIds, handlers) =>
       new Promise((resolve, reject) => {
         const url = `${base.replace(/^http/, "ws")}/ws?spaces=${spaceIds.join(",")}`;
@@ -290,6 +297,20 @@ export function faultyTransport(inner: SyncTransport, faults: Faults, random: ()
         if (n++ > 0 && chance((faults.dropResponse ?? 0) / 4)) throw lost("snapshot broke off");
         yield frame;
       }
+    };
+  }
+  if (inner.tops) {
+    const tops = inner.tops.bind(inner);
+    t.tops = async (spaceId) => {
+      if (t.offline) throw lost("offline");
+      return tops(spaceId);
+    };
+  }
+  if (inner.partial) {
+    const partial = inner.partial.bind(inner);
+    t.partial = async function* (spaceId) {
+      if (t.offline) throw lost("offline");
+      yield* partial(spaceId);
     };
   }
   if (inner.createSpace) {
