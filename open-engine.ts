@@ -173,13 +173,16 @@ export interface Engine extends AsyncDisposable {
    * (something inside is hidden from them): what a partial replica holds (engine/partial-replica.ts).
    */
   partialTops(spaceId: string, user: string): Promise<PartialTops>;
-  /** The current state of `user`'s tops, frame by frame (a sync server's replica sends it). Keep writers away meanwhile. */
-  exportPartial(spaceId: string, user: string): AsyncGenerator<SnapshotFrame>;
+  /**
+   * The current state of `user`'s tops, frame by frame (a sync server's replica sends it), but for
+   * those `have` lists with the vid they still have. Keep writers away meanwhile.
+   */
+  exportPartial(spaceId: string, user: string, have?: readonly PartialTop[]): AsyncGenerator<SnapshotFrame>;
   /**
    * Replaces what this database holds of a space with a partial export, keeping its own op log;
    * CONFLICT while own ops after `pushedUpTo` (the push mark) wait to be pushed.
    */
-  loadPartial(spaceId: string, frames: AsyncIterable<SnapshotFrame> | Iterable<SnapshotFrame>, pushedUpTo: string): Promise<{ tops: readonly PartialTop[]; rows: number }>;
+  loadPartial(spaceId: string, frames: AsyncIterable<SnapshotFrame> | Iterable<SnapshotFrame>, pushedUpTo: string): Promise<{ tops: readonly PartialTop[]; sent: readonly string[]; rows: number }>;
   /** Every op of a batch its actor may not apply here, each judged as `checkOps` judges the first. */
   refusedOps(spaceId: string, ops: readonly CheckedOp[], options?: CheckOptions): Promise<OpRefusal[]>;
   /**
@@ -380,10 +383,10 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
       loadSnapshot: ownerOnly("loadSnapshot", loadSnapshot),
       checkOps: ownerOnly("checkOps", checkOps),
       partialTops: ownerOnly("partialTops", partialTops),
-      exportPartial: (spaceId: string, user: string) => {
+      exportPartial: (spaceId: string, user: string, have?: readonly PartialTop[]) => {
         if (closed) throw new EngineError("CLOSED", "the engine is closed");
         if (delegated) throw new EngineError("FORBIDDEN", `user ${core.actor} may not call exportPartial: it is the owner's engine's (sync, snapshots, logs)`);
-        return exportPartial(core, spaceId, user);
+        return exportPartial(core, spaceId, user, have);
       },
       loadPartial: ownerOnly("loadPartial", loadPartial),
       refusedOps: ownerOnly("refusedOps", refusedOps),

@@ -78,29 +78,14 @@ export async function partialTops(core: Core, spaceId: string, user: string): Pr
 /** Rows per version frame (each objective's segments stay in one frame). */
 const OIDS_PER_FRAME = 500;
 
-/**
- * The current state of `user`'s tops in a space, frame by frame: a head (the tops, the device
- * numbers the rows name), then `version`, `chunk` and `share` frames, then the end. The caller
- * keeps writers away meanwhile (the replica's round lock), so the frames are one state.
- */
-export async function* exportPartial(core: Core, spaceId: string, user: string): AsyncGenerator<SnapshotFrame> {
-  const { tops, withheld } = await partialTops(core, spaceId, user);
-  const q = core.storage;
-  const [space] = await q.query<{ seq: number; pulled: number }>("select seq, pulled from space where space_id = $1", [spaceId]);
-  if (!space) throw new EngineError("NOT_FOUND", `space ${spaceId} does not exist`);
-  const devices = await q.query<{ no: number; id: string }>(
-    "select no, id::text as id from device where id::text in (select distinct device from op where space_id = $1) order by no",
-    [spaceId],
-  );
-  yield { t: "head", cursor: space.pulled, seq: space.seq, devices: devices.map((d) => [d.no, d.id] as const), tops, withheld };
-  // The subtrees top-down, a level at a time: the versions the links name, and the chunks on the way.
-  const loader = chunkLoader(core.cache, q, spaceId);
+/** Every objective under `roots` (versions the links name), and the chunks on the way: a level at a time. */
+async function walk(core: Core, spaceId: string, roots: readonly (readonly [string, number])[]): Promise<{ oids: string[]; chunks: Map<string, KidsNode> }> {
+  const loader = chunkLoader(core.cache, core.storage, spaceId);
   const oids: string[] = [];
   const chunks = new Map<string, KidsNode>();
-  let level: (readonly [string, number])[] = [];
-  for (const t of tops) level.push([t.oid, (await activeChain(core, spaceId, t.oid))[0]!.seq]);
+  let level = roots;
   while (level.length > 0) {
-    const rows = await loadVersions(core.cache, q, spaceId, level);
+    const rows = await loadVersions(core.cache, core.storage, spaceId, level);
     const next: (readonly [string, number])[] = [];
     for (const [oid, seq] of level) {
       oids.push(oid);
@@ -119,6 +104,39 @@ export async function* exportPartial(core: Core, spaceId: string, user: string):
     }
     level = next;
   }
+  return { oids, chunks };
+}
+
+/** Active `[oid, seq]` of each objective (those out of the active tree left out). */
+async function activeKeys(core: Core, spaceId: string, oids: readonly string[]): Promise<(readonly [string, number])[]> {
+  const out: (readonly [string, number])[] = [];
+  for (const oid of oids) {
+    const chain = await activeChain(core, spaceId, oid).catch(() => undefined);
+    if (chain) out.push([oid, chain[0]!.seq]);
+  }
+  return out;
+}
+
+/**
+ * The current state of `user`'s tops in a space, frame by frame: a head (every top with its vid,
+ * those withheld, those `sent`: every top but those `have` lists with the same vid, and the device
+ * numbers the rows name), then `version`, `share` and `chunk` frames of the sent tops, then the
+ * end. The caller keeps writers away meanwhile (the replica's round lock), so the frames are one
+ * state.
+ */
+export async function* exportPartial(core: Core, spaceId: string, user: string, have: readonly PartialTop[] = []): AsyncGenerator<SnapshotFrame> {
+  const { tops, withheld } = await partialTops(core, spaceId, user);
+  const q = core.storage;
+  const [space] = await q.query<{ seq: number; pulled: number }>("select seq, pulled from space where space_id = $1", [spaceId]);
+  if (!space) throw new EngineError("NOT_FOUND", `space ${spaceId} does not exist`);
+  const devices = await q.query<{ no: number; id: string }>(
+    "select no, id::text as id from device where id::text in (select distinct device from op where space_id = $1) order by no",
+    [spaceId],
+  );
+  const held = new Set(have.map((t) => `${t.oid.toLowerCase()}|${t.vid}`));
+  const sent = tops.filter((t) => !held.has(`${t.oid}|${t.vid}`)).map((t) => t.oid);
+  yield { t: "head", cursor: space.pulled, seq: space.seq, devices: devices.map((d) => [d.no, d.id] as const), tops, withheld, sent };
+  const { oids, chunks } = await walk(core, spaceId, await activeKeys(core, spaceId, sent));
   let total = 0;
   for (let i = 0; i < oids.length; i += OIDS_PER_FRAME) {
     const part = oids.slice(i, i + OIDS_PER_FRAME);
@@ -147,28 +165,35 @@ export async function* exportPartial(core: Core, spaceId: string, user: string):
 }
 
 /**
- * Replaces what this database holds of a space with a partial export (`exportPartial` on the
- * replica), in one transaction: every version, chunk, entry and document row of the space goes,
- * the export's come in (its tops as roots: their rows name no parent here), and the space's op
- * counter moves past the export's. The device's own op log stays. CONFLICT, changing nothing,
- * while own ops wait to be pushed (`pushedUpTo`: the push mark): push them first.
+ * Takes a partial export (`exportPartial` on the replica) into this database, in one transaction:
+ * the tops it sends replace what is held of them (every objective of their subtrees here goes,
+ * theirs come in, tops as roots: their rows name no parent here), held tops it no longer lists go,
+ * those it lists unsent stay; the space's op counter moves past the export's; the device's own op
+ * log stays. CONFLICT, changing nothing, while own ops after `pushedUpTo` (the push mark) wait to be
+ * pushed: push them first.
  */
 export async function loadPartial(
   core: Core,
   spaceId: string,
   source: AsyncIterable<SnapshotFrame> | Iterable<SnapshotFrame>,
   pushedUpTo: string,
-): Promise<{ tops: readonly PartialTop[]; rows: number }> {
+): Promise<{ tops: readonly PartialTop[]; sent: readonly string[]; rows: number }> {
   spaceId = checkId("spaceId", spaceId);
   const frames: SnapshotFrame[] = [];
   for await (const frame of source) frames.push(frame);
   const head = frames[0];
   if (head?.t !== "head" || !head.tops) throw invalid("a partial replica starts with its head, listing its tops");
-  const tops = head.tops;
+  const tops = head.tops.map((t) => ({ oid: t.oid.toLowerCase(), vid: t.vid }));
+  const sent = new Set((head.sent ?? tops.map((t) => t.oid)).map((o) => o.toLowerCase()));
   await ensureDevices(core.cache.devices, core.storage, head.devices.map(([, id]) => id));
   const map = new Map(head.devices.map(([no, id]) => [no, deviceNo(core.cache.devices, id)]));
   const translate = [...map].some(([theirs, mine]) => theirs !== mine) ? map : undefined;
-  const topSet = new Set(tops.map((t) => t.oid.toLowerCase()));
+  // What is held now: the tops that stay must be here as listed; the rest is replaced or goes.
+  const held = (await core.storage.query<{ oid: string }>("select oid::text as oid from document where space_id = $1", [spaceId])).map((r) => r.oid.toLowerCase());
+  const listed = new Set(tops.map((t) => t.oid));
+  for (const t of tops) if (!sent.has(t.oid) && !held.includes(t.oid)) throw invalid(`the partial replica does not send top ${t.oid}, which this database does not hold`);
+  const leaving = held.filter((o) => sent.has(o) || !listed.has(o));
+  const old = (await walk(core, spaceId, await activeKeys(core, spaceId, leaving))).oids;
   const rows = await core.storage.transaction(async (tx) => {
     const [waiting] = await tx.query<{ n: number }>(
       "select count(*)::int as n from op where space_id = $1 and device = $2 and hlc > $3 and (outcome is null or outcome <> 'refused:FORBIDDEN')",
@@ -177,7 +202,9 @@ export async function loadPartial(
     if (waiting!.n > 0) throw new EngineError("CONFLICT", `space ${spaceId} holds ${waiting!.n} own ops not pushed yet: push them before loading a partial replica`);
     const [space] = await tx.query<{ seq: number }>("select seq from space where space_id = $1 for update", [spaceId]);
     if (!space) throw new EngineError("NOT_FOUND", `space ${spaceId} does not exist here: create it first`);
-    for (const table of ["version", "chunk", "share", "document", "version_alias"]) await tx.query(`delete from ${table} where space_id = $1`, [spaceId]);
+    // Chunks stay (content-addressed: a kept top may share them); everything else of what leaves goes.
+    for (const table of ["version", "share"]) await tx.query(`delete from ${table} where space_id = $1 and oid = any($2::uuid[])`, [spaceId, old]);
+    await tx.query("delete from document where space_id = $1 and oid = any($2::uuid[])", [spaceId, leaving]);
     await tx.query("update space set seq = greatest(seq, $2) where space_id = $1", [spaceId, head.seq]);
     let n = 0;
     let ended = false;
@@ -190,18 +217,29 @@ export async function loadPartial(
         continue;
       }
       if (frame.t !== "version" && frame.t !== "chunk" && frame.t !== "share") throw invalid(`partial replica frame of unexpected kind ${JSON.stringify(frame.t)}`);
-      let list = translate ? frame.rows.map((r) => renumber(frame.t as "version", r, translate)) : frame.rows;
-      // A top is a root here: its place above is not held.
-      if (frame.t === "version") list = list.map((r) => (topSet.has(String(r[0]).toLowerCase()) ? [r[0], r[1], r[2], null, null, ...r.slice(5)] : r));
-      await insertRows(tx, spaceId, frame.t, list);
       n += frame.rows.length;
+      let list = translate ? frame.rows.map((r) => renumber(frame.t as "version", r, translate)) : frame.rows;
+      if (frame.t === "chunk") {
+        // Those held already (shared with a kept top, or left by an earlier load) are not written twice.
+        const ids = list.map((r) => Buffer.from(r[0] as Uint8Array).toString("hex"));
+        const have = new Set((await tx.query<{ h: string }>("select encode(chunk_id, 'hex') as h from chunk where space_id = $1 and chunk_id in (select decode(h, 'hex') from unnest($2::text[]) h)", [spaceId, ids])).map((r) => r.h));
+        list = list.filter((_, i) => !have.has(ids[i]!));
+      } else {
+        // Rows of these objectives left here by earlier loads or own edits (a removed row the
+        // replica brought back) give way to the replica's.
+        const oids = [...new Set(list.map((r) => String(r[0])))];
+        await tx.query(`delete from ${frame.t} where space_id = $1 and oid = any($2::uuid[])`, [spaceId, oids]);
+      }
+      // A top is a root here: its place above is not held.
+      if (frame.t === "version") list = list.map((r) => (listed.has(String(r[0]).toLowerCase()) ? [r[0], r[1], r[2], null, null, ...r.slice(5)] : r));
+      if (list.length > 0) await insertRows(tx, spaceId, frame.t, list);
     }
     if (!ended) throw invalid("the partial replica ended before its last frame");
     // Listed as documents (seq 0: no op here made them, and no undo takes them away).
-    for (const t of tops) await tx.query("insert into document (space_id, oid, seq) values ($1, $2, 0)", [spaceId, t.oid]);
+    for (const oid of sent) await tx.query("insert into document (space_id, oid, seq) values ($1, $2, 0) on conflict do nothing", [spaceId, oid]);
     return n;
   });
   forget(core.known, spaceId);
   core.cache.lru.clear();
-  return { tops, rows };
+  return { tops, sent: [...sent], rows };
 }

@@ -30,6 +30,8 @@ export type SnapshotFrame =
       /** A partial replica's tops (engine/partial-replica.ts), and those withheld; absent in a whole snapshot. */
       readonly tops?: readonly { readonly oid: string; readonly vid: string }[];
       readonly withheld?: readonly string[];
+      /** The tops whose rows follow (the others the device holds as they are); absent: all. */
+      readonly sent?: readonly string[];
     }
   | { readonly t: SnapshotTable; readonly rows: readonly (readonly unknown[])[] }
   | { readonly t: "end"; readonly rows: number };

@@ -9,7 +9,7 @@ import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply, F
 import { AccountsError } from "../accounts/index.js";
 import type { Authenticated } from "../accounts/index.js";
 import type { Storage } from "../storage/contract.js";
-import type { PartialTops } from "../engine/partial-replica.js";
+import type { PartialTop, PartialTops } from "../engine/partial-replica.js";
 import type { SnapshotFrame } from "../engine/snapshot.js";
 import {
   checkPullQuery,
@@ -94,6 +94,17 @@ function spaceOf(params: { readonly space: string }): string {
   const space = params.space;
   if (!isSpaceId(space)) throw new SyncError("BAD_BATCH", `space must be a UUID, got ${JSON.stringify(space).slice(0, 80)}`);
   return space.toLowerCase();
+}
+
+/** The tops a device says it holds: at most 1,000 `{ oid, vid }`. */
+function checkHave(value: unknown): PartialTop[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value) || value.length > 1000) throw new SyncError("BAD_BATCH", "have must list at most 1000 { oid, vid } tops");
+  return value.map((t, i) => {
+    const o = t as { oid?: unknown; vid?: unknown } | null;
+    if (!o || !isSpaceId(o.oid) || typeof o.vid !== "string" || o.vid.length > 200) throw new SyncError("BAD_BATCH", `have[${i}] must be { oid: uuid, vid }, got ${JSON.stringify(t)?.slice(0, 120)}`);
+    return { oid: o.oid.toLowerCase(), vid: o.vid };
+  });
 }
 
 /** Typed JSON errors: sync codes, then accounts codes, then fastify's own (413 → TOO_LARGE). */
@@ -281,13 +292,15 @@ const plugin: FastifyPluginAsync<SyncPluginOptions> = async (app: FastifyInstanc
         if (!replica) throw new SyncError("NOT_FOUND", `this server keeps no replica of space ${spaceId}: it cannot serve part of it`);
         return replica.exclusive(spaceId, () => replica.engine.partialTops(spaceId, auth.user.id));
       });
-      sync.get<{ Params: { space: string } }>("/:space/partial", async (request, reply) => {
+      // POST: the body lists the tops the device holds (`have`, with their vids): those are not sent again.
+      sync.post<{ Params: { space: string }; Body: unknown }>("/:space/partial", async (request, reply) => {
         const auth = await app.authenticateRequest(request);
         const spaceId = spaceOf(request.params);
+        const have = checkHave((request.body as { have?: unknown } | null)?.have);
         await access.reach(auth.user.id, spaceId);
         if (!replica) throw new SyncError("NOT_FOUND", `this server keeps no replica of space ${spaceId}: it cannot serve part of it`);
         // Locating the tops reads the replica as it is now: no round may run meanwhile.
-        return streamFrames(request, reply, spaceId, () => replica.engine.exportPartial(spaceId, auth.user.id), true);
+        return streamFrames(request, reply, spaceId, () => replica.engine.exportPartial(spaceId, auth.user.id, have), true);
       });
 
       invitationRoutes(sync, app, { ...invitations, replica, spaceOf });

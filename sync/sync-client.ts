@@ -205,11 +205,13 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
   const refreshPartial = async (): Promise<number> => {
     if (!transport.tops || !transport.partial) throw new SyncError("FORBIDDEN", "this transport cannot hold a partial replica, which is all this user may read of the space");
     const { tops } = await transport.tops(spaceId);
-    const held = await Promise.all((await engine.documents(spaceId)).map(async (d) => `${d.oid}|${d.vid}`));
+    const have = (await engine.documents(spaceId)).map((d) => ({ oid: d.oid, vid: d.vid }));
+    const held = have.map((t) => `${t.oid}|${t.vid}`);
     const wanted = tops.map((t) => `${t.oid}|${t.vid}`);
     if (held.length === wanted.length && wanted.every((t) => held.includes(t))) return 0;
     try {
-      await engine.loadPartial(spaceId, transport.partial(spaceId), await engine.pushMark(spaceId));
+      // Tops held with the replica's vid are equal subtrees: only the others travel.
+      await engine.loadPartial(spaceId, transport.partial(spaceId, have), await engine.pushMark(spaceId));
     } catch (error) {
       // An edit made here since the push: pushed first, in the next round.
       if (error instanceof EngineError && error.code === "CONFLICT") {

@@ -4,7 +4,7 @@
  */
 import WebSocket from "ws";
 import type { SnapshotFrame } from "../engine/snapshot.js";
-import type { PartialTops } from "../engine/partial-replica.js";
+import type { PartialTop, PartialTops } from "../engine/partial-replica.js";
 import {
   decodeSnapshotFrames,
   SyncError,
@@ -45,8 +45,8 @@ export interface SyncTransport {
   snapshot?(spaceId: string): AsyncIterable<SnapshotFrame>;
   /** The subtrees a member who may read part of the space reads, with their vids. Optional. */
   tops?(spaceId: string): Promise<PartialTops>;
-  /** Their current state, frame by frame (a partial replica's load). Optional. */
-  partial?(spaceId: string): AsyncIterable<SnapshotFrame>;
+  /** Their current state, frame by frame (a partial replica's load), but for tops `have` lists unchanged. Optional. */
+  partial?(spaceId: string, have: readonly PartialTop[]): AsyncIterable<SnapshotFrame>;
   /** Invites an address to a role on a subtree (a manager there). Optional. */
   invite?(spaceId: string, invitation: { readonly oid: string; readonly email: string; readonly role: InvitedRole }): Promise<Invitation>;
   /** The space's invitations on objectives this user may share. Optional. */
@@ -135,11 +135,13 @@ export function httpTransport(options: HttpTransportOptions): SyncTransport {
       throw new SyncError("UNAVAILABLE", `unreadable answer from ${url}`, { cause: error });
     }
   };
-  async function* frames(url: string): AsyncGenerator<SnapshotFrame> {
+  async function* frames(url: string, body?: unknown): AsyncGenerator<SnapshotFrame> {
     let response: Response;
     try {
       // A large space streams for a while: the timeout covers the whole body.
-      response = await fetch(url, { headers, signal: AbortSignal.timeout(options.snapshotTimeoutMs ?? 600_000) });
+      const init: RequestInit =
+        body === undefined ? { headers } : { method: "POST", headers: { ...headers, "content-type": "application/json" }, body: JSON.stringify(body) };
+      response = await fetch(url, { ...init, signal: AbortSignal.timeout(options.snapshotTimeoutMs ?? 600_000) });
     } catch (error) {
       throw new SyncError("UNAVAILABLE", `cannot reach ${url}: ${(error as Error).message}`, { cause: error });
     }
@@ -163,7 +165,7 @@ export function httpTransport(options: HttpTransportOptions): SyncTransport {
     cancelInvitation: (spaceId, id) => call(`${base}/${spaceId}/invitations/${encodeURIComponent(id)}`, { method: "DELETE", headers }),
     snapshot: (spaceId) => frames(`${base}/${spaceId}/snapshot`),
     tops: (spaceId) => call(`${base}/${spaceId}/tops`, { headers }),
-    partial: (spaceId) => frames(`${base}/${spaceId}/partial`),
+    partial: (spaceId, have) => frames(`${base}/${spaceId}/partial`, { have }),
     listen: (spaceIds, handlers) =>
       new Promise((resolve, reject) => {
         const url = `${base.replace(/^http/, "ws")}/ws?spaces=${spaceIds.join(",")}`;
@@ -308,9 +310,9 @@ export function faultyTransport(inner: SyncTransport, faults: Faults, random: ()
   }
   if (inner.partial) {
     const partial = inner.partial.bind(inner);
-    t.partial = async function* (spaceId) {
+    t.partial = async function* (spaceId, have) {
       if (t.offline) throw lost("offline");
-      yield* partial(spaceId);
+      yield* partial(spaceId, have);
     };
   }
   if (inner.createSpace) {

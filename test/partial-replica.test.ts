@@ -97,6 +97,42 @@ describe.each(await usableBackends())("partial replicas on $name", (backend) => 
     expect((await a.get(s, shared)).vid).toBe((await b.get(s, shared)).vid);
   });
 
+  it("sends only the tops whose vid the device does not hold: equal vids are equal subtrees", async () => {
+    const a = (await fresh()).engine;
+    const { spaceId: s } = await a.createSpace();
+    const doc = (await a.createDocument(s, { content: "plan" })).oid;
+    const [x, y] = [(await a.create(s, { parentOid: doc, content: "x" })).oid, (await a.create(s, { parentOid: doc, content: "y" })).oid];
+    for (const top of [x, y]) await a.importTree(s, { parentOid: top, nodes: Array.from({ length: 200 }, (_, i) => ({ content: `row ${i}` })) });
+    for (const top of [x, y]) await a.share(s, top, "bob", "viewer");
+    const b = (await fresh()).engine;
+    await b.createSpace({ spaceId: s });
+    const first = await b.loadPartial(s, await collect(a.exportPartial(s, "bob")), "");
+    expect(first.sent.sort()).toEqual([x, y].sort());
+    // Only y changes (an edit inside it).
+    await a.update(s, (await a.children(s, y, { limit: 1 }))[0]!.oid, { content: "y's first row, edited" });
+    const have = await Promise.all([x, y].map(async (o) => ({ oid: o, vid: (await b.get(s, o)).vid })));
+    const frames = await collect(a.exportPartial(s, "bob", have));
+    expect(frames[0]).toMatchObject({ t: "head", sent: [y] });
+    const rows = frames.filter((f) => f.t === "version").reduce((n, f) => n + (f as { rows: unknown[] }).rows.length, 0);
+    expect(rows).toBeLessThan(210); // y's 201 objectives' rows, none of x's
+    const second = await b.loadPartial(s, frames, "");
+    expect(second.sent).toEqual([y]);
+    for (const top of [x, y]) expect(await whole(b, s, top)).toEqual(await whole(a, s, top));
+    // A row moved from x to y changes both: both travel, and x's copy loses it.
+    const moved = (await a.children(s, x, { limit: 1 }))[0]!.oid;
+    await a.move(s, moved, { parentOid: y, index: 0 });
+    const have2 = await Promise.all([x, y].map(async (o) => ({ oid: o, vid: (await b.get(s, o)).vid })));
+    expect((await b.loadPartial(s, await collect(a.exportPartial(s, "bob", have2)), "")).sent.sort()).toEqual([x, y].sort());
+    for (const top of [x, y]) expect(await whole(b, s, top)).toEqual(await whole(a, s, top));
+    // A grant taken away: that top goes from the device at the next load.
+    await a.share(s, x, "bob", null);
+    const have3 = await Promise.all([x, y].map(async (o) => ({ oid: o, vid: (await b.get(s, o)).vid })));
+    expect((await b.loadPartial(s, await collect(a.exportPartial(s, "bob", have3)), "")).sent).toEqual([]);
+    expect((await b.documents(s)).map((d) => d.oid)).toEqual([y]);
+    expect(await code(b.get(s, x))).toBe("NOT_FOUND");
+    expect(await code(b.get(s, moved))).toBe("ok");
+  });
+
   it("withholds a top with something hidden inside, and the owner's engine alone exports", async () => {
     const a = (await fresh()).engine;
     const { spaceId: s } = await a.createSpace();
