@@ -167,9 +167,8 @@ describe.each(serverStores)("collaboration through the sync server, server stora
       expect(await errorOf(await call("GET", path, carol))).toMatchObject({ status: 403, code: "FORBIDDEN" });
     }
     expect(await socket(carol)).toBe(403);
-    for (const path of [`/sync/${s}/tops`, `/sync/${s}/partial`]) {
-      expect(await errorOf(await call("GET", path, carol))).toMatchObject({ status: 403, code: "FORBIDDEN" });
-    }
+    expect(await errorOf(await call("GET", `/sync/${s}/tops`, carol))).toMatchObject({ status: 403, code: "FORBIDDEN" });
+    expect(await errorOf(await call("POST", `/sync/${s}/partial`, carol, { have: [] }))).toMatchObject({ status: 403, code: "FORBIDDEN" });
     // carol may view b only: a member, whose device holds a partial replica, not the log.
     await d.engine.share(s, b, carol.userId, "viewer");
     await d.client.sync();
