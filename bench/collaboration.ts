@@ -8,12 +8,16 @@
  * (`checkOps`, which the server asks its replica: here the same engine) for one op and for a
  * 500-op batch by a collaborator, beside the owner's edit at the same depth. And what a device pays
  * when the server refuses N of its offline ops (a role taken away): withdrawn one per push, as the
- * client did, against all at once (`withdrawAll`, what the server's list of refusals allows).
+ * client did, against all at once (`withdrawAll`, what the server's list of refusals allows). And
+ * a partial replica's refresh (a member who reads one subtree of a space): the first load of a
+ * shared subtree of 1,000 and 10,000 rows, and the refresh after one edit in it, beside a second
+ * shared subtree that did not change (not sent): time, bytes on the wire, rows.
  * Prints tables, writes bench/results/collaboration.json and .md.
  *
  *   npx tsx bench/collaboration.ts [--quick]
  */
-import { newOid, type CheckedOp, type Engine } from "../index.js";
+import { newOid, type CheckedOp, type Engine, type SnapshotFrame } from "../index.js";
+import { encodeSnapshotFrame } from "../sync/protocol.js";
 import { openCountedEngine } from "./lib/counting-storage.js";
 import { importCalls } from "./lib/import-calls.js";
 import { medianOf, progress, quick } from "./lib/measure.js";
@@ -67,6 +71,81 @@ async function withdrawals(engine: Engine, kind: string): Promise<Record<string,
     await engine.withdrawAll(all.s, all.opIds.map((opId) => ({ opId, detail: "refused" })));
     const atOnce = performance.now() - t1;
     out.push({ backend: kind, "refused ops": n, "one per push ms": oneByOne, "all at once ms": atOnce, "× faster": oneByOne / atOnce, "µs per op (at once)": (atOnce * 1000) / n });
+  }
+  return out;
+}
+
+/** Frames as the server sends them (length-prefixed MessagePack), counted and collected. */
+async function wire(frames: AsyncIterable<SnapshotFrame>): Promise<{ frames: SnapshotFrame[]; bytes: number; rows: number }> {
+  const out: SnapshotFrame[] = [];
+  let bytes = 0;
+  let rows = 0;
+  for await (const f of frames) {
+    bytes += encodeSnapshotFrame(f).length;
+    if ("rows" in f && Array.isArray(f.rows)) rows += f.rows.length;
+    out.push(f);
+  }
+  return { frames: out, bytes, rows };
+}
+
+async function partialRefresh(kind: "pglite" | "postgres"): Promise<Record<string, string | number>[]> {
+  const out: Record<string, string | number>[] = [];
+  for (const size of quick ? [1_000] : [1_000, 10_000]) {
+    const owner = await openCountedEngine(kind, "logbook_partial_owner");
+    const device = await openCountedEngine(kind, "logbook_partial_device");
+    if (!owner || !device) return out;
+    try {
+      progress(`${kind}: partial replica of a ${size}-row subtree`);
+      const a = owner.engine;
+      const { spaceId: s } = await a.createSpace();
+      const doc = (await a.createDocument(s, { content: "space" })).oid;
+      const tops: string[] = [];
+      for (const name of ["shared", "also shared", "not shared"]) {
+        const top = (await a.create(s, { parentOid: doc, content: name })).oid;
+        const outline = generateOutline("realistic", size, 5);
+        // The outline's rows under `top` instead of under its own root.
+        for (const c of importCalls(outline.rows.slice(1), { known: new Set([outline.rootId]), maxTops: 200 })) await a.importTree(s, { ...c, parentOid: c.parentOid === outline.rootId ? top : c.parentOid });
+        tops.push(top);
+      }
+      await a.share(s, tops[0]!, "bob", "collaborator");
+      await a.share(s, tops[1]!, "bob", "viewer");
+      const b = device.engine;
+      await b.createSpace({ spaceId: s });
+      const have = async () => (await b.documents(s)).map((d) => ({ oid: d.oid, vid: d.vid }));
+      const load = async () => {
+        const t0 = performance.now();
+        const sent = await wire(a.exportPartial(s, "bob", await have()));
+        const t1 = performance.now();
+        await b.loadPartial(s, sent.frames, "");
+        return { exportMs: t1 - t0, loadMs: performance.now() - t1, bytes: sent.bytes, rows: sent.rows };
+      };
+      const first = await load();
+      const t0 = performance.now();
+      const topsNow = await a.partialTops(s, "bob");
+      const checkMs = performance.now() - t0;
+      const row = (await a.children(s, tops[0]!, { limit: 1 }))[0]!.oid;
+      await a.update(s, row, { content: "one edit" });
+      const again = await load();
+      if ((await b.get(s, tops[0]!)).vid !== (await a.get(s, tops[0]!)).vid) throw new Error("the partial replica differs after its refresh");
+      out.push({
+        backend: kind,
+        "rows per shared subtree": size,
+        tops: topsNow.tops.length,
+        "first load: export ms": first.exportMs,
+        "first load: load ms": first.loadMs,
+        "first load KiB": first.bytes / 1024,
+        "first load rows": first.rows,
+        "tops check ms": checkMs,
+        "refresh after one edit: export ms": again.exportMs,
+        "refresh: load ms": again.loadMs,
+        "refresh KiB": again.bytes / 1024,
+        "refresh rows": again.rows,
+        "bytes per shared row (first load)": first.bytes / (2 * size),
+      });
+    } finally {
+      await owner.close();
+      await device.close();
+    }
   }
   return out;
 }
@@ -128,6 +207,7 @@ async function run(kind: "pglite" | "postgres"): Promise<Record<string, string |
       out.push(row);
     }
     withdrawn.push(...(await withdrawals(owner, kind)));
+    partials.push(...(await partialRefresh(kind)));
   } finally {
     await b.close();
   }
@@ -136,8 +216,13 @@ async function run(kind: "pglite" | "postgres"): Promise<Record<string, string |
 
 const rows: Record<string, string | number>[] = [];
 const withdrawn: Record<string, string | number>[] = [];
+const partials: Record<string, string | number>[] = [];
 for (const kind of ["pglite", "postgres"] as const) {
   const r = await run(kind);
   if (r) rows.push(...r);
 }
-await save("collaboration", { quick, runs: RUNS, rows, withdrawn }, `${table(rows)}\n\nWithdrawing N offline ops a server refused (a role taken away), on the device:\n\n${table(withdrawn)}`);
+await save(
+  "collaboration",
+  { quick, runs: RUNS, rows, withdrawn, partials },
+  `${table(rows)}\n\nWithdrawing N offline ops a server refused (a role taken away), on the device:\n\n${table(withdrawn)}\n\nA partial replica (a member who reads two subtrees of a space of three): the first load, the tops check, and the refresh after one edit in one of them (the other is not sent again):\n\n${table(partials)}`,
+);
