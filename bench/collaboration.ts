@@ -100,9 +100,10 @@ async function partialRefresh(kind: "pglite" | "postgres"): Promise<Record<strin
       const { spaceId: s } = await a.createSpace();
       const doc = (await a.createDocument(s, { content: "space" })).oid;
       const tops: string[] = [];
-      for (const name of ["shared", "also shared", "not shared"]) {
+      for (const [i, name] of ["shared", "also shared", "not shared"].entries()) {
         const top = (await a.create(s, { parentOid: doc, content: name })).oid;
-        const outline = generateOutline("realistic", size, 5);
+        // Another seed for each: other oids.
+        const outline = generateOutline("realistic", size, 11 + i);
         // The outline's rows under `top` instead of under its own root.
         for (const c of importCalls(outline.rows.slice(1), { known: new Set([outline.rootId]), maxTops: 200 })) await a.importTree(s, { ...c, parentOid: c.parentOid === outline.rootId ? top : c.parentOid });
         tops.push(top);
