@@ -28,7 +28,7 @@ import { namingVisible, requireAccessTo, statsSeen, withoutHidden } from "./engi
 import { actorEntries, allows, checkUser, type Entry, type Role } from "./engine/roles.js";
 import { collaborators, share, shareHistory, type EntryChange } from "./engine/share.js";
 import { checkId } from "./engine/validate.js";
-import { exportPartial, loadPartial, partialTops, type PartialTop, type PartialTops } from "./engine/partial-replica.js";
+import { exportPartial, holdsPartial, loadPartial, partialTops, type PartialTop, type PartialTops } from "./engine/partial-replica.js";
 import { checkOps, refusedOps, type CheckedOp, type CheckOptions, type OpRefusal } from "./engine/check-ops.js";
 import { accessOf, type SpaceAccess } from "./engine/space-access.js";
 import { DEFAULT_LIMITS, type Limits } from "./engine/validate.js";
@@ -182,7 +182,9 @@ export interface Engine extends AsyncDisposable {
    * Replaces what this database holds of a space with a partial export, keeping its own op log;
    * CONFLICT while own ops after `pushedUpTo` (the push mark) wait to be pushed.
    */
-  loadPartial(spaceId: string, frames: AsyncIterable<SnapshotFrame> | Iterable<SnapshotFrame>, pushedUpTo: string): Promise<{ tops: readonly PartialTop[]; sent: readonly string[]; rows: number }>;
+  loadPartial(spaceId: string, frames: AsyncIterable<SnapshotFrame> | Iterable<SnapshotFrame>, pushedUpTo: string): Promise<{ tops: readonly PartialTop[]; sent: readonly string[]; entries: number; rows: number }>;
+  /** Whether this database holds a partial replica of the space (it stays one: a whole replica starts in a fresh space). */
+  holdsPartial(spaceId: string): Promise<boolean>;
   /** Every op of a batch its actor may not apply here, each judged as `checkOps` judges the first. */
   refusedOps(spaceId: string, ops: readonly CheckedOp[], options?: CheckOptions): Promise<OpRefusal[]>;
   /**
@@ -389,6 +391,7 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
         return exportPartial(core, spaceId, user, have);
       },
       loadPartial: ownerOnly("loadPartial", loadPartial),
+      holdsPartial: ownerOnly("holdsPartial", holdsPartial),
       refusedOps: ownerOnly("refusedOps", refusedOps),
       accessOf: open(async (c, spaceId: string, user: string) => {
         if (delegated && user !== c.actor) throw new EngineError("FORBIDDEN", `user ${c.actor} may not read the reach of user ${user}`);

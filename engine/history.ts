@@ -1,6 +1,7 @@
 import type { Core } from "./core.js";
 import { invalid, notFound } from "./errors.js";
-import { loadDevices } from "./format/devices.js";
+import { loadDevices, type Devices } from "./format/devices.js";
+import { opIdOfVid } from "./find-version.js";
 import { decodeOpData, decodeOpVids, opVidDevices } from "./format/op-row.js";
 import { loadVersion, vidText } from "./format/row-cache.js";
 import type { VersionRecord } from "./format/record.js";
@@ -70,6 +71,18 @@ async function page(core: Core, spaceId: string, oid: string, options: Page, onl
 }
 
 /**
+ * Whether the op stored at a record's seq made it. Always, but on a partial replica: its rows came
+ * with the replica's seqs, its op log has its own, so a version record's vid (which names the op
+ * that made it) must name this op (marks and vids from before schema 6 name none: taken as they are).
+ */
+function madeBy(r: VersionRecord, o: OpRecord | undefined, devices: Devices): boolean {
+  if (!o) return false;
+  if (r.kind === "mark") return true;
+  const named = opIdOfVid(vidText(devices, r.vid));
+  return named === undefined || named === o.op_id;
+}
+
+/**
  * Ops that changed an objective or anything below it (every op that wrote a record of it), newest
  * first, paged.
  *
@@ -80,7 +93,7 @@ async function page(core: Core, spaceId: string, oid: string, options: Page, onl
 export async function history(core: Core, spaceId: string, oid: string, options: Page = {}): Promise<{ ops: Op[]; next?: string }> {
   const { list, ops: byOp, next } = await page(core, spaceId, oid, options, false);
   // A partial replica holds records of ops it never had (engine/partial-replica.ts): those are left out.
-  const ops = list.filter((r) => byOp.has(r.seq)).map((r): Op => {
+  const ops = list.filter((r) => madeBy(r, byOp.get(r.seq), core.cache.devices)).map((r): Op => {
     const o = byOp.get(r.seq)!;
     const vids = decodeOpVids(o.vids, core.cache.devices);
     return {
@@ -120,7 +133,7 @@ export async function versions(
   for (const r of list) {
     if (r.kind === "mark") continue;
     const o = ops.get(r.seq);
-    if (!o) continue; // made by an op this partial replica never had
+    if (!o || !madeBy(r, o, devices)) continue; // made by an op this partial replica never had
 
     refs.push({ vid: vidText(devices, r.vid), vidBefore: await baseOf(r), seq: r.seq, at: o.at, opId: o.op_id, kind: o.kind, causeOid: o.oid });
   }

@@ -27,7 +27,7 @@ import { forget } from "./known.js";
 import { placesOf } from "./access.js";
 import { actorEntries, allows, checkUser, type Role } from "./roles.js";
 import { activeChain } from "./objective.js";
-import type { KidsNode } from "./children-tree.js";
+import { allChildren, type KidsNode } from "./children-tree.js";
 import { insertRows, renumber, type SnapshotFrame } from "./snapshot.js";
 import { checkId } from "./validate.js";
 
@@ -41,38 +41,88 @@ export interface PartialTop {
 export interface PartialTops {
   readonly tops: readonly PartialTop[];
   readonly withheld: readonly string[];
+  /**
+   * The space's newest entry change (its greatest share seq): entries make no vid, so a device
+   * loads its tops again when this moved since its last load (a role raised or lowered inside).
+   */
+  readonly entries: number;
 }
 
 /**
  * The highest active objectives `user` may read in a space (an entry that reads, with none above
- * it reading), with their active vids, in oid order. O(entries · depth).
+ * it reading), with their active vids. One that holds a subtree hidden from them (a `none` entry
+ * below) is withheld and its children serve instead, down to the hidden one (every child that
+ * holds nothing hidden is a top). O(entries · depth), plus the children of withheld objectives.
  */
 export async function partialTops(core: Core, spaceId: string, user: string): Promise<PartialTops> {
+  const { served, withheld, entries } = await findTops(core, spaceId, user);
+  const rows = await loadVersions(core.cache, core.storage, spaceId, served.map((t) => [t.oid, t.seq] as const));
+  return { tops: served.map((t) => ({ oid: t.oid, vid: rows.get(`${t.oid}|${t.seq}`)!.vid })), withheld, entries };
+}
+
+/** A served top: its active version, the user's role there, and whether an entry of theirs is on it. */
+interface Served {
+  readonly oid: string;
+  readonly seq: number;
+  readonly role: Role;
+  readonly own: boolean;
+}
+
+async function findTops(core: Core, spaceId: string, user: string): Promise<{ served: Served[]; withheld: string[]; entries: number }> {
   spaceId = checkId("spaceId", spaceId);
   user = checkUser(user);
   const entries = await actorEntries(core.storage, spaceId, user);
   const all = [...entries.keys()];
   const paths = await placesOf(core, spaceId, all);
   const roleAt = (path: readonly string[]): Role | undefined => path.map((o) => entries.get(o)).find((r) => r !== undefined && r !== null) ?? undefined;
-  const tops: string[] = [];
+  const highest: string[] = [];
   for (const oid of all.sort()) {
     const path = paths.get(oid);
     const role = entries.get(oid);
     if (!path || !role || !allows(role, "read")) continue;
     if (allows(roleAt(path.slice(1)), "read")) continue;
-    tops.push(oid);
+    highest.push(oid);
   }
-  const hidden = all.filter((o) => entries.get(o) === "none");
-  const withheld = tops.filter((top) => hidden.some((h) => paths.get(h)?.slice(1).includes(top)));
-  const served: (readonly [string, number])[] = [];
-  for (const oid of tops) {
-    if (withheld.includes(oid)) continue;
+  // Objectives with a hidden one below them: never sent whole.
+  const tainted = new Set<string>();
+  for (const h of all.filter((o) => entries.get(o) === "none")) for (const o of paths.get(h)?.slice(1) ?? []) tainted.add(o);
+  const served: Served[] = [];
+  const withheld: string[] = [];
+  const loader = chunkLoader(core.cache, core.storage, spaceId);
+  let open: { oid: string; role: Role }[] = [];
+  for (const oid of highest) {
     const chain = await activeChain(core, spaceId, oid).catch(() => undefined);
     // An entry's objective out of the active tree (removed) is no top.
-    if (chain) served.push([oid, chain[0]!.seq]);
+    if (!chain) continue;
+    const role = entries.get(oid)!;
+    if (tainted.has(oid)) open.push({ oid, role });
+    else served.push({ oid, seq: chain[0]!.seq, role, own: true });
   }
-  const rows = await loadVersions(core.cache, core.storage, spaceId, served);
-  return { tops: served.map(([oid, seq]) => ({ oid, vid: rows.get(`${oid}|${seq}`)!.vid })), withheld };
+  while (open.length > 0) {
+    const next: { oid: string; role: Role }[] = [];
+    for (const { oid, role: above } of open) {
+      withheld.push(oid);
+      const seq = (await activeChain(core, spaceId, oid))[0]!.seq;
+      const row = (await loadVersions(core.cache, core.storage, spaceId, [[oid, seq]])).get(`${oid}|${seq}`)!;
+      for (const [child, childSeq] of await allChildren(row.kids, loader)) {
+        const own = entries.get(child);
+        if (own === "none") continue;
+        // Its role is its own entry's, or the one it inherits from the withheld objective above.
+        const role = own ?? above;
+        if (tainted.has(child)) next.push({ oid: child, role });
+        else served.push({ oid: child, seq: childSeq, role, own: own !== undefined && own !== null });
+      }
+    }
+    open = next;
+  }
+  const [mark] = await core.storage.query<{ m: number }>("select coalesce(max(seq), 0)::int8 as m from share where space_id = $1", [spaceId]);
+  return { served, withheld, entries: mark!.m };
+}
+
+/** Whether this database holds a partial replica of the space (tops a partial load made: seq 0). */
+export async function holdsPartial(core: Core, spaceId: string): Promise<boolean> {
+  spaceId = checkId("spaceId", spaceId);
+  return (await core.storage.query("select 1 from document where space_id = $1 and seq = 0 limit 1", [spaceId])).length > 0;
 }
 
 /** Rows per version frame (each objective's segments stay in one frame). */
@@ -125,7 +175,12 @@ async function activeKeys(core: Core, spaceId: string, oids: readonly string[]):
  * state.
  */
 export async function* exportPartial(core: Core, spaceId: string, user: string, have: readonly PartialTop[] = []): AsyncGenerator<SnapshotFrame> {
-  const { tops, withheld } = await partialTops(core, spaceId, user);
+  const { served, withheld, entries } = await findTops(core, spaceId, user);
+  const vids = await loadVersions(core.cache, core.storage, spaceId, served.map((t) => [t.oid, t.seq] as const));
+  const tops = served.map((t) => ({ oid: t.oid, vid: vids.get(`${t.oid}|${t.seq}`)!.vid }));
+  // A top below a withheld objective inherits the user's role from it, which the device does not
+  // hold: the role travels as an entry of its own on the top (the device checks roles itself).
+  const inherited = new Map(served.filter((t) => !t.own).map((t) => [t.oid, t.role]));
   const q = core.storage;
   const [space] = await q.query<{ seq: number; pulled: number }>("select seq, pulled from space where space_id = $1", [spaceId]);
   if (!space) throw new EngineError("NOT_FOUND", `space ${spaceId} does not exist`);
@@ -135,7 +190,9 @@ export async function* exportPartial(core: Core, spaceId: string, user: string, 
   );
   const held = new Set(have.map((t) => `${t.oid.toLowerCase()}|${t.vid}`));
   const sent = tops.filter((t) => !held.has(`${t.oid}|${t.vid}`)).map((t) => t.oid);
-  yield { t: "head", cursor: space.pulled, seq: space.seq, devices: devices.map((d) => [d.no, d.id] as const), tops, withheld, sent };
+  // The replica's newest clock: the device's own ops made after the load sort after what it holds.
+  const [clock] = await q.query<{ hlc: string | null }>("select max(hlc) as hlc from op where space_id = $1 and seq is not null", [spaceId]);
+  yield { t: "head", cursor: space.pulled, seq: space.seq, devices: devices.map((d) => [d.no, d.id] as const), tops, withheld, sent, entries, ...(clock?.hlc ? { hlc: clock.hlc } : {}) };
   const { oids, chunks } = await walk(core, spaceId, await activeKeys(core, spaceId, sent));
   let total = 0;
   for (let i = 0; i < oids.length; i += OIDS_PER_FRAME) {
@@ -147,9 +204,12 @@ export async function* exportPartial(core: Core, spaceId: string, user: string, 
     );
     total += rows.length;
     yield { t: "version", rows: rows.map((r) => [r["oid"], r["seq"], r["vseq"], r["parent_oid"], r["pos"], r["flags"], r["body"]]) };
-    const shares = await q.query<Record<string, unknown>>("select oid::text as oid, user_id, seq, role from share where space_id = $1 and oid = any($2::uuid[]) order by oid, user_id, seq", [spaceId, part]);
+    const shares = (await q.query<Record<string, unknown>>("select oid::text as oid, user_id, seq, role from share where space_id = $1 and oid = any($2::uuid[]) order by oid, user_id, seq", [spaceId, part])).map(
+      (r) => [r["oid"], r["user_id"], r["seq"], r["role"]] as unknown[],
+    );
+    for (const oid of part) if (inherited.has(oid)) shares.push([oid, user, entries, inherited.get(oid)!]);
     total += shares.length;
-    if (shares.length > 0) yield { t: "share", rows: shares.map((r) => [r["oid"], r["user_id"], r["seq"], r["role"]]) };
+    if (shares.length > 0) yield { t: "share", rows: shares };
   }
   const ids = [...chunks.keys()];
   for (let i = 0; i < ids.length; i += OIDS_PER_FRAME) {
@@ -177,7 +237,7 @@ export async function loadPartial(
   spaceId: string,
   source: AsyncIterable<SnapshotFrame> | Iterable<SnapshotFrame>,
   pushedUpTo: string,
-): Promise<{ tops: readonly PartialTop[]; sent: readonly string[]; rows: number }> {
+): Promise<{ tops: readonly PartialTop[]; sent: readonly string[]; entries: number; rows: number }> {
   spaceId = checkId("spaceId", spaceId);
   const frames: SnapshotFrame[] = [];
   for await (const frame of source) frames.push(frame);
@@ -239,7 +299,8 @@ export async function loadPartial(
     for (const oid of sent) await tx.query("insert into document (space_id, oid, seq) values ($1, $2, 0) on conflict do nothing", [spaceId, oid]);
     return n;
   });
+  if (head.hlc) core.clock.receive(head.hlc);
   forget(core.known, spaceId);
   core.cache.lru.clear();
-  return { tops, sent: [...sent], rows };
+  return { tops, sent: [...sent], entries: head.entries ?? 0, rows };
 }

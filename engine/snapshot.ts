@@ -32,6 +32,9 @@ export type SnapshotFrame =
       readonly withheld?: readonly string[];
       /** The tops whose rows follow (the others the device holds as they are); absent: all. */
       readonly sent?: readonly string[];
+      /** A partial replica's entries mark (`PartialTops.entries`) and the replica's newest clock. */
+      readonly entries?: number;
+      readonly hlc?: string;
     }
   | { readonly t: SnapshotTable; readonly rows: readonly (readonly unknown[])[] }
   | { readonly t: "end"; readonly rows: number };

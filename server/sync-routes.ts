@@ -74,6 +74,8 @@ const caller = (auth: Authenticated): SyncCaller => ({ userId: auth.user.id, acc
 
 /** Snapshots streamed at once (each reads a space a few megabytes at a time); more get 429. */
 const MAX_SNAPSHOTS = 4;
+/** Partial replicas read at once (one per user). */
+const MAX_PARTIALS = 4;
 /** The longest a snapshot may take to send. */
 const SNAPSHOT_DEADLINE_MS = 10 * 60_000;
 
@@ -182,6 +184,8 @@ const plugin: FastifyPluginAsync<SyncPluginOptions> = async (app: FastifyInstanc
   await app.register(websocket, { options: { maxPayload: 4096 } });
   const prefix = options.routePrefix ?? "/sync";
   let snapshots = 0;
+  let partials = 0;
+  const partialsOf = new Set<string>();
 
   await app.register(
     async (sync) => {
@@ -290,7 +294,8 @@ const plugin: FastifyPluginAsync<SyncPluginOptions> = async (app: FastifyInstanc
         const spaceId = spaceOf(request.params);
         await access.reach(auth.user.id, spaceId);
         if (!replica) throw new SyncError("NOT_FOUND", `this server keeps no replica of space ${spaceId}: it cannot serve part of it`);
-        return replica.exclusive(spaceId, () => replica.engine.partialTops(spaceId, auth.user.id));
+        // Committed state (every round is a transaction of its own): no lock to wait for.
+        return replica.engine.partialTops(spaceId, auth.user.id);
       });
       // POST: the body lists the tops the device holds (`have`, with their vids): those are not sent again.
       sync.post<{ Params: { space: string }; Body: unknown }>("/:space/partial", async (request, reply) => {
@@ -299,8 +304,22 @@ const plugin: FastifyPluginAsync<SyncPluginOptions> = async (app: FastifyInstanc
         const have = checkHave((request.body as { have?: unknown } | null)?.have);
         await access.reach(auth.user.id, spaceId);
         if (!replica) throw new SyncError("NOT_FOUND", `this server keeps no replica of space ${spaceId}: it cannot serve part of it`);
-        // Locating the tops reads the replica as it is now: no round may run meanwhile.
-        return streamFrames(request, reply, spaceId, () => replica.engine.exportPartial(spaceId, auth.user.id, have), true);
+        // One at a time per user, a few at once in all; the export is read while no round runs and
+        // sent from memory afterwards (~215 B a row), so a slow reader never holds the space.
+        if (partials >= MAX_PARTIALS || partialsOf.has(auth.user.id)) throw new SyncError("RATE_LIMITED", `partial replicas are being sent (at most one per user, ${MAX_PARTIALS} in all): try again soon`);
+        partials++;
+        partialsOf.add(auth.user.id);
+        try {
+          const out: Buffer[] = [];
+          await replica.exclusive(spaceId, async () => {
+            for await (const frame of replica.engine.exportPartial(spaceId, auth.user.id, have)) out.push(encodeSnapshotFrame(frame));
+          });
+          void reply.header("content-type", "application/octet-stream");
+          return reply.send(Buffer.concat(out));
+        } finally {
+          partials--;
+          partialsOf.delete(auth.user.id);
+        }
       });
 
       invitationRoutes(sync, app, { ...invitations, replica, spaceOf });

@@ -184,7 +184,7 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
   // Once per client, while the space is empty here: copy the replica's rows instead of replaying.
   let bootstrapped = options.bootstrap === false || !transport.snapshot;
   const bootstrap = async () => {
-    if ((await engine.pullCursor(spaceId)) === 0 && (await engine.logSince(spaceId, { limit: 1 })).length === 0) {
+    if ((await engine.pullCursor(spaceId)) === 0 && (await engine.logSince(spaceId, { limit: 1 })).length === 0 && !(await engine.holdsPartial(spaceId))) {
       try {
         await engine.loadSnapshot(spaceId, transport.snapshot!(spaceId));
       } catch (error) {
@@ -201,17 +201,23 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
 
   // A member who may read only part of the space: the device holds those subtrees' state, loaded
   // again from the replica whenever a top's vid differs there (engine/partial-replica.ts).
-  let partial = false;
+  // Once a partial replica, always one here: pulling ops onto it would not give the space's state.
+  let partial: boolean | undefined;
+  // The entries mark of the last load (entries make no vid): unknown after a restart, so one load.
+  let entriesLoaded: number | undefined;
   const refreshPartial = async (): Promise<number> => {
     if (!transport.tops || !transport.partial) throw new SyncError("FORBIDDEN", "this transport cannot hold a partial replica, which is all this user may read of the space");
-    const { tops } = await transport.tops(spaceId);
-    const have = (await engine.documents(spaceId)).map((d) => ({ oid: d.oid, vid: d.vid }));
-    const held = have.map((t) => `${t.oid}|${t.vid}`);
+    const { tops, entries } = await transport.tops(spaceId);
+    const documents = (await engine.documents(spaceId)).map((d) => ({ oid: d.oid, vid: d.vid }));
+    const held = documents.map((t) => `${t.oid}|${t.vid}`);
     const wanted = tops.map((t) => `${t.oid}|${t.vid}`);
-    if (held.length === wanted.length && wanted.every((t) => held.includes(t))) return 0;
+    const same = held.length === wanted.length && wanted.every((t) => held.includes(t));
+    if (same && entries === entriesLoaded) return 0;
+    // Tops held with the replica's vid are equal subtrees: only the others travel (all of them when
+    // entries changed: the copies of the entries travel with the rows).
+    const have = entries === entriesLoaded ? documents : [];
     try {
-      // Tops held with the replica's vid are equal subtrees: only the others travel.
-      await engine.loadPartial(spaceId, transport.partial(spaceId, have), await engine.pushMark(spaceId));
+      entriesLoaded = (await engine.loadPartial(spaceId, transport.partial(spaceId, have), await engine.pushMark(spaceId))).entries;
     } catch (error) {
       // An edit made here since the push: pushed first, in the next round.
       if (error instanceof EngineError && error.code === "CONFLICT") {
@@ -223,6 +229,7 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
     return wanted.filter((t) => !held.includes(t)).length;
   };
   const pullOrPartial = async (): Promise<number> => {
+    partial ??= await engine.holdsPartial(spaceId);
     if (partial) return refreshPartial();
     try {
       return await pull();

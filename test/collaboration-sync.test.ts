@@ -175,7 +175,7 @@ describe.each(serverStores)("collaboration through the sync server, server stora
     const partial = await errorOf(await call("GET", `/sync/${s}/pull?after=0`, carol));
     expect(partial).toMatchObject({ status: 403, code: "FORBIDDEN", partial: true });
     expect(partial.message).toContain("only part");
-    expect(await (await call("GET", `/sync/${s}/tops`, carol)).json()).toEqual({ tops: [{ oid: b, vid: (await d.engine.get(s, b)).vid }], withheld: [] });
+    expect(await (await call("GET", `/sync/${s}/tops`, carol)).json()).toMatchObject({ tops: [{ oid: b, vid: (await d.engine.get(s, b)).vid }], withheld: [] });
     // Pokes tell her device when to look again.
     expect(await socket(carol)).toBe(101);
     // A member works inside what is shared with them: documents are the owner's to make.
@@ -232,6 +232,12 @@ describe.each(serverStores)("collaboration through the sync server, server stora
     expect(await rows(bobs.engine)).toEqual(await rows(replica));
     // Nothing changed since: a round moves nothing.
     expect(await bobs.client.sync()).toEqual({ pushed: 0, pulled: 0 });
+    // Entries make no vid, yet a lowered role reaches his device: it then refuses his edits itself.
+    await d.engine.share(s, a, bob.userId, "viewer");
+    await d.client.sync();
+    await bobs.client.sync();
+    expect(await code(bobs.engine.update(s, b1, { content: "no longer" }))).toBe("FORBIDDEN");
+    expect(await rows(bobs.engine)).toEqual(await rows(replica));
     // His role taken away: the flow stops (his device keeps what it had, as any replica does).
     await d.engine.share(s, a, bob.userId, null);
     await d.client.sync();

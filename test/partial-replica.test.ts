@@ -90,6 +90,11 @@ describe.each(await usableBackends())("partial replicas on $name", (backend) => 
     expect(await code(b.get(s, other))).toBe("FORBIDDEN");
     expect((await b.get(s, salaries)).content).toBe("salaries");
     expect((await b.logSince(s, { limit: 10_000 })).length).toBe(mark + his.length);
+    // Its history names only its own ops, each once: records that came with the rows carry the
+    // replica's seqs, which its own op log numbers otherwise.
+    const told = (await b.history(s, shared, { limit: 1000 })).ops.map((o) => o.opId);
+    expect(new Set(told).size).toBe(told.length);
+    for (const opId of told) expect(his.map((o) => o.opId)).toContain(opId);
     // And on: one more edit each side, applied across, equal again.
     const mine = await b.update(s, salaries, { content: "salaries, bob" });
     await a.applyOps(s, (await b.logSince(s, { limit: 10_000 })).slice(-1));
@@ -133,16 +138,34 @@ describe.each(await usableBackends())("partial replicas on $name", (backend) => 
     expect(await code(b.get(s, moved))).toBe("ok");
   });
 
-  it("withholds a top with something hidden inside, and the owner's engine alone exports", async () => {
+  it("serves the children of a top with something hidden inside, not the top, nor the hidden part; the owner's engine alone exports", async () => {
     const a = (await fresh()).engine;
     const { spaceId: s } = await a.createSpace();
     const doc = (await a.createDocument(s, { content: "plan" })).oid;
     const x = (await a.create(s, { parentOid: doc, content: "x" })).oid;
-    const y = (await a.create(s, { parentOid: x, content: "y" })).oid;
+    const y = (await a.create(s, { parentOid: x, content: "y (hidden)" })).oid;
+    await a.create(s, { parentOid: y, content: "below y" });
+    const z = (await a.create(s, { parentOid: x, content: "z" })).oid;
+    const deep = (await a.create(s, { parentOid: z, content: "below z" })).oid;
     await a.share(s, x, "carol", "viewer");
     await a.share(s, y, "carol", "none");
-    expect(await a.partialTops(s, "carol")).toEqual({ tops: [], withheld: [x] });
-    expect(await a.partialTops(s, "dave")).toEqual({ tops: [], withheld: [] });
+    const tops = await a.partialTops(s, "carol");
+    expect(tops).toMatchObject({ tops: [{ oid: z, vid: (await a.get(s, z)).vid }], withheld: [x] });
+    expect(tops.entries).toBeGreaterThan(0);
+    const c = (await fresh({ actor: "carol" })).engine;
+    await c.createSpace({ spaceId: s });
+    const frames = await collect(a.exportPartial(s, "carol"));
+    // Nothing of x's own row or y's subtree travels.
+    const sentOids = new Set(frames.flatMap((f) => (f.t === "version" ? f.rows.map((r) => String(r[0])) : [])));
+    expect([...sentOids].sort()).toEqual([z, deep].sort());
+    await c.loadPartial(s, frames, "");
+    expect(await c.holdsPartial(s)).toBe(true);
+    expect((await c.documents(s)).map((d) => d.oid)).toEqual([z]);
+    expect(await whole(c, s, z)).toEqual(await whole(a, s, z));
+    expect(await code(c.get(s, y))).toBe("FORBIDDEN");
+    expect(await code(c.get(s, x))).toBe("FORBIDDEN");
+    expect(await a.partialTops(s, "dave")).toMatchObject({ tops: [], withheld: [] });
+    expect(await a.holdsPartial(s)).toBe(false);
     expect(await code(a.as("carol").partialTops(s, "carol"))).toBe("FORBIDDEN");
   });
 });
