@@ -222,9 +222,13 @@ async function cutRows(core: Core, tx: Queryable, spaceId: string, oids: readonl
     return v;
   };
   await tx.query(
-    `update version v set body = decode(t.body, 'base64'), vseq = t.vseq, parent_oid = t.parent_oid, pos = t.pos,
+    // A partial replica's top (a document row of seq 0) stays a root: its records name a parent
+    // this database does not hold (engine/partial-replica.ts).
+    `update version v set body = decode(t.body, 'base64'), vseq = t.vseq,
+            parent_oid = case when d.oid is null then t.parent_oid end, pos = case when d.oid is null then t.pos end,
             flags = (v.flags & 7::int2) | (case when t.removed then 8 else 0 end)::int2
        from unnest($2::uuid[], $3::int8[], $4::text[], $5::int8[], $6::uuid[], $7::text[], $8::bool[]) as t(oid, seq, body, vseq, parent_oid, pos, removed)
+       left join document d on d.space_id = $1 and d.oid = t.oid and d.seq = 0
       where v.space_id = $1 and v.oid = t.oid and v.seq = t.seq`,
     [
       spaceId,

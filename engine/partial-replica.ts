@@ -254,6 +254,14 @@ export async function loadPartial(
   for (const t of tops) if (!sent.has(t.oid) && !held.includes(t.oid)) throw invalid(`the partial replica does not send top ${t.oid}, which this database does not hold`);
   const leaving = held.filter((o) => sent.has(o) || !listed.has(o));
   const old = (await walk(core, spaceId, await activeKeys(core, spaceId, leaving))).oids;
+  // A top taken away takes everything of it, removed rows too: then only what stays is kept.
+  const dropped = held.some((o) => !listed.has(o));
+  const keep = dropped
+    ? [
+        ...(await walk(core, spaceId, await activeKeys(core, spaceId, held.filter((o) => listed.has(o) && !sent.has(o))))).oids,
+        ...frames.flatMap((f) => (f.t === "version" ? f.rows.map((r) => String(r[0])) : [])),
+      ]
+    : undefined;
   const rows = await core.storage.transaction(async (tx) => {
     const [waiting] = await tx.query<{ n: number }>(
       "select count(*)::int as n from op where space_id = $1 and device = $2 and hlc > $3 and (outcome is null or outcome <> 'refused:FORBIDDEN')",
@@ -263,7 +271,10 @@ export async function loadPartial(
     const [space] = await tx.query<{ seq: number }>("select seq from space where space_id = $1 for update", [spaceId]);
     if (!space) throw new EngineError("NOT_FOUND", `space ${spaceId} does not exist here: create it first`);
     // Chunks stay (content-addressed: a kept top may share them); everything else of what leaves goes.
-    for (const table of ["version", "share"]) await tx.query(`delete from ${table} where space_id = $1 and oid = any($2::uuid[])`, [spaceId, old]);
+    for (const table of ["version", "share"]) {
+      await tx.query(`delete from ${table} where space_id = $1 and oid = any($2::uuid[])`, [spaceId, old]);
+      if (keep) await tx.query(`delete from ${table} where space_id = $1 and oid <> all($2::uuid[])`, [spaceId, keep]);
+    }
     await tx.query("delete from document where space_id = $1 and oid = any($2::uuid[])", [spaceId, leaving]);
     await tx.query("update space set seq = greatest(seq, $2) where space_id = $1", [spaceId, head.seq]);
     let n = 0;

@@ -213,6 +213,11 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
     const wanted = tops.map((t) => `${t.oid}|${t.vid}`);
     const same = held.length === wanted.length && wanted.every((t) => held.includes(t));
     if (same && entries === entriesLoaded) return 0;
+    // An edit made here since the push: pushed first, in another round (a load would refuse).
+    if ((await engine.logSince(spaceId, { device: engine.deviceId, afterHlc: await engine.pushMark(spaceId), limit: 1, pushable: true })).length > 0) {
+      again = true;
+      return 0;
+    }
     // Tops held with the replica's vid are equal subtrees: only the others travel (all of them when
     // entries changed: the copies of the entries travel with the rows).
     const have = entries === entriesLoaded ? documents : [];

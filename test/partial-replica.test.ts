@@ -135,6 +135,10 @@ describe.each(await usableBackends())("partial replicas on $name", (backend) => 
     expect((await b.loadPartial(s, await collect(a.exportPartial(s, "bob", have3)), "")).sent).toEqual([]);
     expect((await b.documents(s)).map((d) => d.oid)).toEqual([y]);
     expect(await code(b.get(s, x))).toBe("NOT_FOUND");
+    // Nothing of x stays in the device's tables.
+    const xRows = (await a.subtree(s, x, { depth: 5 }).catch(() => [])).map((r) => r.oid);
+    const left = await Promise.all(xRows.map((o) => b.history(s, o).then(() => o, () => undefined)));
+    expect(left.filter((o) => o !== undefined)).toEqual([]);
     expect(await code(b.get(s, moved))).toBe("ok");
   });
 
