@@ -4,12 +4,13 @@
  * space's own ops made, which the server reads from its replica (server/sync-replica.ts):
  *
  * - **push**: the owner and every member (a role that reads something); every op is checked against
- *   its actor's role where it acts (`engine.checkOps`), and a batch with one refused op is refused
- *   whole with 403 `FORBIDDEN`, storing nothing. Documents (roots) are made by the owner only: a
- *   member works inside what is shared with them, so the owner creates, and reads, every document.
- * - **pull, snapshot, socket**: the owner, and members who read the whole space (every document,
- *   nothing hidden): a device holds a whole replica, so a member who may read only part of the
- *   space is refused (`FORBIDDEN`) until partial replicas exist.
+ *   its actor's role where it acts (`engine.refusedOps`), and a batch with refused ops is refused
+ *   whole with 403 `FORBIDDEN` listing them, storing nothing. Documents (roots) are made by the
+ *   owner only: a member works inside what is shared with them.
+ * - **pull, snapshot**: the owner, and members who read the whole space (every document, nothing
+ *   hidden). A member who may read only part of it gets `FORBIDDEN` with `partial`: their device
+ *   holds a partial replica (`reach`: tops, partial; engine/partial-replica.ts).
+ * - **socket**: the owner and every member (`reach`).
  *
  * The replica follows pushes in the background: a member is judged on a caught-up replica (a move,
  * grant or revoke pushed a moment ago counts), the owner on the replica as it is, and again once it
