@@ -31,10 +31,16 @@ import { allChildren, type KidsNode } from "./children-tree.js";
 import { insertRows, renumber, type SnapshotFrame } from "./snapshot.js";
 import { checkId } from "./validate.js";
 
-/** A top of a partial replica: the objective and its active vid. */
+/** A top of a partial replica: the objective, its active vid, and its entries mark. */
 export interface PartialTop {
   readonly oid: string;
   readonly vid: string;
+  /**
+   * The newest change of the entries that shape this top (any user's inside it, the user's own on
+   * it and above it: its greatest share seq). Entries make no vid: a top whose mark moved travels
+   * again, with them. Absent in what a device says it holds when it does not know (then it travels).
+   */
+  readonly entries?: number;
 }
 
 /** The tops a user may read of a space, and those withheld (something inside is hidden from them). */
@@ -57,7 +63,7 @@ export interface PartialTops {
 export async function partialTops(core: Core, spaceId: string, user: string): Promise<PartialTops> {
   const { served, withheld, entries } = await findTops(core, spaceId, user);
   const rows = await loadVersions(core.cache, core.storage, spaceId, served.map((t) => [t.oid, t.seq] as const));
-  return { tops: served.map((t) => ({ oid: t.oid, vid: rows.get(`${t.oid}|${t.seq}`)!.vid })), withheld, entries };
+  return { tops: served.map((t) => ({ oid: t.oid, vid: rows.get(`${t.oid}|${t.seq}`)!.vid, entries: t.mark ?? 0 })), withheld, entries };
 }
 
 /** A served top: its active version, the user's role there, and whether an entry of theirs is on it. */
@@ -66,6 +72,8 @@ interface Served {
   readonly seq: number;
   readonly role: Role;
   readonly own: boolean;
+  /** Its entries mark (`PartialTop.entries`). */
+  mark?: number;
 }
 
 async function findTops(core: Core, spaceId: string, user: string): Promise<{ served: Served[]; withheld: string[]; entries: number }> {
@@ -115,8 +123,23 @@ async function findTops(core: Core, spaceId: string, user: string): Promise<{ se
     }
     open = next;
   }
-  const [mark] = await core.storage.query<{ m: number }>("select coalesce(max(seq), 0)::int8 as m from share where space_id = $1", [spaceId]);
-  return { served, withheld, entries: mark!.m };
+  // Each top's entries mark: the newest change of an entry inside it (anyone's), or of the user's
+  // own on it or above it (what gives it its role). Entries are few: every one is located.
+  const shares = await core.storage.query<{ oid: string; user_id: string; seq: number }>(
+    "select oid::text as oid, user_id, max(seq)::int8 as seq from share where space_id = $1 group by oid, user_id",
+    [spaceId],
+  );
+  await placesOf(core, spaceId, [...new Set([...shares.map((r) => r.oid.toLowerCase()), ...served.map((t) => t.oid)])].filter((o) => !paths.has(o)), paths);
+  for (const t of served) {
+    const above = new Set(paths.get(t.oid) ?? [t.oid]);
+    t.mark = shares.reduce((m, r) => {
+      const o = r.oid.toLowerCase();
+      const counts = (paths.get(o) ?? []).includes(t.oid) || (r.user_id === user && above.has(o));
+      return counts && r.seq > m ? r.seq : m;
+    }, 0);
+  }
+  const newest = shares.reduce((m, r) => Math.max(m, r.seq), 0);
+  return { served, withheld, entries: newest };
 }
 
 /** Whether this database holds a partial replica of the space (tops a partial load made: seq 0). */
@@ -177,7 +200,7 @@ async function activeKeys(core: Core, spaceId: string, oids: readonly string[]):
 export async function* exportPartial(core: Core, spaceId: string, user: string, have: readonly PartialTop[] = []): AsyncGenerator<SnapshotFrame> {
   const { served, withheld, entries } = await findTops(core, spaceId, user);
   const vids = await loadVersions(core.cache, core.storage, spaceId, served.map((t) => [t.oid, t.seq] as const));
-  const tops = served.map((t) => ({ oid: t.oid, vid: vids.get(`${t.oid}|${t.seq}`)!.vid }));
+  const tops = served.map((t) => ({ oid: t.oid, vid: vids.get(`${t.oid}|${t.seq}`)!.vid, entries: t.mark ?? 0 }));
   // A top below a withheld objective inherits the user's role from it, which the device does not
   // hold: the role travels as an entry of its own on the top (the device checks roles itself).
   const inherited = new Map(served.filter((t) => !t.own).map((t) => [t.oid, t.role]));
@@ -188,8 +211,8 @@ export async function* exportPartial(core: Core, spaceId: string, user: string, 
     "select no, id::text as id from device where id::text in (select distinct device from op where space_id = $1) order by no",
     [spaceId],
   );
-  const held = new Set(have.map((t) => `${t.oid.toLowerCase()}|${t.vid}`));
-  const sent = tops.filter((t) => !held.has(`${t.oid}|${t.vid}`)).map((t) => t.oid);
+  const held = new Set(have.map((t) => `${t.oid.toLowerCase()}|${t.vid}|${t.entries ?? "?"}`));
+  const sent = tops.filter((t) => !held.has(`${t.oid}|${t.vid}|${t.entries}`)).map((t) => t.oid);
   // The replica's newest clock: the device's own ops made after the load sort after what it holds.
   const [clock] = await q.query<{ hlc: string | null }>("select max(hlc) as hlc from op where space_id = $1 and seq is not null", [spaceId]);
   yield { t: "head", cursor: space.pulled, seq: space.seq, devices: devices.map((d) => [d.no, d.id] as const), tops, withheld, sent, entries, ...(clock?.hlc ? { hlc: clock.hlc } : {}) };
@@ -243,7 +266,7 @@ export async function loadPartial(
   for await (const frame of source) frames.push(frame);
   const head = frames[0];
   if (head?.t !== "head" || !head.tops) throw invalid("a partial replica starts with its head, listing its tops");
-  const tops = head.tops.map((t) => ({ oid: t.oid.toLowerCase(), vid: t.vid }));
+  const tops = head.tops.map((t) => ({ oid: t.oid.toLowerCase(), vid: t.vid, ...(t.entries === undefined ? {} : { entries: t.entries }) }));
   const sent = new Set((head.sent ?? tops.map((t) => t.oid)).map((o) => o.toLowerCase()));
   await ensureDevices(core.cache.devices, core.storage, head.devices.map(([, id]) => id));
   const map = new Map(head.devices.map(([no, id]) => [no, deviceNo(core.cache.devices, id)]));

@@ -28,7 +28,7 @@ export type SnapshotFrame =
       /** The device numbers the rows name (the devices of the space's ops), with their ids. */
       readonly devices: readonly (readonly [number, string])[];
       /** A partial replica's tops (engine/partial-replica.ts), and those withheld; absent in a whole snapshot. */
-      readonly tops?: readonly { readonly oid: string; readonly vid: string }[];
+      readonly tops?: readonly { readonly oid: string; readonly vid: string; readonly entries?: number }[];
       readonly withheld?: readonly string[];
       /** The tops whose rows follow (the others the device holds as they are); absent: all. */
       readonly sent?: readonly string[];

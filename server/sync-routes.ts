@@ -103,9 +103,11 @@ function checkHave(value: unknown): PartialTop[] {
   if (value === undefined) return [];
   if (!Array.isArray(value) || value.length > 1000) throw new SyncError("BAD_BATCH", "have must list at most 1000 { oid, vid } tops");
   return value.map((t, i) => {
-    const o = t as { oid?: unknown; vid?: unknown } | null;
-    if (!o || !isSpaceId(o.oid) || typeof o.vid !== "string" || o.vid.length > 200) throw new SyncError("BAD_BATCH", `have[${i}] must be { oid: uuid, vid }, got ${JSON.stringify(t)?.slice(0, 120)}`);
-    return { oid: o.oid.toLowerCase(), vid: o.vid };
+    const o = t as { oid?: unknown; vid?: unknown; entries?: unknown } | null;
+    if (!o || !isSpaceId(o.oid) || typeof o.vid !== "string" || o.vid.length > 200 || (o.entries !== undefined && !Number.isSafeInteger(o.entries))) {
+      throw new SyncError("BAD_BATCH", `have[${i}] must be { oid: uuid, vid, entries? }, got ${JSON.stringify(t)?.slice(0, 120)}`);
+    }
+    return { oid: o.oid.toLowerCase(), vid: o.vid, ...(typeof o.entries === "number" ? { entries: o.entries } : {}) };
   });
 }
 

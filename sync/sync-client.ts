@@ -203,26 +203,25 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
   // again from the replica whenever a top's vid differs there (engine/partial-replica.ts).
   // Once a partial replica, always one here: pulling ops onto it would not give the space's state.
   let partial: boolean | undefined;
-  // The entries mark of the last load (entries make no vid): unknown after a restart, so one load.
-  let entriesLoaded: number | undefined;
+  // Each top's entries mark as of the last load (entries make no vid): unknown after a restart, so
+  // the tops travel once then.
+  let marks = new Map<string, number | undefined>();
   const refreshPartial = async (): Promise<number> => {
     if (!transport.tops || !transport.partial) throw new SyncError("FORBIDDEN", "this transport cannot hold a partial replica, which is all this user may read of the space");
-    const { tops, entries } = await transport.tops(spaceId);
-    const documents = (await engine.documents(spaceId)).map((d) => ({ oid: d.oid, vid: d.vid }));
-    const held = documents.map((t) => `${t.oid}|${t.vid}`);
-    const wanted = tops.map((t) => `${t.oid}|${t.vid}`);
-    const same = held.length === wanted.length && wanted.every((t) => held.includes(t));
-    if (same && entries === entriesLoaded) return 0;
+    const { tops } = await transport.tops(spaceId);
+    const have = (await engine.documents(spaceId)).map((d) => ({ oid: d.oid, vid: d.vid, ...(marks.get(d.oid) === undefined ? {} : { entries: marks.get(d.oid)! }) }));
+    const held = have.map((t) => `${t.oid}|${t.vid}|${t.entries}`);
+    const wanted = tops.map((t) => `${t.oid}|${t.vid}|${t.entries}`);
+    if (held.length === wanted.length && wanted.every((t) => held.includes(t))) return 0;
     // An edit made here since the push: pushed first, in another round (a load would refuse).
     if ((await engine.logSince(spaceId, { device: engine.deviceId, afterHlc: await engine.pushMark(spaceId), limit: 1, pushable: true })).length > 0) {
       again = true;
       return 0;
     }
-    // Tops held with the replica's vid are equal subtrees: only the others travel (all of them when
-    // entries changed: the copies of the entries travel with the rows).
-    const have = entries === entriesLoaded ? documents : [];
+    // Tops held with the replica's vid and entries mark are equal: only the others travel.
     try {
-      entriesLoaded = (await engine.loadPartial(spaceId, transport.partial(spaceId, have), await engine.pushMark(spaceId))).entries;
+      const loaded = await engine.loadPartial(spaceId, transport.partial(spaceId, have), await engine.pushMark(spaceId));
+      marks = new Map(loaded.tops.map((t) => [t.oid, t.entries]));
     } catch (error) {
       // An edit made here since the push: pushed first, in the next round.
       if (error instanceof EngineError && error.code === "CONFLICT") {

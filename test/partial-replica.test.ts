@@ -111,28 +111,37 @@ describe.each(await usableBackends())("partial replicas on $name", (backend) => 
     for (const top of [x, y]) await a.share(s, top, "bob", "viewer");
     const b = (await fresh()).engine;
     await b.createSpace({ spaceId: s });
-    const first = await b.loadPartial(s, await collect(a.exportPartial(s, "bob")), "");
-    expect([...first.sent].sort()).toEqual([x, y].sort());
+    let loaded = await b.loadPartial(s, await collect(a.exportPartial(s, "bob")), "");
+    expect([...loaded.sent].sort()).toEqual([x, y].sort());
+    // What the device says it holds: each top's vid here and its entries mark as of the last load.
+    const held = async () => {
+      const marks = new Map(loaded.tops.map((t) => [t.oid, t.entries]));
+      return Promise.all([x, y].map(async (o) => ({ oid: o, vid: (await b.get(s, o)).vid, entries: marks.get(o)! })));
+    };
     // Only y changes (an edit inside it).
     await a.update(s, (await a.children(s, y, { limit: 1 }))[0]!.oid, { content: "y's first row, edited" });
-    const have = await Promise.all([x, y].map(async (o) => ({ oid: o, vid: (await b.get(s, o)).vid })));
-    const frames = await collect(a.exportPartial(s, "bob", have));
+    const frames = await collect(a.exportPartial(s, "bob", await held()));
     expect(frames[0]).toMatchObject({ t: "head", sent: [y] });
     const rows = frames.reduce((n, f) => n + (f.t === "version" ? f.rows.length : 0), 0);
     expect(rows).toBeLessThan(210); // y's 201 objectives' rows, none of x's
-    const second = await b.loadPartial(s, frames, "");
-    expect(second.sent).toEqual([y]);
+    loaded = await b.loadPartial(s, frames, "");
+    expect(loaded.sent).toEqual([y]);
     for (const top of [x, y]) expect(await whole(b, s, top)).toEqual(await whole(a, s, top));
+    // Entries make no vid, but an entry inside x moves x's mark alone: x travels, with it.
+    const inX = (await a.children(s, x, { limit: 2 }))[1]!.oid;
+    await a.share(s, inX, "carol", "viewer");
+    loaded = await b.loadPartial(s, await collect(a.exportPartial(s, "bob", await held())), "");
+    expect(loaded.sent).toEqual([x]);
+    expect(await b.collaborators(s, inX)).toEqual(await a.collaborators(s, inX));
     // A row moved from x to y changes both: both travel, and x's copy loses it.
     const moved = (await a.children(s, x, { limit: 1 }))[0]!.oid;
     await a.move(s, moved, { parentOid: y, index: 0 });
-    const have2 = await Promise.all([x, y].map(async (o) => ({ oid: o, vid: (await b.get(s, o)).vid })));
-    expect([...(await b.loadPartial(s, await collect(a.exportPartial(s, "bob", have2)), "")).sent].sort()).toEqual([x, y].sort());
+    loaded = await b.loadPartial(s, await collect(a.exportPartial(s, "bob", await held())), "");
+    expect([...loaded.sent].sort()).toEqual([x, y].sort());
     for (const top of [x, y]) expect(await whole(b, s, top)).toEqual(await whole(a, s, top));
     // A grant taken away: that top goes from the device at the next load.
     await a.share(s, x, "bob", null);
-    const have3 = await Promise.all([x, y].map(async (o) => ({ oid: o, vid: (await b.get(s, o)).vid })));
-    expect((await b.loadPartial(s, await collect(a.exportPartial(s, "bob", have3)), "")).sent).toEqual([]);
+    expect((await b.loadPartial(s, await collect(a.exportPartial(s, "bob", await held())), "")).sent).toEqual([]);
     expect((await b.documents(s)).map((d) => d.oid)).toEqual([y]);
     expect(await code(b.get(s, x))).toBe("NOT_FOUND");
     // Nothing of x stays in the device's tables.
