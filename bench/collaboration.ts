@@ -112,12 +112,14 @@ async function partialRefresh(kind: "pglite" | "postgres"): Promise<Record<strin
       await a.share(s, tops[1]!, "bob", "viewer");
       const b = device.engine;
       await b.createSpace({ spaceId: s });
-      const have = async () => (await b.documents(s)).map((d) => ({ oid: d.oid, vid: d.vid }));
+      // What the device holds: each top's vid and its entries mark as of the last load.
+      let marks = new Map<string, number | undefined>();
+      const have = async () => (await b.documents(s)).map((d) => ({ oid: d.oid, vid: d.vid, ...(marks.get(d.oid) === undefined ? {} : { entries: marks.get(d.oid)! }) }));
       const load = async () => {
         const t0 = performance.now();
         const sent = await wire(a.exportPartial(s, "bob", await have()));
         const t1 = performance.now();
-        await b.loadPartial(s, sent.frames, "");
+        marks = new Map((await b.loadPartial(s, sent.frames, "")).tops.map((t) => [t.oid, t.entries]));
         return { exportMs: t1 - t0, loadMs: performance.now() - t1, bytes: sent.bytes, rows: sent.rows };
       };
       const first = await load();
