@@ -6,11 +6,13 @@
  * the model says so; a share op makes no content version; a content checkout changes no entry;
  * every objective's entries in force equal the model's; readers' children, views and statistics
  * leave out what is hidden from them. The sync server's check of a pushed op (`checkOps`, asked
- * before each step with the op the step makes) agrees with the model too.
+ * before each step with the op the step makes) agrees with the model too. And at the end of each
+ * sequence, every user's partial replica (engine/partial-replica.ts) holds only rows the model lets
+ * them read, and loaded into another database each of its tops reads as on the replica.
  */
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { newOid, type CheckedOp, type Engine } from "../index.js";
+import { newOid, type CheckedOp, type Engine, type SnapshotFrame } from "../index.js";
 import { outcomeOf as outcome } from "./helpers/error-code.js";
 import { usableBackends } from "./helpers/backends.js";
 
@@ -49,12 +51,16 @@ async function treeOf(engine: Engine, s: string, root: string): Promise<Map<stri
 
 describe.each(await usableBackends())("collaboration property on $name", (backend) => {
   let engine: Engine;
+  let device: Engine;
   let release: (() => Promise<void>) | undefined;
+  let releaseDevice: (() => Promise<void>) | undefined;
   beforeAll(async () => {
     ({ engine, release } = await backend.fresh());
+    ({ engine: device, release: releaseDevice } = await backend.fresh());
   });
   afterAll(async () => {
     await release?.();
+    await releaseDevice?.();
   });
 
   it(`refuses exactly what the permission model refuses, on ${RUNS} random sequences`, async () => {
@@ -192,6 +198,21 @@ describe.each(await usableBackends())("collaboration property on $name", (backen
           tree = await treeOf(engine, s, root);
           // Objectives that left the tree take their entries' meaning with them; the live ones agree.
           for (const o of tree.keys()) expect(await engine.collaborators(s, o)).toEqual(expectedEntries(o));
+        }
+        // Partial replicas: no row a user may not read travels to their device; what does reads
+        // there as on the replica, top by top.
+        const rowsOf = async (e: Engine, top: string) => (await e.view(s, top, { limit: 10_000 })).rows.map((r) => [r.oid, r.vid, r.depth, r.content]);
+        for (const user of USERS) {
+          const frames: SnapshotFrame[] = [];
+          for await (const f of engine.exportPartial(s, user)) frames.push(f);
+          for (const o of new Set(frames.flatMap((f) => (f.t === "version" ? f.rows.map((r) => String(r[0])) : [])))) {
+            const role = roleOf(user, o);
+            expect(tree.has(o) && role !== undefined && role !== "none", `${user} sent ${o} (role ${role})`).toBe(true);
+          }
+          const copy = `${s.slice(0, -12)}${USERS.indexOf(user).toString().padStart(12, "0")}`;
+          await device.createSpace({ spaceId: copy });
+          const loaded = await device.loadPartial(copy, frames, "");
+          for (const top of loaded.tops) expect((await device.view(copy, top.oid, { limit: 10_000 })).rows.map((r) => [r.oid, r.vid, r.depth, r.content])).toEqual(await rowsOf(engine, top.oid));
         }
       }),
       { numRuns: RUNS },
