@@ -20,7 +20,7 @@
  */
 import type { Core } from "./core.js";
 import { chunkLoader, loadVersions } from "./format/row-cache.js";
-import { fromB64 } from "./format/codec.js";
+import { fromB64, unpackEach } from "./format/codec.js";
 import { deviceNo, ensureDevices } from "./format/devices.js";
 import { EngineError, invalid } from "./errors.js";
 import { forget } from "./known.js";
@@ -207,26 +207,35 @@ export async function* exportPartial(core: Core, spaceId: string, user: string, 
   const q = core.storage;
   const [space] = await q.query<{ seq: number; pulled: number }>("select seq, pulled from space where space_id = $1", [spaceId]);
   if (!space) throw new EngineError("NOT_FOUND", `space ${spaceId} does not exist`);
-  const devices = await q.query<{ no: number; id: string }>(
-    "select no, id::text as id from device where id::text in (select distinct device from op where space_id = $1) order by no",
-    [spaceId],
-  );
   const held = new Set(have.map((t) => `${t.oid.toLowerCase()}|${t.vid}|${t.entries ?? "?"}`));
   const sent = tops.filter((t) => !held.has(`${t.oid}|${t.vid}|${t.entries}`)).map((t) => t.oid);
-  // The replica's newest clock: the device's own ops made after the load sort after what it holds.
-  const [clock] = await q.query<{ hlc: string | null }>("select max(hlc) as hlc from op where space_id = $1 and seq is not null", [spaceId]);
-  yield { t: "head", cursor: space.pulled, seq: space.seq, devices: devices.map((d) => [d.no, d.id] as const), tops, withheld, sent, entries, ...(clock?.hlc ? { hlc: clock.hlc } : {}) };
+  const sentSet = new Set(sent);
+  // The rows first (the caller holds them all anyway): the head lists only the devices they name.
   const { oids, chunks } = await walk(core, spaceId, await activeKeys(core, spaceId, sent));
-  let total = 0;
+  const pages: (readonly (readonly unknown[])[])[] = [];
+  const named = new Set<number>();
   for (let i = 0; i < oids.length; i += OIDS_PER_FRAME) {
-    const part = oids.slice(i, i + OIDS_PER_FRAME);
     const rows = await q.query<Record<string, unknown>>(
       `select oid::text as oid, seq, vseq, parent_oid::text as parent_oid, pos, flags, body from version
         where space_id = $1 and oid = any($2::uuid[]) order by oid, seq`,
-      [spaceId, part],
+      [spaceId, oids.slice(i, i + OIDS_PER_FRAME)],
     );
+    for (const r of rows) unpackEach(r["body"] as Uint8Array, (value) => {
+      const rec = value as unknown[];
+      if ((rec[0] === 0 || rec[0] === 1) && Array.isArray(rec[2]) && typeof rec[2][1] === "number") named.add(rec[2][1]);
+    });
+    // A top's place above is not the device's to know (its records still name it: the device ignores them).
+    pages.push(rows.map((r) => [r["oid"], r["seq"], r["vseq"], ...(sentSet.has(String(r["oid"])) ? [null, null] : [r["parent_oid"], r["pos"]]), r["flags"], r["body"]]));
+  }
+  const devices = await q.query<{ no: number; id: string }>("select no, id::text as id from device where no = any($1::int4[]) order by no", [[...named]]);
+  // The replica's newest clock: the device's own ops made after the load sort after what it holds.
+  const [clock] = await q.query<{ hlc: string | null }>("select max(hlc) as hlc from op where space_id = $1 and seq is not null", [spaceId]);
+  yield { t: "head", cursor: space.pulled, seq: space.seq, devices: devices.map((d) => [d.no, d.id] as const), tops, withheld, sent, entries, ...(clock?.hlc ? { hlc: clock.hlc } : {}) };
+  let total = 0;
+  for (const [n, rows] of pages.entries()) {
+    const part = oids.slice(n * OIDS_PER_FRAME, (n + 1) * OIDS_PER_FRAME);
     total += rows.length;
-    yield { t: "version", rows: rows.map((r) => [r["oid"], r["seq"], r["vseq"], r["parent_oid"], r["pos"], r["flags"], r["body"]]) };
+    yield { t: "version", rows };
     const shares = (await q.query<Record<string, unknown>>("select oid::text as oid, user_id, seq, role from share where space_id = $1 and oid = any($2::uuid[]) order by oid, user_id, seq", [spaceId, part])).map(
       (r) => [r["oid"], r["user_id"], r["seq"], r["role"]] as unknown[],
     );

@@ -49,9 +49,21 @@ describe.each(await usableBackends())("partial replicas on $name", (backend) => 
     expect(tops.map((t) => t.oid).sort()).toEqual([shared, other].sort());
     expect(withheld).toEqual([]);
 
+    // Another device's edit of what bob may not read: its device id is not his to learn.
+    const stranger = "0000ffff-0000-7000-8000-00000000000b";
+    const last = (await a.logSince(s, { limit: 10_000 })).at(-1)!.hlc;
+    const hlc = last.replace(/^(\d{15})/, (ms) => String(Number(ms) + 1).padStart(15, "0"));
+    await a.applyOps(s, [{ opId: `${stranger}.1`, kind: "update", oid: secret, hlc, at: Date.now(), actor: null, device: stranger, data: { content: "budget, edited elsewhere" } }]);
+    expect((await a.get(s, secret)).content).toBe("budget, edited elsewhere");
+    const frames = await collect(a.exportPartial(s, "bob"));
+    const head = frames[0] as Extract<SnapshotFrame, { t: "head" }>;
+    expect(head.devices.map(([, id]) => id)).toContain(a.deviceId);
+    expect(head.devices.map(([, id]) => id)).not.toContain(stranger);
+    // The tops' rows name no place above them.
+    for (const f of frames) if (f.t === "version") for (const r of f.rows) if (r[0] === shared || r[0] === other) expect([r[3], r[4]]).toEqual([null, null]);
     const b = (await fresh({ actor: "bob" })).engine;
     await b.createSpace({ spaceId: s });
-    const loaded = await b.loadPartial(s, await collect(a.exportPartial(s, "bob")), "");
+    const loaded = await b.loadPartial(s, frames, "");
     expect(loaded.tops).toEqual(tops);
     // The same subtrees, vid for vid; the rest is not there; the tops are roots here.
     expect(await whole(b, s, shared)).toEqual(await whole(a, s, shared));
