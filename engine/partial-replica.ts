@@ -21,14 +21,13 @@
 import type { Core } from "./core.js";
 import { chunkLoader, loadVersions } from "./format/row-cache.js";
 import { fromB64, unpackEach } from "./format/codec.js";
-import { deviceNo, ensureDevices } from "./format/devices.js";
 import { EngineError, invalid } from "./errors.js";
 import { forget } from "./known.js";
 import { placesOf } from "./access.js";
 import { actorEntries, allows, checkUser, type Role } from "./roles.js";
 import { activeChain } from "./objective.js";
 import { allChildren, type KidsNode } from "./children-tree.js";
-import { insertRows, renumber, type SnapshotFrame } from "./snapshot.js";
+import { insertRows, readFrames, type SnapshotFrame, type SnapshotTable } from "./snapshot.js";
 import { checkId } from "./validate.js";
 
 /** A top of a partial replica: the objective, its active vid, and its entries mark. */
@@ -61,9 +60,8 @@ export interface PartialTops {
  * holds nothing hidden is a top). O(entries · depth), plus the children of withheld objectives.
  */
 export async function partialTops(core: Core, spaceId: string, user: string): Promise<PartialTops> {
-  const { served, withheld, entries } = await findTops(core, spaceId, user);
-  const rows = await loadVersions(core.cache, core.storage, spaceId, served.map((t) => [t.oid, t.seq] as const));
-  return { tops: served.map((t) => ({ oid: t.oid, vid: rows.get(`${t.oid}|${t.seq}`)!.vid, entries: t.mark ?? 0 })), withheld, entries };
+  const { tops, withheld, entries } = await findTops(core, spaceId, user);
+  return { tops, withheld, entries };
 }
 
 /** A served top: its active version, the user's role there, and whether an entry of theirs is on it. */
@@ -76,7 +74,8 @@ interface Served {
   mark?: number;
 }
 
-async function findTops(core: Core, spaceId: string, user: string): Promise<{ served: Served[]; withheld: string[]; entries: number }> {
+/** `partialTops`, with what an export needs besides: each top's active version and the user's role there. */
+async function findTops(core: Core, spaceId: string, user: string): Promise<PartialTops & { served: Served[] }> {
   spaceId = checkId("spaceId", spaceId);
   user = checkUser(user);
   const entries = await actorEntries(core.storage, spaceId, user);
@@ -97,27 +96,23 @@ async function findTops(core: Core, spaceId: string, user: string): Promise<{ se
   const served: Served[] = [];
   const withheld: string[] = [];
   const loader = chunkLoader(core.cache, core.storage, spaceId);
-  let open: { oid: string; role: Role }[] = [];
-  for (const oid of highest) {
-    const chain = await activeChain(core, spaceId, oid).catch(() => undefined);
-    // An entry's objective out of the active tree (removed) is no top.
-    if (!chain) continue;
+  let open: { oid: string; seq: number; role: Role }[] = [];
+  for (const [oid, seq] of await activeKeys(core, spaceId, highest)) {
     const role = entries.get(oid)!;
-    if (tainted.has(oid)) open.push({ oid, role });
-    else served.push({ oid, seq: chain[0]!.seq, role, own: true });
+    if (tainted.has(oid)) open.push({ oid, seq, role });
+    else served.push({ oid, seq, role, own: true });
   }
   while (open.length > 0) {
-    const next: { oid: string; role: Role }[] = [];
-    for (const { oid, role: above } of open) {
+    const next: typeof open = [];
+    const rows = await loadVersions(core.cache, core.storage, spaceId, open.map((o) => [o.oid, o.seq] as const));
+    for (const { oid, seq, role: above } of open) {
       withheld.push(oid);
-      const seq = (await activeChain(core, spaceId, oid))[0]!.seq;
-      const row = (await loadVersions(core.cache, core.storage, spaceId, [[oid, seq]])).get(`${oid}|${seq}`)!;
-      for (const [child, childSeq] of await allChildren(row.kids, loader)) {
+      for (const [child, childSeq] of await allChildren(rows.get(`${oid}|${seq}`)!.kids, loader)) {
         const own = entries.get(child);
         if (own === "none") continue;
         // Its role is its own entry's, or the one it inherits from the withheld objective above.
         const role = own ?? above;
-        if (tainted.has(child)) next.push({ oid: child, role });
+        if (tainted.has(child)) next.push({ oid: child, seq: childSeq, role });
         else served.push({ oid: child, seq: childSeq, role, own: own !== undefined && own !== null });
       }
     }
@@ -139,7 +134,9 @@ async function findTops(core: Core, spaceId: string, user: string): Promise<{ se
     }, 0);
   }
   const newest = shares.reduce((m, r) => Math.max(m, r.seq), 0);
-  return { served, withheld, entries: newest };
+  const vids = await loadVersions(core.cache, core.storage, spaceId, served.map((t) => [t.oid, t.seq] as const));
+  const tops = served.map((t) => ({ oid: t.oid, vid: vids.get(`${t.oid}|${t.seq}`)!.vid, entries: t.mark ?? 0 }));
+  return { served, tops, withheld, entries: newest };
 }
 
 /** Whether this database holds a partial replica of the space (tops a partial load made: seq 0). */
@@ -147,6 +144,9 @@ export async function holdsPartial(core: Core, spaceId: string): Promise<boolean
   spaceId = checkId("spaceId", spaceId);
   return (await core.storage.query("select 1 from document where space_id = $1 and seq = 0 limit 1", [spaceId])).length > 0;
 }
+
+/** The tables a partial replica carries (no op rows: ops name what the member may not read). */
+const PARTIAL_TABLES: ReadonlySet<SnapshotTable> = new Set(["version", "share", "chunk"]);
 
 /** Rows per version frame (each objective's segments stay in one frame). */
 const OIDS_PER_FRAME = 500;
@@ -198,9 +198,7 @@ async function activeKeys(core: Core, spaceId: string, oids: readonly string[]):
  * state.
  */
 export async function* exportPartial(core: Core, spaceId: string, user: string, have: readonly PartialTop[] = []): AsyncGenerator<SnapshotFrame> {
-  const { served, withheld, entries } = await findTops(core, spaceId, user);
-  const vids = await loadVersions(core.cache, core.storage, spaceId, served.map((t) => [t.oid, t.seq] as const));
-  const tops = served.map((t) => ({ oid: t.oid, vid: vids.get(`${t.oid}|${t.seq}`)!.vid, entries: t.mark ?? 0 }));
+  const { served, tops, withheld, entries } = await findTops(core, spaceId, user);
   // A top below a withheld objective inherits the user's role from it, which the device does not
   // hold: the role travels as an entry of its own on the top (the device checks roles itself).
   const inherited = new Map(served.filter((t) => !t.own).map((t) => [t.oid, t.role]));
@@ -211,29 +209,29 @@ export async function* exportPartial(core: Core, spaceId: string, user: string, 
   const sent = tops.filter((t) => !held.has(`${t.oid}|${t.vid}|${t.entries}`)).map((t) => t.oid);
   const sentSet = new Set(sent);
   // The rows first (the caller holds them all anyway): the head lists only the devices they name.
-  const { oids, chunks } = await walk(core, spaceId, await activeKeys(core, spaceId, sent));
-  const pages: (readonly (readonly unknown[])[])[] = [];
+  const { oids, chunks } = await walk(core, spaceId, served.filter((t) => sentSet.has(t.oid)).map((t) => [t.oid, t.seq] as const));
+  const pages: { part: string[]; rows: (readonly unknown[])[] }[] = [];
   const named = new Set<number>();
   for (let i = 0; i < oids.length; i += OIDS_PER_FRAME) {
+    const part = oids.slice(i, i + OIDS_PER_FRAME);
     const rows = await q.query<Record<string, unknown>>(
       `select oid::text as oid, seq, vseq, parent_oid::text as parent_oid, pos, flags, body from version
         where space_id = $1 and oid = any($2::uuid[]) order by oid, seq`,
-      [spaceId, oids.slice(i, i + OIDS_PER_FRAME)],
+      [spaceId, part],
     );
     for (const r of rows) unpackEach(r["body"] as Uint8Array, (value) => {
       const rec = value as unknown[];
       if ((rec[0] === 0 || rec[0] === 1) && Array.isArray(rec[2]) && typeof rec[2][1] === "number") named.add(rec[2][1]);
     });
     // A top's place above is not the device's to know (its records still name it: the device ignores them).
-    pages.push(rows.map((r) => [r["oid"], r["seq"], r["vseq"], ...(sentSet.has(String(r["oid"])) ? [null, null] : [r["parent_oid"], r["pos"]]), r["flags"], r["body"]]));
+    pages.push({ part, rows: rows.map((r) => [r["oid"], r["seq"], r["vseq"], ...(sentSet.has(String(r["oid"])) ? [null, null] : [r["parent_oid"], r["pos"]]), r["flags"], r["body"]]) });
   }
   const devices = await q.query<{ no: number; id: string }>("select no, id::text as id from device where no = any($1::int4[]) order by no", [[...named]]);
   // The replica's newest clock: the device's own ops made after the load sort after what it holds.
   const [clock] = await q.query<{ hlc: string | null }>("select max(hlc) as hlc from op where space_id = $1 and seq is not null", [spaceId]);
   yield { t: "head", cursor: space.pulled, seq: space.seq, devices: devices.map((d) => [d.no, d.id] as const), tops, withheld, sent, entries, ...(clock?.hlc ? { hlc: clock.hlc } : {}) };
   let total = 0;
-  for (const [n, rows] of pages.entries()) {
-    const part = oids.slice(n * OIDS_PER_FRAME, (n + 1) * OIDS_PER_FRAME);
+  for (const { part, rows } of pages) {
     total += rows.length;
     yield { t: "version", rows };
     const shares = (await q.query<Record<string, unknown>>("select oid::text as oid, user_id, seq, role from share where space_id = $1 and oid = any($2::uuid[]) order by oid, user_id, seq", [spaceId, part])).map(
@@ -271,30 +269,22 @@ export async function loadPartial(
   pushedUpTo: string,
 ): Promise<{ tops: readonly PartialTop[]; sent: readonly string[]; entries: number; rows: number }> {
   spaceId = checkId("spaceId", spaceId);
-  const frames: SnapshotFrame[] = [];
-  for await (const frame of source) frames.push(frame);
-  const head = frames[0];
-  if (head?.t !== "head" || !head.tops) throw invalid("a partial replica starts with its head, listing its tops");
+  const { head, tables, rows } = await readFrames(core, source, "partial replica", PARTIAL_TABLES);
+  if (!head.tops) throw invalid("a partial replica's head lists its tops");
   const tops = head.tops.map((t) => ({ oid: t.oid.toLowerCase(), vid: t.vid, ...(t.entries === undefined ? {} : { entries: t.entries }) }));
   const sent = new Set((head.sent ?? tops.map((t) => t.oid)).map((o) => o.toLowerCase()));
-  await ensureDevices(core.cache.devices, core.storage, head.devices.map(([, id]) => id));
-  const map = new Map(head.devices.map(([no, id]) => [no, deviceNo(core.cache.devices, id)]));
-  const translate = [...map].some(([theirs, mine]) => theirs !== mine) ? map : undefined;
   // What is held now: the tops that stay must be here as listed; the rest is replaced or goes.
   const held = (await core.storage.query<{ oid: string }>("select oid::text as oid from document where space_id = $1", [spaceId])).map((r) => r.oid.toLowerCase());
   const listed = new Set(tops.map((t) => t.oid));
   for (const t of tops) if (!sent.has(t.oid) && !held.includes(t.oid)) throw invalid(`the partial replica does not send top ${t.oid}, which this database does not hold`);
   const leaving = held.filter((o) => sent.has(o) || !listed.has(o));
-  const old = (await walk(core, spaceId, await activeKeys(core, spaceId, leaving))).oids;
-  // A top taken away takes everything of it, removed rows too: then only what stays is kept.
+  // What goes: the objectives of the tops that leave or are replaced. But a top taken away takes
+  // everything of it, removed rows too: then all goes but what stays (the tops kept, the rows sent).
   const dropped = held.some((o) => !listed.has(o));
-  const keep = dropped
-    ? [
-        ...(await walk(core, spaceId, await activeKeys(core, spaceId, held.filter((o) => listed.has(o) && !sent.has(o))))).oids,
-        ...frames.flatMap((f) => (f.t === "version" ? f.rows.map((r) => String(r[0])) : [])),
-      ]
-    : undefined;
-  const rows = await core.storage.transaction(async (tx) => {
+  const walked = async (oids: readonly string[]) => (await walk(core, spaceId, await activeKeys(core, spaceId, oids))).oids;
+  const keep = dropped ? [...(await walked(held.filter((o) => listed.has(o) && !sent.has(o)))), ...tables.flatMap((f) => (f.t === "version" ? f.rows.map((r) => String(r[0])) : []))] : undefined;
+  const old = keep ? [] : await walked(leaving);
+  await core.storage.transaction(async (tx) => {
     const [waiting] = await tx.query<{ n: number }>(
       "select count(*)::int as n from op where space_id = $1 and device = $2 and hlc > $3 and (outcome is null or outcome <> 'refused:FORBIDDEN')",
       [spaceId, core.deviceId, pushedUpTo],
@@ -304,24 +294,13 @@ export async function loadPartial(
     if (!space) throw new EngineError("NOT_FOUND", `space ${spaceId} does not exist here: create it first`);
     // Chunks stay (content-addressed: a kept top may share them); everything else of what leaves goes.
     for (const table of ["version", "share"]) {
-      await tx.query(`delete from ${table} where space_id = $1 and oid = any($2::uuid[])`, [spaceId, old]);
       if (keep) await tx.query(`delete from ${table} where space_id = $1 and oid <> all($2::uuid[])`, [spaceId, keep]);
+      else await tx.query(`delete from ${table} where space_id = $1 and oid = any($2::uuid[])`, [spaceId, old]);
     }
     await tx.query("delete from document where space_id = $1 and oid = any($2::uuid[])", [spaceId, leaving]);
     await tx.query("update space set seq = greatest(seq, $2) where space_id = $1", [spaceId, head.seq]);
-    let n = 0;
-    let ended = false;
-    for (const frame of frames.slice(1)) {
-      if (ended) throw invalid("partial replica frames follow its end");
-      if (frame.t === "head") throw invalid("a partial replica has one head");
-      if (frame.t === "end") {
-        if (frame.rows !== n) throw invalid(`the partial replica says ${frame.rows} rows, ${n} arrived`);
-        ended = true;
-        continue;
-      }
-      if (frame.t !== "version" && frame.t !== "chunk" && frame.t !== "share") throw invalid(`partial replica frame of unexpected kind ${JSON.stringify(frame.t)}`);
-      n += frame.rows.length;
-      let list = translate ? frame.rows.map((r) => renumber(frame.t as "version", r, translate)) : frame.rows;
+    for (const frame of tables) {
+      let list = frame.rows;
       if (frame.t === "chunk") {
         // Those held already (shared with a kept top, or left by an earlier load) are not written twice.
         const ids = list.map((r) => Buffer.from(r[0] as Uint8Array).toString("hex"));
@@ -337,10 +316,8 @@ export async function loadPartial(
       if (frame.t === "version") list = list.map((r) => (listed.has(String(r[0]).toLowerCase()) ? [r[0], r[1], r[2], null, null, ...r.slice(5)] : r));
       if (list.length > 0) await insertRows(tx, spaceId, frame.t, list);
     }
-    if (!ended) throw invalid("the partial replica ended before its last frame");
     // Listed as documents (seq 0: no op here made them, and no undo takes them away).
     for (const oid of sent) await tx.query("insert into document (space_id, oid, seq) values ($1, $2, 0) on conflict do nothing", [spaceId, oid]);
-    return n;
   });
   if (head.hlc) core.clock.receive(head.hlc);
   forget(core.known, spaceId);

@@ -136,14 +136,7 @@ async function* frames(q: Queryable, spaceId: string): AsyncGenerator<SnapshotFr
  */
 export async function loadSnapshot(core: Core, spaceId: string, source: AsyncIterable<SnapshotFrame> | Iterable<SnapshotFrame>): Promise<{ cursor: number; rows: number }> {
   spaceId = checkId("spaceId", spaceId);
-  const frames: SnapshotFrame[] = [];
-  for await (const frame of source) frames.push(frame);
-  const head = frames[0];
-  if (head?.t !== "head") throw invalid("a snapshot starts with its head");
-  // Numbers for the snapshot's devices here, committed on their own like every device number.
-  await ensureDevices(core.cache.devices, core.storage, head.devices.map(([, id]) => id));
-  const map = new Map(head.devices.map(([no, id]) => [no, deviceNo(core.cache.devices, id)]));
-  const translate = [...map].some(([theirs, mine]) => theirs !== mine) ? map : undefined;
+  const { head, tables, rows } = await readFrames(core, source, "snapshot", new Set(Object.keys(COLUMNS) as SnapshotTable[]));
   const result = await core.storage.transaction(async (tx) => {
     const [state] = await tx.query<{ has: boolean; rows: boolean }>(
       `select exists (select 1 from space where space_id = $1) as has,
@@ -153,21 +146,7 @@ export async function loadSnapshot(core: Core, spaceId: string, source: AsyncIte
     if (state!.rows) throw new EngineError("CONFLICT", `space ${spaceId} holds rows already: a snapshot loads into an empty space`);
     if (state!.has) await tx.query("update space set seq = $2, pulled = $3 where space_id = $1", [spaceId, head.seq, head.cursor]);
     else await tx.query("insert into space (space_id, seq, created_at, pulled) values ($1, $2, $3, $4)", [spaceId, head.seq, core.now(), head.cursor]);
-    let rows = 0;
-    let ended = false;
-    for (const frame of frames.slice(1)) {
-      if (ended) throw invalid("snapshot frames follow its end");
-      if (frame.t === "head") throw invalid("a snapshot has one head");
-      if (frame.t === "end") {
-        if (frame.rows !== rows) throw invalid(`the snapshot says ${frame.rows} rows, ${rows} arrived`);
-        ended = true;
-        continue;
-      }
-      if (!COLUMNS[frame.t]) throw invalid(`snapshot frame of unknown kind ${JSON.stringify(frame.t)}`);
-      await insertRows(tx, spaceId, frame.t, translate ? frame.rows.map((r) => renumber(frame.t as SnapshotTable, r, translate)) : frame.rows);
-      rows += frame.rows.length;
-    }
-    if (!ended) throw invalid("the snapshot ended before its last frame");
+    for (const frame of tables) await insertRows(tx, spaceId, frame.t, frame.rows);
     const [last] = await tx.query<{ hlc: string | null }>("select max(hlc) as hlc from op where space_id = $1", [spaceId]);
     return { cursor: head.cursor, rows, hlc: last?.hlc ?? null };
   });
@@ -176,6 +155,50 @@ export async function loadSnapshot(core: Core, spaceId: string, source: AsyncIte
   forget(core.known, spaceId);
   core.cache.lru.clear();
   return { cursor: result.cursor, rows: result.rows };
+}
+
+/** A frame of a snapshot's head, and one of rows of a table. */
+export type HeadFrame = Extract<SnapshotFrame, { readonly t: "head" }>;
+export type RowsFrame = Extract<SnapshotFrame, { readonly t: SnapshotTable }>;
+
+/**
+ * A whole stream of frames (a snapshot, or a partial replica: `what` names it in messages), read
+ * and checked before anything is written: one head first, then frames of `allowed` tables, then an
+ * end that counts their rows. The rows come with this database's device numbers (the head's
+ * devices numbered here first, committed on their own like every device number).
+ */
+export async function readFrames(
+  core: Core,
+  source: AsyncIterable<SnapshotFrame> | Iterable<SnapshotFrame>,
+  what: string,
+  allowed: ReadonlySet<SnapshotTable>,
+): Promise<{ head: HeadFrame; tables: RowsFrame[]; rows: number }> {
+  const frames: SnapshotFrame[] = [];
+  for await (const frame of source) frames.push(frame);
+  const head = frames[0];
+  if (head?.t !== "head") throw invalid(`a ${what} starts with its head`);
+  const tables: RowsFrame[] = [];
+  let rows = 0;
+  let ended = false;
+  for (const frame of frames.slice(1)) {
+    if (ended) throw invalid(`${what} frames follow its end`);
+    if (frame.t === "head") throw invalid(`a ${what} has one head`);
+    if (frame.t === "end") {
+      if (frame.rows !== rows) throw invalid(`the ${what} says ${frame.rows} rows, ${rows} arrived`);
+      ended = true;
+      continue;
+    }
+    if (!allowed.has(frame.t)) throw invalid(`${what} frame of unexpected kind ${JSON.stringify(frame.t)}`);
+    tables.push(frame);
+    rows += frame.rows.length;
+  }
+  if (!ended) throw invalid(`the ${what} ended before its last frame`);
+  await ensureDevices(core.cache.devices, core.storage, head.devices.map(([, id]) => id));
+  const map = new Map(head.devices.map(([no, id]) => [no, deviceNo(core.cache.devices, id)]));
+  if ([...map].some(([theirs, mine]) => theirs !== mine)) {
+    for (const [i, f] of tables.entries()) tables[i] = { t: f.t, rows: f.rows.map((r) => renumber(f.t, r, map)) };
+  }
+  return { head, tables, rows };
 }
 
 /** Inserts one frame's rows: binary COPY where the backend has it (PGlite), else one statement. */
@@ -208,7 +231,7 @@ function vidHere(vid: unknown, map: ReadonlyMap<number, number>): unknown {
  * One row with this database's device numbers: the vid (third field) of each image and delta
  * record of a version body, and the vids an op row shows in history.
  */
-export function renumber(table: SnapshotTable, row: readonly unknown[], map: ReadonlyMap<number, number>): readonly unknown[] {
+function renumber(table: SnapshotTable, row: readonly unknown[], map: ReadonlyMap<number, number>): readonly unknown[] {
   if (table === "version") {
     const body = row[6] as Uint8Array;
     const parts: Buffer[] = [];

@@ -19,6 +19,7 @@
  */
 import { SyncError, type PushBatch } from "../sync/protocol.js";
 import type { OpRefusal } from "../engine/check-ops.js";
+import type { SpaceAccess } from "../engine/space-access.js";
 import type { Storage } from "../storage/contract.js";
 import type { SyncReplica } from "./sync-replica.js";
 import type { SyncCaller } from "./sync-store.js";
@@ -108,6 +109,16 @@ export function createSyncAccess(storage: Storage, replica: SyncReplica | undefi
     );
     if (early.length > 0) throw forbidden(early);
   };
+  /** The space's owner, or a member's reach on the caught-up replica; FORBIDDEN for anyone else. */
+  const memberReach = async (userId: string, spaceId: string): Promise<"owner" | SpaceAccess> => {
+    if ((await ownerOf(spaceId)) === userId) return "owner";
+    if (!replica) throw noReplica(userId, spaceId);
+    // On every op stored so far: a revoke pushed a moment ago counts.
+    await caughtUp(spaceId);
+    const reach = await replica.engine.accessOf(spaceId, userId);
+    if (!reach.member) throw new SyncError("FORBIDDEN", `user ${userId} has no role in space ${spaceId}`);
+    return reach;
+  };
   return {
     async push(caller, spaceId, checked) {
       const owner = await ownerOf(spaceId, ": create it first (POST /sync/spaces)");
@@ -151,25 +162,15 @@ export function createSyncAccess(storage: Storage, replica: SyncReplica | undefi
       return { member };
     },
     async read(userId, spaceId) {
-      const owner = await ownerOf(spaceId);
-      if (owner === userId) return { member: false };
-      if (!replica) throw noReplica(userId, spaceId);
-      // On every op stored so far: a revoke pushed a moment ago counts.
-      await caughtUp(spaceId);
-      const reach = await replica.engine.accessOf(spaceId, userId);
-      if (!reach.member) throw new SyncError("FORBIDDEN", `user ${userId} has no role in space ${spaceId}`);
+      const reach = await memberReach(userId, spaceId);
+      if (reach === "owner") return { member: false };
       if (!reach.readsAll) {
         throw new SyncError("FORBIDDEN", `user ${userId} may read only part of space ${spaceId}: their device holds a partial replica (GET tops, partial)`, { partial: true });
       }
       return { member: true };
     },
     async reach(userId, spaceId) {
-      const owner = await ownerOf(spaceId);
-      if (owner === userId) return { member: false };
-      if (!replica) throw noReplica(userId, spaceId);
-      await caughtUp(spaceId);
-      if (!(await replica.engine.accessOf(spaceId, userId)).member) throw new SyncError("FORBIDDEN", `user ${userId} has no role in space ${spaceId}`);
-      return { member: true };
+      return { member: (await memberReach(userId, spaceId)) !== "owner" };
     },
   };
 }

@@ -291,36 +291,38 @@ const plugin: FastifyPluginAsync<SyncPluginOptions> = async (app: FastifyInstanc
 
       // A member who may read part of the space: the subtrees they read (tops) and their vids, which
       // the device compares with its own, then their current state (engine/partial-replica.ts).
-      sync.get<{ Params: { space: string } }>("/:space/tops", async (request): Promise<PartialTops> => {
+      /** The caller, the space and the replica, for a member (partial or not) of it. */
+      const partialRequest = async (request: FastifyRequest<{ Params: { space: string } }>) => {
         const auth = await app.authenticateRequest(request);
         const spaceId = spaceOf(request.params);
         await access.reach(auth.user.id, spaceId);
         if (!replica) throw new SyncError("NOT_FOUND", `this server keeps no replica of space ${spaceId}: it cannot serve part of it`);
+        return { userId: auth.user.id, spaceId, replica };
+      };
+      sync.get<{ Params: { space: string } }>("/:space/tops", async (request): Promise<PartialTops> => {
+        const { userId, spaceId, replica } = await partialRequest(request);
         // Committed state (every round is a transaction of its own): no lock to wait for.
-        return replica.engine.partialTops(spaceId, auth.user.id);
+        return replica.engine.partialTops(spaceId, userId);
       });
       // POST: the body lists the tops the device holds (`have`, with their vids): those are not sent again.
       sync.post<{ Params: { space: string }; Body: unknown }>("/:space/partial", async (request, reply) => {
-        const auth = await app.authenticateRequest(request);
-        const spaceId = spaceOf(request.params);
+        const { userId, spaceId, replica } = await partialRequest(request);
         const have = checkHave((request.body as { have?: unknown } | null)?.have);
-        await access.reach(auth.user.id, spaceId);
-        if (!replica) throw new SyncError("NOT_FOUND", `this server keeps no replica of space ${spaceId}: it cannot serve part of it`);
         // One at a time per user, a few at once in all; the export is read while no round runs and
         // sent from memory afterwards (~215 B a row), so a slow reader never holds the space.
-        if (partials >= MAX_PARTIALS || partialsOf.has(auth.user.id)) throw new SyncError("RATE_LIMITED", `partial replicas are being sent (at most one per user, ${MAX_PARTIALS} in all): try again soon`);
+        if (partials >= MAX_PARTIALS || partialsOf.has(userId)) throw new SyncError("RATE_LIMITED", `partial replicas are being sent (at most one per user, ${MAX_PARTIALS} in all): try again soon`);
         partials++;
-        partialsOf.add(auth.user.id);
+        partialsOf.add(userId);
         try {
           const out: Buffer[] = [];
           await replica.exclusive(spaceId, async () => {
-            for await (const frame of replica.engine.exportPartial(spaceId, auth.user.id, have)) out.push(encodeSnapshotFrame(frame));
+            for await (const frame of replica.engine.exportPartial(spaceId, userId, have)) out.push(encodeSnapshotFrame(frame));
           });
           void reply.header("content-type", "application/octet-stream");
           return reply.send(Buffer.concat(out));
         } finally {
           partials--;
-          partialsOf.delete(auth.user.id);
+          partialsOf.delete(userId);
         }
       });
 

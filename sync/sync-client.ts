@@ -184,7 +184,8 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
   // Once per client, while the space is empty here: copy the replica's rows instead of replaying.
   let bootstrapped = options.bootstrap === false || !transport.snapshot;
   const bootstrap = async () => {
-    if ((await engine.pullCursor(spaceId)) === 0 && (await engine.logSince(spaceId, { limit: 1 })).length === 0 && !(await engine.holdsPartial(spaceId))) {
+    partial ??= await engine.holdsPartial(spaceId);
+    if (!partial && (await engine.pullCursor(spaceId)) === 0 && (await engine.logSince(spaceId, { limit: 1 })).length === 0) {
       try {
         await engine.loadSnapshot(spaceId, transport.snapshot!(spaceId));
       } catch (error) {
@@ -213,17 +214,18 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
     const held = have.map((t) => `${t.oid}|${t.vid}|${t.entries}`);
     const wanted = tops.map((t) => `${t.oid}|${t.vid}|${t.entries}`);
     if (held.length === wanted.length && wanted.every((t) => held.includes(t))) return 0;
-    // An edit made here since the push: pushed first, in another round (a load would refuse).
-    if ((await engine.logSince(spaceId, { device: engine.deviceId, afterHlc: await engine.pushMark(spaceId), limit: 1, pushable: true })).length > 0) {
+    // An edit made here since the push: pushed first, in another round (a load would refuse it,
+    // and does if one comes during the download).
+    const mark = await engine.pushMark(spaceId);
+    if ((await engine.logSince(spaceId, { device: engine.deviceId, afterHlc: mark, limit: 1, pushable: true })).length > 0) {
       again = true;
       return 0;
     }
     // Tops held with the replica's vid and entries mark are equal: only the others travel.
     try {
-      const loaded = await engine.loadPartial(spaceId, transport.partial(spaceId, have), await engine.pushMark(spaceId));
+      const loaded = await engine.loadPartial(spaceId, transport.partial(spaceId, have), mark);
       marks = new Map(loaded.tops.map((t) => [t.oid, t.entries]));
     } catch (error) {
-      // An edit made here since the push: pushed first, in the next round.
       if (error instanceof EngineError && error.code === "CONFLICT") {
         again = true;
         return 0;

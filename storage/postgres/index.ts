@@ -89,16 +89,18 @@ function inTurns(client: pg.PoolClient): Queryable {
 
 function postgresStorage(pool: pg.Pool): Storage {
   let closed = false;
+  const connect = async (): Promise<pg.PoolClient> => {
+    try {
+      return await pool.connect();
+    } catch (error) {
+      throw wrapError(error, "connect");
+    }
+  };
   return {
     kind: "postgres",
     ...queryable(pool),
     async transaction(fn) {
-      let client: pg.PoolClient;
-      try {
-        client = await pool.connect();
-      } catch (error) {
-        throw wrapError(error, "connect");
-      }
+      const client = await connect();
       try {
         return await inTransaction(inTurns(client), fn);
       } finally {
@@ -106,12 +108,7 @@ function postgresStorage(pool: pg.Pool): Storage {
       }
     },
     async readSnapshot(): Promise<PinnedRead> {
-      let client: pg.PoolClient;
-      try {
-        client = await pool.connect();
-      } catch (error) {
-        throw wrapError(error, "connect");
-      }
+      const client = await connect();
       const q = inTurns(client);
       try {
         await q.query("begin isolation level repeatable read read only");
