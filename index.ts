@@ -25,6 +25,7 @@ export type { Row, View, ViewOptions } from "./viewbuilder/view.js";
 export type { ApplyOptions, ReplicaOp } from "./engine/replicate.js";
 export type { ConflictEvent, LogOptions } from "./engine/clock-order.js";
 export type { SnapshotFrame, SnapshotTable } from "./engine/snapshot.js";
+export type { SubtreeExportOptions } from "./engine/subtree-snapshot.js";
 export type { PartialTop, PartialTops } from "./engine/partial-replica.js";
 export type { CheckedOp, CheckOptions, OpRefusal } from "./engine/check-ops.js";
 export type { SpaceAccess } from "./engine/space-access.js";

@@ -15,6 +15,7 @@ import { remove } from "./engine/remove.js";
 import { restore } from "./engine/restore.js";
 import { applyOps, opsSince, type ApplyOptions, type ReplicaOp } from "./engine/replicate.js";
 import { exportSnapshot, loadSnapshot, type SnapshotFrame } from "./engine/snapshot.js";
+import { exportSubtree, type SubtreeExportOptions } from "./engine/subtree-snapshot.js";
 import { conflicts, logSince, pullCursor, pushMark, setPushMark, settle, withdraw, withdrawAll, type ConflictEvent, type LogOptions } from "./engine/clock-order.js";
 import { createHlcClock } from "./engine/hlc.js";
 import { createRowCache } from "./engine/format/row-cache.js";
@@ -163,6 +164,15 @@ export interface Engine extends AsyncDisposable {
    * differently and holds rows already (replay the ops instead).
    */
   loadSnapshot(spaceId: string, frames: AsyncIterable<SnapshotFrame> | Iterable<SnapshotFrame>): Promise<{ cursor: number; rows: number }>;
+  /**
+   * The rows of one subtree at one version, frame by frame (engine/subtree-snapshot.ts): loaded with
+   * `loadSnapshot` into an empty space, it reads there as `(oid, vid)` reads here, with the same vids.
+   * FORBIDDEN when it reaches one of `options.hidden`.
+   *
+   * @example
+   * await copy.loadSnapshot(newSpaceId, engine.exportSubtree(spaceId, oid, vid));
+   */
+  exportSubtree(spaceId: string, oid: string, vid: string, options?: SubtreeExportOptions): AsyncGenerator<SnapshotFrame>;
   /**
    * The first op of a batch its actor may not apply here (engine/check-ops.ts), or undefined: what
    * a sync server asks its replica before it stores a push. Reads only.
@@ -383,6 +393,11 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
         return exportSnapshot(core, spaceId);
       },
       loadSnapshot: ownerOnly("loadSnapshot", loadSnapshot),
+      exportSubtree: (spaceId: string, oid: string, vid: string, options?: SubtreeExportOptions) => {
+        if (closed) throw new EngineError("CLOSED", "the engine is closed");
+        if (delegated) throw new EngineError("FORBIDDEN", `user ${core.actor} may not call exportSubtree: it is the owner's engine's (sync, snapshots, logs)`);
+        return exportSubtree(core, spaceId, oid, vid, options);
+      },
       checkOps: ownerOnly("checkOps", checkOps),
       partialTops: ownerOnly("partialTops", partialTops),
       exportPartial: (spaceId: string, user: string, have?: readonly PartialTop[]) => {

@@ -20,6 +20,7 @@
  */
 import type { Core } from "./core.js";
 import { chunkLoader, loadVersions } from "./format/row-cache.js";
+import { walkSubtree } from "./walk-subtree.js";
 import { fromB64, unpackEach } from "./format/codec.js";
 import { EngineError, invalid } from "./errors.js";
 import { forget } from "./known.js";
@@ -151,33 +152,10 @@ const PARTIAL_TABLES: ReadonlySet<SnapshotTable> = new Set(["version", "share", 
 /** Rows per version frame (each objective's segments stay in one frame). */
 const OIDS_PER_FRAME = 500;
 
-/** Every objective under `roots` (versions the links name), and the chunks on the way: a level at a time. */
+/** Every objective under `roots` (versions the links name), and the chunks on the way. */
 async function walk(core: Core, spaceId: string, roots: readonly (readonly [string, number])[]): Promise<{ oids: string[]; chunks: Map<string, KidsNode> }> {
-  const loader = chunkLoader(core.cache, core.storage, spaceId);
-  const oids: string[] = [];
-  const chunks = new Map<string, KidsNode>();
-  let level = roots;
-  while (level.length > 0) {
-    const rows = await loadVersions(core.cache, core.storage, spaceId, level);
-    const next: (readonly [string, number])[] = [];
-    for (const [oid, seq] of level) {
-      oids.push(oid);
-      const row = rows.get(`${oid}|${seq}`);
-      if (!row) throw new Error(`version ${oid}@${seq} is missing`);
-      for (let nodes: KidsNode[] = [row.kids]; nodes.length > 0; ) {
-        const inner: string[] = [];
-        for (const node of nodes) {
-          if ("l" in node) for (const e of node.l) next.push([e[0], e[1]]);
-          else for (const ref of node.i) if (!chunks.has(ref[0])) inner.push(ref[0]);
-        }
-        const got = inner.length > 0 ? await loader.getMany(inner) : [];
-        got.forEach((n, i) => chunks.set(inner[i]!, n));
-        nodes = got;
-      }
-    }
-    level = next;
-  }
-  return { oids, chunks };
+  const { keys, chunks } = await walkSubtree(core.cache, core.storage, spaceId, roots);
+  return { oids: keys.map(([oid]) => oid), chunks };
 }
 
 /** Active `[oid, seq]` of each objective (those out of the active tree left out). */

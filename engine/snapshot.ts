@@ -35,6 +35,8 @@ export type SnapshotFrame =
       /** A partial replica's entries mark (`PartialTops.entries`) and the replica's newest clock. */
       readonly entries?: number;
       readonly hlc?: string;
+      /** A subtree snapshot's root and version (engine/subtree-snapshot.ts); absent in a whole snapshot. */
+      readonly subtree?: { readonly oid: string; readonly vid: string };
     }
   | { readonly t: SnapshotTable; readonly rows: readonly (readonly unknown[])[] }
   | { readonly t: "end"; readonly rows: number };

@@ -11,6 +11,7 @@
 import { versionOrActive } from "../engine/read.js";
 import { countOf, rowsBefore, rowsOf, type Entry, type KidsNode } from "../engine/children-tree.js";
 import type { Core } from "../engine/core.js";
+import { notFound } from "../engine/errors.js";
 import { chunkLoader, loadVersions } from "../engine/format/row-cache.js";
 import type { Props, Stats, VersionRow } from "../engine/types.js";
 import { adjustStats } from "../engine/stats.js";
@@ -165,7 +166,13 @@ async function window(tree: Tree, offset: number, limit: number): Promise<Row[]>
       loadVersions(tree.cache, tree.q, tree.spaceId, wantRows.map((it) => [it.e[0], it.e[1]] as const)),
       wantChunks.length ? tree.loader.getMany(wantChunks.map((it) => it.id)) : Promise.resolve([]),
     ]);
-    for (const it of wantRows) it.row = rows.get(`${it.e[0]}|${it.e[1]}`)!;
+    for (const it of wantRows) {
+      const row = rows.get(`${it.e[0]}|${it.e[1]}`);
+      // A version whose rows this database lacks (a copy's or a partial replica's holes) ends the
+      // view with its name, not a wait for rows that never come.
+      if (!row) throw notFound(`version ${it.e[0]}@${it.e[1]} is not held in space ${tree.spaceId}`);
+      it.row = row;
+    }
     wantChunks.forEach((it, k) => (it.node = chunks[k]!));
   }
   const out: Row[] = [];

@@ -1,0 +1,125 @@
+/**
+ * Subtree snapshots (engine/subtree-snapshot.ts): the rows one version of one subtree reaches,
+ * loaded into an empty space of another database, read there as that version reads on the
+ * exporter (same vids, rows, statistics and history up to it) and stay editable.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { randomUUID } from "node:crypto";
+import type { Engine, SnapshotFrame } from "../index.js";
+import { usableBackends, type Fresh } from "./helpers/backends.js";
+import { lcg, randomEdits } from "./helpers/random-edits.js";
+
+async function collect(gen: AsyncIterable<SnapshotFrame>): Promise<SnapshotFrame[]> {
+  const out: SnapshotFrame[] = [];
+  for await (const f of gen) out.push(f);
+  return out;
+}
+
+/** Every row of a subtree version, as a reader sees it. */
+async function rowsOf(e: Engine, s: string, oid: string, vid?: string) {
+  const { rows } = await e.view(s, oid, { limit: 10_000, ...(vid === undefined ? {} : { vid }) });
+  return rows.map((r) => [r.oid, r.vid, r.depth, r.content, r.props, r.stats]);
+}
+
+/** The ops of an objective's history (every page), oldest last. */
+async function historyOf(e: Engine, s: string, oid: string) {
+  const out: string[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await e.history(s, oid, { limit: 200, ...(cursor === undefined ? {} : { cursor }) });
+    out.push(...page.ops.map((o) => o.opId));
+    cursor = page.next;
+  } while (cursor);
+  return out;
+}
+
+describe.each(await usableBackends())("subtree snapshots on $name", (backend) => {
+  const opened: Fresh[] = [];
+  const fresh = async () => {
+    const f = await backend.fresh();
+    opened.push(f);
+    return f;
+  };
+  let a: Engine;
+  let b: Engine;
+  beforeAll(async () => {
+    a = (await fresh()).engine;
+    b = (await fresh()).engine;
+  });
+  afterAll(async () => {
+    for (const f of opened) await f.release();
+  });
+
+  it("random versions of random subtrees load elsewhere and read as on the exporter, history included", async () => {
+    const { spaceId: s } = await a.createSpace();
+    const doc = (await a.createDocument(s, { content: "doc" })).oid;
+    await a.importTree(s, { parentOid: doc, nodes: Array.from({ length: 40 }, (_, i) => ({ content: `row ${i}`, children: [{ content: `under ${i}`, children: [{ content: `deep ${i}` }] }] })) });
+    const rand = lcg(11);
+    let checked = 0;
+    for (let round = 0; round < 8; round++) {
+      // Moves, removals, restores and checkouts between them: versions link older ones, rows leave and come back.
+      await randomEdits(a, s, [doc], rand, 25);
+      const { rows } = await a.view(s, doc, { limit: 10_000 });
+      const pick = round === 0 ? doc : rows[Math.floor(rand() * rows.length)]!.oid;
+      const versions = (await a.versions(s, pick, { limit: 1000 })).versions;
+      const picked = versions[Math.floor(rand() * versions.length)]!;
+      const vid = picked.vid;
+      const frames = await collect(a.exportSubtree(s, pick, vid));
+      expect(frames[0]).toMatchObject({ t: "head", subtree: { oid: pick, vid } });
+      const copy = randomUUID();
+      const loaded = await b.loadSnapshot(copy, frames);
+      expect(loaded.rows).toBe((frames.at(-1) as { rows: number }).rows);
+
+      const root = await b.get(copy, pick);
+      expect(root.vid).toBe(vid);
+      expect(root.parentOid).toBeNull();
+      expect(await b.documents(copy)).toEqual([expect.objectContaining({ oid: pick, vid })]);
+      expect(await rowsOf(b, copy, pick)).toEqual(await rowsOf(a, s, pick, vid));
+      // The root's history is the exporter's up to that version: newer ops did not travel.
+      const full = await historyOf(a, s, pick);
+      const upTo = full.indexOf(picked.opId);
+      expect(upTo).toBeGreaterThanOrEqual(0);
+      expect(await historyOf(b, copy, pick)).toEqual(full.slice(upTo));
+      // Every older version of the subtree reads there too (the copy holds its history whole), and
+      // nothing travelled that none of them holds.
+      const inside = new Set([pick]);
+      const older = versions.slice(versions.indexOf(picked));
+      for (const v of older.slice(0, 40)) {
+        const there = await rowsOf(a, s, pick, v.vid);
+        expect(await rowsOf(b, copy, pick, v.vid)).toEqual(there);
+        for (const r of there) inside.add(r[0] as string);
+      }
+      if (older.length <= 40) for (const f of frames) if (f.t === "version") for (const r of f.rows) expect(inside.has(r[0] as string)).toBe(true);
+
+      // And checks out offline: the root takes its oldest version's tree again.
+      const oldest = older.at(-1)!;
+      if (oldest.vid !== vid) {
+        await b.checkout(copy, pick, oldest.vid);
+        expect(await rowsOf(b, copy, pick)).toEqual(await rowsOf(a, s, pick, oldest.vid));
+      }
+      // The copy is a document of its own, editable: a new version on the root, nothing else moves.
+      const kid = (await b.create(copy, { parentOid: pick, index: 0, content: "added in the copy" })).oid;
+      expect((await b.get(copy, pick)).vid).not.toBe(vid);
+      expect((await b.get(copy, kid)).content).toBe("added in the copy");
+      expect((await a.get(s, doc)).vid).toBe((await a.get(s, doc)).vid);
+      checked++;
+    }
+    expect(checked).toBe(8);
+  });
+
+  it("refuses a bad vid, an unknown version and a subtree holding a hidden objective, loading nothing", async () => {
+    const { spaceId: s } = await a.createSpace();
+    const doc = (await a.createDocument(s, { content: "doc" })).oid;
+    const kid = (await a.create(s, { parentOid: doc, index: 0, content: "kid" })).oid;
+    const vid = (await a.get(s, doc)).vid;
+    await expect(collect(a.exportSubtree(s, doc, "not a vid"))).rejects.toMatchObject({ code: "INVALID_ARGUMENT", message: expect.stringContaining("not a vid") });
+    // The kid's vid is no version of the document.
+    const kidVid = (await a.get(s, kid)).vid;
+    await expect(collect(a.exportSubtree(s, doc, kidVid))).rejects.toMatchObject({ code: "NOT_FOUND", message: expect.stringContaining(kidVid) });
+    await expect(collect(a.exportSubtree(s, doc, vid, { hidden: new Set([kid]) }))).rejects.toMatchObject({ code: "FORBIDDEN", message: expect.stringContaining(kid) });
+    // The same export without the hidden one goes through; a second load into the now full space is CONFLICT.
+    const copy = randomUUID();
+    await b.loadSnapshot(copy, await collect(a.exportSubtree(s, doc, vid)));
+    await expect(b.loadSnapshot(copy, await collect(a.exportSubtree(s, doc, vid)))).rejects.toMatchObject({ code: "CONFLICT" });
+  });
+});
