@@ -149,6 +149,11 @@ export async function loadSnapshot(core: Core, spaceId: string, source: AsyncIte
     if (state!.has) await tx.query("update space set seq = $2, pulled = $3 where space_id = $1", [spaceId, head.seq, head.cursor]);
     else await tx.query("insert into space (space_id, seq, created_at, pulled) values ($1, $2, $3, $4)", [spaceId, head.seq, core.now(), head.cursor]);
     for (const frame of tables) await insertRows(tx, spaceId, frame.t, frame.rows);
+    // A subtree copy is its loader's: an engine acting for a user makes them its manager (no op
+    // here made the document, so no creator would be found; seq 0: no undo takes it away).
+    if (head.subtree && core.actor !== undefined) {
+      await tx.query("insert into share (space_id, oid, user_id, seq, role) values ($1, $2, $3, 0, 'manager')", [spaceId, head.subtree.oid, core.actor]);
+    }
     const [last] = await tx.query<{ hlc: string | null }>("select max(hlc) as hlc from op where space_id = $1", [spaceId]);
     return { cursor: head.cursor, rows, hlc: last?.hlc ?? null };
   });

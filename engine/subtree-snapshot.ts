@@ -22,10 +22,10 @@ import { seqOfVid, storedVidLookup } from "./find-version.js";
 import { fromB64, unpackEach } from "./format/codec.js";
 import { decodeTouched, encodeTouched, opVidDevices } from "./format/op-row.js";
 import { decodeRecord, type VersionRecord } from "./format/record.js";
-import { chunkLoader, createRowCache, loadVersion, loadVersions, type RowCache } from "./format/row-cache.js";
+import { chunkLoader, createRowCache, loadVersion, loadVersions, resolveVersions, type RowCache } from "./format/row-cache.js";
 import type { KidsNode } from "./children-tree.js";
 import { cutBody, REMOVED } from "./format/rows.js";
-import { VID, LEGACY_VID } from "./ids.js";
+import { isVid } from "./ids.js";
 import type { SnapshotFrame } from "./snapshot.js";
 import { checkId } from "./validate.js";
 import { walkSubtree } from "./walk-subtree.js";
@@ -58,7 +58,7 @@ const PINNED_CACHE_BYTES = 16 * 1024 * 1024;
 export async function* exportSubtree(core: Core, spaceId: string, oid: string, vid: string, options: SubtreeExportOptions = {}): AsyncGenerator<SnapshotFrame> {
   spaceId = checkId("spaceId", spaceId);
   oid = checkId("oid", oid).toLowerCase();
-  if (typeof vid !== "string" || !(VID.test(vid) || LEGACY_VID.test(vid))) throw invalid(`vid ${JSON.stringify(vid)} is not a version id`);
+  if (!isVid(vid)) throw invalid(`vid ${JSON.stringify(vid)} is not a version id`);
   const pinned = core.storage.readSnapshot ? await core.storage.readSnapshot() : undefined;
   try {
     yield* frames(core, pinned ?? core.storage, pinned !== undefined, spaceId, oid, vid, options);
@@ -86,13 +86,8 @@ async function* frames(core: Core, q: Queryable, isPinned: boolean, spaceId: str
   const versionPages: (readonly unknown[])[][] = [];
   for (let i = 0; i < keys.length; i += OIDS_PER_FRAME) {
     const part = keys.slice(i, i + OIDS_PER_FRAME);
-    const rows = await q.query<{ oid: string; seq: number; vseq: number; parent_oid: string | null; pos: string | null; flags: number; body: Uint8Array }>(
-      `select v.oid::text as oid, v.seq, v.vseq, v.parent_oid::text as parent_oid, v.pos, v.flags, v.body
-         from unnest($2::uuid[], $3::int8[]) as k(oid, upto)
-         join version v on v.space_id = $1 and v.oid = k.oid and v.seq <= k.upto
-        order by v.oid, v.seq`,
-      [spaceId, part.map(([o]) => o), part.map(([, s]) => s)],
-    );
+    // The rows `reach` read (every row up to each objective's limit), in key order.
+    const rows = part.flatMap(([o]) => [...reached.rows.get(o)!.values()].sort((x, y) => x.seq - y.seq));
     const out: (readonly unknown[])[] = [];
     // Rows cut back: their place columns are the place after their new last record.
     const cuts: { at: number; vseq: number }[] = [];
@@ -187,20 +182,22 @@ async function* frames(core: Core, q: Queryable, isPinned: boolean, spaceId: str
  * the chunks of every copied version's children. Reads a level of objectives at a time (their rows,
  * then their versions, then their children's chunks), again for those whose limit grew.
  */
-async function reach(cache: RowCache, q: Queryable, spaceId: string, oid: string, seq: number): Promise<{ upTo: Map<string, number>; chunks: Set<string> }> {
+async function reach(cache: RowCache, q: Queryable, spaceId: string, oid: string, seq: number): Promise<{ upTo: Map<string, number>; chunks: Set<string>; rows: Map<string, Map<number, VersionRowRecord>> }> {
   const tree = await walkSubtree(cache, q, spaceId, [[oid, seq]]);
   const upTo = new Map(tree.keys.map(([o]) => [o.toLowerCase(), seq]));
   const chunks = new Set(tree.chunks.keys());
   const loader = chunkLoader(cache, q, spaceId);
   // What each objective's versions were expanded up to.
   const done = new Map<string, number>();
+  // Every row read, per objective by seq: the export sends them (they are all up to its limit).
+  const read = new Map<string, Map<number, VersionRowRecord>>();
   let todo = [...upTo.keys()];
   while (todo.length > 0) {
     const next = new Set<string>();
     for (let i = 0; i < todo.length; i += OIDS_PER_FRAME) {
       const part = todo.slice(i, i + OIDS_PER_FRAME);
-      const rows = await q.query<{ oid: string; body: Uint8Array }>(
-        `select v.oid::text as oid, v.body from unnest($2::uuid[], $3::int8[], $4::int8[]) as k(oid, upto, done)
+      const rows = await q.query<VersionRowRecord>(
+        `select v.oid::text as oid, v.seq, v.vseq, v.parent_oid::text as parent_oid, v.pos, v.flags, v.body from unnest($2::uuid[], $3::int8[], $4::int8[]) as k(oid, upto, done)
            join version v on v.space_id = $1 and v.oid = k.oid and v.seq <= k.upto
              and not exists (select 1 from version w where w.space_id = $1 and w.oid = k.oid and w.seq > v.seq and w.seq <= k.done)`,
         [spaceId, part, part.map((o) => upTo.get(o)!), part.map((o) => done.get(o) ?? -1)],
@@ -208,6 +205,9 @@ async function reach(cache: RowCache, q: Queryable, spaceId: string, oid: string
       const keys: (readonly [string, number])[] = [];
       for (const r of rows) {
         const o = r.oid.toLowerCase();
+        const held = read.get(o) ?? new Map<number, VersionRowRecord>();
+        held.set(r.seq, r);
+        read.set(o, held);
         const from = done.get(o) ?? -1;
         const to = upTo.get(o)!;
         unpackEach(r.body, (value, start, end) => {
@@ -216,7 +216,8 @@ async function reach(cache: RowCache, q: Queryable, spaceId: string, oid: string
         });
       }
       for (const o of part) done.set(o, upTo.get(o)!);
-      const versions = await loadVersions(cache, q, spaceId, keys);
+      // Resolved from the rows in hand (each segment starts with an image): no second read.
+      const versions = await resolveVersions(cache, q, spaceId, rows, keys);
       let nodes: KidsNode[] = [...versions.values()].map((v) => v.kids);
       while (nodes.length > 0) {
         const inner: string[] = [];
@@ -242,8 +243,19 @@ async function reach(cache: RowCache, q: Queryable, spaceId: string, oid: string
     }
     todo = [...next];
   }
-  return { upTo, chunks };
+  return { upTo, chunks, rows: read };
 }
+
+/** A stored version row (a segment), as the export reads it. */
+type VersionRowRecord = {
+  oid: string;
+  seq: number;
+  vseq: number;
+  parent_oid: string | null;
+  pos: string | null;
+  flags: number;
+  body: Uint8Array;
+};
 
 /** The version current after a record (a mark keeps one). */
 function vseqOf(r: VersionRecord): number {

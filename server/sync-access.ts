@@ -20,6 +20,7 @@
 import { SyncError, type PushBatch } from "../sync/protocol.js";
 import type { OpRefusal } from "../engine/check-ops.js";
 import type { SpaceAccess } from "../engine/space-access.js";
+import { allows } from "../engine/roles.js";
 import type { Storage } from "../storage/contract.js";
 import type { SyncReplica } from "./sync-replica.js";
 import type { SyncCaller } from "./sync-store.js";
@@ -47,6 +48,13 @@ export interface SyncAccess {
   read(userId: string, spaceId: string): Promise<{ readonly member: boolean }>;
   /** Whether the user may read any of the space (its owner, or a member: partial replicas, sockets). */
   reach(userId: string, spaceId: string): Promise<{ readonly member: boolean }>;
+  /**
+   * Whether the user may copy the subtree of `oid` (a subtree snapshot): the owner and whole-space
+   * readers may; a member only where their role reads `oid` as it stands now, and never what a
+   * `none` entry of theirs hides (`hidden`: the export refuses a version that reaches one).
+   * FORBIDDEN naming the objective otherwise.
+   */
+  subtree(userId: string, spaceId: string, oid: string): Promise<{ readonly hidden: ReadonlySet<string> }>;
 }
 
 /** The checks over the sync store's `storage` and the server's replica (none: only owners sync). */
@@ -171,6 +179,18 @@ export function createSyncAccess(storage: Storage, replica: SyncReplica | undefi
     },
     async reach(userId, spaceId) {
       return { member: (await memberReach(userId, spaceId)) !== "owner" };
+    },
+    async subtree(userId, spaceId, oid) {
+      const reach = await memberReach(userId, spaceId);
+      if (reach === "owner" || reach.readsAll) return { hidden: new Set() };
+      const refuse = () => new SyncError("FORBIDDEN", `user ${userId} may not read objective ${oid} of space ${spaceId}`);
+      // Its place now (nearest first): the role there is the nearest entry's.
+      const at = await replica!.engine.get(spaceId, oid).catch(() => undefined);
+      if (!at) throw refuse();
+      const roles = new Map(reach.entries.map((e) => [e.oid.toLowerCase(), e.role]));
+      const role = [oid, ...[...(at.path ?? [])].reverse()].map((o) => roles.get(o.toLowerCase())).find((r) => r !== undefined);
+      if (!allows(role, "read")) throw refuse();
+      return { hidden: new Set(reach.entries.filter((e) => e.role === "none").map((e) => e.oid.toLowerCase())) };
     },
   };
 }

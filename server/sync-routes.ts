@@ -11,6 +11,8 @@ import type { Authenticated } from "../accounts/index.js";
 import type { Storage } from "../storage/contract.js";
 import type { PartialTop, PartialTops } from "../engine/partial-replica.js";
 import type { SnapshotFrame } from "../engine/snapshot.js";
+import { EngineError } from "../engine/errors.js";
+import { isVid } from "../engine/ids.js";
 import {
   checkPullQuery,
   checkPushBatch,
@@ -287,6 +289,35 @@ const plugin: FastifyPluginAsync<SyncPluginOptions> = async (app: FastifyInstanc
         // A pinned read (Postgres) sees one moment while the replica goes on following pushes, so
         // members are not kept waiting; without one (PGlite) rounds wait for the download.
         return streamFrames(request, reply, spaceId, () => replica.engine.exportSnapshot(spaceId), !replica.readsAlongside);
+      });
+
+      // One version of one subtree with its history up to it (engine/subtree-snapshot.ts): read
+      // whole before the answer (a missing version or a hidden objective is a status, not a cut
+      // stream), then sent from memory. Counted with the snapshots.
+      sync.get<{ Params: { space: string; oid: string; vid: string } }>("/:space/subtree/:oid/:vid", async (request, reply) => {
+        const auth = await app.authenticateRequest(request);
+        const spaceId = spaceOf(request.params);
+        const { oid, vid } = request.params;
+        if (!isSpaceId(oid)) throw new SyncError("BAD_BATCH", `oid must be a UUID, got ${JSON.stringify(oid).slice(0, 80)}`);
+        if (!isVid(vid)) throw new SyncError("BAD_BATCH", `vid must be a version id, got ${JSON.stringify(vid).slice(0, 80)}`);
+        const { hidden } = await access.subtree(auth.user.id, spaceId, oid.toLowerCase());
+        if (!replica) throw new SyncError("NOT_FOUND", `this server keeps no replica of space ${spaceId}: it cannot copy part of it`);
+        if (snapshots >= MAX_SNAPSHOTS) throw new SyncError("RATE_LIMITED", `${MAX_SNAPSHOTS} snapshots are being sent: try again soon`);
+        snapshots++;
+        try {
+          const out: Buffer[] = [];
+          const read = async () => {
+            for await (const frame of replica.engine.exportSubtree(spaceId, oid, vid, { hidden })) out.push(encodeSnapshotFrame(frame));
+          };
+          await (replica.readsAlongside ? read() : replica.exclusive(spaceId, read)).catch((error: unknown) => {
+            if (error instanceof EngineError && (error.code === "NOT_FOUND" || error.code === "FORBIDDEN")) throw new SyncError(error.code, error.message);
+            throw error;
+          });
+          void reply.header("content-type", "application/octet-stream");
+          return reply.send(Buffer.concat(out));
+        } finally {
+          snapshots--;
+        }
       });
 
       // A member who may read part of the space: the subtrees they read (tops) and their vids, which

@@ -71,6 +71,18 @@ export interface SyncClient {
    * session, after a `FORGED` refusal; `CONFLICT` while the old accounts device is still active.
    */
   rebind(): Promise<void>;
+  /**
+   * Copies one version of one subtree of the space, with its history up to it, from the server's
+   * replica into `into`, an empty space of this engine (a space of its own: it does not sync). It
+   * reads there as `(oid, vid)` reads on the server, with the same vids, and works offline: older
+   * versions, checkouts, edits. Members copy only what their role reads (`FORBIDDEN` otherwise).
+   *
+   * @example
+   * const copy = randomUUID();
+   * await client.copySubtree(oid, vid, copy);
+   * const { rows } = await engine.view(copy, oid);
+   */
+  copySubtree(oid: string, vid: string, into: string): Promise<{ rows: number }>;
   /** `offline` after a failure until the next successful round; `refused` when the session was refused. */
   readonly status: "stopped" | "connecting" | "online" | "offline" | "refused";
 }
@@ -356,6 +368,11 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
     },
     changed() {
       nudge();
+    },
+    async copySubtree(oid, vid, into) {
+      if (!transport.subtree) throw new SyncError("BAD_BATCH", "this transport cannot copy subtrees");
+      const { rows } = await engine.loadSnapshot(into, transport.subtree(spaceId, oid, vid));
+      return { rows };
     },
     async rebind() {
       if (!transport.bind) throw new SyncError("BAD_BATCH", "this transport cannot bind devices");

@@ -43,6 +43,8 @@ export interface SyncTransport {
   createSpace?(spaceId: string): Promise<CreateSpaceResult>;
   /** The server replica's rows of a space, frame by frame. Optional: without it a joining device replays the ops. */
   snapshot?(spaceId: string): AsyncIterable<SnapshotFrame>;
+  /** One version of one subtree with its history up to it, frame by frame (engine/subtree-snapshot.ts). Optional. */
+  subtree?(spaceId: string, oid: string, vid: string): AsyncIterable<SnapshotFrame>;
   /** The subtrees a member who may read part of the space reads, with their vids. Optional. */
   tops?(spaceId: string): Promise<PartialTops>;
   /** Their current state, frame by frame (a partial replica's load), but for tops `have` lists unchanged. Optional. */
@@ -164,6 +166,7 @@ export function httpTransport(options: HttpTransportOptions): SyncTransport {
     invitations: async (spaceId) => (await call<{ invitations: Invitation[] }>(`${base}/${spaceId}/invitations`, { headers })).invitations,
     cancelInvitation: (spaceId, id) => call(`${base}/${spaceId}/invitations/${encodeURIComponent(id)}`, { method: "DELETE", headers }),
     snapshot: (spaceId) => frames(`${base}/${spaceId}/snapshot`),
+    subtree: (spaceId, oid, vid) => frames(`${base}/${spaceId}/subtree/${encodeURIComponent(oid)}/${encodeURIComponent(vid)}`),
     tops: (spaceId) => call(`${base}/${spaceId}/tops`, { headers }),
     partial: (spaceId, have) => frames(`${base}/${spaceId}/partial`, { have }),
     listen: (spaceIds, handlers) =>
@@ -306,6 +309,13 @@ export function faultyTransport(inner: SyncTransport, faults: Faults, random: ()
     t.tops = async (spaceId) => {
       if (t.offline) throw lost("offline");
       return tops(spaceId);
+    };
+  }
+  if (inner.subtree) {
+    const subtree = inner.subtree.bind(inner);
+    t.subtree = async function* (spaceId, oid, vid) {
+      if (t.offline) throw lost("offline");
+      yield* subtree(spaceId, oid, vid);
     };
   }
   if (inner.partial) {

@@ -244,6 +244,50 @@ describe.each(serverStores)("collaboration through the sync server, server stora
     await expect(bobs.client.sync()).rejects.toMatchObject({ code: "FORBIDDEN" });
   });
 
+  it("a subtree version travels with its history: the owner copies any, a member only what their role reads, never what is hidden", async () => {
+    if (store.skip) return;
+    const { d, s, plan, a, a1, b, b1 } = await aliceSpace();
+    await d.engine.update(s, a1, { content: "a1 v2" });
+    const aThen = (await d.engine.get(s, a)).vid;
+    await d.engine.update(s, a1, { content: "a1 v3" });
+    await d.engine.move(s, b1, { parentOid: a, index: 0 });
+    await d.engine.share(s, a, bob.userId, "viewer");
+    await d.client.sync();
+    const viewOf = async (e: Engine, space: string, oid: string, vid?: string) =>
+      (await e.view(space, oid, vid === undefined ? {} : { vid })).rows.map((r) => [r.oid, r.vid, r.depth, r.content]);
+
+    // The owner's copy of a as it was: the same vid and rows, its older versions, editable offline.
+    const mine = await device(alice, s);
+    const copy = crypto.randomUUID();
+    expect((await mine.client.copySubtree(a, aThen, copy)).rows).toBeGreaterThan(0);
+    expect((await mine.engine.get(copy, a)).vid).toBe(aThen);
+    expect(await viewOf(mine.engine, copy, a)).toEqual(await viewOf(d.engine, s, a, aThen));
+    expect((await mine.engine.get(copy, a1)).content).toBe("a1 v2");
+    const first = (await d.engine.versions(s, a)).versions.at(-1)!.vid;
+    expect(await viewOf(mine.engine, copy, a, first)).toEqual(await viewOf(d.engine, s, a, first));
+    await mine.engine.update(copy, a1, { content: "edited in the copy" });
+    expect((await d.engine.get(s, a1)).content).toBe("a1 v3");
+
+    // bob reads a (with b1 moved in): he copies a at its vid now, not plan, not b.
+    const bobs = await device(bob, s);
+    const now = (await d.engine.get(s, a)).vid;
+    const his = crypto.randomUUID();
+    await bobs.client.copySubtree(a, now, his);
+    expect(await viewOf(bobs.engine, his, a)).toEqual(await viewOf(d.engine, s, a));
+    const planVid = (await d.engine.get(s, plan)).vid;
+    expect(await errorOf(await call("GET", `/sync/${s}/subtree/${plan}/${planVid}`, bob))).toMatchObject({ status: 403, code: "FORBIDDEN", message: expect.stringContaining(plan) });
+    expect(await errorOf(await call("GET", `/sync/${s}/subtree/${b}/${(await d.engine.get(s, b)).vid}`, bob))).toMatchObject({ status: 403, code: "FORBIDDEN" });
+    // Hidden inside: a `none` entry on b1 under a refuses the copy of a.
+    await d.engine.share(s, b1, bob.userId, "none");
+    await d.client.sync();
+    const hiddenIn = (await d.engine.get(s, a)).vid;
+    expect(await errorOf(await call("GET", `/sync/${s}/subtree/${a}/${hiddenIn}`, bob))).toMatchObject({ status: 403, code: "FORBIDDEN", message: expect.stringContaining(b1) });
+    // Bad input is named; an unknown version is 404; a third user has no role.
+    expect(await errorOf(await call("GET", `/sync/${s}/subtree/${a}/not-a-vid`, alice))).toMatchObject({ status: 400, code: "BAD_BATCH", message: expect.stringContaining("not-a-vid") });
+    expect(await errorOf(await call("GET", `/sync/${s}/subtree/${a}/${(await d.engine.get(s, a1)).vid}`, alice))).toMatchObject({ status: 404, code: "NOT_FOUND" });
+    expect(await errorOf(await call("GET", `/sync/${s}/subtree/${a}/${now}`, carol))).toMatchObject({ status: 403, code: "FORBIDDEN" });
+  });
+
   it("taking a role away closes the member's socket at once and stops their client", async () => {
     if (store.skip) return;
     const { d, s, plan } = await aliceSpace();

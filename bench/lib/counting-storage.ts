@@ -24,6 +24,8 @@ export function countingStorage(inner: Storage): Counting {
     ...wrap(inner),
     kind: inner.kind,
     transaction: (fn) => inner.transaction((tx) => fn(wrap(tx))),
+    // Pinned reads (Postgres snapshots) count too.
+    ...(inner.readSnapshot ? { readSnapshot: async () => wrap(await inner.readSnapshot!()) } : {}),
     close: () => inner.close(),
   };
   return { storage, rows: () => rows };
