@@ -21,14 +21,14 @@
 import type { Core } from "./core.js";
 import { chunkLoader, loadVersions } from "./format/row-cache.js";
 import { walkSubtree } from "./walk-subtree.js";
-import { fromB64, unpackEach } from "./format/codec.js";
+import { unpackEach } from "./format/codec.js";
 import { EngineError, invalid } from "./errors.js";
 import { forget } from "./known.js";
 import { placesOf } from "./access.js";
 import { actorEntries, allows, checkUser, type Role } from "./roles.js";
 import { activeChain } from "./objective.js";
 import { allChildren, type KidsNode } from "./children-tree.js";
-import { insertRows, readFrames, type SnapshotFrame, type SnapshotTable } from "./snapshot.js";
+import { chunkFrames, insertRows, readFrames, type SnapshotFrame, type SnapshotTable } from "./snapshot.js";
 import { checkId } from "./validate.js";
 
 /** A top of a partial replica: the objective, its active vid, and its entries mark. */
@@ -219,15 +219,9 @@ export async function* exportPartial(core: Core, spaceId: string, user: string, 
     total += shares.length;
     if (shares.length > 0) yield { t: "share", rows: shares };
   }
-  const ids = [...chunks.keys()];
-  for (let i = 0; i < ids.length; i += OIDS_PER_FRAME) {
-    const part = ids.slice(i, i + OIDS_PER_FRAME);
-    const rows = await q.query<{ chunk_id: Uint8Array; node: Uint8Array }>(
-      "select chunk_id, node from chunk where space_id = $1 and chunk_id in (select decode(h, 'hex') from unnest($2::text[]) h) order by chunk_id",
-      [spaceId, part.map((id) => fromB64(id).toString("hex"))],
-    );
-    total += rows.length;
-    yield { t: "chunk", rows: rows.map((r) => [r.chunk_id, r.node]) };
+  for await (const frame of chunkFrames(core.storage, spaceId, [...chunks.keys()])) {
+    total += frame.rows.length;
+    yield frame;
   }
   yield { t: "end", rows: total };
 }

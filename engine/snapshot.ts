@@ -13,7 +13,7 @@ import type { CopyColumn, Queryable } from "../storage/contract.js";
 import type { Core } from "./core.js";
 import { EngineError, invalid } from "./errors.js";
 import { deviceNo, ensureDevices } from "./format/devices.js";
-import { pack, unpack, unpackEach } from "./format/codec.js";
+import { fromB64, pack, unpack, unpackEach } from "./format/codec.js";
 import { forget } from "./known.js";
 import { checkId } from "./validate.js";
 
@@ -139,6 +139,11 @@ async function* frames(q: Queryable, spaceId: string): AsyncGenerator<SnapshotFr
 export async function loadSnapshot(core: Core, spaceId: string, source: AsyncIterable<SnapshotFrame> | Iterable<SnapshotFrame>): Promise<{ cursor: number; rows: number }> {
   spaceId = checkId("spaceId", spaceId);
   const { head, tables, rows } = await readFrames(core, source, "snapshot", new Set(Object.keys(COLUMNS) as SnapshotTable[]));
+  // A subtree copy lists its root, and only it, as a document.
+  const documents = tables.flatMap((f) => (f.t === "document" ? f.rows.map((r) => String(r[0]).toLowerCase()) : []));
+  if (head.subtree && (documents.length !== 1 || documents[0] !== String(head.subtree.oid).toLowerCase())) {
+    throw invalid(`a subtree snapshot of ${JSON.stringify(head.subtree.oid)} must list it as its one document, not ${JSON.stringify(documents)}`);
+  }
   const result = await core.storage.transaction(async (tx) => {
     const [state] = await tx.query<{ has: boolean; rows: boolean }>(
       `select exists (select 1 from space where space_id = $1) as has,
@@ -163,6 +168,21 @@ export async function loadSnapshot(core: Core, spaceId: string, source: AsyncIte
   core.cache.lru.clear();
   return { cursor: result.cursor, rows: result.rows };
 }
+
+/** Chunks by id (as the row cache names them), a frame of at most `CHUNKS_PER_FRAME` at a time, in key order. */
+export async function* chunkFrames(q: Queryable, spaceId: string, ids: readonly string[]): AsyncGenerator<RowsFrame> {
+  for (let i = 0; i < ids.length; i += CHUNKS_PER_FRAME) {
+    const part = ids.slice(i, i + CHUNKS_PER_FRAME);
+    const rows = await q.query<{ chunk_id: Uint8Array; node: Uint8Array }>(
+      "select chunk_id, node from chunk where space_id = $1 and chunk_id in (select decode(h, 'hex') from unnest($2::text[]) h) order by chunk_id",
+      [spaceId, part.map((id) => fromB64(id).toString("hex"))],
+    );
+    yield { t: "chunk", rows: rows.map((r) => [r.chunk_id, r.node]) };
+  }
+}
+
+/** Chunks per frame in `chunkFrames` (a chunk holds at most 64 links: a frame stays well under a megabyte). */
+const CHUNKS_PER_FRAME = 500;
 
 /** A frame of a snapshot's head, and one of rows of a table. */
 export type HeadFrame = Extract<SnapshotFrame, { readonly t: "head" }>;

@@ -19,14 +19,14 @@ import type { Queryable } from "../storage/contract.js";
 import type { Core } from "./core.js";
 import { EngineError, invalid, notFound } from "./errors.js";
 import { seqOfVid, storedVidLookup } from "./find-version.js";
-import { fromB64, unpackEach } from "./format/codec.js";
+import { unpackEach } from "./format/codec.js";
 import { decodeTouched, encodeTouched, opVidDevices } from "./format/op-row.js";
 import { decodeRecord, type VersionRecord } from "./format/record.js";
-import { chunkLoader, createRowCache, loadVersion, loadVersions, resolveVersions, type RowCache } from "./format/row-cache.js";
+import { chunkLoader, createRowCache, loadVersion, loadVersions, type RowCache } from "./format/row-cache.js";
 import type { KidsNode } from "./children-tree.js";
 import { cutBody, REMOVED } from "./format/rows.js";
 import { isVid } from "./ids.js";
-import type { SnapshotFrame } from "./snapshot.js";
+import { chunkFrames, type SnapshotFrame } from "./snapshot.js";
 import { checkId } from "./validate.js";
 import { walkSubtree } from "./walk-subtree.js";
 
@@ -78,6 +78,7 @@ async function* frames(core: Core, q: Queryable, isPinned: boolean, spaceId: str
   const hidden = options.hidden ? [...reached.upTo.keys()].find((o) => options.hidden!.has(o)) : undefined;
   if (hidden) throw new EngineError("FORBIDDEN", `the subtree of ${oid} at ${vid} or its history holds objective ${hidden}, which is hidden from its reader`);
   const inside = new Set(reached.upTo.keys());
+  const tree = (o: string) => reached.places.get(o) ?? reached.places.get(o.toLowerCase());
   const keys = [...reached.upTo];
 
   // Rows first (held in memory: the head names the devices they name).
@@ -87,7 +88,7 @@ async function* frames(core: Core, q: Queryable, isPinned: boolean, spaceId: str
   for (let i = 0; i < keys.length; i += OIDS_PER_FRAME) {
     const part = keys.slice(i, i + OIDS_PER_FRAME);
     // The rows `reach` read (every row up to each objective's limit), in key order.
-    const rows = part.flatMap(([o]) => [...reached.rows.get(o)!.values()].sort((x, y) => x.seq - y.seq));
+    const rows = part.flatMap(([o]) => reached.rows.get(o) ?? []);
     const out: (readonly unknown[])[] = [];
     // Rows cut back: their place columns are the place after their new last record.
     const cuts: { at: number; vseq: number }[] = [];
@@ -95,16 +96,20 @@ async function* frames(core: Core, q: Queryable, isPinned: boolean, spaceId: str
       const o = r.oid.toLowerCase();
       const s = reached.upTo.get(o)!;
       const last = rows[n + 1]?.oid.toLowerCase() !== o;
-      let row: readonly unknown[] = [r.oid, r.seq, r.vseq, r.parent_oid, r.pos, r.flags, r.body];
+      // The root is a root in the copy: none of its rows names a place above it.
+      let row: readonly unknown[] = o === oid ? [r.oid, r.seq, r.vseq, null, null, r.flags, r.body] : [r.oid, r.seq, r.vseq, r.parent_oid, r.pos, r.flags, r.body];
       if (last) {
-        // The segment holding the linked version ends with it: what came after is not this copy's.
+        // The segment holding the newest reached version ends with it: what came after is not this copy's.
         const kept = cutBody(r.body, s + 1);
         if (!kept) throw new Error(`version ${r.oid}@${s} is missing its records`);
         const removed = kept.last.kind === "mark" && kept.last.removal;
-        if (kept.cut) cuts.push({ at: out.length, vseq: vseqOf(kept.last) });
-        if (kept.cut) row = [r.oid, r.seq, vseqOf(kept.last), null, null, (r.flags & ~REMOVED) | (removed ? REMOVED : 0), Buffer.from(kept.body)];
-        // The root is a root in the copy: no place above it.
-        if (o === oid) row = [row[0], row[1], row[2], null, null, row[5], row[6]];
+        if (kept.cut) row = [r.oid, r.seq, vseqOf(kept.last), row[3], row[4], (r.flags & ~REMOVED) | (removed ? REMOVED : 0), Buffer.from(kept.body)];
+        // An objective of the tree at `vid` names where it is there (a checkout above may have put
+        // it there, and the copy holds no op that says so); one of its history only, where it was
+        // after its last record here.
+        const place = tree(o);
+        if (place) row = [row[0], row[1], row[2], place.parentOid, place.pos, row[5], row[6]];
+        else if (kept.cut && o !== oid) cuts.push({ at: out.length, vseq: vseqOf(kept.last) });
       }
       unpackEach(row[6] as Uint8Array, (value, start, end) => {
         const rec = decodeRecord(value, end - start);
@@ -118,7 +123,7 @@ async function* frames(core: Core, q: Queryable, isPinned: boolean, spaceId: str
       const r = out[c.at]!;
       const place = places.get(`${String(r[0])}|${c.vseq}`);
       if (!place) throw new Error(`version ${String(r[0])}@${c.vseq} is missing`);
-      if (String(r[0]).toLowerCase() !== oid) out[c.at] = [r[0], r[1], r[2], place.parentOid, place.pos, r[5], r[6]];
+      out[c.at] = [r[0], r[1], r[2], place.parentOid, place.pos, r[5], r[6]];
     }
     versionPages.push(out);
   }
@@ -149,75 +154,54 @@ async function* frames(core: Core, q: Queryable, isPinned: boolean, spaceId: str
 
   yield { t: "head", cursor: 0, seq: space.seq, devices: devices.map((d) => [d.no, d.id] as const), subtree: { oid, vid } };
   let total = 0;
-  for (const rows of versionPages) {
+  for (const rows of bounded(versionPages.flat(), 6)) {
     total += rows.length;
     yield { t: "version", rows };
   }
-  for (const rows of opPages) {
+  for (const rows of bounded(opPages.flat(), 7)) {
     total += rows.length;
-    if (rows.length > 0) yield { t: "op", rows };
+    yield { t: "op", rows };
   }
   if (aliases.length > 0) {
     total += aliases.length;
     yield { t: "version_alias", rows: aliases.map((a) => [a.vid, a.oid, a.seq]) };
   }
-  const ids = [...reached.chunks];
-  for (let i = 0; i < ids.length; i += OIDS_PER_FRAME) {
-    const part = ids.slice(i, i + OIDS_PER_FRAME);
-    const rows = await q.query<{ chunk_id: Uint8Array; node: Uint8Array }>(
-      "select chunk_id, node from chunk where space_id = $1 and chunk_id in (select decode(h, 'hex') from unnest($2::text[]) h) order by chunk_id",
-      [spaceId, part.map((id) => fromB64(id).toString("hex"))],
-    );
-    total += rows.length;
-    yield { t: "chunk", rows: rows.map((r) => [r.chunk_id, r.node]) };
+  for await (const frame of chunkFrames(q, spaceId, [...reached.chunks])) {
+    total += frame.rows.length;
+    yield frame;
   }
   total += 1;
-  yield { t: "document", rows: [[oid, seq!]] };
+  // Seq 0, as a partial replica's tops: no op here made the document (no creator), no undo takes it away.
+  yield { t: "document", rows: [[oid, 0]] };
   yield { t: "end", rows: total };
 }
 
 /**
- * Every objective the copy holds, with the seq its records are cut after: those of the subtree at
- * `seq` up to `seq`; those only older versions linked, up to the newest version so linked. And
- * the chunks of every copied version's children. Reads a level of objectives at a time (their rows,
- * then their versions, then their children's chunks), again for those whose limit grew.
+ * What the copy holds. The versions the history of `(oid, seq)` reaches: the root's versions up
+ * to `seq`, every version one of them links, and so on down (an objective's versions made while it
+ * lived elsewhere are not reached, nor what they linked). Per objective, the seq its records are
+ * cut after: its newest reached version. With the chunks of every reached version, the places in
+ * the tree at `seq` (what the copy's newest rows name), and each objective's stored rows up to its
+ * cut. A level of versions at a time (one statement per batch, then their chunks).
  */
-async function reach(cache: RowCache, q: Queryable, spaceId: string, oid: string, seq: number): Promise<{ upTo: Map<string, number>; chunks: Set<string>; rows: Map<string, Map<number, VersionRowRecord>> }> {
+async function reach(cache: RowCache, q: Queryable, spaceId: string, oid: string, seq: number): Promise<Reached> {
   const tree = await walkSubtree(cache, q, spaceId, [[oid, seq]]);
-  const upTo = new Map(tree.keys.map(([o]) => [o.toLowerCase(), seq]));
   const chunks = new Set(tree.chunks.keys());
   const loader = chunkLoader(cache, q, spaceId);
-  // What each objective's versions were expanded up to.
-  const done = new Map<string, number>();
-  // Every row read, per objective by seq: the export sends them (they are all up to its limit).
-  const read = new Map<string, Map<number, VersionRowRecord>>();
-  let todo = [...upTo.keys()];
-  while (todo.length > 0) {
-    const next = new Set<string>();
-    for (let i = 0; i < todo.length; i += OIDS_PER_FRAME) {
-      const part = todo.slice(i, i + OIDS_PER_FRAME);
-      const rows = await q.query<VersionRowRecord>(
-        `select v.oid::text as oid, v.seq, v.vseq, v.parent_oid::text as parent_oid, v.pos, v.flags, v.body from unnest($2::uuid[], $3::int8[], $4::int8[]) as k(oid, upto, done)
-           join version v on v.space_id = $1 and v.oid = k.oid and v.seq <= k.upto
-             and not exists (select 1 from version w where w.space_id = $1 and w.oid = k.oid and w.seq > v.seq and w.seq <= k.done)`,
-        [spaceId, part, part.map((o) => upTo.get(o)!), part.map((o) => done.get(o) ?? -1)],
-      );
-      const keys: (readonly [string, number])[] = [];
-      for (const r of rows) {
-        const o = r.oid.toLowerCase();
-        const held = read.get(o) ?? new Map<number, VersionRowRecord>();
-        held.set(r.seq, r);
-        read.set(o, held);
-        const from = done.get(o) ?? -1;
-        const to = upTo.get(o)!;
-        unpackEach(r.body, (value, start, end) => {
-          const rec = decodeRecord(value, end - start);
-          if (rec.kind !== "mark" && rec.seq > from && rec.seq <= to) keys.push([o, rec.seq]);
-        });
-      }
-      for (const o of part) done.set(o, upTo.get(o)!);
-      // Resolved from the rows in hand (each segment starts with an image): no second read.
-      const versions = await resolveVersions(cache, q, spaceId, rows, keys);
+  const upTo = new Map<string, number>([[oid, seq]]);
+  const seen = new Set<string>();
+  let frontier: (readonly [string, number])[] = [];
+  for (const r of (await rowsUpTo(q, spaceId, [[oid, seq]])).get(oid) ?? []) {
+    unpackEach(r.body, (value, start, end) => {
+      const rec = decodeRecord(value, end - start);
+      if (rec.kind !== "mark" && rec.seq <= seq) frontier.push([oid, rec.seq]);
+    });
+  }
+  for (const [o, s] of frontier) seen.add(`${o}|${s}`);
+  while (frontier.length > 0) {
+    const next: (readonly [string, number])[] = [];
+    for (let i = 0; i < frontier.length; i += VERSIONS_PER_READ) {
+      const versions = await loadVersions(cache, q, spaceId, frontier.slice(i, i + VERSIONS_PER_READ));
       let nodes: KidsNode[] = [...versions.values()].map((v) => v.kids);
       while (nodes.length > 0) {
         const inner: string[] = [];
@@ -231,19 +215,71 @@ async function reach(cache: RowCache, q: Queryable, spaceId: string, oid: string
           }
           for (const [child, s] of node.l) {
             const c = child.toLowerCase();
-            // An objective of the subtree at `seq` is taken up to `seq` already.
-            if (s > (upTo.get(c) ?? -1)) {
-              upTo.set(c, s);
-              next.add(c);
-            }
+            if (seen.has(`${c}|${s}`)) continue;
+            seen.add(`${c}|${s}`);
+            next.push([c, s]);
+            if (s > (upTo.get(c) ?? -1)) upTo.set(c, s);
           }
         }
         nodes = inner.length > 0 ? await loader.getMany(inner) : [];
       }
     }
-    todo = [...next];
+    frontier = next;
   }
-  return { upTo, chunks, rows: read };
+  return { upTo, chunks, places: tree.places, rows: await rowsUpTo(q, spaceId, [...upTo]) };
+}
+
+/** What `reach` found. */
+interface Reached {
+  readonly upTo: Map<string, number>;
+  readonly chunks: Set<string>;
+  readonly places: ReadonlyMap<string, { readonly parentOid: string; readonly pos: string }>;
+  readonly rows: Map<string, VersionRowRecord[]>;
+}
+
+/** Versions resolved per statement while reaching. */
+const VERSIONS_PER_READ = 2_000;
+
+/** Each objective's stored rows up to a seq, in key order: index probes (a lateral join), a batch at a time. */
+async function rowsUpTo(q: Queryable, spaceId: string, keys: readonly (readonly [string, number])[]): Promise<Map<string, VersionRowRecord[]>> {
+  const out = new Map<string, VersionRowRecord[]>();
+  for (let i = 0; i < keys.length; i += OIDS_PER_FRAME) {
+    const part = keys.slice(i, i + OIDS_PER_FRAME);
+    const rows = await q.query<VersionRowRecord>(
+      `select v.oid::text as oid, v.seq, v.vseq, v.parent_oid::text as parent_oid, v.pos, v.flags, v.body
+         from unnest($2::uuid[], $3::int8[]) as k(oid, upto)
+         cross join lateral (select * from version t where t.space_id = $1 and t.oid = k.oid and t.seq <= k.upto order by t.seq) v`,
+      [spaceId, part.map(([o]) => o), part.map(([, s]) => s)],
+    );
+    for (const r of rows) {
+      const o = r.oid.toLowerCase();
+      const list = out.get(o) ?? [];
+      list.push(r);
+      out.set(o, list);
+    }
+  }
+  return out;
+}
+
+/** Rows per frame at most, and bytes of their largest column, as in a whole snapshot: a frame stays a few megabytes. */
+const PAGE = 2_000;
+const PAGE_BYTES = 4 * 1024 * 1024;
+
+/** Rows cut into frames of at most PAGE rows and PAGE_BYTES of column `big` (one row at least). */
+function* bounded(rows: readonly (readonly unknown[])[], big: number): Generator<(readonly unknown[])[]> {
+  let page: (readonly unknown[])[] = [];
+  let bytes = 0;
+  for (const r of rows) {
+    const size = (r[big] as Uint8Array | null)?.length ?? 0;
+    if (page.length > 0 && (page.length === PAGE || bytes + size > PAGE_BYTES)) {
+      yield page;
+      page = [];
+      bytes = 0;
+    }
+    page.push(r);
+    bytes += size;
+  }
+  if (page.length > 0) yield page;
 }
 
 /** A stored version row (a segment), as the export reads it. */

@@ -16,6 +16,8 @@ export interface WalkedSubtree {
   readonly versions: Map<string, VersionRow>;
   /** The chunks of their children trees, by id. */
   readonly chunks: Map<string, KidsNode>;
+  /** Where each objective below the roots is linked: its parent and position key. */
+  readonly places: Map<string, { readonly parentOid: string; readonly pos: string }>;
 }
 
 /** Walks the subtrees of `roots` (versions by `[oid, seq]`). Throws when a linked version is missing. */
@@ -24,6 +26,7 @@ export async function walkSubtree(cache: RowCache, q: Queryable, spaceId: string
   const keys: (readonly [string, number])[] = [];
   const versions = new Map<string, VersionRow>();
   const chunks = new Map<string, KidsNode>();
+  const places = new Map<string, { parentOid: string; pos: string }>();
   let level = roots;
   while (level.length > 0) {
     const rows = await loadVersions(cache, q, spaceId, level);
@@ -36,7 +39,12 @@ export async function walkSubtree(cache: RowCache, q: Queryable, spaceId: string
       for (let nodes: KidsNode[] = [row.kids]; nodes.length > 0; ) {
         const inner: string[] = [];
         for (const node of nodes) {
-          if ("l" in node) for (const e of node.l) next.push([e[0], e[1]]);
+          if ("l" in node) {
+            for (const e of node.l) {
+              next.push([e[0], e[1]]);
+              places.set(e[0], { parentOid: oid, pos: e[2] });
+            }
+          }
           else for (const ref of node.i) if (!chunks.has(ref[0])) inner.push(ref[0]);
         }
         const got = inner.length > 0 ? await loader.getMany(inner) : [];
@@ -46,5 +54,5 @@ export async function walkSubtree(cache: RowCache, q: Queryable, spaceId: string
     }
     level = next;
   }
-  return { keys, versions, chunks };
+  return { keys, versions, chunks, places };
 }

@@ -302,6 +302,13 @@ const plugin: FastifyPluginAsync<SyncPluginOptions> = async (app: FastifyInstanc
         if (!isVid(vid)) throw new SyncError("BAD_BATCH", `vid must be a version id, got ${JSON.stringify(vid).slice(0, 80)}`);
         const { hidden } = await access.subtree(auth.user.id, spaceId, oid.toLowerCase());
         if (!replica) throw new SyncError("NOT_FOUND", `this server keeps no replica of space ${spaceId}: it cannot copy part of it`);
+        // A version pushed a moment ago is on the replica before it is looked for.
+        try {
+          await replica.caughtUp(spaceId);
+        } catch (error) {
+          request.log.error({ spaceId, err: error }, "the replica cannot serve a subtree");
+          throw new SyncError("UNAVAILABLE", `the replica of space ${spaceId} cannot serve it now: try again later`);
+        }
         if (snapshots >= MAX_SNAPSHOTS) throw new SyncError("RATE_LIMITED", `${MAX_SNAPSHOTS} snapshots are being sent: try again soon`);
         snapshots++;
         try {

@@ -35,8 +35,8 @@ async function historyOf(e: Engine, s: string, oid: string) {
 
 describe.each(await usableBackends())("subtree snapshots on $name", (backend) => {
   const opened: Fresh[] = [];
-  const fresh = async () => {
-    const f = await backend.fresh();
+  const fresh = async (options: { actor?: string } = {}) => {
+    const f = await backend.fresh(options);
     opened.push(f);
     return f;
   };
@@ -74,7 +74,10 @@ describe.each(await usableBackends())("subtree snapshots on $name", (backend) =>
       expect(root.vid).toBe(vid);
       expect(root.parentOid).toBeNull();
       expect(await b.documents(copy)).toEqual([expect.objectContaining({ oid: pick, vid })]);
-      expect(await rowsOf(b, copy, pick)).toEqual(await rowsOf(a, s, pick, vid));
+      const copied = await rowsOf(b, copy, pick);
+      expect(copied).toEqual(await rowsOf(a, s, pick, vid));
+      // Every row shown is found and read by its oid there too.
+      for (const r of copied) expect((await b.get(copy, r[0] as string)).vid).toBe(r[1]);
       // The root's history is the exporter's up to that version: newer ops did not travel.
       const full = await historyOf(a, s, pick);
       const upTo = full.indexOf(picked.opId);
@@ -89,8 +92,14 @@ describe.each(await usableBackends())("subtree snapshots on $name", (backend) =>
         expect(await rowsOf(b, copy, pick, v.vid)).toEqual(there);
         for (const r of there) inside.add(r[0] as string);
       }
-      if (older.length <= 40) for (const f of frames) if (f.t === "version") for (const r of f.rows) expect(inside.has(r[0] as string)).toBe(true);
+      if (older.length <= 40) {
+        const sent = new Set(frames.flatMap((f) => (f.t === "version" ? f.rows.map((r) => r[0] as string) : [])));
+        expect([...sent].sort()).toEqual([...inside].sort());
+      }
 
+      // Any row shown is edited there.
+      const any = copied[Math.floor(rand() * copied.length)];
+      if (any) expect((await b.update(copy, any[0] as string, { content: "edited in the copy" })).content).toBe("edited in the copy");
       // And checks out offline: the root takes its oldest version's tree again.
       const oldest = older.at(-1)!;
       if (oldest.vid !== vid) {
@@ -98,13 +107,65 @@ describe.each(await usableBackends())("subtree snapshots on $name", (backend) =>
         expect(await rowsOf(b, copy, pick)).toEqual(await rowsOf(a, s, pick, oldest.vid));
       }
       // The copy is a document of its own, editable: a new version on the root, nothing else moves.
+      const docVid = (await a.get(s, doc)).vid;
       const kid = (await b.create(copy, { parentOid: pick, index: 0, content: "added in the copy" })).oid;
       expect((await b.get(copy, pick)).vid).not.toBe(vid);
       expect((await b.get(copy, kid)).content).toBe("added in the copy");
-      expect((await a.get(s, doc)).vid).toBe((await a.get(s, doc)).vid);
+      expect((await a.get(s, doc)).vid).toBe(docVid);
       checked++;
     }
     expect(checked).toBe(8);
+  });
+
+  it("an objective a checkout above put back is found and edited in the copy, though no op of the copy says so", async () => {
+    const { spaceId: s } = await a.createSpace();
+    const d = (await a.createDocument(s, { content: "d" })).oid;
+    const A = (await a.create(s, { parentOid: d, content: "A" })).oid;
+    const z = (await a.create(s, { parentOid: A, content: "z" })).oid;
+    const y = (await a.create(s, { parentOid: A, index: 1, content: "y" })).oid;
+    const before = (await a.get(s, d)).vid;
+    // y's newest version lives under z; the checkout of d above A puts its older one back under A.
+    await a.move(s, y, { parentOid: z, index: 0 });
+    await a.checkout(s, d, before);
+    await a.update(s, A, { content: "A again" });
+    const copy = randomUUID();
+    await b.loadSnapshot(copy, a.exportSubtree(s, A, (await a.get(s, A)).vid));
+    expect((await rowsOf(b, copy, A)).map((r) => r[0])).toEqual([z, y]);
+    expect((await b.get(copy, y)).parentOid).toBe(A);
+    expect((await b.update(copy, y, { content: "y in the copy" })).content).toBe("y in the copy");
+  });
+
+  it("sends what the subtree's versions reached, not what its objectives reached while elsewhere", async () => {
+    const { spaceId: s } = await a.createSpace();
+    const d = (await a.createDocument(s, { content: "d" })).oid;
+    const A = (await a.create(s, { parentOid: d, content: "A" })).oid;
+    const x = (await a.create(s, { parentOid: A, content: "x" })).oid;
+    const secret = (await a.createDocument(s, { content: "secret" })).oid;
+    await a.move(s, x, { parentOid: secret, index: 0 });
+    const k = (await a.create(s, { parentOid: x, content: "k, made in the secret document" })).oid;
+    await a.move(s, k, { parentOid: secret, index: 0 });
+    await a.move(s, x, { parentOid: A, index: 0 });
+    const vid = (await a.get(s, A)).vid;
+    // k never was in A: hiding it refuses nothing, and none of its rows travels.
+    const frames = await collect(a.exportSubtree(s, A, vid, { hidden: new Set([k, secret]) }));
+    const sent = frames.flatMap((f) => (f.t === "version" ? f.rows.map((r) => r[0] as string) : []));
+    expect(new Set(sent)).toEqual(new Set([A, x]));
+    const copy = randomUUID();
+    await b.loadSnapshot(copy, frames);
+    expect((await rowsOf(b, copy, A)).map((r) => r[0])).toEqual([x]);
+  });
+
+  it("the copy is its loader's: the exporter's authors get no role there, an acting loader manages it", async () => {
+    const alice = a.as("alice");
+    const { spaceId: s } = await alice.createSpace();
+    const d = (await alice.createDocument(s, { content: "alice's" })).oid;
+    await alice.create(s, { parentOid: d, content: "row" });
+    const bob = (await fresh({ actor: "bob" })).engine;
+    const copy = randomUUID();
+    await bob.loadSnapshot(copy, a.exportSubtree(s, d, (await a.get(s, d)).vid));
+    expect(await bob.accessOf(copy, "alice")).toMatchObject({ member: false });
+    expect(await bob.accessOf(copy, "bob")).toMatchObject({ member: true, readsAll: true });
+    expect((await bob.create(copy, { parentOid: d, content: "bob's row" })).content).toBe("bob's row");
   });
 
   it("refuses a bad vid, an unknown version and a subtree holding a hidden objective, loading nothing", async () => {

@@ -181,38 +181,8 @@ export async function loadVersions(
     [spaceId, missOids, missSeqs],
   );
   cache.rowsRead += rows.length;
-  await resolveVersions(cache, q, spaceId, rows, missOids.map((oid, i) => [oid, missSeqs[i]!] as const), out);
-  return out;
-}
-
-/**
- * Resolves versions `keys` from stored rows the caller read already (each key's segment among
- * them), caching them like `loadVersions`; adds them to `out`. A reader that holds an objective's
- * rows (a subtree export) resolves its versions without reading them again.
- */
-export async function resolveVersions(
-  cache: RowCache,
-  q: Queryable,
-  spaceId: string,
-  rows: readonly { readonly oid: string; readonly seq: number; readonly body: Uint8Array }[],
-  keys: readonly (readonly [oid: string, seq: number])[],
-  out: Map<string, VersionRow> = new Map(),
-): Promise<Map<string, VersionRow>> {
-  const missOids: string[] = [];
-  const missSeqs: number[] = [];
-  for (const [oid, seq] of keys) {
-    const hit = cachedVersion(cache, spaceId, oid, seq);
-    if (hit) out.set(`${oid}|${seq}`, hit);
-    else {
-      missOids.push(oid);
-      missSeqs.push(seq);
-    }
-  }
-  if (missOids.length === 0) return out;
-  const missing = new Set(missOids);
   const byOid = new Map<string, DecodedRow[]>();
   for (const r of rows) {
-    if (!missing.has(r.oid)) continue;
     const list = byOid.get(r.oid) ?? [];
     if (list.some((d) => d.seq === r.seq)) continue;
     list.push({ seq: r.seq, records: decodeBody(r.body) });
