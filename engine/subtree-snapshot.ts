@@ -186,7 +186,8 @@ async function* frames(core: Core, q: Queryable, isPinned: boolean, spaceId: str
  */
 async function reach(cache: RowCache, q: Queryable, spaceId: string, oid: string, seq: number): Promise<Reached> {
   const tree = await walkSubtree(cache, q, spaceId, [[oid, seq]]);
-  const chunks = new Set(tree.chunks.keys());
+  // Chunks expanded so far (those of the tree at `seq` too: their links are reached from here).
+  const chunks = new Set<string>();
   const loader = chunkLoader(cache, q, spaceId);
   const upTo = new Map<string, number>([[oid, seq]]);
   const seen = new Set<string>();

@@ -53,7 +53,8 @@ describe.each(await usableBackends())("subtree snapshots on $name", (backend) =>
   it("random versions of random subtrees load elsewhere and read as on the exporter, history included", async () => {
     const { spaceId: s } = await a.createSpace();
     const doc = (await a.createDocument(s, { content: "doc" })).oid;
-    await a.importTree(s, { parentOid: doc, nodes: Array.from({ length: 40 }, (_, i) => ({ content: `row ${i}`, children: [{ content: `under ${i}`, children: [{ content: `deep ${i}` }] }] })) });
+    // 150 children: the document's children list is stored in chunks.
+    await a.importTree(s, { parentOid: doc, nodes: Array.from({ length: 150 }, (_, i) => ({ content: `row ${i}`, children: [{ content: `under ${i}`, children: [{ content: `deep ${i}` }] }] })) });
     const rand = lcg(11);
     let checked = 0;
     for (let round = 0; round < 8; round++) {
