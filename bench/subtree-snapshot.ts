@@ -8,11 +8,15 @@
  * - the whole space (exportSnapshot), for the ratio.
  * Per copy: export and load time (ms), bytes on the wire (frames as the server sends them), rows,
  * rows the export read, and that the copy reads the same root vid and every row of it.
+ * Beside them, Loro (one document, no per-subtree copy): the same outline and edits, the document
+ * at the 10th edit with its history up to there (`forkAt`, then a snapshot export and an import
+ * into a new document) and the whole document's snapshot.
  * Prints a table, writes bench/results/subtree-snapshot.json and .md.
  *
  *   npx tsx bench/subtree-snapshot.ts [--quick]
  */
 import { randomUUID } from "node:crypto";
+import { LoroDoc, type Frontiers, type TreeID } from "loro-crdt";
 import type { Engine, SnapshotFrame } from "../index.js";
 import { encodeSnapshotFrame } from "../sync/protocol.js";
 import { applyEdit } from "./lib/apply-edit.js";
@@ -69,10 +73,66 @@ async function copy(c: CountedEngine, what: string, frames: () => AsyncGenerator
   return { what, rows, bytes, exportMs: medianOf(exports), loadMs: medianOf(loads), rowsReadByExport: read, sameVid: same };
 }
 
+/** Loro: the same outline in one commit, the same edits one commit each; the copies Loro can make. */
+function loroCopies(outline: ReturnType<typeof generateOutline>, history: ReturnType<typeof generateHistory>) {
+  const doc = new LoroDoc();
+  doc.setPeerId("1");
+  const tree = doc.getTree("outline");
+  const tid = new Map<string, TreeID>();
+  const add = (id: string, parent: string | null, content: string, props: Record<string, unknown>, index?: number) => {
+    const n = parent === null ? tree.createNode() : tree.createNode(tid.get(parent)!, index);
+    tid.set(id, n.id);
+    n.data.set("content", content);
+    for (const [k, v] of Object.entries(props)) n.data.set(k, v as never);
+  };
+  for (const [id, parent, content, props] of outline.rows) add(id, parent, content, props);
+  doc.commit();
+  let tenth: Frontiers = doc.frontiers();
+  history.forEach((e, i) => {
+    if (e.kind === "update") tree.getNodeByID(tid.get(e.id)!)!.data.set("content", e.content);
+    else if (e.kind === "create") add(e.id, e.parent, e.content, e.props, e.index);
+    else if (e.kind === "move") tree.move(tid.get(e.id)!, tid.get(e.parent)!, e.index);
+    else tree.delete(tid.get(e.id)!);
+    doc.commit();
+    if (i === 9) tenth = doc.frontiers();
+  });
+  const measure = (what: string, make: () => Uint8Array) => {
+    const exports: number[] = [];
+    const loads: number[] = [];
+    let bytes = 0;
+    for (let run = 0; run < RUNS; run++) {
+      const t0 = performance.now();
+      const out = make();
+      exports.push(performance.now() - t0);
+      bytes = out.length;
+      const t1 = performance.now();
+      const other = new LoroDoc();
+      other.import(out);
+      loads.push(performance.now() - t1);
+      other.free();
+    }
+    return { what, bytes, exportMs: medianOf(exports), loadMs: medianOf(loads) };
+  };
+  const out = [
+    measure("document at the 10th edit (forkAt, snapshot, import)", () => {
+      const fork = doc.forkAt(tenth);
+      const bytes = fork.export({ mode: "snapshot" });
+      fork.free();
+      return bytes;
+    }),
+    measure("whole document (snapshot, import)", () => doc.export({ mode: "snapshot" })),
+  ];
+  doc.free();
+  return out;
+}
+
 const copies: Copy[] = [];
+const loro: { nodes: number; what: string; bytes: number; exportMs: number; loadMs: number }[] = [];
 for (const nodes of SIZES) {
   const outline = generateOutline("realistic", nodes, SEED);
   const history = generateHistory(outline, EDITS, SEED);
+  progress(`subtree: loro ${nodes}`);
+  for (const l of loroCopies(outline, history)) loro.push({ nodes, ...l });
   for (const kind of ["pglite", "postgres"] as const) {
     const c = await openCountedEngine(kind, "bench_subtree");
     if (!c) continue;
@@ -128,6 +188,25 @@ const md = [
       "same vid, every row read": c.sameVid ? "yes" : "NO",
     })),
   ),
+  "Loro, the same outline and edits (it copies whole documents only; times side by side in the same run):",
+  table(
+    loro.map((l) => {
+      const ours = (kind: string) => copies.find((c) => c.backend === kind && c.nodes === l.nodes && c.what.startsWith(l.what.startsWith("whole") ? "whole" : "document root"));
+      const ratio = (kind: string) => {
+        const c = ours(kind);
+        return c ? `${((c.exportMs + c.loadMs) / (l.exportMs + l.loadMs)).toFixed(1)}×` : "–";
+      };
+      return {
+        nodes: l.nodes.toLocaleString("en"),
+        copy: l.what,
+        KiB: Math.round(l.bytes / 1024).toLocaleString("en"),
+        "export ms": Math.round(l.exportMs),
+        "load ms": Math.round(l.loadMs),
+        "engine PGlite ÷ loro (export + load)": ratio("pglite"),
+        "engine Postgres ÷ loro (export + load)": ratio("postgres"),
+      };
+    }),
+  ),
 ].join("\n\n");
 console.log(md);
-await save("subtree-snapshot", { edits: EDITS, runs: RUNS, copies }, md);
+await save("subtree-snapshot", { edits: EDITS, runs: RUNS, copies, loro }, md);
