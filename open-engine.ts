@@ -305,6 +305,12 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
         if (delegated) throw new EngineError("FORBIDDEN", `user ${c.actor} may not call ${what}: it is the owner's engine's (sync, snapshots, logs)`);
         return fn(c, ...args);
       });
+    // Exports of stored rows: generators, so checked when called rather than when first read.
+    const ownerFrames = <A extends unknown[]>(what: string, fn: (core: Core, ...args: A) => AsyncGenerator<SnapshotFrame>) => (...args: A): AsyncGenerator<SnapshotFrame> => {
+      if (closed) throw new EngineError("CLOSED", "the engine is closed");
+      if (delegated) throw new EngineError("FORBIDDEN", `user ${core.actor} may not call ${what}: it is the owner's engine's (sync, snapshots, logs)`);
+      return fn(core, ...args);
+    };
     // A user's folds are their own.
     const ownFolds = (c: Core, user: string | undefined) => {
       if (delegated && user !== undefined && user !== c.actor) throw new EngineError("FORBIDDEN", `user ${c.actor} may not use the folds of user ${user}`);
@@ -387,24 +393,12 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
       pushMark: ownerOnly("pushMark", pushMark),
       setPushMark: ownerOnly("setPushMark", setPushMark),
       settle: ownerOnly("settle", settle),
-      exportSnapshot: (spaceId: string) => {
-        if (closed) throw new EngineError("CLOSED", "the engine is closed");
-        if (delegated) throw new EngineError("FORBIDDEN", `user ${core.actor} may not call exportSnapshot: it is the owner's engine's (sync, snapshots, logs)`);
-        return exportSnapshot(core, spaceId);
-      },
+      exportSnapshot: ownerFrames("exportSnapshot", exportSnapshot),
       loadSnapshot: ownerOnly("loadSnapshot", loadSnapshot),
-      exportSubtree: (spaceId: string, oid: string, vid: string, options?: SubtreeExportOptions) => {
-        if (closed) throw new EngineError("CLOSED", "the engine is closed");
-        if (delegated) throw new EngineError("FORBIDDEN", `user ${core.actor} may not call exportSubtree: it is the owner's engine's (sync, snapshots, logs)`);
-        return exportSubtree(core, spaceId, oid, vid, options);
-      },
+      exportSubtree: ownerFrames("exportSubtree", exportSubtree),
       checkOps: ownerOnly("checkOps", checkOps),
       partialTops: ownerOnly("partialTops", partialTops),
-      exportPartial: (spaceId: string, user: string, have?: readonly PartialTop[]) => {
-        if (closed) throw new EngineError("CLOSED", "the engine is closed");
-        if (delegated) throw new EngineError("FORBIDDEN", `user ${core.actor} may not call exportPartial: it is the owner's engine's (sync, snapshots, logs)`);
-        return exportPartial(core, spaceId, user, have);
-      },
+      exportPartial: ownerFrames("exportPartial", exportPartial),
       loadPartial: ownerOnly("loadPartial", loadPartial),
       holdsPartial: ownerOnly("holdsPartial", holdsPartial),
       refusedOps: ownerOnly("refusedOps", refusedOps),

@@ -9,7 +9,8 @@
  *
  *   npx tsx bench/checkout.ts [--quick] [--sizes 10000,100000]
  */
-import { LoroDoc, type Frontiers, type TreeID } from "loro-crdt";
+import type { Frontiers } from "loro-crdt";
+import { loroOutline } from "./lib/loro-outline.js";
 import { openCountedEngine } from "./lib/counting-storage.js";
 import { importCalls } from "./lib/import-calls.js";
 import { applyEdit } from "./lib/apply-edit.js";
@@ -130,16 +131,8 @@ async function engineRun(kind: "pglite" | "postgres", w: Workload): Promise<Reco
 
 /** Loro: the same outline (10% in one commit, the rest in another), the same edits; whole-document checkout. */
 function loroRun(w: Workload): { "10% built": number; "10th edit": number } {
-  const doc = new LoroDoc();
-  doc.setPeerId("1");
-  const tree = doc.getTree("outline");
-  const tid = new Map<string, TreeID>();
-  const add = ([id, parent, content, props]: FlatRow, index?: number) => {
-    const n = parent === null ? tree.createNode() : tree.createNode(tid.get(parent)!, index);
-    tid.set(id, n.id);
-    n.data.set("content", content);
-    for (const [k, v] of Object.entries(props)) n.data.set(k, v as never);
-  };
+  const { doc, create, apply } = loroOutline();
+  const add = ([id, parent, content, props]: FlatRow) => create(id, parent, content, props);
   add(w.outline.rows[0]!);
   for (const r of w.early) add(r);
   doc.commit();
@@ -148,10 +141,7 @@ function loroRun(w: Workload): { "10% built": number; "10th edit": number } {
   doc.commit();
   let tenth: Frontiers = early;
   w.history.forEach((e, i) => {
-    if (e.kind === "update") tree.getNodeByID(tid.get(e.id)!)!.data.set("content", e.content);
-    else if (e.kind === "create") add([e.id, e.parent, e.content, e.props], e.index);
-    else if (e.kind === "move") tree.move(tid.get(e.id)!, tid.get(e.parent)!, e.index);
-    else tree.delete(tid.get(e.id)!);
+    apply(e);
     doc.commit();
     if (i === 9) tenth = doc.frontiers();
   });

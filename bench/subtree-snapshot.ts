@@ -16,7 +16,8 @@
  *   npx tsx bench/subtree-snapshot.ts [--quick]
  */
 import { randomUUID } from "node:crypto";
-import { LoroDoc, type Frontiers, type TreeID } from "loro-crdt";
+import { LoroDoc, type Frontiers } from "loro-crdt";
+import { loroOutline } from "./lib/loro-outline.js";
 import type { Engine, SnapshotFrame } from "../index.js";
 import { encodeSnapshotFrame } from "../sync/protocol.js";
 import { applyEdit } from "./lib/apply-edit.js";
@@ -75,24 +76,12 @@ async function copy(c: CountedEngine, what: string, frames: () => AsyncGenerator
 
 /** Loro: the same outline in one commit, the same edits one commit each; the copies Loro can make. */
 function loroCopies(outline: ReturnType<typeof generateOutline>, history: ReturnType<typeof generateHistory>) {
-  const doc = new LoroDoc();
-  doc.setPeerId("1");
-  const tree = doc.getTree("outline");
-  const tid = new Map<string, TreeID>();
-  const add = (id: string, parent: string | null, content: string, props: Record<string, unknown>, index?: number) => {
-    const n = parent === null ? tree.createNode() : tree.createNode(tid.get(parent)!, index);
-    tid.set(id, n.id);
-    n.data.set("content", content);
-    for (const [k, v] of Object.entries(props)) n.data.set(k, v as never);
-  };
-  for (const [id, parent, content, props] of outline.rows) add(id, parent, content, props);
+  const { doc, create, apply } = loroOutline();
+  for (const [id, parent, content, props] of outline.rows) create(id, parent, content, props);
   doc.commit();
   let tenth: Frontiers = doc.frontiers();
   history.forEach((e, i) => {
-    if (e.kind === "update") tree.getNodeByID(tid.get(e.id)!)!.data.set("content", e.content);
-    else if (e.kind === "create") add(e.id, e.parent, e.content, e.props, e.index);
-    else if (e.kind === "move") tree.move(tid.get(e.id)!, tid.get(e.parent)!, e.index);
-    else tree.delete(tid.get(e.id)!);
+    apply(e);
     doc.commit();
     if (i === 9) tenth = doc.frontiers();
   });

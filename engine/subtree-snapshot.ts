@@ -77,8 +77,6 @@ async function* frames(core: Core, q: Queryable, isPinned: boolean, spaceId: str
   const reached = await reach(cache, q, spaceId, oid, seq!);
   const hidden = options.hidden ? [...reached.upTo.keys()].find((o) => options.hidden!.has(o)) : undefined;
   if (hidden) throw new EngineError("FORBIDDEN", `the subtree of ${oid} at ${vid} or its history holds objective ${hidden}, which is hidden from its reader`);
-  const inside = new Set(reached.upTo.keys());
-  const tree = (o: string) => reached.places.get(o) ?? reached.places.get(o.toLowerCase());
   const keys = [...reached.upTo];
 
   // Rows first (held in memory: the head names the devices they name).
@@ -107,7 +105,7 @@ async function* frames(core: Core, q: Queryable, isPinned: boolean, spaceId: str
         // An objective of the tree at `vid` names where it is there (a checkout above may have put
         // it there, and the copy holds no op that says so); one of its history only, where it was
         // after its last record here.
-        const place = tree(o);
+        const place = reached.places.get(o);
         if (place) row = [row[0], row[1], row[2], place.parentOid, place.pos, row[5], row[6]];
         else if (kept.cut && o !== oid) cuts.push({ at: out.length, vseq: vseqOf(kept.last) });
       }
@@ -140,7 +138,7 @@ async function* frames(core: Core, q: Queryable, isPinned: boolean, spaceId: str
       rows.map((r) => {
         for (const d of opVidDevices(r["vids"] as Uint8Array | null)) named.add(d);
         // What the op touched outside the subtree is not the copy's to know.
-        const touched = r["touched"] === null ? null : encodeTouched(decodeTouched(r["touched"] as Uint8Array).filter((t) => inside.has(t.toLowerCase())));
+        const touched = r["touched"] === null ? null : encodeTouched(decodeTouched(r["touched"] as Uint8Array).filter((t) => reached.upTo.has(t.toLowerCase())));
         return [r["op_id"], r["hlc"], r["kind"], r["oid"], r["at"], r["actor"], r["device"], r["data"], r["seq"], r["outcome"], r["detail"], r["server_seq"], r["vids"], touched];
       }),
     );

@@ -16,7 +16,7 @@ export interface WalkedSubtree {
   readonly versions: Map<string, VersionRow>;
   /** The chunks of their children trees, by id. */
   readonly chunks: Map<string, KidsNode>;
-  /** Where each objective below the roots is linked: its parent and position key. */
+  /** Where each objective below the roots is linked (by lowercase oid): its parent and position key. */
   readonly places: Map<string, { readonly parentOid: string; readonly pos: string }>;
 }
 
@@ -42,7 +42,7 @@ export async function walkSubtree(cache: RowCache, q: Queryable, spaceId: string
           if ("l" in node) {
             for (const e of node.l) {
               next.push([e[0], e[1]]);
-              places.set(e[0], { parentOid: oid, pos: e[2] });
+              places.set(e[0].toLowerCase(), { parentOid: oid, pos: e[2] });
             }
           }
           else for (const ref of node.i) if (!chunks.has(ref[0])) inner.push(ref[0]);

@@ -272,6 +272,30 @@ const plugin: FastifyPluginAsync<SyncPluginOptions> = async (app: FastifyInstanc
         return reply.send(out);
       };
 
+      /**
+       * Frames read whole (under the replica's round lock when `exclusive`), then sent from memory:
+       * a slow reader never holds the space, and a refusal found while reading is a status.
+       */
+      const sendWhole = async (reply: FastifyReply, spaceId: string, frames: () => AsyncIterable<SnapshotFrame>, exclusive: boolean) => {
+        const out: Buffer[] = [];
+        const read = async () => {
+          for await (const frame of frames()) out.push(encodeSnapshotFrame(frame));
+        };
+        await (exclusive ? replica!.exclusive(spaceId, read) : read());
+        void reply.header("content-type", "application/octet-stream");
+        return reply.send(Buffer.concat(out));
+      };
+
+      /** The replica holds every op stored so far, or `refusal` (logged): what a copy of its rows waits for. */
+      const caughtUpOr = async (request: FastifyRequest, spaceId: string, refusal: SyncError) => {
+        try {
+          await replica!.caughtUp(spaceId);
+        } catch (error) {
+          request.log.error({ spaceId, err: error }, "the replica cannot serve a copy of its rows");
+          throw refusal;
+        }
+      };
+
       // A joining device copies the replica's rows instead of replaying the space's history.
       sync.get<{ Params: { space: string } }>("/:space/snapshot", async (request, reply) => {
         const auth = await app.authenticateRequest(request);
@@ -280,12 +304,7 @@ const plugin: FastifyPluginAsync<SyncPluginOptions> = async (app: FastifyInstanc
         if (!replica) throw new SyncError("NOT_FOUND", `this server keeps no replica of space ${spaceId}: replay its ops`);
         // Caught up before the answer starts: a replica that cannot apply the space says so with a
         // status (the device replays), not with a stream cut short.
-        try {
-          await replica.caughtUp(spaceId);
-        } catch (error) {
-          request.log.error({ spaceId, err: error }, "the replica cannot serve a snapshot");
-          throw new SyncError("NOT_FOUND", `the replica of space ${spaceId} cannot serve it now: replay its ops`);
-        }
+        await caughtUpOr(request, spaceId, new SyncError("NOT_FOUND", `the replica of space ${spaceId} cannot serve it now: replay its ops`));
         // A pinned read (Postgres) sees one moment while the replica goes on following pushes, so
         // members are not kept waiting; without one (PGlite) rounds wait for the download.
         return streamFrames(request, reply, spaceId, () => replica.engine.exportSnapshot(spaceId), !replica.readsAlongside);
@@ -303,25 +322,14 @@ const plugin: FastifyPluginAsync<SyncPluginOptions> = async (app: FastifyInstanc
         const { hidden } = await access.subtree(auth.user.id, spaceId, oid.toLowerCase());
         if (!replica) throw new SyncError("NOT_FOUND", `this server keeps no replica of space ${spaceId}: it cannot copy part of it`);
         // A version pushed a moment ago is on the replica before it is looked for.
-        try {
-          await replica.caughtUp(spaceId);
-        } catch (error) {
-          request.log.error({ spaceId, err: error }, "the replica cannot serve a subtree");
-          throw new SyncError("UNAVAILABLE", `the replica of space ${spaceId} cannot serve it now: try again later`);
-        }
+        await caughtUpOr(request, spaceId, new SyncError("UNAVAILABLE", `the replica of space ${spaceId} cannot serve it now: try again later`));
         if (snapshots >= MAX_SNAPSHOTS) throw new SyncError("RATE_LIMITED", `${MAX_SNAPSHOTS} snapshots are being sent: try again soon`);
         snapshots++;
         try {
-          const out: Buffer[] = [];
-          const read = async () => {
-            for await (const frame of replica.engine.exportSubtree(spaceId, oid, vid, { hidden })) out.push(encodeSnapshotFrame(frame));
-          };
-          await (replica.readsAlongside ? read() : replica.exclusive(spaceId, read)).catch((error: unknown) => {
+          return await sendWhole(reply, spaceId, () => replica.engine.exportSubtree(spaceId, oid, vid, { hidden }), !replica.readsAlongside).catch((error: unknown) => {
             if (error instanceof EngineError && (error.code === "NOT_FOUND" || error.code === "FORBIDDEN")) throw new SyncError(error.code, error.message);
             throw error;
           });
-          void reply.header("content-type", "application/octet-stream");
-          return reply.send(Buffer.concat(out));
         } finally {
           snapshots--;
         }
@@ -352,12 +360,7 @@ const plugin: FastifyPluginAsync<SyncPluginOptions> = async (app: FastifyInstanc
         partials++;
         partialsOf.add(userId);
         try {
-          const out: Buffer[] = [];
-          await replica.exclusive(spaceId, async () => {
-            for await (const frame of replica.engine.exportPartial(spaceId, userId, have)) out.push(encodeSnapshotFrame(frame));
-          });
-          void reply.header("content-type", "application/octet-stream");
-          return reply.send(Buffer.concat(out));
+          return await sendWhole(reply, spaceId, () => replica.engine.exportPartial(spaceId, userId, have), true);
         } finally {
           partials--;
           partialsOf.delete(userId);

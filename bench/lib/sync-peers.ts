@@ -3,7 +3,8 @@
  * before it receives everything it missed in one message and applies it.
  */
 import * as A from "@automerge/automerge";
-import { LoroDoc, type TreeID } from "loro-crdt";
+import { LoroDoc } from "loro-crdt";
+import { loroOutline } from "./loro-outline.js";
 import type { Props } from "../../index.js";
 import type { Edit } from "../workload/history.js";
 import type { Outline } from "../workload/outline.js";
@@ -30,26 +31,14 @@ const ms = (t0: number) => performance.now() - t0;
 
 /** Loro: a movable tree, one commit per edit; catch-up = export({ mode: "update", from }) + import. */
 export function loroCatchUp(outline: Outline, history: readonly Edit[]): PeerCatchUp {
-  const doc = new LoroDoc();
-  doc.setPeerId("1");
-  const tree = doc.getTree("outline");
-  const tid = new Map<string, TreeID>();
-  const create = (id: string, parent: string | null, content: string, props: Props, index?: number) => {
-    const n = parent === null ? tree.createNode() : tree.createNode(tid.get(parent)!, index);
-    tid.set(id, n.id);
-    n.data.set("content", content);
-    for (const [k, v] of Object.entries(props)) n.data.set(k, v as never);
-  };
+  const { doc, create, apply } = loroOutline();
   for (const [id, parent, content, props] of outline.rows) create(id, parent, content, props);
   doc.commit();
   const offline = doc.export({ mode: "snapshot" });
   const since = doc.oplogVersion();
   let t0 = performance.now();
   for (const e of history) {
-    if (e.kind === "update") tree.getNodeByID(tid.get(e.id)!)!.data.set("content", e.content);
-    else if (e.kind === "create") create(e.id, e.parent, e.content, e.props, e.index);
-    else if (e.kind === "move") tree.move(tid.get(e.id)!, tid.get(e.parent)!, e.index);
-    else tree.delete(tid.get(e.id)!);
+    apply(e);
     doc.commit();
   }
   const editUs = (ms(t0) * 1000) / history.length;

@@ -2,6 +2,7 @@ import { LoroDoc, type Frontiers, type LoroTree, type TreeID } from "loro-crdt";
 import type { Edit } from "../workload/history.js";
 import type { Outline } from "../workload/outline.js";
 import type { System } from "./system.js";
+import { loroOutline } from "../lib/loro-outline.js";
 
 /** Rows `[offset, offset + limit)` of the depth-first view below `root`, walking the tree from the top. */
 function loroWindow(tree: LoroTree, root: TreeID, offset: number, limit: number): number {
@@ -25,21 +26,11 @@ function loroWindow(tree: LoroTree, root: TreeID, offset: number, limit: number)
  * map; one commit per edit. Checkout and revert are whole-document (Loro has no subtree checkout).
  */
 export async function loroSystem(): Promise<System> {
-  const doc = new LoroDoc();
-  doc.setPeerId("1");
-  const tree = doc.getTree("outline");
-  const tid = new Map<string, TreeID>();
+  const { doc, tree, ids: tid, create, apply } = loroOutline();
   let root: TreeID | undefined;
   let saved: Uint8Array | undefined;
   let lastOld: { at: Frontiers; doc: LoroDoc } | undefined;
   const node = (id: string) => tree.getNodeByID(tid.get(id)!)!;
-  const create = (id: string, parent: string | null, content: string, props: Record<string, unknown>, index?: number) => {
-    const n = parent === null ? tree.createNode() : tree.createNode(tid.get(parent)!, index);
-    tid.set(id, n.id);
-    n.data.set("content", content);
-    for (const [k, v] of Object.entries(props)) n.data.set(k, v as never);
-    return n;
-  };
 
   return {
     name: "loro",
@@ -50,10 +41,7 @@ export async function loroSystem(): Promise<System> {
       doc.commit();
     },
     async apply(e: Edit) {
-      if (e.kind === "update") node(e.id).data.set("content", e.content);
-      else if (e.kind === "create") create(e.id, e.parent, e.content, e.props, e.index);
-      else if (e.kind === "move") tree.move(tid.get(e.id)!, tid.get(e.parent)!, e.index);
-      else tree.delete(tid.get(e.id)!);
+      apply(e);
       doc.commit();
     },
     async mark() {
