@@ -99,9 +99,13 @@ export async function reviveTarget(ctx: WriteCtx, chain: readonly Placement[], c
     for (const o of outside) if (there.get(o)) cuts.push({ oid: o, path: there.get(o)! });
     // What comes back is linked where the target has it; its newest row may name another place.
     for (const o of gone) if (there.get(o)) revived.set(o, there.get(o)![0]!);
-    // What moved into those since the target left with them (if the target has it under the root).
-    const gained = await ctx.reader.gains([...outside], target.seq);
-    for (const o of outside) open.push(...(gained.get(o) ?? []).map((d) => d.oid));
+    // What moved into those since the target left with them (if the target has it under the root),
+    // and what moved into one active nowhere is active nowhere with it: if the target has it, it
+    // comes back, and the one that holds it must learn that it left (a note), or a restore of that
+    // one would bring it back a second time.
+    const entered = [...outside, ...gone];
+    const gained = await ctx.reader.gains(entered, target.seq);
+    for (const o of entered) open.push(...(gained.get(o) ?? []).map((d) => d.oid));
     // What comes back brings its target subtree but for what left it since (read for any that
     // might be in the target: a superset costs a lookup, never a wrong tree).
     const back = batch.filter((o) => !outside.has(o) && (natural || there.get(o)));
@@ -165,10 +169,11 @@ async function changedSince(ctx: WriteCtx, current: VersionRow, target: VersionR
 }
 
 /**
- * Where objectives that are not active now were last: the objectives up each one's newest rows
- * until the first one the checkout's chain shares (they lose it). That may be inside the
- * checked-out subtree too: a removed objective there that held it (restored later, it must not
- * bring it back a second time). One hint walk for all of them.
+ * Where objectives that are not active now were last, as far as a note must say they left: the
+ * objectives up each one's newest rows, until the first one the checkout's chain shares, or the
+ * first removed one (included), which took it out of the tree; none for one removed itself. That
+ * may be inside the checked-out subtree too: a removed objective there that held it (restored
+ * later, it must not bring it back a second time). One hint walk for all of them.
  */
 async function lastRegions(ctx: WriteCtx, oids: readonly string[], chain: readonly Placement[]): Promise<Map<string, string[]>> {
   const out = new Map<string, string[]>();
@@ -176,10 +181,17 @@ async function lastRegions(ctx: WriteCtx, oids: readonly string[], chain: readon
   const hints = await ctx.reader.hints(oids, undefined);
   const shared = new Set(chain.map((p) => p.oid));
   for (const oid of oids) {
+    const walk = hints.get(oid) ?? [];
     const region: string[] = [];
-    for (const h of (hints.get(oid) ?? []).slice(1)) {
-      if (shared.has(h.oid)) break;
-      region.push(h.oid);
+    // Its own removal is in the lost lists of every objective that held it then: a later checkout
+    // or restore of any of them that would bring it back reads it there. Nothing to note.
+    if (!walk[0]?.removed) {
+      for (const h of walk.slice(1)) {
+        if (shared.has(h.oid)) break;
+        region.push(h.oid);
+        // A holder's removal is in the lists of those above it, and its note covers what it held.
+        if (h.removed) break;
+      }
     }
     out.set(oid, region);
   }

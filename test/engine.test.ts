@@ -268,6 +268,24 @@ describe.each(await usableBackends())("engine on $name", (backend) => {
     expect((await e.get(s, p.oid)).stats.descendants).toBe(2);
   });
 
+  it("a checkout brings back what moved into an objective removed since, and a restore of that one leaves it there", async () => {
+    const { s, doc } = await outline();
+    const n1 = await e.create(s, { parentOid: doc.oid, content: "N1", index: 0 });
+    await e.remove(s, n1.oid);
+    const n2 = await e.create(s, { parentOid: doc.oid, content: "N2", index: 0 });
+    const before = await e.get(s, doc.oid);
+    await e.restore(s, n1.oid);
+    await e.move(s, n2.oid, { parentOid: n1.oid }); // a move inside the document: no lost list names it
+    await e.remove(s, n1.oid); // N2 leaves the tree inside N1
+    await e.checkout(s, doc.oid, before.vid); // N2 comes back where it was
+    await e.restore(s, n1.oid); // N1 comes back without N2, which lives elsewhere now
+    const now = await tree(e, s, doc.oid);
+    expect(now.filter((c) => c === "N2")).toHaveLength(1);
+    expect(now.slice(0, 2)).toEqual(["N2", "N1"]);
+    expect((await e.get(s, n1.oid)).childCount).toBe(0);
+    expect((await e.get(s, doc.oid)).stats.descendants).toBe(before.stats.descendants + 1);
+  });
+
   it("a checkout of an objective a checkout brought back at an older version finds what left it", async () => {
     const { s, doc } = await outline();
     const p = await e.create(s, { parentOid: doc.oid, content: "P" });
