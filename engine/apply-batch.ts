@@ -116,18 +116,8 @@ async function loadNewest(page: PageState, oids: readonly string[]): Promise<voi
   const want = [...new Set(oids.map(lower))].filter((o) => isUuid(o) && !page.newest.has(o) && !page.absent.has(o));
   for (const o of oids) if (!isUuid(o)) page.absent.add(o);
   if (want.length === 0) return;
-  // Every objective up the chains once (`union` drops the shared ascendants), newest row each.
-  const rows = await page.tx.query<HintRecord & Record<string, unknown>>(
-    `with recursive up(oid, key, vseq, parent_oid, pos, flags) as (
-       select v.* from unnest($2::uuid[]) as s(oid)
-         cross join lateral (select v.oid, v.seq, v.vseq, v.parent_oid, v.pos, v.flags from version v where v.space_id = $1 and v.oid = s.oid order by v.seq desc limit 1) v
-       union
-       select v.* from up
-         cross join lateral (select v.oid, v.seq, v.vseq, v.parent_oid, v.pos, v.flags from version v where v.space_id = $1 and v.oid = up.parent_oid order by v.seq desc limit 1) v
-        where up.parent_oid is not null)
-     select oid, key, vseq, parent_oid, pos, flags from up`,
-    [page.spaceId, want],
-  );
+  // Every objective up the chains once (shared ascendants once), newest row each.
+  const rows = await page.tx.query<HintRecord & Record<string, unknown>>("select * from logbook_chains($1, $2::uuid[], null)", [page.spaceId, want]);
   // A stored row of an objective the page has not written is its newest.
   for (const r of rows) if (!page.newest.has(r.oid)) page.newest.set(r.oid, toHint(r));
   for (const o of want) if (!page.newest.has(o)) page.absent.add(o);

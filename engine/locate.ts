@@ -37,8 +37,8 @@ export interface LocateEnv {
   hints(oids: readonly string[], maxSeq: number | undefined): Promise<Map<string, Hint[]>>;
   /** Every place the objective had (newest first), as of `maxSeq` when given. */
   candidates(oid: string, maxSeq: number | undefined): Promise<Candidates>;
-  /** Each objective's exact newest-row hint as of `maxSeq` (one level; see `loadExactHints`). */
-  exactHints?(oids: readonly string[], maxSeq: number): Promise<Map<string, Hint>>;
+  /** Each objective's exact newest-row hint as of `maxSeq`, and maybe its ancestors' (see `loadExactHints`). */
+  exactHints?(oids: readonly string[], maxSeq: number, stop: string | null): Promise<Map<string, Hint>>;
   /** Whether any checkout or restore op was applied after `after` (and at or before `upTo`, when given). */
   checkoutsSince?(after: number, upTo?: number): Promise<boolean>;
   /** `candidates` of many objectives at once (a prefetch before resolving them). */
@@ -90,45 +90,84 @@ export function locator(env: LocateEnv, scope: Scope) {
   const top = (oid: string): Placement[] | undefined =>
     scope.kind === "in" && oid === scope.root.oid ? [{ oid, seq: scope.root.seq, parentOid: scope.root.parentOid, pos: scope.root.pos, latest: undefined }] : undefined;
 
-  /** Checks a hinted chain top-down; undefined at the first link that does not hold. */
-  async function verify(hints: readonly Hint[]): Promise<Placement[] | undefined> {
-    // In a version's tree the walk must reach the scope's root; in the active tree a document root.
-    const stop = scope.kind === "in" ? hints.findIndex((h) => h.oid === scope.root.oid) : hints.length - 1;
-    if (stop < 0) return undefined;
-    const head = hints[stop]!;
-    let chain: Placement[];
-    if (scope.kind === "in") chain = top(head.oid)!;
-    else {
-      if (head.parentOid !== null || head.removed) return undefined;
-      chain = [{ oid: head.oid, seq: head.vseq, parentOid: null, pos: null, latest: head.vseq, latestRow: head.key }];
+  /**
+   * Checks hinted chains top-down, all of them a level at a time (one read of versions per level
+   * for every chain, not one per link); each is undefined at its first link that does not hold.
+   */
+  async function verifyMany(all: readonly (readonly Hint[])[]): Promise<(Placement[] | undefined)[]> {
+    const out: (Placement[] | undefined)[] = all.map(() => undefined);
+    interface Walk {
+      readonly n: number;
+      readonly hints: readonly Hint[];
+      /** The hint to check next (its parent's version is `key`). */
+      i: number;
+      chain: Placement[];
+      key: readonly [string, number];
     }
-    memo.set(head.oid, chain);
-    const keys = hints.slice(0, stop).map((h) => [h.oid, h.vseq] as const);
-    const rows = await env.versions([[chain[0]!.oid, chain[0]!.seq], ...keys]);
-    let parent = rows.get(`${chain[0]!.oid}|${chain[0]!.seq}`) ?? (await version(env, chain[0]!.oid, chain[0]!.seq));
-    for (let i = stop - 1; i >= 0; i--) {
-      const h = hints[i]!;
-      if (h.pos === null) return undefined;
-      const hit = "l" in parent.kids ? findInLeaf(parent.kids, h.pos) : await findChild(parent.kids, h.pos, env.loader);
-      if (!hit || hit.entry[0] !== h.oid) return undefined;
-      const seq = hit.entry[1];
-      chain = [{ oid: h.oid, seq, parentOid: parent.oid, pos: h.pos, latest: h.vseq, latestRow: h.key, rows: hit.entry[3] }, ...chain];
-      memo.set(h.oid, chain);
-      parent = rows.get(`${h.oid}|${seq}`) ?? (await version(env, h.oid, seq));
+    let walks: Walk[] = [];
+    const first: (readonly [string, number])[] = [];
+    all.forEach((hints, n) => {
+      // In a version's tree the walk must reach the scope's root; in the active tree a document root.
+      const stop = scope.kind === "in" ? hints.findIndex((h) => h.oid === scope.root.oid) : hints.length - 1;
+      if (stop < 0) return;
+      const head = hints[stop]!;
+      let chain: Placement[];
+      if (scope.kind === "in") chain = top(head.oid)!;
+      else {
+        if (head.parentOid !== null || head.removed) return;
+        chain = [{ oid: head.oid, seq: head.vseq, parentOid: null, pos: null, latest: head.vseq, latestRow: head.key }];
+      }
+      memo.set(head.oid, chain);
+      if (stop === 0) {
+        out[n] = chain;
+        return;
+      }
+      // The hinted versions are usually the linked ones: read them with the tops.
+      first.push([chain[0]!.oid, chain[0]!.seq], ...hints.slice(0, stop).map((h) => [h.oid, h.vseq] as const));
+      walks.push({ n, hints, i: stop - 1, chain, key: [chain[0]!.oid, chain[0]!.seq] });
+    });
+    const rows = new Map<string, VersionRow>();
+    const read = async (keys: readonly (readonly [string, number])[]) => {
+      const want = new Map(keys.map((k) => [`${k[0]}|${k[1]}`, k]));
+      for (const k of rows.keys()) want.delete(k);
+      if (want.size > 0) for (const [k, v] of await env.versions([...want.values()])) rows.set(k, v);
+    };
+    await read(first);
+    while (walks.length > 0) {
+      await read(walks.map((w) => w.key));
+      const next: Walk[] = [];
+      for (const w of walks) {
+        const parent = rows.get(`${w.key[0]}|${w.key[1]}`);
+        if (!parent) throw new Error(`version ${w.key[0]}@${w.key[1]} is missing`);
+        const h = w.hints[w.i]!;
+        if (h.pos === null) continue;
+        const hit = "l" in parent.kids ? findInLeaf(parent.kids, h.pos) : await findChild(parent.kids, h.pos, env.loader);
+        if (!hit || hit.entry[0] !== h.oid) continue;
+        w.chain = [{ oid: h.oid, seq: hit.entry[1], parentOid: parent.oid, pos: h.pos, latest: h.vseq, latestRow: h.key, rows: hit.entry[3] }, ...w.chain];
+        memo.set(h.oid, w.chain);
+        if (w.i === 0) out[w.n] = w.chain;
+        else {
+          w.key = [h.oid, hit.entry[1]];
+          w.i--;
+          next.push(w);
+        }
+      }
+      walks = next;
     }
-    return chain;
+    return out;
   }
 
-  /** Exact hint chains as of maxSeq, up to the scope's root (or a top), one statement per level. */
+  /** Exact hint chains as of maxSeq, up to the scope's root (or a top): a statement per level the readers' walk up missed. */
   async function exactChains(oids: readonly string[], at: number): Promise<Map<string, Hint[]>> {
     const byOid = new Map<string, Hint | null>();
     let frontier = [...new Set(oids)];
     while (frontier.length > 0) {
-      const got = await env.exactHints!(frontier, at);
+      const got = await env.exactHints!(frontier, at, scope.kind === "in" ? scope.root.oid : null);
+      for (const o of frontier) byOid.set(o, got.get(o) ?? null);
+      // A reader may send ancestors' exact places with them (the walk up in the same statement).
+      for (const [o, h] of got) if (!byOid.has(o)) byOid.set(o, h);
       const next = new Set<string>();
-      for (const o of frontier) {
-        const h = got.get(o) ?? null;
-        byOid.set(o, h);
+      for (const [o, h] of byOid) {
         const stop = scope.kind === "in" && o === scope.root.oid;
         if (h && h.parentOid !== null && !stop && !byOid.has(h.parentOid)) next.add(h.parentOid);
       }
@@ -191,20 +230,23 @@ export function locator(env: LocateEnv, scope: Scope) {
       if (want.length === 0) return out;
       const hints = await env.hints(want, maxSeq);
       const failed: string[] = [];
+      const hinted: string[] = [];
       for (const oid of want) {
         const h = hints.get(oid);
-        if (!h || h.length === 0) {
+        if (h && h.length > 0) hinted.push(oid);
+        else {
           // No row (as of maxSeq): a row's key is its first record's seq, so the objective did not
           // exist then (or at all), and no tree of that time links it.
           const fixed = top(oid);
           memo.set(oid, fixed);
           out.set(oid, fixed);
-          continue;
         }
-        const found = await verify(h);
-        if (found) out.set(oid, found);
-        else failed.push(oid);
       }
+      const verified = await verifyMany(hinted.map((o) => hints.get(o)!));
+      hinted.forEach((oid, i) => {
+        if (verified[i]) out.set(oid, verified[i]);
+        else failed.push(oid);
+      });
       // One whose newest record removes it is not active: whatever brings an objective back (a
       // restore, a checkout above it) writes a record of it first. No slow path for those.
       if (scope.kind === "active") {
@@ -233,10 +275,12 @@ export function locator(env: LocateEnv, scope: Scope) {
       // those that failed again with exact places (a level per statement, all of them at once).
       const exact = maxSeq !== undefined && failed.length > 0 && env.exactHints ? await exactChains(failed, maxSeq) : undefined;
       const left: string[] = [];
+      const again = exact ? failed.filter((o) => (exact.get(o)?.length ?? 0) > 0) : [];
+      const reverified = await verifyMany(again.map((o) => exact!.get(o)!));
+      const found = new Map(again.map((o, i) => [o, reverified[i]]));
       for (const oid of failed) {
-        const h = exact?.get(oid);
-        const found = h && h.length > 0 ? await verify(h) : undefined;
-        if (found) out.set(oid, found);
+        const f = found.get(oid);
+        if (f) out.set(oid, f);
         else left.push(oid);
       }
       // The same rule in a past tree: with no checkout between the oldest of their exact rows and

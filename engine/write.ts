@@ -1,5 +1,5 @@
 import type { CopyColumn, Queryable } from "../storage/contract.js";
-import { groupHints, loadExactHints, loadHints, toHint, type Hint, type HintRecord, type Placement } from "./chains.js";
+import { groupHints, loadExactHints, loadHints, toHint, walkUp, type Hint, type HintRecord, type Placement } from "./chains.js";
 import { chunkId, keepReachable, type ChunkLoader, type ChunkSink, type KidsNode } from "./children-tree.js";
 import type { Core } from "./core.js";
 import { EngineError, notFound } from "./errors.js";
@@ -232,7 +232,8 @@ export async function storedLists(q: Queryable, spaceId: string, oids: readonly 
 export async function storedExistedAt(q: Queryable, spaceId: string, oids: readonly string[], seq: number): Promise<Set<string>> {
   if (oids.length === 0) return new Set();
   const rows = await q.query<{ oid: string }>(
-    "select k.oid from unnest($2::uuid[]) as k(oid) where exists (select 1 from version t where t.space_id = $1 and t.oid = k.oid and t.seq <= $3)",
+    // A lateral probe per objective (a plain `exists` may be planned as a scan of the space).
+    "select k.oid from unnest($2::uuid[]) as k(oid) cross join lateral (select 1 from version t where t.space_id = $1 and t.oid = k.oid and t.seq <= $3 order by t.seq limit 1) v",
     [spaceId, [...oids], seq],
   );
   return new Set(rows.map((r) => r.oid));
@@ -267,7 +268,7 @@ export function storedEnv(core: Core, q: Queryable, spaceId: string, loader: Chu
     hints: (oids, maxSeq) => loadHints(q, spaceId, oids, maxSeq),
     candidates: (oid, maxSeq) => storedCandidates(q, spaceId, oid, maxSeq),
     candidatesMany: (oids, maxSeq) => storedCandidatesMany(q, spaceId, oids, maxSeq),
-    exactHints: (oids, maxSeq) => loadExactHints(q, spaceId, oids, maxSeq),
+    exactHints: (oids, maxSeq, stop) => loadExactHints(q, spaceId, oids, maxSeq, { stop }),
     async checkoutsSince(after, upTo) {
       const sql = "select 1 from op where space_id = $1 and kind in ('checkout', 'restore') and seq is not null and seq > $2 and ($3::int8 is null or seq <= $3) limit 1";
       return (await q.query(sql, [spaceId, after, upTo ?? null])).length > 0;
@@ -277,11 +278,30 @@ export function storedEnv(core: Core, q: Queryable, spaceId: string, loader: Chu
 
 /** The reader of a write on its own: storage inside the transaction, through the cache. */
 export function storageReader(core: Core, tx: Queryable, spaceId: string, loader: ChunkLoader, seeded: Map<string, Hint[]>, roles = new Map<string, Map<string, Role | null>>()): WriteReader {
+  /**
+   * Chains as of `maxSeq`: an objective's newest row is also its newest as of `maxSeq` when its key
+   * is not after it, so the chains this write read already answer for those; only the walks that
+   * meet a later row go to storage (a checkout reads the same objectives now and in its target).
+   */
+  async function pastHints(oids: readonly string[], maxSeq: number): Promise<Map<string, Hint[]>> {
+    const known = new Map<string, Hint>();
+    for (const chain of seeded.values()) for (const h of chain) if (h.key <= maxSeq) known.set(h.oid, h);
+    const walks = new Map(oids.map((o) => [o, walkUp(o.toLowerCase(), (x) => known.get(x))] as const));
+    const missing = [...new Set([...walks.values()].flatMap((w) => (w.missing === null ? [] : [w.missing])))];
+    if (missing.length > 0) for (const [o, chain] of await loadHints(tx, spaceId, missing, maxSeq)) for (const h of chain) known.set(h.oid, h);
+    const out = new Map<string, Hint[]>();
+    for (const o of oids) {
+      const w = walks.get(o)!;
+      const chain = w.missing === null ? w.chain : [...w.chain, ...walkUp(w.missing, (x) => known.get(x)).chain];
+      if (chain.length > 0) out.set(o, chain);
+    }
+    return out;
+  }
   return {
     ...storedVidLookup(tx, spaceId),
     ...storedEnv(core, tx, spaceId, loader),
     async hints(oids, maxSeq) {
-      if (maxSeq !== undefined) return loadHints(tx, spaceId, oids, maxSeq);
+      if (maxSeq !== undefined) return pastHints(oids, maxSeq);
       // Storage does not change during a write (its rows go out at the end): every chain read is
       // kept, and so is the chain of each objective on it (its suffix).
       const missing = oids.filter((o) => !seeded.has(o));
