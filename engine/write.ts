@@ -262,6 +262,8 @@ export async function storedTaken(q: Queryable, spaceId: string, oid: string): P
 
 /** What locating reads from storage (`q`: a transaction, or the storage itself), through the cache. */
 export function storedEnv(core: Core, q: Queryable, spaceId: string, loader: ChunkLoader): LocateEnv & { checkoutsSince(after: number, upTo?: number): Promise<boolean> } {
+  /** A seq after which no checkout or restore was found (for the life of this env: one read or write). */
+  let quietAfter: number | undefined;
   return {
     loader,
     versions: (keys) => loadVersions(core.cache, q, spaceId, keys),
@@ -270,8 +272,12 @@ export function storedEnv(core: Core, q: Queryable, spaceId: string, loader: Chu
     candidatesMany: (oids, maxSeq) => storedCandidatesMany(q, spaceId, oids, maxSeq),
     exactHints: (oids, maxSeq, stop) => loadExactHints(q, spaceId, oids, maxSeq, { stop }),
     async checkoutsSince(after, upTo) {
+      // None after some seq means none after any later one: a checkout asks again for each batch.
+      if (upTo === undefined && quietAfter !== undefined && after >= quietAfter) return false;
       const sql = "select 1 from op where space_id = $1 and kind in ('checkout', 'restore') and seq is not null and seq > $2 and ($3::int8 is null or seq <= $3) limit 1";
-      return (await q.query(sql, [spaceId, after, upTo ?? null])).length > 0;
+      const any = (await q.query(sql, [spaceId, after, upTo ?? null])).length > 0;
+      if (!any && upTo === undefined && (quietAfter === undefined || after < quietAfter)) quietAfter = after;
+      return any;
     },
   };
 }
