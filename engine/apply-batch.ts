@@ -183,8 +183,9 @@ function reader(page: PageState, loader: ChunkLoader): WriteReader {
       return out;
     },
     hints: (oids, maxSeq) => (maxSeq === undefined ? hintsOf(page, oids) : hintsAsOf(page, oids, maxSeq)),
-    async exactHints(oids, maxSeq) {
-      // The page's own records are exact already; the rest from storage.
+    async exactHints(oids, maxSeq, stop) {
+      // The page's own records are exact already; the rest from storage, and where storage's climb
+      // passes an objective the page wrote, the page's record again.
       const out = new Map<string, Hint>();
       const rest: string[] = [];
       for (const o of oids) {
@@ -192,7 +193,9 @@ function reader(page: PageState, loader: ChunkLoader): WriteReader {
         if (h) out.set(o, h);
         else if (isUuid(o)) rest.push(o);
       }
-      if (rest.length > 0) for (const [o, h] of await loadExactHints(page.tx, page.spaceId, rest, maxSeq)) out.set(o, h);
+      if (rest.length > 0) {
+        for (const [o, h] of await loadExactHints(page.tx, page.spaceId, rest, maxSeq, stop)) if (!out.has(o)) out.set(o, pageHint(page, o, maxSeq) ?? h);
+      }
       return out;
     },
     async candidates(oid, maxSeq): Promise<Candidates> {

@@ -100,31 +100,29 @@ export async function loadHints(q: Queryable, spaceId: string, oids: readonly st
 /**
  * Each objective's place as of `maxSeq`, exactly: the segment holding that time is read whole and
  * its records up to `maxSeq` replayed (a segment's columns describe its end, which may be later).
- * One statement for all of them; without `up`, one level (the caller asks again for the parents).
- * With `up`, the same statement climbs from each row whose records never moved the objective
- * (no `MOVED` flag: its parent column is its parent at `maxSeq` too) to that parent, up to
- * `up.stop` (the root of the tree searched), and sends those ancestors' exact places as well:
- * the caller's walk goes on from a moved row's exact parent only.
+ * One statement for all of them, which also climbs from each row whose records never moved the
+ * objective (no `MOVED` flag: its parent column is its parent at `maxSeq` too) to that parent, up
+ * to `stop` (the root of the tree searched), and sends those ancestors' exact places as well: the
+ * caller's walk goes on from a moved row's exact parent only.
  */
-export async function loadExactHints(q: Queryable, spaceId: string, oids: readonly string[], maxSeq: number, up?: { readonly stop: string | null }): Promise<Map<string, Hint>> {
+export async function loadExactHints(q: Queryable, spaceId: string, oids: readonly string[], maxSeq: number, stop: string | null): Promise<Map<string, Hint>> {
   const probe = (key: string) =>
     `select t.oid, t.seq, t.parent_oid, t.flags from version t where t.space_id = $1 and t.oid = ${key} and t.seq <= $3 order by t.seq desc limit 1`;
-  const sql = up
-    ? `with recursive w(oid, seq, parent_oid, flags) as (
-         select v.* from unnest($2::uuid[]) as k(oid) cross join lateral (${probe("k.oid")}) v
-         union
-         select v.* from w cross join lateral (${probe("w.parent_oid")}) v where w.flags & ${MOVED} = 0 and ($4::uuid is null or w.oid <> $4::uuid)
-       ) select w.oid, w.seq, b.body from w
-         cross join lateral (select t.body from version t where t.space_id = $1 and t.oid = w.oid and t.seq = w.seq limit 1) b`
-    : `select k.oid, v.seq, v.body from unnest($2::uuid[]) as k(oid)
-         cross join lateral (select t.seq, t.body from version t where t.space_id = $1 and t.oid = k.oid and t.seq <= $3 order by t.seq desc limit 1) v`;
-  const rows = await q.query<{ oid: string; seq: number; body: Uint8Array }>(sql, [spaceId, [...new Set(oids)], maxSeq, ...(up ? [up.stop] : [])]);
-  const byOid = new Map<string, Hint>();
+  const rows = await q.query<{ oid: string; seq: number; body: Uint8Array }>(
+    `with recursive w(oid, seq, parent_oid, flags) as (
+       select v.* from unnest($2::uuid[]) as k(oid) cross join lateral (${probe("k.oid")}) v
+       union
+       select v.* from w cross join lateral (${probe("w.parent_oid")}) v where w.flags & ${MOVED} = 0 and ($4::uuid is null or w.oid <> $4::uuid)
+     ) select w.oid, w.seq, b.body from w
+       cross join lateral (select t.body from version t where t.space_id = $1 and t.oid = w.oid and t.seq = w.seq limit 1) b`,
+    [spaceId, [...new Set(oids)], maxSeq, stop],
+  );
+  const out = new Map<string, Hint>();
   for (const row of rows) {
     const h = hintAsOf(row.oid, row.seq, row.body, maxSeq);
-    if (h) byOid.set(row.oid, h);
+    if (h) out.set(row.oid, h);
   }
-  return byOid;
+  return out;
 }
 
 /** The newest-row hint of one segment as of `maxSeq` (its records up to it replayed). */

@@ -37,7 +37,7 @@ export interface LocateEnv {
   hints(oids: readonly string[], maxSeq: number | undefined): Promise<Map<string, Hint[]>>;
   /** Every place the objective had (newest first), as of `maxSeq` when given. */
   candidates(oid: string, maxSeq: number | undefined): Promise<Candidates>;
-  /** Each objective's exact newest-row hint as of `maxSeq`, and maybe its ancestors' (see `loadExactHints`). */
+  /** Each objective's exact newest-row hint as of `maxSeq`, and maybe its ancestors' below `stop` (see `loadExactHints`). */
   exactHints?(oids: readonly string[], maxSeq: number, stop: string | null): Promise<Map<string, Hint>>;
   /** Whether any checkout or restore op was applied after `after` (and at or before `upTo`, when given). */
   checkoutsSince?(after: number, upTo?: number): Promise<boolean>;
@@ -272,17 +272,15 @@ export function locator(env: LocateEnv, scope: Scope) {
         }
       }
       // In a past tree the hints come from segments' ends, which may be later than maxSeq: walk
-      // those that failed again with exact places (a level per statement, all of them at once).
+      // those that failed again with exact places (all at once; again only past a moved row).
       const exact = maxSeq !== undefined && failed.length > 0 && env.exactHints ? await exactChains(failed, maxSeq) : undefined;
-      const left: string[] = [];
-      const again = exact ? failed.filter((o) => (exact.get(o)?.length ?? 0) > 0) : [];
-      const reverified = await verifyMany(again.map((o) => exact!.get(o)!));
-      const found = new Map(again.map((o, i) => [o, reverified[i]]));
-      for (const oid of failed) {
-        const f = found.get(oid);
-        if (f) out.set(oid, f);
-        else left.push(oid);
-      }
+      // An empty chain verifies to nothing.
+      const reverified = exact ? await verifyMany(failed.map((o) => exact.get(o) ?? [])) : [];
+      const left = failed.filter((oid, i) => {
+        const found = reverified[i];
+        if (found) out.set(oid, found);
+        return !found;
+      });
       // The same rule in a past tree: with no checkout between the oldest of their exact rows and
       // the tree's time, the records said where each one was, and it was not in the tree.
       if (maxSeq !== undefined && exact && left.length > 0 && env.checkoutsSince && left.every((o) => exact.get(o)?.length)) {

@@ -270,7 +270,7 @@ export function storedEnv(core: Core, q: Queryable, spaceId: string, loader: Chu
     hints: (oids, maxSeq) => loadHints(q, spaceId, oids, maxSeq),
     candidates: (oid, maxSeq) => storedCandidates(q, spaceId, oid, maxSeq),
     candidatesMany: (oids, maxSeq) => storedCandidatesMany(q, spaceId, oids, maxSeq),
-    exactHints: (oids, maxSeq, stop) => loadExactHints(q, spaceId, oids, maxSeq, { stop }),
+    exactHints: (oids, maxSeq, stop) => loadExactHints(q, spaceId, oids, maxSeq, stop),
     async checkoutsSince(after, upTo) {
       // None after some seq means none after any later one: a checkout asks again for each batch.
       if (upTo === undefined && quietAfter !== undefined && after >= quietAfter) return false;
