@@ -94,9 +94,11 @@ async function engineRun(kind: "pglite" | "postgres", w: Workload): Promise<Reco
     const measure = async (oid: string, vid: string) => {
       const read0 = counter.rows();
       const wrote0 = await mark(raw);
+      counter.statements();
       const t0 = performance.now();
       await engine.checkout(s, oid, vid);
       const ms = performance.now() - t0;
+      for (const st of counter.statements()) progress(`  ${st.ms.toFixed(2).padStart(7)} ms ${String(st.rows).padStart(5)} rows  ${st.sql}`);
       return { ms, read: counter.rows() - read0, written: await written(raw, wrote0) };
     };
     for (const [what, oid, edit] of [["document root", root, rootEdit], ["largest subtree", w.subtree, subEdit]] as const) {

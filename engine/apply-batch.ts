@@ -25,7 +25,7 @@ import { storedVidLookup } from "./find-version.js";
 import { chunkLoader, loadVersions } from "./format/row-cache.js";
 import type { SegmentWrites, Written } from "./format/rows.js";
 import { isUuid } from "./ids.js";
-import { forget } from "./known.js";
+import { forget, learnPage, take } from "./known.js";
 import type { Candidate, Candidates } from "./locate.js";
 import type { VersionRow } from "./types.js";
 import type { ReplicaOp } from "./replicate.js";
@@ -329,8 +329,9 @@ function writer(page: PageState): PageWriter {
 
 /** Reads, in two statements, what the page's ops will read first: the chains and their versions. */
 async function prefetch(page: PageState, starts: readonly string[]): Promise<void> {
-  await loadNewest(page, starts);
-  const keys = [...page.newest.values()].map((h) => [h.oid, h.vseq] as const);
+  // The page may start knowing many newest rows (the previous page's): versions of the starts' chains only.
+  const chains = await hintsOf(page, starts);
+  const keys = [...new Map([...chains.values()].flat().map((h) => [h.oid, [h.oid, h.vseq] as const])).values()];
   const rows = await loadVersions(page.core.cache, page.tx, page.spaceId, keys);
   const refs = new Set<string>();
   for (const row of rows.values()) if ("i" in row.kids) for (const r of row.kids.i) refs.add(r[0]);
@@ -443,8 +444,9 @@ export async function runPage<T>(
   cursor?: number,
 ): Promise<T> {
   let done: PageState | undefined;
-  // Replayed ops change what this engine knew of the space's newest rows (engine/known.ts).
-  forget(core.known, spaceId);
+  // Replayed ops change what this engine knew of the space's newest rows (engine/known.ts): the
+  // page takes that knowledge, and starts from it if nothing was written since (the counter says).
+  const known = take(core.known, spaceId);
   const value = await core.storage.transaction(async (tx) => {
     // Locks the space for the page, as `logbook_begin_write` does for one op.
     const [locked] = await tx.query<{ seq: number }>("update space set seq = seq where space_id = $1 returning seq", [spaceId]);
@@ -455,7 +457,7 @@ export async function runPage<T>(
       spaceId,
       seq: locked.seq,
       base: chunkLoader(core.cache, tx, spaceId),
-      newest: new Map(),
+      newest: known && known.seq === locked.seq ? new Map(known.hints) : new Map(),
       absent: new Set(),
       pending: new Map(),
       written: [],
@@ -487,9 +489,13 @@ export async function runPage<T>(
     done = page;
     return result;
   });
-  // Again after commit: a write of this engine may have learnt the space while the page ran.
-  forget(core.known, spaceId);
-  if (done) settleRows(core, spaceId, done.written, done.chunks);
+  if (done) {
+    settleRows(core, spaceId, done.written, done.chunks);
+    // The page's newest rows are exact after it, unless an import wrote rows of its own as it
+    // streamed (engine/import-replay.ts): those the page does not see.
+    if (done.ops.some((o) => o.kind === "import")) forget(core.known, spaceId);
+    else learnPage(core.known, spaceId, done.seq, done.newest);
+  }
   return value;
 }
 

@@ -42,7 +42,29 @@ export function learn(known: Known, spaceId: string, seq: number, read: Iterable
   for (const h of made) k.hints.set(h.oid, h);
 }
 
-/** Forgets a space (a page of replayed ops, an undo, an import: writes this cache does not follow). */
+/**
+ * Takes a space's knowledge away for a page of replayed ops (engine/apply-batch.ts): the page may
+ * start from it if, under the page's lock, the space's counter is still its `seq`; meanwhile no
+ * write of this engine uses it (the page's writes are not followed one by one).
+ */
+export function take(known: Known, spaceId: string): SpaceKnowledge | undefined {
+  const k = known.get(spaceId);
+  known.delete(spaceId);
+  return k;
+}
+
+/**
+ * After a committed page that left the space's counter at `seq`: the newest rows the page read and
+ * wrote, exact as of `seq`, so that the next page (or the next local edit) reads none of them
+ * again. Knowledge some write learnt meanwhile (a later seq) is kept instead.
+ */
+export function learnPage(known: Known, spaceId: string, seq: number, hints: ReadonlyMap<string, Hint>): void {
+  const k = known.get(spaceId);
+  if ((k && k.seq >= seq) || hints.size > MAX_HINTS) return;
+  known.set(spaceId, { seq, hints: new Map(hints) });
+}
+
+/** Forgets a space (an undo, an import: writes this cache does not follow). */
 export function forget(known: Known, spaceId: string): void {
   known.delete(spaceId);
 }

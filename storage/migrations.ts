@@ -429,6 +429,33 @@ end $fn$`,
 $fn$`,
     ],
   },
+  {
+    version: 11,
+    name: "records appended to segments in one update",
+    statements: () => [
+      // One UPDATE joined with the batch instead of a loop of them: half the time on PGlite (no
+      // SPI call per row) and ~25% less on Postgres. The plan is pinned to primary-key probes:
+      // with a hash or merge join the update would scan the table, which grows with the space.
+      // Callers send each row once (engine/format/rows.ts segmentWrites groups by row); a row
+      // named twice, or missing, updates fewer rows than named and raises.
+      `create or replace function logbook_append(p_space uuid, p_oid uuid[], p_seq int8[], p_vseq int8[], p_parent uuid[], p_pos text[], p_flags int2[], p_removed bool[], p_body text[])
+  returns int language plpgsql volatile
+  set enable_seqscan = off set enable_hashjoin = off set enable_mergejoin = off as $fn$
+declare
+  n int;
+begin
+  update version v set body = v.body || decode(k.body, 'base64'), vseq = k.vseq, parent_oid = k.parent, pos = k.pos,
+      flags = ((v.flags | k.flags) & 7::int2) | (case when k.removed then 8 else 0 end)::int2
+    from unnest(p_oid, p_seq, p_vseq, p_parent, p_pos, p_flags, p_removed, p_body) as k(oid, seq, vseq, parent, pos, flags, removed, body)
+    where v.space_id = p_space and v.oid = k.oid and v.seq = k.seq;
+  get diagnostics n = row_count;
+  if n <> coalesce(array_length(p_oid, 1), 0) then
+    raise exception 'records for % stored rows, % of them found once', coalesce(array_length(p_oid, 1), 0), n using errcode = 'P0002';
+  end if;
+  return n;
+end $fn$`,
+    ],
+  },
 ];
 
 /** The newest schema version this code knows. */

@@ -3,4 +3,4 @@
  * loads); it lives apart so that opening an up-to-date database reads one number and never loads
  * the migrations, nor knex, which builds their DDL.
  */
-export const SCHEMA_VERSION = 10;
+export const SCHEMA_VERSION = 11;

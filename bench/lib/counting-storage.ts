@@ -6,17 +6,27 @@ export interface Counting {
   readonly storage: Storage;
   /** Rows returned so far. */
   rows(): number;
+  /**
+   * The statements run since the last call (text, ms, rows), when `BENCH_TRACE` is set in the
+   * environment: what a figure is made of. Empty otherwise.
+   */
+  statements(): { sql: string; ms: number; rows: number }[];
 }
+
+const TRACE = process.env["BENCH_TRACE"] !== undefined;
 
 /** Wraps a storage to count the rows its queries return, in and out of transactions. */
 export function countingStorage(inner: Storage): Counting {
   let rows = 0;
+  let log: { sql: string; ms: number; rows: number }[] = [];
   const wrap = <Q extends { query: Storage["query"] }>(q: Q): Q =>
     ({
       ...q,
       query: async (sql: string, params?: readonly unknown[]) => {
+        const t0 = performance.now();
         const out = await q.query(sql, params);
         rows += out.length;
+        if (TRACE) log.push({ sql: sql.replace(/\s+/g, " ").slice(0, 120), ms: performance.now() - t0, rows: out.length });
         return out;
       },
     }) as Q;
@@ -28,7 +38,12 @@ export function countingStorage(inner: Storage): Counting {
     ...(inner.readSnapshot ? { readSnapshot: async () => wrap(await inner.readSnapshot!()) } : {}),
     close: () => inner.close(),
   };
-  return { storage, rows: () => rows };
+  const statements = () => {
+    const out = log;
+    log = [];
+    return out;
+  };
+  return { storage, rows: () => rows, statements };
 }
 
 /** An engine on a storage whose rows read are counted, with the raw storage beside it (for xmin marks). */
