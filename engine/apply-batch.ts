@@ -51,6 +51,7 @@ import {
   type PageWriter,
   type WriteCtx,
   type WriteReader,
+  type Listed,
 } from "./write.js";
 
 /** An op that was kept but not applied: its log entry gets a seq and why. */
@@ -230,28 +231,21 @@ function reader(page: PageState, loader: ChunkLoader): WriteReader {
       if (!page.newest.has(oid) && !page.absent.has(oid)) await loadNewest(page, [oid]);
       return page.newest.has(oid);
     },
-    async departures(oids, after) {
-      const out = await stored.departures(oids, after);
-      for (const oid of oids) out.set(oid, [...(out.get(oid) ?? []), ...(page.lost.get(oid) ?? []).filter((d) => d.seq > after)]);
-      return out;
-    },
-    async existedAt(oids, seq) {
-      const out = new Set<string>();
-      const rest: string[] = [];
-      for (const o of oids) {
-        if (pageHint(page, lower(o), seq)) out.add(o);
-        else rest.push(o);
+    async since(oids, after) {
+      // Stored rows first, then the page's own records after `after`.
+      const out = await stored.since(oids, after);
+      for (const oid of oids) {
+        const s = out.get(oid)!;
+        const o = lower(oid);
+        const later = (list: readonly Listed[] | undefined) => (list ?? []).filter((d) => d.seq > after);
+        out.set(oid, {
+          existed: s.existed || pageHint(page, o, after) !== undefined,
+          lost: [...s.lost, ...later(page.lost.get(oid))],
+          gained: [...s.gained, ...later(page.gained.get(oid))],
+          restored: s.restored || (page.restored.get(oid) ?? []).some((seq) => seq > after),
+        });
       }
-      for (const o of await stored.existedAt(rest, seq)) out.add(o);
       return out;
-    },
-    async gains(oids, after) {
-      const out = await stored.gains(oids, after);
-      for (const oid of oids) out.set(oid, [...(out.get(oid) ?? []), ...(page.gained.get(oid) ?? []).filter((d) => d.seq > after)]);
-      return out;
-    },
-    async restoredSince(oid, after) {
-      return (page.restored.get(oid) ?? []).some((s) => s > after) || stored.restoredSince(oid, after);
     },
     async checkoutsSince(after, upTo) {
       return page.checkouts.some((s) => s > after && (upTo === undefined || s <= upTo)) || stored.checkoutsSince(after, upTo);

@@ -68,9 +68,10 @@ export async function reviveTarget(ctx: WriteCtx, chain: readonly Placement[], c
   const inTarget = locator(ctx.reader, { kind: "in", root: target });
   // The fast path trusts the lost lists: the objective's own history since the target is one line
   // (`linear`: the caller knows it is, as a restore does: no version of it came after the target).
-  const natural = process.env["SLOW_CHECKOUT"] ? false : linear === true || (chain[0]!.latest === current.seq && !(await ctx.reader.restoredSince(root, target.seq)));
+  const own = (await ctx.reader.since([root], target.seq)).get(root)!;
+  const natural = process.env["SLOW_CHECKOUT"] ? false : linear === true || (chain[0]!.latest === current.seq && !own.restored);
   const seen = new Set<string>([root]);
-  let open = ((await ctx.reader.departures([root], target.seq)).get(root) ?? []).map((d) => d.oid);
+  let open = own.lost.map((d) => d.oid);
   if (!natural) open.push(...(await changedSince(ctx, current, target)));
   const cuts: { oid: string; path: Placement[] }[] = [];
   const notes = new Map<string, string[]>();
@@ -80,12 +81,14 @@ export async function reviveTarget(ctx: WriteCtx, chain: readonly Placement[], c
     open = [];
     if (listed.length === 0) break;
     for (const o of listed) seen.add(o);
-    // What did not exist at the target is not in it: one probe each, no walk. What moved into it
-    // since may be (and may need a cut or a note), so its gained list is read.
-    const existed = await ctx.reader.existedAt(listed, target.seq);
-    const later = listed.filter((o) => !existed.has(o));
-    if (later.length > 0) for (const list of (await ctx.reader.gains(later, target.seq)).values()) open.push(...list.map((d) => d.oid));
-    const batch = listed.filter((o) => existed.has(o));
+    // Everything this round asks about them since the target, in one read.
+    const since = await ctx.reader.since(listed, target.seq);
+    const lost = (o: string) => since.get(o)!.lost.map((d) => d.oid);
+    const gained = (o: string) => since.get(o)!.gained.map((d) => d.oid);
+    // What did not exist at the target is not in it (no walk). What moved into it since may be
+    // (and may need a cut or a note).
+    for (const o of listed) if (!since.get(o)!.existed) open.push(...gained(o));
+    const batch = listed.filter((o) => since.get(o)!.existed);
     if (batch.length === 0) continue;
     // Where each one is now decides what the target's copy of it needs: one active elsewhere is
     // cut out (if the target has it), one active nowhere comes back (noted where it was last, if
@@ -103,15 +106,12 @@ export async function reviveTarget(ctx: WriteCtx, chain: readonly Placement[], c
     // and what moved into one active nowhere is active nowhere with it: if the target has it, it
     // comes back, and the one that holds it must learn that it left (a note), or a restore of that
     // one would bring it back a second time.
-    const entered = [...outside, ...gone];
-    const gained = await ctx.reader.gains(entered, target.seq);
-    for (const o of entered) open.push(...(gained.get(o) ?? []).map((d) => d.oid));
-    // What comes back brings its target subtree but for what left it since (read for any that
-    // might be in the target: a superset costs a lookup, never a wrong tree).
+    for (const o of [...outside, ...gone]) open.push(...gained(o));
+    // What comes back brings its target subtree but for what left it since (for any that might
+    // be in the target: a superset costs a lookup, never a wrong tree).
     const back = batch.filter((o) => !outside.has(o) && (natural || there.get(o)));
-    const departed = await ctx.reader.departures(back, target.seq);
     for (const o of back) {
-      open.push(...(departed.get(o) ?? []).map((d) => d.oid));
+      open.push(...lost(o));
       if (!natural) open.push(...(await targetChildren(ctx, there.get(o)![0]!)));
     }
     for (const o of noting) if (there.get(o)) for (const p of regions.get(o)!) notes.set(p, [...(notes.get(p) ?? []), o]);

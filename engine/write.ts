@@ -8,7 +8,7 @@ import { fromB64 } from "./format/codec.js";
 import { encodeOpData, encodeOpVids, encodeTouched } from "./format/op-row.js";
 import { cachedChunk, cachedVersion, chunkLoader, loadVersions, remember } from "./format/row-cache.js";
 import { forget, knownChains, learn, learnRoles } from "./known.js";
-import { decodeBody, segmentWrites, type Appended, type SegmentWrites, type StoredRow, type Written } from "./format/rows.js";
+import { decodeBody, LOST, RESTORED, segmentWrites, type Appended, type SegmentWrites, type StoredRow, type Written } from "./format/rows.js";
 import { versionRecord } from "./format/version-record.js";
 import type { State } from "./format/record.js";
 import { vidMaker } from "./ids.js";
@@ -50,12 +50,8 @@ export interface PageWriter {
 export interface WriteReader extends LocateEnv, VidLookup {
   /** Whether an objective has any stored record (exists, active or not). */
   taken(oid: string): Promise<boolean>;
-  /** Objectives that left `oid`'s subtree after `after` (records' lost lists), with each one's seq. */
-  departures(oids: readonly string[], after: number): Promise<Map<string, { oid: string; seq: number }[]>>;
-  /** Objectives that entered `oids`' subtrees by a move after `after` (records' gained lists). */
-  gains(oids: readonly string[], after: number): Promise<Map<string, { oid: string; seq: number }[]>>;
-  /** Whether a record of `oid` after `after` builds on an older version than its newest then. */
-  restoredSince(oid: string, after: number): Promise<boolean>;
+  /** What happened to each of `oids` after `after`, as a checkout to it asks (see `Since`). */
+  since(oids: readonly string[], after: number): Promise<Map<string, Since>>;
   checkoutsSince(after: number, upTo?: number): Promise<boolean>;
   /** Who created a document (engine/roles.ts): the actor of the op that made it, null for none. */
   creatorOf(documentOid: string): Promise<string | null>;
@@ -63,8 +59,6 @@ export interface WriteReader extends LocateEnv, VidLookup {
   actorEntries(actor: string): Promise<Map<string, Role | null>>;
   /** Each objective's newest row (one level: no walk up its chain); absent when it has none. */
   newest(oids: readonly string[]): Promise<Map<string, Hint>>;
-  /** Which of `oids` had a record at or before `seq` (existed then). */
-  existedAt(oids: readonly string[], seq: number): Promise<Set<string>>;
 }
 
 /** One write transaction: the op being made and every row it will write. */
@@ -205,38 +199,48 @@ export interface Listed {
 }
 
 /**
- * The lost or gained lists of objectives' records after a seq (the segment holding it included),
- * in one statement for all of them.
+ * What a checkout to `after` asks about an objective (engine/checkout.ts), in one answer: whether
+ * it existed then, which objectives left its subtree since (its records' lost lists) and which
+ * moved into it (gained lists), and whether a record since builds on an older version than its
+ * newest then (restored). The row holding `after` counts: a record appended to it later may be
+ * any of those.
  */
-export async function storedLists(q: Queryable, spaceId: string, oids: readonly string[], after: number, which: "lost" | "gained"): Promise<Map<string, Listed[]>> {
-  const out = new Map<string, Listed[]>(oids.map((o) => [o, []]));
+export interface Since {
+  readonly existed: boolean;
+  readonly lost: readonly Listed[];
+  readonly gained: readonly Listed[];
+  readonly restored: boolean;
+}
+
+/**
+ * `Since` for many objectives in one statement: per objective the row holding `after` (it exists
+ * only if the objective had a record by then) and every later row flagged LOST or RESTORED, with
+ * the bodies only of those flagged LOST (the lists are in their records).
+ */
+export async function storedSince(q: Queryable, spaceId: string, oids: readonly string[], after: number): Promise<Map<string, Since>> {
+  const out = new Map<string, { existed: boolean; lost: Listed[]; gained: Listed[]; restored: boolean }>(oids.map((o) => [o, { existed: false, lost: [], gained: [], restored: false }]));
   if (oids.length === 0) return out;
-  const rows = await q.query<{ oid: string; body: Uint8Array }>(
-    `select k.oid, v.body from unnest($2::uuid[]) as k(oid)
+  const rows = await q.query<{ oid: string; held: boolean; flags: number; body: Uint8Array | null }>(
+    `select k.oid, v.held, v.flags, case when v.flags & ${LOST} <> 0 then v.body end as body from unnest($2::uuid[]) as k(oid)
        cross join lateral (
-         (select t.body, t.flags from version t where t.space_id = $1 and t.oid = k.oid and t.seq <= $3 order by t.seq desc limit 1)
+         (select true as held, t.flags, t.body from version t where t.space_id = $1 and t.oid = k.oid and t.seq <= $3 order by t.seq desc limit 1)
          union all
-         (select t.body, t.flags from version t where t.space_id = $1 and t.oid = k.oid and t.flags & 2 <> 0 and t.seq > $3 order by t.seq)) v
-      where v.flags & 2 <> 0`,
+         (select false, t.flags, t.body from version t where t.space_id = $1 and t.oid = k.oid and t.flags & ${LOST | RESTORED} <> 0 and t.seq > $3 order by t.seq)) v`,
     [spaceId, [...oids], after],
   );
   for (const row of rows) {
-    const list = out.get(row.oid) ?? [];
-    for (const r of decodeBody(row.body)) if (r.seq > after) for (const o of r[which] ?? []) list.push({ oid: o, seq: r.seq });
-    out.set(row.oid, list);
+    const s = out.get(row.oid);
+    if (!s) continue;
+    if (row.held) s.existed = true;
+    if (row.flags & RESTORED) s.restored = true;
+    if (!row.body) continue;
+    for (const r of decodeBody(row.body)) {
+      if (r.seq <= after) continue;
+      for (const o of r.lost ?? []) s.lost.push({ oid: o, seq: r.seq });
+      for (const o of r.gained ?? []) s.gained.push({ oid: o, seq: r.seq });
+    }
   }
   return out;
-}
-
-/** Which of `oids` had a record at or before `seq`, in one statement. */
-export async function storedExistedAt(q: Queryable, spaceId: string, oids: readonly string[], seq: number): Promise<Set<string>> {
-  if (oids.length === 0) return new Set();
-  const rows = await q.query<{ oid: string }>(
-    // A lateral probe per objective (a plain `exists` may be planned as a scan of the space).
-    "select k.oid from unnest($2::uuid[]) as k(oid) cross join lateral (select 1 from version t where t.space_id = $1 and t.oid = k.oid and t.seq <= $3 order by t.seq limit 1) v",
-    [spaceId, [...oids], seq],
-  );
-  return new Set(rows.map((r) => r.oid));
 }
 
 /** Each objective's newest stored row as a hint, in one statement (no walk up). */
@@ -341,20 +345,7 @@ export function storageReader(core: Core, tx: Queryable, spaceId: string, loader
       return mine;
     },
     taken: (oid) => storedTaken(tx, spaceId, oid),
-    departures: (oids, after) => storedLists(tx, spaceId, oids, after, "lost"),
-    gains: (oids, after) => storedLists(tx, spaceId, oids, after, "gained"),
-    existedAt: (oids, seq) => storedExistedAt(tx, spaceId, oids, seq),
-    async restoredSince(oid, after) {
-      // The segment holding `after` counts too: a mark appended to it later may have restored an
-      // older version (a checkout brought it back); an earlier record there only costs the slow path.
-      return (
-        await tx.query(
-          `select 1 from version where space_id = $1 and oid = $2 and flags & 4 <> 0
-              and seq >= coalesce((select max(seq) from version where space_id = $1 and oid = $2 and seq <= $3), 0) limit 1`,
-          [spaceId, oid, after],
-        )
-      ).length > 0;
-    },
+    since: (oids, after) => storedSince(tx, spaceId, oids, after),
   };
 }
 
@@ -475,10 +466,7 @@ function memoryReader(core: Core, spaceId: string, loader: ChunkLoader): WriteRe
     },
     candidates: refuse,
     taken: refuse,
-    departures: refuse,
-    gains: refuse,
-    existedAt: refuse,
-    restoredSince: refuse,
+    since: refuse,
     checkoutsSince: refuse,
     newest: refuse,
     creatorOf: refuse,
