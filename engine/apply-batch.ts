@@ -451,7 +451,8 @@ export async function runPage<T>(
       spaceId,
       seq: locked.seq,
       base: chunkLoader(core.cache, tx, spaceId),
-      newest: known && known.seq === locked.seq ? new Map(known.hints) : new Map(),
+      // Taken: the page owns the map now.
+      newest: known && known.seq === locked.seq ? known.hints : new Map(),
       absent: new Set(),
       pending: new Map(),
       written: [],

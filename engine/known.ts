@@ -58,10 +58,11 @@ export function take(known: Known, spaceId: string): SpaceKnowledge | undefined 
  * wrote, exact as of `seq`, so that the next page (or the next local edit) reads none of them
  * again. Knowledge some write learnt meanwhile (a later seq) is kept instead.
  */
-export function learnPage(known: Known, spaceId: string, seq: number, hints: ReadonlyMap<string, Hint>): void {
+export function learnPage(known: Known, spaceId: string, seq: number, hints: Map<string, Hint>): void {
   const k = known.get(spaceId);
   if ((k && k.seq >= seq) || hints.size > MAX_HINTS) return;
-  known.set(spaceId, { seq, hints: new Map(hints) });
+  // The page is done with the map: it becomes the knowledge.
+  known.set(spaceId, { seq, hints });
 }
 
 /** Forgets a space (an undo, an import: writes this cache does not follow). */

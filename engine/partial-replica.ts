@@ -270,7 +270,9 @@ export async function loadPartial(
       else await tx.query(`delete from ${table} where space_id = $1 and oid = any($2::uuid[])`, [spaceId, old]);
     }
     await tx.query("delete from document where space_id = $1 and oid = any($2::uuid[])", [spaceId, leaving]);
-    await tx.query("update space set seq = greatest(seq, $2) where space_id = $1", [spaceId, head.seq]);
+    // The counter moves even when the replica's is not ahead: rows changed, and what an engine
+    // knows of the space is exact only as of a counter (engine/known.ts).
+    await tx.query("update space set seq = greatest(seq + 1, $2) where space_id = $1", [spaceId, head.seq]);
     for (const frame of tables) {
       let list = frame.rows;
       if (frame.t === "chunk") {

@@ -606,6 +606,13 @@ describe.each(await usableBackends())("engine on $name", (backend) => {
     expect((await e.get(s, root.oid)).stats.descendants).toBe(1354);
   });
 
+  it("wraps a statement's error with its SQLSTATE and keeps the connection; Postgres runs without JIT", async () => {
+    await expect(fresh.sql("select 1 / 0")).rejects.toMatchObject({ name: "StorageError", code: "STORAGE", sqlstate: "22012" });
+    expect(await fresh.sql<{ n: number }>("select 2 as n")).toEqual([{ n: 2 }]);
+    // The engine's statements are index probes: JIT compilation only costs them (storage/postgres).
+    if (backend.name === "postgres") expect(await fresh.sql<{ jit: string }>("show jit")).toEqual([{ jit: "off" }]);
+  });
+
   it("rolls a streamed import back whole when the source or an event fails half-way", async () => {
     const { spaceId: s } = await e.createSpace();
     const doc = await e.createDocument(s, { content: "Keep" });

@@ -24,7 +24,7 @@ function typesOf(driver: typeof pg) {
 /**
  * PostgreSQL through `pg`: the server backend, with a connection pool. Its connections run with
  * `jit = off` (the engine's statements are index probes that JIT compilation only slows down: a
- * 10,000-op catch-up ran 25% faster without it); a connection string's own `options` win.
+ * 10,000-op catch-up ran 25% faster without it).
  *
  * @example
  * const engine = await openEngine({ storage: postgres({ connectionString: process.env.PG_URL! }) });
@@ -40,10 +40,6 @@ export function postgres(options: PostgresOptions): StorageConfig {
         max: options.max ?? 10,
         types: typesOf(driver) as pg.CustomTypesConfig,
         allowExitOnIdle: true,
-        // JIT pays off for long analytic scans; the engine's statements are index probes whose
-        // estimates (recursive walks, unnest of a batch) can pass jit_above_cost all the same, and
-        // then compiling costs ~100 ms where running takes ~5.
-        options: "-c jit=off",
       });
       // An idle client's error (server restart) must not crash the host process.
       pool.on("error", () => {});
@@ -62,7 +58,7 @@ function redact(url: string): string {
   return url.replace(/:\/\/([^:@/]+):[^@/]*@/, "://$1:***@");
 }
 
-function queryable(client: pg.Pool | pg.PoolClient): Queryable {
+function queryable(client: pg.PoolClient): Queryable {
   return {
     async query<R extends Row = Row>(sql: string, params: readonly unknown[] = []): Promise<R[]> {
       try {
@@ -95,16 +91,41 @@ function inTurns(client: pg.PoolClient): Queryable {
 
 function postgresStorage(pool: pg.Pool): Storage {
   let closed = false;
+  const ready = new WeakSet<pg.PoolClient>();
   const connect = async (): Promise<pg.PoolClient> => {
+    let client: pg.PoolClient;
     try {
-      return await pool.connect();
+      client = await pool.connect();
     } catch (error) {
       throw wrapError(error, "connect");
     }
+    // JIT pays off for long analytic scans; the engine's statements are index probes whose
+    // estimates (recursive walks, unnest of a batch) can pass jit_above_cost all the same, and
+    // then compiling costs ~100 ms where running takes ~5. Set once per connection, not as a
+    // startup option (which poolers such as PgBouncer refuse); a server without JIT (before
+    // Postgres 11) refuses the SET, which changes nothing.
+    if (!ready.has(client)) {
+      await client.query("set jit = off").catch(() => undefined);
+      ready.add(client);
+    }
+    return client;
   };
   return {
     kind: "postgres",
-    ...queryable(pool),
+    async query<R extends Row = Row>(sql: string, params: readonly unknown[] = []): Promise<R[]> {
+      const client = await connect();
+      let broken: Error | undefined;
+      try {
+        return (await client.query<R>(sql, params as unknown[])).rows;
+      } catch (error) {
+        // An error the server reported (it has a severity) leaves the connection usable; any
+        // other (a broken socket) does not, and the pool must not hand it out again.
+        if ((error as { severity?: unknown }).severity === undefined) broken = error as Error;
+        throw wrapError(error, sql);
+      } finally {
+        client.release(broken);
+      }
+    },
     async transaction(fn) {
       const client = await connect();
       try {
