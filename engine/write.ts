@@ -4,13 +4,13 @@ import { chunkId, keepReachable, type ChunkLoader, type ChunkSink, type KidsNode
 import type { Core } from "./core.js";
 import { EngineError, notFound } from "./errors.js";
 import { chunkBytes } from "./format/chunk.js";
-import { fromB64 } from "./format/codec.js";
+import { fromB64, unpackEach } from "./format/codec.js";
 import { encodeOpData, encodeOpVids, encodeTouched } from "./format/op-row.js";
 import { cachedChunk, cachedVersion, chunkLoader, loadVersions, remember } from "./format/row-cache.js";
 import { forget, knownChains, learn, learnRoles } from "./known.js";
-import { decodeBody, LOST, RESTORED, segmentWrites, type Appended, type SegmentWrites, type StoredRow, type Written } from "./format/rows.js";
+import { LOST, RESTORED, segmentWrites, type Appended, type SegmentWrites, type StoredRow, type Written } from "./format/rows.js";
 import { versionRecord } from "./format/version-record.js";
-import type { State } from "./format/record.js";
+import { recordLists, type State } from "./format/record.js";
 import { vidMaker } from "./ids.js";
 import { actorEntries, creatorOf, type Role } from "./roles.js";
 import { deviceNo } from "./format/devices.js";
@@ -234,11 +234,12 @@ export async function storedSince(q: Queryable, spaceId: string, oids: readonly 
     if (row.held) s.existed = true;
     if (row.flags & RESTORED) s.restored = true;
     if (!row.body) continue;
-    for (const r of decodeBody(row.body)) {
-      if (r.seq <= after) continue;
-      for (const o of r.lost ?? []) s.lost.push({ oid: o, seq: r.seq });
-      for (const o of r.gained ?? []) s.gained.push({ oid: o, seq: r.seq });
-    }
+    unpackEach(row.body, (value) =>
+      recordLists(value, after, (seq, lost, gained) => {
+        for (const o of lost) s.lost.push({ oid: o, seq });
+        for (const o of gained) s.gained.push({ oid: o, seq });
+      }),
+    );
   }
   return out;
 }

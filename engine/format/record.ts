@@ -185,7 +185,7 @@ export function encodeRecord(r: NewRecord, devices: Devices): Buffer {
 export function decodeRecord(value: unknown, size: number): VersionRecord {
   const a = value as unknown[];
   const kind = a[0] as number;
-  const lostAt = kind === 2 ? 4 : kind === 0 ? 11 : 6 + popcount(a[5] as number);
+  const lostAt = listsAt(a);
   const lostList = a.length > lostAt ? (a[lostAt] as Uint8Array[] | null) : null;
   const gainedList = a.length > lostAt + 1 ? (a[lostAt + 1] as Uint8Array[]) : null;
   const lost = {
@@ -218,6 +218,27 @@ export function decodeRecord(value: unknown, size: number): VersionRecord {
     else d.stats = statsIn(v);
   });
   return { kind: "delta", seq: a[1] as number, vid: vidIn(a[2]), at: a[3] as number, base: a[4] as number, delta: d, ...lost, size };
+}
+
+/** Where a record's lost list is (its gained list follows): after the fields its kind has. */
+function listsAt(a: readonly unknown[]): number {
+  const kind = a[0] as number;
+  return kind === 2 ? 4 : kind === 0 ? 11 : 6 + popcount(a[5] as number);
+}
+
+/**
+ * Calls `each` with the objectives a record lists as lost and gained, if its seq is after `after`,
+ * decoding nothing else of it (a checkout reads the lists of every record since its target).
+ */
+export function recordLists(value: unknown, after: number, each: (seq: number, lost: readonly string[], gained: readonly string[]) => void): void {
+  const a = value as unknown[];
+  const seq = a[1] as number;
+  if (seq <= after) return;
+  const at = listsAt(a);
+  if (a.length <= at) return;
+  const lost = (a[at] as Uint8Array[] | null) ?? [];
+  const gained = a.length > at + 1 ? (a[at + 1] as Uint8Array[]) : [];
+  if (lost.length > 0 || gained.length > 0) each(seq, lost.map(uuidText), gained.map(uuidText));
 }
 
 function popcount(n: number): number {
