@@ -6,8 +6,9 @@
  */
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Engine, ReplicaOp } from "../index.js";
-import { usableBackends, type Fresh } from "./helpers/backends.js";
+import { openEngine, type Engine, type ReplicaOp } from "../index.js";
+import type { Storage } from "../storage/contract.js";
+import { serverStorage, usableBackends, type Fresh } from "./helpers/backends.js";
 import { lcg, randomEdits, type EditMix } from "./helpers/random-edits.js";
 import { unpack } from "../engine/format/codec.js";
 import { decodeOpData, decodeTouched } from "../engine/format/op-row.js";
@@ -148,6 +149,40 @@ describe.each(await usableBackends())("a page of ops in one transaction on $name
     expect(await rows(paged, s)).toEqual(want);
     expect((await paged.engine.get(s, docs[0]!)).vid).toBe((await a.engine.get(s, docs[0]!)).vid);
     await expect(paged.engine.applyOps(s, ops, { pageSize: 0 })).rejects.toMatchObject({ code: "INVALID_ARGUMENT", message: expect.stringContaining("pageSize") });
+  });
+
+  it("a page reads no chain the page before it read or wrote, and the first local edit after it reads nothing", async () => {
+    // An engine on storage whose statements are recorded.
+    const { storage, release } = await serverStorage(backend.name);
+    const statements: string[] = [];
+    const wrap = <Q extends { query: Storage["query"] }>(q: Q): Q =>
+      ({ ...q, query: (sql: string, params?: readonly unknown[]) => (statements.push(sql), q.query(sql, params)) }) as Q;
+    const recorded: Storage = { ...wrap(storage), kind: storage.kind, transaction: (fn) => storage.transaction((tx) => fn(wrap(tx))), close: async () => {} };
+    const device = await openEngine({ storage: { kind: storage.kind, open: async () => recorded } });
+    try {
+      const { spaceId: s } = await a.engine.createSpace();
+      await device.createSpace({ spaceId: s });
+      const doc = (await a.engine.createDocument(s, { content: "doc" })).oid;
+      const x = (await a.engine.create(s, { parentOid: doc, content: "x" })).oid;
+      const y = (await a.engine.create(s, { parentOid: x, content: "y" })).oid;
+      const first = await a.engine.logSince(s, { limit: 100 });
+      await device.applyOps(s, first);
+      await a.engine.update(s, y, { content: "y2" });
+      const next = (await a.engine.logSince(s, { limit: 100 })).slice(first.length);
+      statements.length = 0;
+      await device.applyOps(s, next);
+      expect(statements.filter((q) => q.includes("logbook_chains"))).toEqual([]);
+      expect((await device.get(s, y)).vid).toBe((await a.engine.get(s, y)).vid);
+      // Built from what the page left: the one-statement write, no lock-and-read first.
+      statements.length = 0;
+      await device.update(s, y, { content: "y3" });
+      expect(statements.some((q) => q.includes("logbook_begin_write"))).toBe(false);
+      expect(statements.some((q) => q.includes("bump as"))).toBe(true);
+      expect((await device.get(s, doc)).stats.descendants).toBe(2);
+    } finally {
+      await device.close();
+      await release();
+    }
   });
 
   it("what a page learnt serves the next page and the local edits after it; another writer in between voids it", async () => {
