@@ -584,8 +584,8 @@ export function insertRows(p: (v: unknown) => string, space: string, rows: reado
 /**
  * Appends records to stored rows (segments): the body grows, the columns take the place and
  * version after the new last record, flags gain the new records' and REMOVED follows the last.
- * A SELECT (of `logbook_append`, one primary-key update per row): as a CTE it runs only where the
- * statement reads it (`appended`).
+ * A SELECT of `logbook_append` (one UPDATE joined with the rows, each named once): as a CTE it
+ * runs only where the statement reads it (`appended`).
  */
 export function appendRows(p: (v: unknown) => string, space: string, rows: readonly Appended[], guard = "true"): string {
   const col = (f: (r: Appended) => unknown) => p(rows.map(f));
