@@ -286,6 +286,33 @@ describe.each(await usableBackends())("engine on $name", (backend) => {
     expect((await e.get(s, doc.oid)).stats.descendants).toBe(before.stats.descendants + 1);
   });
 
+  it("finds an objective in an old version when a move within its parent followed a checkout that brought it back", async () => {
+    const { spaceId: s } = await e.createSpace();
+    const d0 = (await e.createDocument(s, { content: "doc0" })).oid;
+    const n1 = (await e.create(s, { parentOid: d0, index: 0, content: "a" })).oid;
+    const n2 = (await e.create(s, { parentOid: n1, content: "a", props: { done: true, tag: "x" } })).oid;
+    await e.move(s, n2, { parentOid: d0, index: 0 });
+    const v3 = (await e.get(s, d0)).vid;
+    await e.move(s, n2, { parentOid: n1 });
+    await e.remove(s, n1);
+    await e.checkout(s, d0, v3); // N2 back under the document, at an older version of it
+    // A reorder under the same parent: its record names the new key only, against that older version.
+    await e.move(s, n2, { parentOid: d0 });
+    const v7 = (await e.get(s, d0)).vid;
+    await e.move(s, n2, { parentOid: n1 });
+    const n1v4 = (await e.get(s, n1)).vid;
+    await e.remove(s, n1);
+    await e.restore(s, n1);
+    await e.remove(s, n1);
+    // N2 comes back under the document as in v7 (found there, so N1 is told it left)...
+    await e.checkout(s, d0, v7);
+    // ...so N1's version that held it brings N1 back without it.
+    await e.checkout(s, n1, n1v4);
+    expect((await e.children(s, d0)).map((c) => c.oid)).toEqual([n1, n2]);
+    expect((await e.get(s, n1)).childCount).toBe(0);
+    expect((await e.get(s, d0)).stats.descendants).toBe(2);
+  });
+
   it("a checkout of an objective a checkout brought back at an older version finds what left it", async () => {
     const { s, doc } = await outline();
     const p = await e.create(s, { parentOid: doc.oid, content: "P" });

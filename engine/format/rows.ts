@@ -148,16 +148,30 @@ export interface Step {
  */
 export function replay(body: Uint8Array, upTo?: number): Step[] {
   const steps: Step[] = [];
+  // Each version's step: a delta names its fields against its base, which after a checkout
+  // brought an older version back is not the record before it.
+  const versions = new Map<number, Step>();
   let at: Step | undefined;
+  const moved = (from: Step, parentOid: string | null, pos: string | null) => from.parentOid !== parentOid || from.pos !== pos;
   for (const r of decodeBody(body)) {
     if (upTo !== undefined && r.seq > upTo) break;
     if (r.kind === "image") at = { seq: r.seq, parentOid: r.state.parentOid, pos: r.state.pos, vseq: r.seq, removed: false, placed: true };
     else if (!at) continue;
     else if (r.kind === "delta") {
       const d = r.delta;
-      const placed = d.parentOid !== undefined || d.pos !== undefined;
-      at = { seq: r.seq, parentOid: d.parentOid !== undefined ? d.parentOid : at.parentOid, pos: d.pos !== undefined ? d.pos : at.pos, vseq: r.seq, removed: false, placed };
-    } else at = { ...at, seq: r.seq, vseq: r.vseq, removed: r.removal, placed: false };
+      const base = versions.get(r.base) ?? at;
+      const parentOid = d.parentOid !== undefined ? d.parentOid : base.parentOid;
+      const pos = d.pos !== undefined ? d.pos : base.pos;
+      at = { seq: r.seq, parentOid, pos, vseq: r.seq, removed: false, placed: d.parentOid !== undefined || d.pos !== undefined || moved(at, parentOid, pos) };
+    } else {
+      // A mark that brings an older version back (a checkout above revived the objective) puts
+      // it where that version was: every tree that links a version gives it the place it records.
+      const back = !r.removal && r.vseq !== at.vseq ? versions.get(r.vseq) : undefined;
+      at = back
+        ? { seq: r.seq, parentOid: back.parentOid, pos: back.pos, vseq: r.vseq, removed: false, placed: moved(at, back.parentOid, back.pos) }
+        : { ...at, seq: r.seq, vseq: r.vseq, removed: r.removal, placed: false };
+    }
+    if (r.kind !== "mark") versions.set(r.seq, at);
     steps.push(at);
   }
   return steps;
