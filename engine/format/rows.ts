@@ -137,7 +137,10 @@ export interface Step {
   readonly vseq: number;
   /** Whether the record removes the objective. */
   readonly removed: boolean;
-  /** Whether the record set the place (an image, or a delta that moved it). */
+  /**
+   * Whether the record set the place: an image, a delta that moved it, or a mark that brought an
+   * older version back elsewhere.
+   */
   readonly placed: boolean;
 }
 
