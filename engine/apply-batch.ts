@@ -234,12 +234,11 @@ function reader(page: PageState, loader: ChunkLoader): WriteReader {
     async since(oids, after) {
       // Stored rows first, then the page's own records after `after`.
       const out = await stored.since(oids, after);
+      const later = (list: readonly Listed[] | undefined) => (list ?? []).filter((d) => d.seq > after);
       for (const oid of oids) {
         const s = out.get(oid)!;
-        const o = lower(oid);
-        const later = (list: readonly Listed[] | undefined) => (list ?? []).filter((d) => d.seq > after);
         out.set(oid, {
-          existed: s.existed || pageHint(page, o, after) !== undefined,
+          existed: s.existed || pageHint(page, lower(oid), after) !== undefined,
           lost: [...s.lost, ...later(page.lost.get(oid))],
           gained: [...s.gained, ...later(page.gained.get(oid))],
           restored: s.restored || (page.restored.get(oid) ?? []).some((seq) => seq > after),

@@ -102,15 +102,21 @@ describe.each(await usableBackends())("a page of ops in one transaction on $name
     await single?.release();
   });
 
+  /** A new space on the origin, and the same space (empty) on the paged and the single engine. */
+  const sharedSpace = async (): Promise<string> => {
+    const { spaceId } = await a.engine.createSpace();
+    await paged.engine.createSpace({ spaceId });
+    await single.engine.createSpace({ spaceId });
+    return spaceId;
+  };
+
   it("writes the same rows as one transaction per op (random ops, misfits, late deliveries)", async () => {
     const runs = Math.max(8, Number(process.env["LOGBOOK_PROPERTY_RUNS"] ?? 200) >> 4);
     await fc.assert(
       fc.asyncProperty(fc.integer({ min: 1, max: 2 ** 31 }), fc.integer({ min: 1, max: 40 }), fc.boolean(), async (seed, pageSize, late) => {
         const rand = lcg(seed);
         const A = a.engine;
-        const { spaceId: s } = await A.createSpace();
-        await paged.engine.createSpace({ spaceId: s });
-        await single.engine.createSpace({ spaceId: s });
+        const s = await sharedSpace();
         const docs = [(await A.createDocument(s, { content: "one" })).oid, (await A.createDocument(s, { content: "two" })).oid];
         await randomEdits(A, s, docs, rand, 30, mix);
         const ops = withMisfits(await A.logSince(s, { limit: 10_000 }), rand);
@@ -131,9 +137,7 @@ describe.each(await usableBackends())("a page of ops in one transaction on $name
 
   it("a whole catch-up in default pages equals one transaction per op, and a duplicate delivery changes nothing", async () => {
     const rand = lcg(7);
-    const { spaceId: s } = await a.engine.createSpace();
-    await paged.engine.createSpace({ spaceId: s });
-    await single.engine.createSpace({ spaceId: s });
+    const s = await sharedSpace();
     const docs = [(await a.engine.createDocument(s, { content: "doc" })).oid];
     // A parent wider than one chunk (64 links), so edits under it write chunk rows.
     const wide = (await a.engine.create(s, { parentOid: docs[0]!, content: "wide" })).oid;
@@ -187,9 +191,7 @@ describe.each(await usableBackends())("a page of ops in one transaction on $name
 
   it("what a page learnt serves the next page and the local edits after it; another writer in between voids it", async () => {
     const rand = lcg(11);
-    const { spaceId: s } = await a.engine.createSpace();
-    await paged.engine.createSpace({ spaceId: s });
-    await single.engine.createSpace({ spaceId: s });
+    const s = await sharedSpace();
     const docs = [(await a.engine.createDocument(s, { content: "doc" })).oid];
     await randomEdits(a.engine, s, docs, rand, 90, mix);
     const ops = await a.engine.logSince(s, { limit: 10_000 });
