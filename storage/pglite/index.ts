@@ -70,6 +70,7 @@ export function pglite(options: PgliteOptions = {}): StorageConfig {
           parsers,
           serializers,
         });
+        growFilesGeometrically(db);
         const storage = pgliteStorage(db);
         dumps.set(storage, db);
         return storage;
@@ -77,6 +78,51 @@ export function pglite(options: PgliteOptions = {}): StorageConfig {
         throw wrapError(error, `open pglite ${options.dataDir ?? "(in memory)"}`);
       }
     },
+  };
+}
+
+/** The part of Emscripten's in-memory file system that sizes a file's bytes (not in its types). */
+interface MemfsSizing {
+  expandFileStorage(node: MemfsNode, size: number): void;
+  resizeFileStorage(node: MemfsNode, size: number): void;
+}
+interface MemfsNode {
+  contents: Uint8Array | null;
+  usedBytes: number;
+}
+
+/** Spare capacity a file held in memory gets when it grows past 1 MB (Emscripten's own: 1.125). */
+const GROWTH = 1.5;
+
+/**
+ * Makes files held in memory (an in-memory database, and the browser's, which lives in memory
+ * between syncs) grow like an array list. Postgres 16 extends a relation by up to 64 pages at once
+ * with `posix_fallocate`, which Emscripten turns into a truncate that copies the whole file into
+ * a buffer of exactly the new size, so a bulk write copied every table and index file it grew,
+ * again and again; and a plain write past the end grows a file over 1 MB by 1/8 at a time.
+ * Growing now keeps half again as much spare capacity, so copies cost O(1) per byte written. On a
+ * 10,000-op catch-up (docs/engine.md) this was ~9% of its time. A shrink keeps the exact copy;
+ * files on disk (`dataDir` under Node) are not Emscripten's and are unaffected.
+ */
+function growFilesGeometrically(db: PGlite): void {
+  const memfs = (db.Module as unknown as { MEMFS?: Partial<MemfsSizing> }).MEMFS;
+  const exact = memfs?.resizeFileStorage;
+  if (!memfs || !exact || !memfs.expandFileStorage) return;
+  const expand = (node: MemfsNode, size: number) => {
+    const capacity = node.contents?.length ?? 0;
+    if (capacity >= size) return;
+    const next = new Uint8Array(Math.max(size, 256, Math.floor(capacity * (capacity < 1 << 20 ? 2 : GROWTH))));
+    if (node.contents) next.set(node.contents.subarray(0, node.usedBytes));
+    node.contents = next;
+  };
+  memfs.expandFileStorage = expand;
+  memfs.resizeFileStorage = (node, size) => {
+    const used = node.usedBytes;
+    if (size <= used) return exact.call(memfs, node, size);
+    expand(node, size);
+    // Spare capacity holds zeros unless the file was once longer: a grown file reads zeros.
+    node.contents!.fill(0, used, size);
+    node.usedBytes = size;
   };
 }
 
