@@ -4,7 +4,7 @@
  * whose growth storage/pglite tunes).
  */
 import { describe, expect, it } from "vitest";
-import type { CopyColumn, Storage } from "../index.js";
+import type { CopyColumn, Storage } from "../storage/contract.js";
 import { serverStorage, usableBackends } from "./helpers/backends.js";
 
 const columns: CopyColumn[] = [
