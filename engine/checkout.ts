@@ -93,10 +93,13 @@ export async function reviveTarget(ctx: WriteCtx, chain: readonly Placement[], c
     // Where each one is now decides what the target's copy of it needs: one active elsewhere is
     // cut out (if the target has it), one active nowhere comes back (noted where it was last, if
     // that is outside), one inside stays the target's. Only the first two need the target's tree.
-    const here = await ctx.locate.chains(batch);
+    // One whose newest record removes it is active nowhere, and its removal is in the lost lists
+    // of all that held it (no note): neither needs a walk.
+    const removed = (o: string) => since.get(o)!.removed;
+    const here = await ctx.locate.chains(batch.filter((o) => !removed(o)));
     const outside = new Set(batch.filter((o) => here.get(o)?.every((p) => p.oid !== root)));
     const gone = batch.filter((o) => !here.get(o));
-    const regions = await lastRegions(ctx, gone, chain);
+    const regions = await lastRegions(ctx, gone.filter((o) => !removed(o)), chain);
     const noting = gone.filter((o) => (regions.get(o) ?? []).length > 0);
     const there = await inTarget.chains(natural ? [...outside, ...gone] : batch);
     for (const o of outside) if (there.get(o)) cuts.push({ oid: o, path: there.get(o)! });

@@ -8,7 +8,7 @@ import { fromB64, unpackEach } from "./format/codec.js";
 import { encodeOpData, encodeOpVids, encodeTouched } from "./format/op-row.js";
 import { cachedChunk, cachedVersion, chunkLoader, loadVersions, remember } from "./format/row-cache.js";
 import { forget, knownChains, learn, learnRoles } from "./known.js";
-import { LOST, RESTORED, segmentWrites, type Appended, type SegmentWrites, type StoredRow, type Written } from "./format/rows.js";
+import { LOST, REMOVED, RESTORED, segmentWrites, type Appended, type SegmentWrites, type StoredRow, type Written } from "./format/rows.js";
 import { versionRecord } from "./format/version-record.js";
 import { recordLists, type State } from "./format/record.js";
 import { vidMaker } from "./ids.js";
@@ -210,18 +210,27 @@ export interface Since {
   readonly lost: readonly Listed[];
   readonly gained: readonly Listed[];
   readonly restored: boolean;
+  /**
+   * Its newest record removes it: it is not in the active tree now (whatever brings an objective
+   * back writes a record of it first), so a checkout need not look for it there.
+   */
+  readonly removed: boolean;
 }
 
 /**
- * `Since` for many objectives in one statement: per objective the row holding `after` (it exists
- * only if the objective had a record by then) and every later row flagged LOST or RESTORED, with
- * the bodies only of those flagged LOST (the lists are in their records).
+ * `Since` for many objectives in one statement: per objective its newest row's flags, the row
+ * holding `after` (it exists only if the objective had a record by then) and every later row
+ * flagged LOST or RESTORED, with the bodies only of those flagged LOST (the lists are in their
+ * records).
  */
 export async function storedSince(q: Queryable, spaceId: string, oids: readonly string[], after: number): Promise<Map<string, Since>> {
-  const out = new Map<string, { existed: boolean; lost: Listed[]; gained: Listed[]; restored: boolean }>(oids.map((o) => [o, { existed: false, lost: [], gained: [], restored: false }]));
+  const out = new Map<string, { existed: boolean; lost: Listed[]; gained: Listed[]; restored: boolean; removed: boolean }>(
+    oids.map((o) => [o, { existed: false, lost: [], gained: [], restored: false, removed: false }]),
+  );
   if (oids.length === 0) return out;
-  const rows = await q.query<{ oid: string; held: boolean; flags: number; body: Uint8Array | null }>(
-    `select k.oid, v.held, v.flags, case when v.flags & ${LOST} <> 0 then v.body end as body from unnest($2::uuid[]) as k(oid)
+  const rows = await q.query<{ oid: string; newest: number; held: boolean; flags: number; body: Uint8Array | null }>(
+    `select k.oid, n.flags as newest, v.held, v.flags, case when v.flags & ${LOST} <> 0 then v.body end as body from unnest($2::uuid[]) as k(oid)
+       cross join lateral (select t.flags from version t where t.space_id = $1 and t.oid = k.oid order by t.seq desc limit 1) n
        cross join lateral (
          (select true as held, t.flags, t.body from version t where t.space_id = $1 and t.oid = k.oid and t.seq <= $3 order by t.seq desc limit 1)
          union all
@@ -233,6 +242,7 @@ export async function storedSince(q: Queryable, spaceId: string, oids: readonly 
     if (!s) continue;
     if (row.held) s.existed = true;
     if (row.flags & RESTORED) s.restored = true;
+    s.removed = (row.newest & REMOVED) !== 0;
     if (!row.body) continue;
     unpackEach(row.body, (value) =>
       recordLists(value, after, (seq, lost, gained) => {

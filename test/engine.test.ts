@@ -2,8 +2,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { EngineError, newOid, openEngine, StorageError, pglite, type Engine, type ImportEvent, type Objective } from "../index.js";
-import { usableBackends, type Fresh } from "./helpers/backends.js";
+import { EngineError, newOid, openEngine, StorageError, pglite, type Engine, type ImportEvent, type Objective, type Storage } from "../index.js";
+import { serverStorage, usableBackends, type Fresh } from "./helpers/backends.js";
 import { latestVersion } from "../storage/migrations.js";
 import type { ChunkRef, KidsNode } from "../engine/children-tree.js";
 import { decodeNode } from "../engine/format/chunk.js";
@@ -448,6 +448,43 @@ describe.each(await usableBackends())("engine on $name", (backend) => {
     await e.checkout(s, doc.oid, removed.vid);
     expect(await tree(e, s, doc.oid)).toEqual(["B"]);
     await rejects(e.get(s, a1.oid), "NOT_FOUND");
+  });
+
+  it("a checkout that brings removed objectives back walks no chain of the active tree to find them", async () => {
+    // An engine on storage whose statements are recorded, with their parameters.
+    const { storage, release } = await serverStorage(backend.name);
+    const statements: { sql: string; params: readonly unknown[] }[] = [];
+    const wrap = <Q extends { query: Storage["query"] }>(q: Q): Q =>
+      ({ ...q, query: (sql: string, params: readonly unknown[] = []) => (statements.push({ sql, params }), q.query(sql, params)) }) as Q;
+    const recorded: Storage = { ...wrap(storage), kind: storage.kind, transaction: (fn) => storage.transaction((tx) => fn(wrap(tx))), close: async () => {} };
+    const r = await openEngine({ storage: { kind: storage.kind, open: async () => recorded } });
+    try {
+      const { spaceId: s } = await r.createSpace();
+      const doc = await r.createDocument(s, { content: "doc" });
+      const kept = await r.create(s, { parentOid: doc.oid, content: "kept" });
+      const gone = [];
+      for (let i = 0; i < 3; i++) gone.push(await r.create(s, { parentOid: i === 2 ? gone[0]!.oid : doc.oid, content: `gone ${i}` }));
+      await r.create(s, { parentOid: gone[1]!.oid, content: "under gone 1" });
+      const before = await r.get(s, doc.oid);
+      await r.remove(s, gone[1]!.oid);
+      await r.remove(s, gone[2]!.oid);
+      await r.remove(s, gone[0]!.oid);
+      await r.move(s, kept.oid, { parentOid: doc.oid, index: 0 });
+      statements.length = 0;
+      await r.checkout(s, doc.oid, before.vid);
+      // Their newest records remove them: active nowhere, no walk up the active tree (a null
+      // seq bound) to learn it; the target's tree is still searched for their places in it.
+      const walks = statements.filter((q) => q.sql.includes("logbook_chains"));
+      expect(walks.filter((q) => q.params[2] === null)).toEqual([]);
+      expect(walks.length).toBeGreaterThan(0);
+      expect(await tree(r, s, doc.oid)).toEqual(["kept", "gone 0", ["gone 2"], "gone 1", ["under gone 1"]]);
+      // The one removed inside another removed one comes back with it, and edits go on.
+      await r.update(s, gone[2]!.oid, { content: "gone 2 edited" });
+      expect((await r.get(s, gone[2]!.oid)).depth).toBe(2);
+    } finally {
+      await r.close();
+      await release();
+    }
   });
 
   it("lists history newest first with cursor paging, and versions", async () => {
