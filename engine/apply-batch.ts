@@ -242,7 +242,7 @@ function reader(page: PageState, loader: ChunkLoader): WriteReader {
           lost: [...s.lost, ...later(page.lost.get(oid))],
           gained: [...s.gained, ...later(page.gained.get(oid))],
           restored: s.restored || (page.restored.get(oid) ?? []).some((seq) => seq > after),
-          removed: page.newest.get(lower(oid))?.removed ?? s.removed,
+          newest: page.newest.get(lower(oid)) ?? s.newest,
         });
       }
       return out;

@@ -76,6 +76,8 @@ export async function reviveTarget(ctx: WriteCtx, chain: readonly Placement[], c
   const cuts: { oid: string; path: Placement[] }[] = [];
   const notes = new Map<string, string[]>();
   const revived = new Map<string, Placement>();
+  // Newest rows the rounds read: where a mark on one of them goes (no second read for those).
+  const newest = new Map<string, Hint>();
   for (;;) {
     const listed = [...new Set(open)].filter((o) => !seen.has(o));
     open = [];
@@ -83,6 +85,7 @@ export async function reviveTarget(ctx: WriteCtx, chain: readonly Placement[], c
     for (const o of listed) seen.add(o);
     // Everything this round asks about them since the target, in one read.
     const since = await ctx.reader.since(listed, target.seq);
+    for (const [o, x] of since) if (x.newest) newest.set(o, x.newest);
     const lost = (o: string) => since.get(o)!.lost.map((d) => d.oid);
     const gained = (o: string) => since.get(o)!.gained.map((d) => d.oid);
     // What did not exist at the target is not in it (no walk). What moved into it since may be
@@ -95,7 +98,7 @@ export async function reviveTarget(ctx: WriteCtx, chain: readonly Placement[], c
     // that is outside), one inside stays the target's. Only the first two need the target's tree.
     // One whose newest record removes it is active nowhere, and its removal is in the lost lists
     // of all that held it (no note): neither needs a walk.
-    const removed = (o: string) => since.get(o)!.removed;
+    const removed = (o: string) => since.get(o)!.newest?.removed === true;
     const here = await ctx.locate.chains(batch.filter((o) => !removed(o)));
     const outside = new Set(batch.filter((o) => here.get(o)?.every((p) => p.oid !== root)));
     const gone = batch.filter((o) => !here.get(o));
@@ -127,7 +130,7 @@ export async function reviveTarget(ctx: WriteCtx, chain: readonly Placement[], c
   const marks = new Map<string, Mark>();
   for (const [oid, lost] of notes) marks.set(oid, { lost });
   for (const [oid, at] of revived) marks.set(oid, { ...marks.get(oid), at });
-  noted.set(ctx, [...marks].filter(([oid]) => !plan.has(oid)));
+  noted.set(ctx, { marks: [...marks].filter(([oid]) => !plan.has(oid)), newest });
 }
 
 /**
@@ -141,8 +144,11 @@ interface Mark {
   readonly at?: Placement;
 }
 
-/** Marks for objectives the checkout does not give a new version (written after promotion). */
-const noted = new WeakMap<WriteCtx, [string, Mark][]>();
+/**
+ * Marks for objectives the checkout does not give a new version (written after promotion), with
+ * the newest rows of those `reviveTarget` read (promotion writes none of theirs).
+ */
+const noted = new WeakMap<WriteCtx, { marks: [string, Mark][]; newest: ReadonlyMap<string, Hint> }>();
 
 /** The children of an objective in the target (the slow path lists restored subtrees whole). */
 async function targetChildren(ctx: WriteCtx, at: Placement): Promise<string[]> {
@@ -232,9 +238,10 @@ async function cutOut(ctx: WriteCtx, root: string, cuts: readonly { oid: string;
  * removed), and on each revived one, the version and place it came back with.
  */
 export async function writeNotes(ctx: WriteCtx): Promise<void> {
-  const marks = noted.get(ctx) ?? [];
+  const { marks, newest } = noted.get(ctx) ?? { marks: [], newest: new Map<string, Hint>() };
   if (marks.length === 0) return;
-  const hints = await ctx.reader.newest(marks.map(([o]) => o));
+  const unread = marks.map(([o]) => o).filter((o) => !newest.has(o));
+  const hints = new Map([...newest, ...(unread.length > 0 ? await ctx.reader.newest(unread) : [])]);
   const keys = marks.map(([o, m]) => [o, m.at?.seq ?? hints.get(o)!.vseq] as const);
   const rows = await readVersions(ctx, keys);
   marks.forEach(([oid, m], i) => {

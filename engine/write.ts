@@ -211,10 +211,11 @@ export interface Since {
   readonly gained: readonly Listed[];
   readonly restored: boolean;
   /**
-   * Its newest record removes it: it is not in the active tree now (whatever brings an objective
-   * back writes a record of it first), so a checkout need not look for it there.
+   * Its newest row, absent when it has none. When its record removes the objective (`removed`), it
+   * is not in the active tree now (whatever brings an objective back writes a record of it
+   * first), so a checkout need not look for it there; a mark the checkout leaves on it goes there.
    */
-  readonly removed: boolean;
+  readonly newest: Hint | undefined;
 }
 
 /**
@@ -224,13 +225,14 @@ export interface Since {
  * records).
  */
 export async function storedSince(q: Queryable, spaceId: string, oids: readonly string[], after: number): Promise<Map<string, Since>> {
-  const out = new Map<string, { existed: boolean; lost: Listed[]; gained: Listed[]; restored: boolean; removed: boolean }>(
-    oids.map((o) => [o, { existed: false, lost: [], gained: [], restored: false, removed: false }]),
+  const out = new Map<string, { existed: boolean; lost: Listed[]; gained: Listed[]; restored: boolean; newest: Hint | undefined }>(
+    oids.map((o) => [o, { existed: false, lost: [], gained: [], restored: false, newest: undefined }]),
   );
   if (oids.length === 0) return out;
-  const rows = await q.query<{ oid: string; newest: number; held: boolean; flags: number; body: Uint8Array | null }>(
-    `select k.oid, n.flags as newest, v.held, v.flags, case when v.flags & ${LOST} <> 0 then v.body end as body from unnest($2::uuid[]) as k(oid)
-       cross join lateral (select t.flags from version t where t.space_id = $1 and t.oid = k.oid order by t.seq desc limit 1) n
+  const rows = await q.query<{ oid: string; n_key: number; n_vseq: number; n_parent: string | null; n_pos: string | null; n_flags: number; held: boolean; flags: number; body: Uint8Array | null }>(
+    `select k.oid, n.seq as n_key, n.vseq as n_vseq, n.parent_oid as n_parent, n.pos as n_pos, n.flags as n_flags,
+            v.held, v.flags, case when v.flags & ${LOST} <> 0 then v.body end as body from unnest($2::uuid[]) as k(oid)
+       cross join lateral (select t.seq, t.vseq, t.parent_oid, t.pos, t.flags from version t where t.space_id = $1 and t.oid = k.oid order by t.seq desc limit 1) n
        cross join lateral (
          (select true as held, t.flags, t.body from version t where t.space_id = $1 and t.oid = k.oid and t.seq <= $3 order by t.seq desc limit 1)
          union all
@@ -242,7 +244,7 @@ export async function storedSince(q: Queryable, spaceId: string, oids: readonly 
     if (!s) continue;
     if (row.held) s.existed = true;
     if (row.flags & RESTORED) s.restored = true;
-    s.removed = (row.newest & REMOVED) !== 0;
+    s.newest ??= { oid: row.oid, key: row.n_key, vseq: row.n_vseq, parentOid: row.n_parent, pos: row.n_pos, removed: (row.n_flags & REMOVED) !== 0 };
     if (!row.body) continue;
     unpackEach(row.body, (value) =>
       recordLists(value, after, (seq, lost, gained) => {

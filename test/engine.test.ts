@@ -462,7 +462,7 @@ describe.each(await usableBackends())("engine on $name", (backend) => {
       const { spaceId: s } = await r.createSpace();
       const doc = await r.createDocument(s, { content: "doc" });
       const kept = await r.create(s, { parentOid: doc.oid, content: "kept" });
-      const gone = [];
+      const gone: Objective[] = [];
       for (let i = 0; i < 3; i++) gone.push(await r.create(s, { parentOid: i === 2 ? gone[0]!.oid : doc.oid, content: `gone ${i}` }));
       await r.create(s, { parentOid: gone[1]!.oid, content: "under gone 1" });
       const before = await r.get(s, doc.oid);
@@ -477,6 +477,9 @@ describe.each(await usableBackends())("engine on $name", (backend) => {
       const walks = statements.filter((q) => q.sql.includes("logbook_chains"));
       expect(walks.filter((q) => q.params[2] === null)).toEqual([]);
       expect(walks.length).toBeGreaterThan(0);
+      // Their newest rows came with what the rounds read about them: the whole checkout is the
+      // lock, the op's id check, a read per round, the walk in the target, and the append.
+      expect(statements).toHaveLength(6);
       expect(await tree(r, s, doc.oid)).toEqual(["kept", "gone 0", ["gone 2"], "gone 1", ["under gone 1"]]);
       // The one removed inside another removed one comes back with it, and edits go on.
       await r.update(s, gone[2]!.oid, { content: "gone 2 edited" });
