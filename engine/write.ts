@@ -211,7 +211,7 @@ export interface Since {
   readonly gained: readonly Listed[];
   readonly restored: boolean;
   /**
-   * Its newest row, absent when it has none. When its record removes the objective (`removed`), it
+   * Its newest row, given when it `existed` (absent otherwise). When its record removes the objective (`removed`), it
    * is not in the active tree now (whatever brings an objective back writes a record of it
    * first), so a checkout need not look for it there; a mark the checkout leaves on it goes there.
    */
@@ -219,24 +219,27 @@ export interface Since {
 }
 
 /**
- * `Since` for many objectives in one statement: per objective its newest row's flags, the row
- * holding `after` (it exists only if the objective had a record by then) and every later row
- * flagged LOST or RESTORED, with the bodies only of those flagged LOST (the lists are in their
- * records).
+ * `Since` for many objectives in one statement: per objective the row holding `after` (it exists
+ * only if the objective had a record by then) with its newest row, and every later row flagged
+ * LOST or RESTORED, with the bodies only of those flagged LOST (the lists are in their records).
  */
 export async function storedSince(q: Queryable, spaceId: string, oids: readonly string[], after: number): Promise<Map<string, Since>> {
   const out = new Map<string, { existed: boolean; lost: Listed[]; gained: Listed[]; restored: boolean; newest: Hint | undefined }>(
     oids.map((o) => [o, { existed: false, lost: [], gained: [], restored: false, newest: undefined }]),
   );
   if (oids.length === 0) return out;
-  const rows = await q.query<{ oid: string; n_key: number; n_vseq: number; n_parent: string | null; n_pos: string | null; n_flags: number; held: boolean; flags: number; body: Uint8Array | null }>(
-    `select k.oid, n.seq as n_key, n.vseq as n_vseq, n.parent_oid as n_parent, n.pos as n_pos, n.flags as n_flags,
-            v.held, v.flags, case when v.flags & ${LOST} <> 0 then v.body end as body from unnest($2::uuid[]) as k(oid)
-       cross join lateral (select t.seq, t.vseq, t.parent_oid, t.pos, t.flags from version t where t.space_id = $1 and t.oid = k.oid order by t.seq desc limit 1) n
+  const rows = await q.query<{ oid: string; held: boolean; n_key: number | null; n_vseq: number; n_parent: string | null; n_pos: string | null; n_flags: number; flags: number; body: Uint8Array | null }>(
+    // The newest row comes with the held one (one per objective that existed then; only those
+    // need it), not with every later row: each column of each row costs in the reply.
+    `select k.oid, v.held, v.n_key, v.n_vseq, v.n_parent, v.n_pos, v.n_flags, v.flags, case when v.flags & ${LOST} <> 0 then v.body end as body
+       from unnest($2::uuid[]) as k(oid)
        cross join lateral (
-         (select true as held, t.flags, t.body from version t where t.space_id = $1 and t.oid = k.oid and t.seq <= $3 order by t.seq desc limit 1)
+         (select true as held, n.seq as n_key, n.vseq as n_vseq, n.parent_oid as n_parent, n.pos as n_pos, n.flags as n_flags, t.flags, t.body
+            from version t, lateral (select u.seq, u.vseq, u.parent_oid, u.pos, u.flags from version u where u.space_id = $1 and u.oid = k.oid order by u.seq desc limit 1) n
+           where t.space_id = $1 and t.oid = k.oid and t.seq <= $3 order by t.seq desc limit 1)
          union all
-         (select false, t.flags, t.body from version t where t.space_id = $1 and t.oid = k.oid and t.flags & ${LOST | RESTORED} <> 0 and t.seq > $3 order by t.seq)) v`,
+         (select false, null, null, null, null, null, t.flags, t.body from version t
+           where t.space_id = $1 and t.oid = k.oid and t.flags & ${LOST | RESTORED} <> 0 and t.seq > $3 order by t.seq)) v`,
     [spaceId, [...oids], after],
   );
   for (const row of rows) {
@@ -244,7 +247,7 @@ export async function storedSince(q: Queryable, spaceId: string, oids: readonly 
     if (!s) continue;
     if (row.held) s.existed = true;
     if (row.flags & RESTORED) s.restored = true;
-    s.newest ??= { oid: row.oid, key: row.n_key, vseq: row.n_vseq, parentOid: row.n_parent, pos: row.n_pos, removed: (row.n_flags & REMOVED) !== 0 };
+    if (row.n_key !== null) s.newest = { oid: row.oid, key: row.n_key, vseq: row.n_vseq, parentOid: row.n_parent, pos: row.n_pos, removed: (row.n_flags & REMOVED) !== 0 };
     if (!row.body) continue;
     unpackEach(row.body, (value) =>
       recordLists(value, after, (seq, lost, gained) => {
