@@ -211,7 +211,7 @@ export interface Since {
   readonly gained: readonly Listed[];
   readonly restored: boolean;
   /**
-   * Its newest row, given when it `existed` (absent otherwise). When its record removes the objective (`removed`), it
+   * Its newest row, present whenever it `existed` (absent when it has none). When its record removes the objective (`removed`), it
    * is not in the active tree now (whatever brings an objective back writes a record of it
    * first), so a checkout need not look for it there; a mark the checkout leaves on it goes there.
    */

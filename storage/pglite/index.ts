@@ -91,8 +91,10 @@ interface MemfsNode {
   usedBytes: number;
 }
 
-/** Spare capacity a file held in memory gets when it grows past 1 MB (Emscripten's own: 1.125). */
-const GROWTH = 1.5;
+/** Spare capacity a file held in memory gets when it grows past 1 MB (Emscripten's own: 1/8), at most `MAX_SPARE`. */
+const GROWTH = 0.5;
+/** A 1 GB relation segment keeps at most this much unused memory. */
+const MAX_SPARE = 64 * 1024 * 1024;
 
 /**
  * Makes files held in memory (an in-memory database, and the browser's, which lives in memory
@@ -100,9 +102,10 @@ const GROWTH = 1.5;
  * with `posix_fallocate`, which Emscripten turns into a truncate that copies the whole file into
  * a buffer of exactly the new size, so a bulk write copied every table and index file it grew,
  * again and again; and a plain write past the end grows a file over 1 MB by 1/8 at a time.
- * Growing now keeps half again as much spare capacity, so copies cost O(1) per byte written. On a
- * 10,000-op catch-up (docs/engine.md) this was ~9% of its time. A shrink keeps the exact copy;
- * files on disk (`dataDir` under Node) are not Emscripten's and are unaffected.
+ * Growing now keeps half again as much spare capacity (64 MB at most), so copies cost O(1) per
+ * byte written: a 10,000-op catch-up ran 6–7% faster (docs/benchmarks.md, "Sync catch-up"). A
+ * shrink keeps the exact copy; files on disk (`dataDir` under Node) are not Emscripten's and are
+ * unaffected.
  */
 function growFilesGeometrically(db: PGlite): void {
   const memfs = (db.Module as unknown as { MEMFS?: Partial<MemfsSizing> }).MEMFS;
@@ -111,7 +114,8 @@ function growFilesGeometrically(db: PGlite): void {
   const expand = (node: MemfsNode, size: number) => {
     const capacity = node.contents?.length ?? 0;
     if (capacity >= size) return;
-    const next = new Uint8Array(Math.max(size, 256, Math.floor(capacity * (capacity < 1 << 20 ? 2 : GROWTH))));
+    const grown = capacity < 1 << 20 ? capacity * 2 : capacity + Math.min(Math.floor(capacity * GROWTH), MAX_SPARE);
+    const next = new Uint8Array(Math.max(size, 256, grown));
     if (node.contents) next.set(node.contents.subarray(0, node.usedBytes));
     node.contents = next;
   };
