@@ -86,6 +86,7 @@ export async function reviveTarget(ctx: WriteCtx, chain: readonly Placement[], c
     // Everything this round asks about them since the target, in one read.
     const since = await ctx.reader.since(listed, target.seq);
     for (const [o, x] of since) if (x.newest) newest.set(o, x.newest);
+    ctx.locate.knowNewest(listed.flatMap((o) => newest.get(o) ?? []));
     const lost = (o: string) => since.get(o)!.lost.map((d) => d.oid);
     const gained = (o: string) => since.get(o)!.gained.map((d) => d.oid);
     // What did not exist at the target is not in it (no walk). What moved into it since may be
@@ -96,13 +97,10 @@ export async function reviveTarget(ctx: WriteCtx, chain: readonly Placement[], c
     // Where each one is now decides what the target's copy of it needs: one active elsewhere is
     // cut out (if the target has it), one active nowhere comes back (noted where it was last, if
     // that is outside), one inside stays the target's. Only the first two need the target's tree.
-    // One whose newest record removes it is active nowhere, and its removal is in the lost lists
-    // of all that held it (no note): neither needs a walk.
-    const removed = (o: string) => since.get(o)!.newest?.removed === true;
-    const here = await ctx.locate.chains(batch.filter((o) => !removed(o)));
+    const here = await ctx.locate.chains(batch);
     const outside = new Set(batch.filter((o) => here.get(o)?.every((p) => p.oid !== root)));
     const gone = batch.filter((o) => !here.get(o));
-    const regions = await lastRegions(ctx, gone.filter((o) => !removed(o)), chain);
+    const regions = await lastRegions(ctx, gone, chain, newest);
     const noting = gone.filter((o) => (regions.get(o) ?? []).length > 0);
     const there = await inTarget.chains(natural ? [...outside, ...gone] : batch);
     for (const o of outside) if (there.get(o)) cuts.push({ oid: o, path: there.get(o)! });
@@ -182,18 +180,21 @@ async function changedSince(ctx: WriteCtx, current: VersionRow, target: VersionR
  * objectives up each one's newest rows, until the first one the checkout's chain shares, or the
  * first removed one (included), which took it out of the tree; none for one removed itself. That
  * may be inside the checked-out subtree too: a removed objective there that held it (restored
- * later, it must not bring it back a second time). One hint walk for all of them.
+ * later, it must not bring it back a second time). One hint walk for all of them but those whose
+ * newest row (`newest`, read already) removes them.
  */
-async function lastRegions(ctx: WriteCtx, oids: readonly string[], chain: readonly Placement[]): Promise<Map<string, string[]>> {
+async function lastRegions(ctx: WriteCtx, oids: readonly string[], chain: readonly Placement[], newest: ReadonlyMap<string, Hint>): Promise<Map<string, string[]>> {
   const out = new Map<string, string[]>();
-  if (oids.length === 0) return out;
-  const hints = await ctx.reader.hints(oids, undefined);
+  // Its own removal is in the lost lists of every objective that held it then: a later checkout
+  // or restore of any of them that would bring it back reads it there. Nothing to note.
+  const walked = oids.filter((o) => newest.get(o)?.removed !== true);
+  for (const o of oids) out.set(o, []);
+  if (walked.length === 0) return out;
+  const hints = await ctx.reader.hints(walked, undefined);
   const shared = new Set(chain.map((p) => p.oid));
-  for (const oid of oids) {
+  for (const oid of walked) {
     const walk = hints.get(oid) ?? [];
     const region: string[] = [];
-    // Its own removal is in the lost lists of every objective that held it then: a later checkout
-    // or restore of any of them that would bring it back reads it there. Nothing to note.
     if (!walk[0]?.removed) {
       for (const h of walk.slice(1)) {
         if (shared.has(h.oid)) break;

@@ -220,6 +220,15 @@ export function locator(env: LocateEnv, scope: Scope) {
   }
 
   return {
+    /**
+     * Takes newest rows the caller read already: in the active tree, one whose newest record
+     * removes it is not active (the same rule `chains` applies after its walk), so `chains` walks
+     * nothing for it.
+     */
+    knowNewest(rows: Iterable<Hint>): void {
+      if (scope.kind !== "active") return;
+      for (const h of rows) if (h.removed && !memo.has(h.oid)) memo.set(h.oid, undefined);
+    },
     /** Chains of many objectives: one hint walk for all, then the slow path only where needed. */
     async chains(oids: readonly string[]): Promise<Map<string, Placement[] | undefined>> {
       const out = new Map<string, Placement[] | undefined>();

@@ -116,12 +116,12 @@ function postgresStorage(pool: pg.Pool): Storage {
       const client = await connect();
       let broken: Error | undefined;
       try {
-        return (await client.query<R>(sql, params as unknown[])).rows;
+        return await queryable(client).query<R>(sql, params);
       } catch (error) {
-        // An error the server reported (it has a severity) leaves the connection usable; any
-        // other (a broken socket) does not, and the pool must not hand it out again.
-        if ((error as { severity?: unknown }).severity === undefined) broken = error as Error;
-        throw wrapError(error, sql);
+        // An error the server reported (the driver's error has a severity) leaves the connection
+        // usable; any other (a broken socket) does not, and the pool must not hand it out again.
+        if (((error as Error).cause as { severity?: unknown } | undefined)?.severity === undefined) broken = error as Error;
+        throw error;
       } finally {
         client.release(broken);
       }
